@@ -1,0 +1,89 @@
+"""Safe files: atomic writes and versioned JSON documents (no pickle anywhere).
+
+A private leaf module: it imports nothing of musegen, so every module may use it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+"""Version of the JSON documents musegen writes; a newer one is refused on load."""
+
+
+def library_version() -> str:
+    """The installed musegen version, or ``"unknown"`` when run from a bare checkout."""
+    try:
+        return metadata.version("musegen")
+    except metadata.PackageNotFoundError:  # pragma: no cover - only outside an install
+        return "unknown"
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write `data` to `path` through a temporary file and a rename.
+
+    An interrupted write leaves the previous file (or no file) in place, never
+    a truncated one.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 `text` to `path` atomically (see `atomic_write_bytes`)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def dump_document(kind: str, class_name: str, config: dict[str, Any]) -> str:
+    """Wrap a configuration in the versioned JSON document musegen writes."""
+    document = {
+        "format": f"musegen.{kind}",
+        "format_version": FORMAT_VERSION,
+        "musegen_version": library_version(),
+        "class": class_name,
+        "config": config,
+    }
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def load_document(text: str, kind: str, source: str = "<string>") -> tuple[str, dict[str, Any]]:
+    """Read a document written by `dump_document`; returns ``(class_name, config)``.
+
+    Raises:
+        ValueError: naming `source` when the text is not such a document, is of
+            another kind, or was written by a newer format version.
+    """
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{source}: not a JSON document ({err})") from None
+    if not isinstance(document, dict) or document.get("format") != f"musegen.{kind}":
+        found = document.get("format") if isinstance(document, dict) else type(document).__name__
+        raise ValueError(f"{source}: expected a musegen.{kind} document, found {found!r}")
+    version = document.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"{source}: format version {version!r} is newer than this musegen "
+            f"({library_version()}) reads ({FORMAT_VERSION}); upgrade musegen"
+        )
+    config = document.get("config")
+    class_name = document.get("class")
+    if not isinstance(config, dict) or not isinstance(class_name, str):
+        raise ValueError(f"{source}: document lacks its 'class' or 'config'")
+    return class_name, config

@@ -1,0 +1,132 @@
+"""Plain data for music: an `Event` is a note, a chord or a rest; a `Piece` is events in time.
+
+Times are in quarter lengths (a quarter note is 1.0), pitches are MIDI numbers
+(middle C is 60). This module imports nothing from music21 or the rest of musegen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+__all__ = ["DEFAULT_VELOCITY", "Event", "Piece"]
+
+DEFAULT_VELOCITY = 64
+"""Velocity given to notes whose source states none (MIDI's "mezzo")."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One note, chord or rest.
+
+    Attributes:
+        offset: Onset in quarter lengths from the start of the piece.
+        duration: Length in quarter lengths.
+        pitches: MIDI numbers sounding together, sorted low to high; an empty
+            tuple is a rest.
+        velocity: MIDI velocity (1-127) of the event; ignored for rests.
+
+    Example:
+        >>> Event(0.0, 1.0, (60, 64, 67)).is_chord
+        True
+        >>> Event(1.0, 0.5).is_rest
+        True
+    """
+
+    offset: float
+    duration: float
+    pitches: tuple[int, ...] = ()
+    velocity: int = DEFAULT_VELOCITY
+
+    def __post_init__(self) -> None:
+        if self.duration < 0:
+            raise ValueError(f"Event duration must be >= 0, got {self.duration}")
+        if self.offset < 0:
+            raise ValueError(f"Event offset must be >= 0, got {self.offset}")
+        pitches = tuple(sorted(set(int(p) for p in self.pitches)))
+        if any(not 0 <= p <= 127 for p in pitches):
+            raise ValueError(f"MIDI pitches must lie in 0..127, got {pitches}")
+        object.__setattr__(self, "pitches", pitches)
+        object.__setattr__(self, "offset", float(self.offset))
+        object.__setattr__(self, "duration", float(self.duration))
+        object.__setattr__(self, "velocity", int(min(127, max(0, self.velocity))))
+
+    @property
+    def is_rest(self) -> bool:
+        """True when nothing sounds."""
+        return not self.pitches
+
+    @property
+    def is_chord(self) -> bool:
+        """True when two or more pitches sound together."""
+        return len(self.pitches) > 1
+
+    @property
+    def end(self) -> float:
+        """Offset at which the event stops sounding."""
+        return self.offset + self.duration
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece of music: events sorted by offset, with tempo and metre.
+
+    Events at the same offset keep the order they were given in.
+
+    Attributes:
+        events: The notes, chords and rests, sorted by offset.
+        tempo: Quarter notes per minute.
+        time_signature: Metre as text, e.g. ``"4/4"``.
+        source: Where the piece came from (file name or corpus entry), or ``""``.
+
+    Example:
+        >>> piece = Piece((Event(1.0, 1.0, (64,)), Event(0.0, 1.0, (60,))))
+        >>> [e.pitches for e in piece.events]
+        [(60,), (64,)]
+        >>> piece.duration
+        2.0
+    """
+
+    events: tuple[Event, ...] = ()
+    tempo: float = 120.0
+    time_signature: str = "4/4"
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.tempo <= 0:
+            raise ValueError(f"Piece tempo must be > 0, got {self.tempo}")
+        events = tuple(sorted(self.events, key=lambda e: e.offset))
+        object.__setattr__(self, "events", events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @property
+    def duration(self) -> float:
+        """Length of the piece in quarter lengths (end of the last event to end)."""
+        return max((e.end for e in self.events), default=0.0)
+
+    @property
+    def notes(self) -> tuple[Event, ...]:
+        """The events that sound (rests left out)."""
+        return tuple(e for e in self.events if not e.is_rest)
+
+    def with_events(self, events: tuple[Event, ...] | list[Event]) -> Piece:
+        """Return a copy of this piece holding other events.
+
+        Example:
+            >>> Piece(source="a.mid").with_events([Event(0, 1, (60,))]).source
+            'a.mid'
+        """
+        return replace(self, events=tuple(events))
+
+    def transpose(self, semitones: int) -> Piece:
+        """Return the piece moved by `semitones`; raises ValueError past MIDI's 0..127.
+
+        Example:
+            >>> Piece((Event(0, 1, (60, 64)),)).transpose(2).events[0].pitches
+            (62, 66)
+        """
+        return self.with_events(
+            [replace(e, pitches=tuple(p + semitones for p in e.pitches)) for e in self.events]
+        )
+
