@@ -129,4 +129,3 @@ class Piece:
         return self.with_events(
             [replace(e, pitches=tuple(p + semitones for p in e.pitches)) for e in self.events]
         )
-
