@@ -82,3 +82,13 @@ def test_load_keeps_saved_id_order(tmp_path):
 def test_bad_documents_raise_clear_errors(text, message):
     with pytest.raises(ValueError, match=message):
         Vocabulary.from_json(text, source="vocab.json")
+
+
+def test_saved_files_follow_the_umask(tmp_path):
+    import os
+
+    path = Vocabulary(["a"]).save(tmp_path / "v.json")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["v.json"]
