@@ -17,6 +17,7 @@ from musegen._files import atomic_write_bytes
 from musegen.events import DEFAULT_VELOCITY, Event, Piece
 
 __all__ = [
+    "MAX_QUARTER_LENGTH",
     "Corpus",
     "LoadFailure",
     "MidiReadError",
@@ -31,6 +32,13 @@ Grouping = Literal["onset", "stream"]
 
 _MIDI_SUFFIXES = (".mid", ".midi", ".MID", ".MIDI")
 _EPS = 1e-6
+
+MAX_QUARTER_LENGTH = 10_000.0
+"""Longest track `read_midi` accepts, in quarter notes (83 minutes at 120 bpm).
+
+Longer files are refused before music21 translates them: its time grows faster
+than the length, so a corrupt delta time could keep it busy for hours.
+"""
 
 
 class MidiReadError(Exception):
@@ -78,15 +86,14 @@ def read_midi(
         Event(offset=0.0, duration=1.0, pitches=(72,), velocity=105)
     """
     file = Path(path)
-    _check_midi_header(file)
-    score = _parse(file)
+    score = _parse_midi(file, _check_midi_header(file))
     return piece_from_stream(
         score, parts=parts, drop_drums=drop_drums, grouping=grouping, source=file.name
     )
 
 
-def _check_midi_header(file: Path) -> None:
-    """Check the chunk structure, which music21 does not: truncated files read silently."""
+def _check_midi_header(file: Path) -> bytes:
+    """Return the bytes after checking the chunks (music21 reads truncated files silently)."""
     try:
         data = file.read_bytes()
     except FileNotFoundError:
@@ -100,6 +107,9 @@ def _check_midi_header(file: Path) -> None:
     if len(data) < 14:
         raise MidiReadError(file, "truncated MIDI header")
     header_length = int.from_bytes(data[4:8], "big")
+    midi_format = int.from_bytes(data[8:10], "big")
+    if midi_format not in (0, 1):
+        raise MidiReadError(file, f"MIDI format {midi_format} is not supported (only 0 and 1)")
     declared_tracks = int.from_bytes(data[10:12], "big")
     position, tracks = 8 + header_length, 0
     while tracks < declared_tracks:
@@ -116,6 +126,44 @@ def _check_midi_header(file: Path) -> None:
             )
         tracks += data[position : position + 4] == b"MTrk"
         position += 8 + length
+    return data
+
+
+def _parse_midi(file: Path, data: bytes) -> Any:
+    """Parse MIDI bytes (checked by `_check_midi_header`) into a music21 score.
+
+    The events are read first and the longest track measured, since music21's
+    translation takes time growing faster than the length: one enormous delta
+    time would keep it busy for hours.
+    """
+    from music21 import midi
+
+    midi_file = midi.MidiFile()
+    try:
+        midi_file.readstr(data)
+    except Exception as err:  # music21 raises many types for corrupt data
+        raise MidiReadError(file, f"corrupt or unsupported MIDI data ({_describe(err)})") from None
+    if not midi_file.ticksPerQuarterNote:
+        raise MidiReadError(file, "header gives 0 ticks per quarter note")
+    ticks = max(
+        (sum(e.time for e in t.events if isinstance(e, midi.DeltaTime)) for t in midi_file.tracks),
+        default=0,
+    )
+    length = ticks / midi_file.ticksPerQuarterNote
+    if length > MAX_QUARTER_LENGTH:
+        raise MidiReadError(
+            file,
+            f"a track lasts {length:.0f} quarter notes, more than the {MAX_QUARTER_LENGTH:.0f} "
+            "read_midi accepts (a corrupt delta time?)",
+        )
+    try:
+        return midi.translate.midiFileToStream(midi_file)
+    except Exception as err:
+        raise MidiReadError(file, f"corrupt or unsupported MIDI data ({_describe(err)})") from None
+
+
+def _describe(err: Exception) -> str:
+    return str(err).strip() or type(err).__name__
 
 
 def _parse(file: Path) -> Any:
@@ -127,8 +175,7 @@ def _parse(file: Path) -> Any:
     except RecursionError:
         raise MidiReadError(file, "too deeply nested to parse") from None
     except Exception as err:  # music21 raises many types for corrupt data
-        detail = str(err).strip() or type(err).__name__
-        raise MidiReadError(file, f"corrupt or unsupported MIDI data ({detail})") from None
+        raise MidiReadError(file, f"corrupt or unsupported MIDI data ({_describe(err)})") from None
 
 
 def piece_from_stream(

@@ -45,8 +45,11 @@ __all__ = [
 
 # music21's default spelling of the 12 pitch classes (what it gives notes read from MIDI).
 _PITCH_CLASS_NAMES = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "G#", "A", "B-", "B")
-_NAME_TO_MIDI = {f"{_PITCH_CLASS_NAMES[m % 12]}{m // 12 - 1}": m for m in range(128)}
-_MIDI_TO_NAME = {m: n for n, m in _NAME_TO_MIDI.items()}
+# music21 spells E and B of octave -1 (MIDI 4, 11) like E-flat 1 and B-flat 1 ("E-1", "B-1"):
+# give those two unambiguous names instead.
+_MIDI_TO_NAME = {m: f"{_PITCH_CLASS_NAMES[m % 12]}{m // 12 - 1}" for m in range(128)}
+_MIDI_TO_NAME.update({4: "Fb-1", 11: "Cb0"})
+_NAME_TO_MIDI = {n: m for m, n in _MIDI_TO_NAME.items()}
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _PITCH_RE = re.compile(r"^([A-Ga-g])(#{1,2}|-{1,2}|b{1,2})?(-?\d+)$")
 _EPS = 1e-6
