@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 from musegen._files import atomic_write_bytes
+from musegen._midi_common import (
+    MAX_QUARTER_LENGTH,
+    MidiReadError,
+    check_midi_header,
+    group_onsets,
+)
 from musegen.events import DEFAULT_VELOCITY, Event, Piece
+from musegen.midi_fast import read_midi_fast
 
 __all__ = [
     "MAX_QUARTER_LENGTH",
@@ -29,30 +38,9 @@ __all__ = [
 
 Parts = Literal["all", "first"]
 Grouping = Literal["onset", "stream"]
+Engine = Literal["auto", "fast", "music21"]
 
 _MIDI_SUFFIXES = (".mid", ".midi", ".MID", ".MIDI")
-_EPS = 1e-6
-
-MAX_QUARTER_LENGTH = 10_000.0
-"""Longest track `read_midi` accepts, in quarter notes (83 minutes at 120 bpm).
-
-Longer files are refused before music21 translates them: its time grows faster
-than the length, so a corrupt delta time could keep it busy for hours.
-"""
-
-
-class MidiReadError(Exception):
-    """A file could not be read as music; `path` and `reason` say which and why.
-
-    Example:
-        >>> str(MidiReadError("song.mid", "not a MIDI file"))
-        "cannot read 'song.mid': not a MIDI file"
-    """
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"cannot read {self.path!r}: {reason}")
 
 
 def read_midi(
@@ -61,6 +49,7 @@ def read_midi(
     parts: Parts = "all",
     drop_drums: bool = True,
     grouping: Grouping = "onset",
+    engine: Engine = "auto",
 ) -> Piece:
     """Read a MIDI file into a `Piece`.
 
@@ -68,11 +57,17 @@ def read_midi(
         path: The MIDI file.
         parts: ``"all"`` merges every part; ``"first"`` keeps the first part after
             music21's ``partitionByInstrument`` (what the original recipe reads).
-        drop_drums: Leave out percussion (MIDI channel 10) notes.
+        drop_drums: Leave out percussion (MIDI channel 10) notes; False keeps them
+            as notes of their key numbers.
         grouping: ``"onset"`` (default) merges all notes that start together into
             one chord event, joins tied notes and fills gaps with rests.
             ``"stream"`` keeps one event per music21 note or chord, in the
             stream's order, with no rests: the original recipe's view of a file.
+        engine: ``"fast"`` reads the events with `musegen.midi_fast` (much
+            faster: see docs/performance.md; the same piece except where music21
+            moves notes while splitting parts into voices);
+            ``"music21"`` builds music21 streams. ``"auto"`` (default) is
+            ``"fast"`` for ``parts="all", grouping="onset"``, else ``"music21"``.
 
     Returns:
         The piece; it has no events when the file holds no pitched notes.
@@ -85,52 +80,21 @@ def read_midi(
         >>> piece.events[0]  # doctest: +SKIP
         Event(offset=0.0, duration=1.0, pitches=(72,), velocity=105)
     """
+    if engine not in ("auto", "fast", "music21"):
+        raise ValueError(f"engine must be 'auto', 'fast' or 'music21', got {engine!r}")
+    if engine == "fast" and grouping != "onset":
+        raise ValueError("engine='fast' reads with grouping='onset' only")
+    if engine == "fast" or (engine == "auto" and parts == "all" and grouping == "onset"):
+        return read_midi_fast(path, parts=parts, drop_drums=drop_drums)
     file = Path(path)
-    score = _parse_midi(file, _check_midi_header(file))
+    score = _parse_midi(file, check_midi_header(file))
     return piece_from_stream(
         score, parts=parts, drop_drums=drop_drums, grouping=grouping, source=file.name
     )
 
 
-def _check_midi_header(file: Path) -> bytes:
-    """Return the bytes after checking the chunks (music21 reads truncated files silently)."""
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        raise MidiReadError(file, "no such file") from None
-    except OSError as err:
-        raise MidiReadError(file, f"cannot open ({err.strerror or err})") from None
-    if not data:
-        raise MidiReadError(file, "empty file")
-    if not data.startswith(b"MThd"):
-        raise MidiReadError(file, "not a MIDI file (no 'MThd' header)")
-    if len(data) < 14:
-        raise MidiReadError(file, "truncated MIDI header")
-    header_length = int.from_bytes(data[4:8], "big")
-    midi_format = int.from_bytes(data[8:10], "big")
-    if midi_format not in (0, 1):
-        raise MidiReadError(file, f"MIDI format {midi_format} is not supported (only 0 and 1)")
-    declared_tracks = int.from_bytes(data[10:12], "big")
-    position, tracks = 8 + header_length, 0
-    while tracks < declared_tracks:
-        if position + 8 > len(data):
-            raise MidiReadError(
-                file, f"truncated: header declares {declared_tracks} tracks, file holds {tracks}"
-            )
-        length = int.from_bytes(data[position + 4 : position + 8], "big")
-        if position + 8 + length > len(data):
-            raise MidiReadError(
-                file,
-                f"truncated: a chunk at byte {position} declares {length} bytes, "
-                f"{len(data) - position - 8} remain",
-            )
-        tracks += data[position : position + 4] == b"MTrk"
-        position += 8 + length
-    return data
-
-
 def _parse_midi(file: Path, data: bytes) -> Any:
-    """Parse MIDI bytes (checked by `_check_midi_header`) into a music21 score.
+    """Parse MIDI bytes (checked by `check_midi_header`) into a music21 score.
 
     The events are read first and the longest track measured, since music21's
     translation takes time growing faster than the length: one enormous delta
@@ -214,8 +178,6 @@ def piece_from_stream(
 
     raw: list[tuple[float, float, tuple[int, ...], int]] = []
     for container in containers:
-        if drop_drums and _is_drum_part(container, instrument):
-            continue
         open_ties: dict[int, int] = {}  # pitch -> index in raw of the note its tie continues
         flat = container.flatten()  # absolute offsets (recurse's offsets can mislead)
         for element in flat.notes:
@@ -223,16 +185,18 @@ def piece_from_stream(
                 members = [element]
             elif isinstance(element, chord.Chord):
                 members = list(element.notes)
-            else:  # unpitched percussion
+            elif drop_drums:  # percussion (MIDI channel 10), which music21 makes unpitched
                 continue
+            else:
+                members = list(getattr(element, "notes", [element]))
             offset = float(element.getOffsetInHierarchy(flat))
             duration = float(element.duration.quarterLength)
             if grouping == "stream":  # one event per music21 element, ties kept apart
                 velocity = _velocity([*members, element])
-                raw.append((offset, duration, tuple(m.pitch.midi for m in members), velocity))
+                raw.append((offset, duration, tuple(_key_number(m) for m in members), velocity))
                 continue
             for member in members:  # one record per note; tied notes join into one
-                midi = member.pitch.midi
+                midi = _key_number(member)
                 tie = member.tie.type if member.tie is not None else None
                 held = open_ties.pop(midi, None)
                 if held is not None and tie in ("stop", "continue"):
@@ -250,7 +214,7 @@ def piece_from_stream(
     if grouping == "stream":
         events = [Event(o, d, p, v) for o, d, p, v in raw]
     else:
-        events = _group_onsets(raw)
+        events = group_onsets(raw)
 
     marks = list(score.recurse().getElementsByClass(tempo.MetronomeMark))
     signatures = list(score.recurse().getElementsByClass(meter.TimeSignature))
@@ -269,33 +233,13 @@ def _velocity(elements: list[Any]) -> int:
     return int(max(known)) if known else DEFAULT_VELOCITY
 
 
-def _is_drum_part(container: Any, instrument: Any) -> bool:
-    for inst in container.getInstruments(recurse=True):
-        if isinstance(inst, instrument.UnpitchedPercussion) or inst.midiChannel == 9:
-            return True
-    return False
-
-
-def _group_onsets(raw: list[tuple[float, float, tuple[int, ...], int]]) -> list[Event]:
-    """Merge notes that start together into chords and fill silent gaps with rests."""
-    groups: dict[float, list[tuple[float, tuple[int, ...], int]]] = {}
-    onsets: dict[float, float] = {}
-    for offset, duration, pitches, velocity in raw:
-        key = round(offset, 6)
-        onsets.setdefault(key, offset)
-        groups.setdefault(key, []).append((duration, pitches, velocity))
-    events: list[Event] = []
-    sounding_until = 0.0
-    for key in sorted(groups):
-        offset, members = onsets[key], groups[key]
-        if offset - sounding_until > _EPS:
-            events.append(Event(sounding_until, offset - sounding_until))
-        duration = max(m[0] for m in members)
-        pitches = tuple(p for m in members for p in m[1])
-        velocity = max(m[2] for m in members)
-        events.append(Event(offset, duration, pitches, velocity))
-        sounding_until = max(sounding_until, offset + duration)
-    return events
+def _key_number(element: Any) -> int:
+    """The MIDI key of a music21 note, pitched or (percussion) unpitched."""
+    if hasattr(element, "pitch"):
+        return int(element.pitch.midi)
+    stored = getattr(element, "storedInstrument", None)
+    key = getattr(stored, "percMapPitch", None)
+    return int(key) if key is not None else int(element.displayPitch().midi)
 
 
 def write_midi(piece: Piece, path: str | os.PathLike[str], *, program: int = 0) -> Path:
@@ -404,6 +348,8 @@ def load_corpus(
     grouping: Grouping = "onset",
     limit: int | None = None,
     progress: bool = True,
+    engine: Engine = "auto",
+    workers: int | None = 1,
 ) -> Corpus:
     """Load many pieces, skipping (and reporting) files that fail.
 
@@ -416,6 +362,8 @@ def load_corpus(
         grouping: As for `read_midi`.
         limit: Read at most this many files (in sorted order).
         progress: Show a progress bar on standard error.
+        engine: As for `read_midi` (MIDI files only; other formats use music21).
+        workers: Processes reading files at once; None uses every core.
 
     Returns:
         A `Corpus`: the pieces that hold notes, and a `LoadFailure` for each file
@@ -429,22 +377,37 @@ def load_corpus(
     paths = _resolve_source(source)
     if limit is not None:
         paths = paths[:limit]
-    pieces: list[Piece] = []
-    failures: list[LoadFailure] = []
-    for file in _progress(paths, progress):
-        try:
-            if file.suffix in _MIDI_SUFFIXES:
-                piece = read_midi(file, parts=parts, drop_drums=drop_drums, grouping=grouping)
-            else:
-                piece = _read_any(file, parts, drop_drums, grouping)
-        except MidiReadError as err:
-            failures.append(LoadFailure(str(file), err.reason))
-            continue
-        if not piece.notes:
-            failures.append(LoadFailure(str(file), "no pitched notes (empty or drums only)"))
-            continue
-        pieces.append(piece)
+    read = partial(_read_one, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(paths) // 4))
+    pool = ProcessPoolExecutor(workers) if workers > 1 else None
+    try:
+        results = pool.map(read, paths, chunksize=8) if pool else map(read, paths)
+        pieces: list[Piece] = []
+        failures: list[LoadFailure] = []
+        for result in _progress(results, progress, len(paths)):
+            (failures if isinstance(result, LoadFailure) else pieces).append(result)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return Corpus(pieces, failures)
+
+
+def _read_one(
+    file: Path, *, parts: Parts, drop_drums: bool, grouping: Grouping, engine: Engine
+) -> Piece | LoadFailure:
+    """One file of `load_corpus` (module level, so worker processes can run it)."""
+    try:
+        if file.suffix in _MIDI_SUFFIXES:
+            piece = read_midi(
+                file, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine
+            )
+        else:
+            piece = _read_any(file, parts, drop_drums, grouping)
+    except MidiReadError as err:
+        return LoadFailure(str(file), err.reason)
+    if not piece.notes:
+        return LoadFailure(str(file), "no pitched notes (empty or drums only)")
+    return piece
 
 
 def _read_any(file: Path, parts: Parts, drop_drums: bool, grouping: Grouping) -> Piece:
@@ -482,9 +445,9 @@ def _resolve_source(
     return [Path(p) for p in source]
 
 
-def _progress(paths: list[Path], enabled: bool) -> Iterable[Path]:
+def _progress(items: Iterable[Any], enabled: bool, total: int) -> Iterable[Any]:
     if not enabled:
-        return paths
+        return items
     from tqdm.auto import tqdm
 
-    return tqdm(paths, desc="reading", unit="file", leave=False)
+    return tqdm(items, desc="reading", unit="file", leave=False, total=total)

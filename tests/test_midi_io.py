@@ -144,3 +144,14 @@ def test_first_part_of_a_real_file(skuli_midi):
     assert piece.source == "FF6epitaph_piano.mid"
     assert len(piece.notes) > 100
     assert all(a.offset <= b.offset for a, b in zip(piece.events, piece.events[1:], strict=False))
+
+
+def test_drop_drums_leaves_out_channel_10_notes_not_the_whole_track(skuli_midi):
+    # AT.mid's piano track also plays a few notes on channel 10
+    for engine in ("fast", "music21"):
+        with_drums = read_midi(skuli_midi / "AT.mid", drop_drums=False, engine=engine)
+        without = read_midi(skuli_midi / "AT.mid", engine=engine)
+        assert len(without.notes) > 500
+        # the hi-hat (key 42) sounds only on channel 10 in this file
+        assert 42 not in {p for e in without.notes for p in e.pitches}
+        assert 42 in {p for e in with_drums.notes for p in e.pitches}

@@ -1,0 +1,139 @@
+"""Tokenizing speed: the original recipe, MidiTok and musegen on the same files, in one run.
+
+Command (from the repository root)::
+
+    nice python bench/tokenize_speed.py                       # all of ../shared/data/skuli-midi
+    nice python bench/tokenize_speed.py --recipe-files 10     # time the recipe on 10 files only
+    nice python bench/tokenize_speed.py --profile             # where musegen's cold run goes
+
+Rows, each over every file of the corpus (the recipe's over ``--recipe-files``,
+extrapolated per file to the corpus when fewer):
+
+- recipe: music21's ``converter.parse`` (``forceSource=True``: music21's own cache
+  off) and the original recipe's note loop (first instrument part, note names and
+  normal-order chords);
+- MidiTok REMI: ``miditok.REMI()`` encoding each file (symusic reads it); skipped
+  with a message when miditok is not installed (``pip install miditok``);
+- musegen encode: `Tokenizer.encode` alone on the pieces already read;
+- musegen cold, 1 process / N processes: `read_midi_fast` and `Tokenizer.seed()`
+  through `cached_tokens` with no cache;
+- musegen warm: `cached_tokens` again, every file served by a filled `TokenCache`.
+
+Every row imports its libraries before its clock starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import _recipe
+
+
+def timed(run: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = run()
+    return result, time.perf_counter() - start
+
+
+def recipe_notes(files: list[Path]) -> list[str]:
+    """The original recipe's parsing: converter.parse, then its note loop (no music21 cache)."""
+    from music21 import chord, converter, instrument, note
+
+    notes: list[str] = []
+    for file in files:
+        score = converter.parse(file, forceSource=True, storePickle=False)
+        try:
+            elements = instrument.partitionByInstrument(score).parts[0].recurse()
+        except Exception:  # the recipe's bare except: a flat file
+            elements = score.flatten().notes
+        for element in elements:
+            if isinstance(element, note.Note):
+                notes.append(str(element.pitch))
+            elif isinstance(element, chord.Chord):
+                notes.append(".".join(str(n) for n in element.normalOrder))
+    return notes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe-files", type=int, default=None, help="recipe row on N files")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--profile", action="store_true", help="profile the cold 1-process run")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")  # music21's notes on odd track names
+
+    import music21  # noqa: F401  (imports outside the clocks)
+
+    from musegen.midi_fast import read_midi_fast
+    from musegen.token_cache import TokenCache, cached_tokens
+    from musegen.tokenizer import Tokenizer
+
+    if not _recipe.CORPUS.is_dir():
+        raise SystemExit(f"corpus not found: {_recipe.CORPUS} (../shared/data/skuli-midi)")
+    files = sorted(_recipe.CORPUS.glob("*.mid"))
+    print(_recipe.load_average())
+    print(f"corpus: {len(files)} files, {sum(f.stat().st_size for f in files) / 1024:.0f} KiB")
+    rows: dict[str, float] = {}
+
+    recipe_files = files[: args.recipe_files] if args.recipe_files else files
+    _, seconds = timed(lambda: recipe_notes(recipe_files))
+    rows["recipe (music21 parse + note loop)"] = seconds * len(files) / len(recipe_files)
+    if len(recipe_files) < len(files):
+        print(
+            f"recipe timed on {len(recipe_files)} files ({seconds:.1f} s), "
+            f"extrapolated per file to {len(files)}"
+        )
+
+    try:
+        import miditok
+    except ImportError:
+        print("MidiTok REMI: skipped (pip install miditok to measure it)")
+    else:
+        remi = miditok.REMI()
+        _, rows["MidiTok REMI (symusic read + encode)"] = timed(
+            lambda: [remi.encode(f) for f in files]
+        )
+
+    tokenizer = Tokenizer.seed()
+    pieces = [read_midi_fast(f) for f in files]
+    _, rows["musegen Tokenizer.encode only"] = timed(lambda: [tokenizer.encode(p) for p in pieces])
+    _, rows["musegen cold, 1 process"] = timed(
+        lambda: cached_tokens(files, tokenizer, workers=1, progress=False)
+    )
+    cold, rows[f"musegen cold, {args.workers} processes"] = timed(
+        lambda: cached_tokens(files, tokenizer, workers=args.workers, progress=False)
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        cache = TokenCache(folder)
+        cached_tokens(files, tokenizer, cache=cache, workers=args.workers, progress=False)
+        warm, rows["musegen warm (token cache)"] = timed(
+            lambda: cached_tokens(files, tokenizer, cache=cache, progress=False)
+        )
+    assert warm.tokens == cold.tokens and warm.hits == len(warm.tokens)
+    print(f"musegen: {cold.summary()}; {sum(len(t) for t in cold.tokens)} tokens")
+
+    recipe = rows["recipe (music21 parse + note loop)"]
+    miditok_s = rows.get("MidiTok REMI (symusic read + encode)")
+    print(f"\n{'row':<42} {'seconds':>8} {'x recipe':>9} {'x MidiTok':>10}")
+    for name, seconds in rows.items():
+        against = f"{miditok_s / seconds:>10.1f}" if miditok_s else f"{'-':>10}"
+        print(f"{name:<42} {seconds:>8.3f} {recipe / seconds:>9.1f} {against}")
+    print("(x recipe, x MidiTok: how many times faster than that row)")
+
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.runcall(cached_tokens, files, tokenizer, workers=1, progress=False)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(12)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,420 @@
+"""Read MIDI files into `Piece` objects fast, without building music21 streams.
+
+`read_midi_fast` gives the same `Piece` as ``midi_io.read_midi(path)`` (music21's
+stream path) about a hundred times faster: it reads the raw events itself and
+repeats, step by step, what music21's MIDI translation does to them before
+`midi_io` turns the stream into events:
+
+1. pair each note-on with the next note-off of its pitch and channel;
+2. group notes of one track that start less than a sixteenth apart and end
+   together into chords (a chord takes its last note's timing, as in music21);
+3. quantize onsets and durations to sixteenths or eighth-note triplets
+   (quarter-length divisors 4 and 3), durations towards the next onset;
+4. merge every part's notes that start together into one event (the longest
+   duration, the loudest velocity) and fill silent gaps with rests.
+
+Percussion (MIDI channel 10) never gives notes, as in music21. See
+``docs/performance.md`` for the measured speed and the parity check.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from musegen._midi_common import MAX_QUARTER_LENGTH, MidiReadError, check_midi_header, group_onsets
+from musegen.events import Piece
+
+__all__ = ["read_midi_fast"]
+
+_DIVISORS = (4, 3)  # music21's default quantization: sixteenths and eighth-note triplets
+_GRID = 12  # quantized times are whole twelfths of a quarter note
+_DRUM_CHANNEL = 10  # 1-based, as music21 counts
+_MAX_BEAT_POWER = 7  # music21 refuses metres with beats shorter than a 128th
+
+
+@dataclass
+class _Track:
+    """The events of one MIDI track that the translation uses, times in ticks."""
+
+    notes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    """(tick, pitch, channel, velocity); velocity 0 is a note-off."""
+    meta_ticks: list[int] = field(default_factory=list)
+    """Ticks of the events music21 keeps as stream elements (tempo, metre, key, instrument)."""
+    tempos: list[tuple[int, float]] = field(default_factory=list)
+    signatures: list[tuple[int, str]] = field(default_factory=list)
+    length: int = 0
+
+
+def read_midi_fast(
+    path: str | os.PathLike[str], *, parts: str = "all", drop_drums: bool = True
+) -> Piece:
+    """Read a MIDI file into a `Piece`, as `read_midi` does with the same arguments, but fast.
+
+    Args:
+        path: The MIDI file.
+        parts: ``"all"`` merges every track that has notes; ``"first"`` keeps the
+            first such track (music21's ``partitionByInstrument``, which
+            ``read_midi`` uses for ``"first"``, can merge tracks that share an
+            instrument: there the two differ).
+        drop_drums: Leave out the notes on MIDI channel 10 (percussion); False
+            keeps them as notes of their key numbers.
+
+    Returns:
+        The piece; it has no events when the file holds no pitched notes.
+
+    Raises:
+        MidiReadError: the file is missing, empty, not MIDI, or corrupt.
+
+    Example:
+        >>> piece = read_midi_fast("../shared/data/skuli-midi/8.mid")  # doctest: +SKIP
+        >>> piece.events[0]  # doctest: +SKIP
+        Event(offset=0.0, duration=1.0, pitches=(72,), velocity=105)
+    """
+    if parts not in ("all", "first"):
+        raise ValueError(f"parts must be 'all' or 'first', got {parts!r}")
+    file = Path(path)
+    data = check_midi_header(file)
+    try:
+        tpq, tracks = _parse_file(data)
+    except (IndexError, ValueError, ZeroDivisionError) as err:
+        raise MidiReadError(
+            file, f"corrupt or unsupported MIDI data ({err or 'truncated'})"
+        ) from None
+    if not tpq:
+        raise MidiReadError(file, "header gives 0 ticks per quarter note")
+    if not tracks:
+        raise MidiReadError(file, "corrupt or unsupported MIDI data (no tracks)")
+    longest = max(t.length for t in tracks) / tpq
+    if longest > MAX_QUARTER_LENGTH:
+        raise MidiReadError(
+            file,
+            f"a track lasts {longest:.0f} quarter notes, more than the {MAX_QUARTER_LENGTH:.0f} "
+            "read_midi accepts (a corrupt delta time?)",
+        )
+
+    raw: list[tuple[float, float, tuple[int, ...], int]] = []
+    conductor = _Track()  # meta events of the tracks without notes read so far
+    tempo: float | None = None
+    signature: str | None = None
+    for track in tracks:
+        if not any(velocity for _, _, _, velocity in track.notes):
+            conductor.tempos += track.tempos
+            conductor.signatures += track.signatures
+            continue
+        if tempo is None:
+            tempos = sorted(track.tempos + conductor.tempos, key=lambda item: item[0])
+            tempo = tempos[0][1] if tempos else None
+        meter = conductor.signatures or track.signatures
+        if signature is None:
+            signature = next((s for t, s in meter if _quantize(t / tpq) == 0), "4/4")
+        raw += _track_notes(track, meter, tpq, drop_drums)
+        if parts == "first":
+            break
+    raw.sort(key=lambda item: item[0])
+    return Piece(
+        tuple(group_onsets(raw)),
+        tempo=tempo if tempo else 120.0,
+        time_signature=signature or "4/4",
+        source=file.name,
+    )
+
+
+# -- the raw events ---------------------------------------------------------------------
+
+
+def _parse_file(data: bytes) -> tuple[int, list[_Track]]:
+    """Ticks per quarter note and the tracks of MIDI bytes (checked by `check_midi_header`)."""
+    header_length = int.from_bytes(data[4:8], "big")
+    declared = int.from_bytes(data[10:12], "big")
+    division = int.from_bytes(data[12:14], "big")
+    tpq = 0 if division & 0x8000 else division & 0x7FFF  # SMPTE time has no quarter notes
+    tracks: list[_Track] = []
+    position = 8 + header_length
+    for _ in range(declared):
+        if data[position : position + 4] != b"MTrk":
+            raise ValueError(f"a chunk at byte {position} is not a track ('MTrk')")
+        length = int.from_bytes(data[position + 4 : position + 8], "big")
+        start = position + 8
+        tracks.append(_parse_track(data, start, start + length))
+        position = start + length
+    return tpq, tracks
+
+
+def _parse_track(data: bytes, position: int, end: int) -> _Track:
+    """The events of one track chunk, read as music21 reads them (running status included)."""
+    track = _Track()
+    notes = track.notes
+    tick = 0
+    status = 0x90  # music21 assumes a note-on when a track opens with running status
+    while position < end:
+        byte = data[position]
+        position += 1
+        delta = byte & 0x7F
+        while byte & 0x80:
+            byte = data[position]
+            position += 1
+            delta = (delta << 7) | (byte & 0x7F)
+        if position + 1 >= end:  # music21 drops a last event shorter than two bytes
+            break
+        tick += delta
+        byte = data[position]
+        if byte >= 0x80:
+            position += 1
+            if byte != 0xFF:
+                status = byte
+        else:
+            byte = status
+        kind = byte & 0xF0
+        if kind < 0xF0:  # a channel message
+            channel = (byte & 0x0F) + 1
+            if kind == 0x90 or kind == 0x80:
+                velocity = data[position + 1] if kind == 0x90 else 0
+                notes.append((tick, data[position], channel, velocity))
+            elif kind == 0xC0:
+                track.meta_ticks.append(tick)
+            position += 1 if kind in (0xC0, 0xD0) else 2
+            continue
+        if byte == 0xFF:  # a meta event
+            meta_type = data[position]
+            length, position = _read_variable(data, position + 1)
+            payload = data[position : position + length]
+            position += length
+            if meta_type == 0x51:
+                mspq = int.from_bytes(payload[:3], "big")
+                bpm = round(60_000_000 / mspq, 2)
+                track.tempos.append((tick, 60 / (60 / bpm)))  # as music21's getQuarterBPM
+                track.meta_ticks.append(tick)
+            elif meta_type == 0x58:
+                if not payload[0] or payload[1] > _MAX_BEAT_POWER:
+                    raise ValueError(f"time signature {payload[0]}/2**{payload[1]}")
+                track.signatures.append((tick, f"{payload[0]}/{2 ** payload[1]}"))
+                track.meta_ticks.append(tick)
+            elif meta_type == 0x59:
+                if len(payload) < 2:
+                    raise ValueError("key signature shorter than 2 bytes")
+                track.meta_ticks.append(tick)
+            elif meta_type in (0x03, 0x04):  # track name, instrument name
+                track.meta_ticks.append(tick)
+            continue
+        if byte in (0xF0, 0xF7):  # system exclusive
+            length, position = _read_variable(data, position)
+            position += length
+            continue
+        raise ValueError(f"unknown MIDI event type {byte:#x}")
+    track.length = tick
+    return track
+
+
+def _read_variable(data: bytes, position: int) -> tuple[int, int]:
+    value = 0
+    while True:
+        byte = data[position]
+        position += 1
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value, position
+
+
+# -- music21's translation ----------------------------------------------------------------
+
+
+def _track_notes(
+    track: _Track, meter: list[tuple[int, str]], tpq: int, drop_drums: bool
+) -> list[tuple[float, float, tuple[int, ...], int]]:
+    """(offset, duration, pitches, velocity) per note of one part, as `midi_io` reads the stream.
+
+    Notes are quantized, split at barlines into tied notes and joined again, as
+    music21 and ``midi_io.piece_from_stream`` do: where a note is struck again
+    while a tied note of the same pitch still sounds, the two are cut as there.
+    """
+    chords = _group_chords(_pair_notes(track.notes), tpq, _DRUM_CHANNEL if drop_drums else None)
+    offsets = sorted({_quantize(t / tpq) for t in track.meta_ticks} | {c[0] for c in chords})
+    last = len(offsets) - 1
+    elements: list[tuple[int, int, tuple[int, ...], tuple[int, ...]]] = []
+    for onset, ticks, pitches, velocities in chords:  # in order of onset
+        following = bisect.bisect_right(offsets, onset)
+        gap = (offsets[following] - onset) / _GRID if following <= last else None
+        length = _quantize(ticks / tpq if ticks > 0 else 0.0, ticks == 0, gap)
+        if pitches:  # a chord with a percussion note is a stream element, but sounds not here
+            elements.append((onset, length, pitches, velocities))
+    return _join_ties(_split_at_barlines(elements, meter, tpq))
+
+
+def _barlines(meter: list[tuple[int, str]], tpq: int, until: int) -> list[int]:
+    """Measure starts in twelfths up to `until`, as music21's ``makeMeasures`` lays them."""
+    signatures = sorted(((_quantize(t / tpq), s) for t, s in meter), key=lambda m: m[0])
+    if not signatures or signatures[0][0] != 0:
+        signatures.insert(0, (0, "4/4"))
+    starts = [0]
+    index = 0
+    while starts[-1] <= until:
+        while index + 1 < len(signatures) and signatures[index + 1][0] <= starts[-1]:
+            index += 1
+        numerator, denominator = signatures[index][1].split("/")
+        bar = int(numerator) * _GRID * 4 // int(denominator)
+        starts.append(starts[-1] + max(bar, 1))
+    return starts
+
+
+_Segment = tuple[int, int, tuple[int, ...], tuple[int, ...], str | None]
+"""(offset, length in twelfths, pitches, velocities, tie type) of a note or chord in a measure."""
+
+
+def _split_at_barlines(
+    elements: list[tuple[int, int, tuple[int, ...], tuple[int, ...]]],
+    meter: list[tuple[int, str]],
+    tpq: int,
+) -> list[_Segment]:
+    """The notes of a part in music21's flat order after ``makeMeasures`` and ``makeTies``.
+
+    A note crossing a barline is cut there; the rest goes, tied, to the start
+    of the next measure, after the notes that start there.
+    """
+    until = max((o + d for o, d, _, _ in elements), default=0)
+    starts = _barlines(meter, tpq, until)
+    measures: dict[int, tuple[list[_Segment], list[_Segment]]] = {}
+    for offset, length, pitches, velocity in elements:
+        number = bisect.bisect_right(starts, offset) - 1
+        measures.setdefault(number, ([], []))[0].append((offset, length, pitches, velocity, None))
+    flat: list[_Segment] = []
+    number = 0
+    while measures:
+        if number not in measures:
+            number += 1
+            continue
+        originals, carried = measures.pop(number)
+        end = starts[number + 1]
+        # music21's order: by offset, grace notes first, then by insertion (carried last)
+        if carried or not all(segment[1] for segment in originals):
+            originals = sorted(originals + carried, key=lambda item: (item[0], item[1] != 0))
+        for segment in originals:
+            offset, length, pitches, velocity, tie = segment
+            if offset + length > end:
+                flat.append((offset, end - offset, pitches, velocity, _TIE_OPEN[tie]))
+                rest = (end, offset + length - end, pitches, velocity, "stop")
+                measures.setdefault(number + 1, ([], []))[1].append(rest)
+            else:
+                flat.append(segment)
+        number += 1
+    return flat
+
+
+_TIE_OPEN = {None: "start", "start": "start", "stop": "continue", "continue": "continue"}
+
+
+def _join_ties(segments: list[_Segment]) -> list[tuple[float, float, tuple[int, ...], int]]:
+    """One record per note: tied segments joined as ``midi_io.piece_from_stream`` joins them."""
+    raw: list[tuple[float, float, tuple[int, ...], int]] = []
+    open_ties: dict[int, int] = {}
+    for onset, length, pitches, velocities, tie in segments:
+        offset, duration = onset / _GRID, length / _GRID
+        for pitch, velocity in zip(pitches, velocities, strict=True):
+            held = open_ties.pop(pitch, None)
+            if held is not None and tie in ("stop", "continue"):
+                start = raw[held][0]
+                raw[held] = (start, offset + duration - start, *raw[held][2:])
+                if tie == "continue":
+                    open_ties[pitch] = held
+                continue
+            raw.append((offset, duration, (pitch,), velocity))
+            if tie == "start":
+                open_ties[pitch] = len(raw) - 1
+    return raw
+
+
+def _pair_notes(notes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int, int]]:
+    """(on, off, pitch, channel, velocity) per note, ordered by onset as in the file.
+
+    Each note-on ends at the next note-off of its pitch and channel (so repeated
+    note-ons share one note-off); a note-on that is never switched off is dropped.
+    """
+    waiting: dict[tuple[int, int], int] = {}
+    paired: list[tuple[int, int, int, int, int]] = []
+    for tick, pitch, channel, velocity in reversed(notes):
+        if not velocity:
+            waiting[pitch, channel] = tick
+        elif (pitch, channel) in waiting:
+            paired.append((tick, waiting[pitch, channel], pitch, channel, velocity))
+    paired.reverse()
+    return paired
+
+
+def _group_chords(
+    notes: list[tuple[int, int, int, int, int]], tpq: int, drums: int | None
+) -> list[tuple[int, int, tuple[int, ...], tuple[int, ...]]]:
+    """(onset in twelfths, length in ticks, pitches, velocities) per note or chord.
+
+    Notes starting less than a quantization step after a note and ending within
+    a step of it join its chord, which takes its last note's length; a chord
+    holding a percussion note is unpitched and has no pitches here.
+    """
+    tolerance = tpq / max(_DIVISORS)
+    taken = [False] * len(notes)
+    count = len(notes)
+    out: list[tuple[int, int, tuple[int, ...], tuple[int, ...]]] = []
+    for i, note in enumerate(notes):
+        if taken[i]:
+            continue
+        start, stop, pitch, channel, velocity = note
+        onset = _quantize(start / tpq)
+        j = i + 1
+        if j == count or notes[j][0] - start >= tolerance:  # the common case: a lone note
+            if channel == drums:
+                out.append((onset, stop - start, (), ()))
+            else:
+                out.append((onset, stop - start, (pitch,), (velocity,)))
+            continue
+        members = [note]
+        while j < count and notes[j][0] - start < tolerance:  # onsets never decrease
+            if abs(notes[j][1] - stop) <= tolerance:
+                members.append(notes[j])
+                taken[j] = True
+            j += 1
+        last = members[-1]
+        if any(m[3] == drums for m in members):
+            out.append((onset, last[1] - last[0], (), ()))
+        elif len(members) == 1:
+            out.append((onset, stop - start, (pitch,), (velocity,)))
+        else:  # midi_io takes the louder of a note's velocity and its chord's (the mean)
+            mean = round(sum(m[4] for m in members) / len(members))
+            velocities = tuple(max(m[4], mean) for m in members)
+            out.append((onset, last[1] - last[0], tuple(m[2] for m in members), velocities))
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _quantize(value: float, zero_allowed: bool = True, gap: float | None = None) -> int:
+    """The nearest grid point to `value`, in twelfths, as music21's ``Stream.quantize`` picks it.
+
+    Among sixteenths and
+    triplet eighths, music21 prefers the point that fills the `gap` to the next
+    onset, then the smaller error, then the finer grid.
+    """
+    best: tuple[float, float, float, float] | None = None
+    for divisor in _DIVISORS:
+        tick = 1 / divisor
+        match, error = _nearest_multiple(value, tick)
+        if not zero_allowed and match == 0.0:
+            match, error = tick, abs(round(value - tick, 7))
+        remaining = 0.0
+        if gap is not None and gap % tick != 0:
+            remaining = max(gap - match, 0.0)
+        candidate = (remaining, error, tick, match)
+        if best is None or candidate < best:
+            best = candidate
+    assert best is not None
+    return round(best[3] * _GRID)
+
+
+def _nearest_multiple(value: float, unit: float) -> tuple[float, float]:
+    """The multiple of `unit` nearest to `value` (the lower on a tie) and the error."""
+    low = unit * math.floor(value / unit)
+    if low <= value <= low + unit / 2.0:
+        return low, round(value - low, 7)
+    high = unit * (math.floor(value / unit) + 1)
+    return high, round(high - value, 7)

@@ -1,0 +1,239 @@
+import hashlib
+import inspect
+import os
+
+import pytest
+
+from musegen import midi_io
+from musegen.events import Event, Piece
+from musegen.midi_fast import read_midi_fast
+from musegen.midi_io import MidiReadError, read_midi, write_midi
+
+# Small files of ../shared/data/skuli-midi, chosen for variety: a metre that is not
+# at the start (VincentPiano), chords whose notes differ in velocity, triplets.
+SMALL_FILES = ("Oppressed.mid", "waltz_de_choco.mid", "pkelite4.mid", "8.mid", "VincentPiano.mid")
+
+# Files where music21's stream path moves notes away from the times the file
+# gives them (it does so while splitting parts into voices); the fast reader keeps
+# them where they are, so these are the only files allowed to differ.
+STREAM_PATH_MOVES_NOTES = frozenset(
+    {
+        "Cids.mid",
+        "Eternal_Harvest.mid",
+        "FF3_Battle_(Piano).mid",
+        "FF3_Third_Phase_Final_(Piano).mid",
+        "Ff7-One_Winged.mid",
+        "Fierce_Battle_(Piano).mid",
+        "Fyw_piano.mid",
+        "JENOVA.mid",
+        "Life_Stream.mid",
+        "OTD5YA.mid",
+        "ViviinAlexandria.mid",
+        "balamb.mid",
+        "caitsith.mid",
+        "ff4-airship.mid",
+        "ff4-town.mid",
+        "great_war.mid",
+        "lurk_in_dark.mid",
+        "ultimafro.mid",
+    }
+)
+
+
+def stream_read(path, **options):
+    """midi_io.read_midi through music21's streams, whichever engine it would pick."""
+    if "engine" in inspect.signature(read_midi).parameters:
+        options["engine"] = "music21"
+    return read_midi(path, **options)
+
+
+# -- hand-made MIDI bytes ---------------------------------------------------------------
+
+
+def _var(value):
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def _track(events):
+    """events: (delta ticks, raw bytes) pairs; an end-of-track is added."""
+    body = b"".join(_var(delta) + data for delta, data in events) + b"\x00\xff\x2f\x00"
+    return b"MTrk" + len(body).to_bytes(4, "big") + body
+
+
+def _midi(*tracks, tpq=96, midi_format=1):
+    header = b"MThd" + (6).to_bytes(4, "big")
+    header += midi_format.to_bytes(2, "big") + len(tracks).to_bytes(2, "big")
+    return header + tpq.to_bytes(2, "big") + b"".join(_track(t) for t in tracks)
+
+
+def _on(pitch, velocity=80, channel=0):
+    return bytes([0x90 | channel, pitch, velocity])
+
+
+def _off(pitch, channel=0):
+    return bytes([0x80 | channel, pitch, 0])
+
+
+def _both(tmp_path, data, name="x.mid"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return read_midi_fast(path), stream_read(path)
+
+
+# -- behaviour -----------------------------------------------------------------------------
+
+
+def test_same_piece_as_stream_path_for_a_written_file(tmp_path):
+    piece = Piece(
+        (
+            Event(0.0, 1.0, (60, 64, 67), 81),
+            Event(1.0, 0.5, (62,), 59),
+            Event(2.0, 3.0, (48, 72), 102),  # crosses the barline: tied in music21
+            Event(3.0, 1.0, (70,), 31),
+            Event(5.0, 1 / 3, (65,), 81),
+            Event(5 + 1 / 3, 2 / 3, (67,), 81),
+        ),
+        tempo=96.0,
+        time_signature="3/4",
+    )
+    path = write_midi(piece, tmp_path / "song.mid")
+    fast = read_midi_fast(path)
+    assert fast == stream_read(path)
+    assert fast.time_signature == "3/4"
+    assert [e.pitches for e in fast.notes] == [e.pitches for e in piece.events]
+    assert [e.duration for e in fast.notes][2] == 3.0
+
+
+def test_chords_rests_velocity_tempo_and_running_status(tmp_path):
+    tempo = b"\xff\x51\x03" + (500_000).to_bytes(3, "big")  # 120 bpm
+    metre = b"\xff\x58\x04\x06\x03\x18\x08"  # 6/8
+    notes = [
+        (0, tempo),
+        (0, metre),
+        (0, _on(60, 70)),
+        (0, bytes([64, 90])),  # running status: another note-on
+        (96, _off(60)),
+        (0, _on(64, 0)),  # a note-on with velocity 0 ends a note
+        (96, _on(67, 50)),  # after a rest of one quarter
+        (48, _off(67)),
+    ]
+    fast, stream = _both(tmp_path, _midi(notes, midi_format=0))
+    assert fast == stream
+    assert [(e.offset, e.duration, e.pitches, e.velocity) for e in fast.events] == [
+        (0.0, 1.0, (60, 64), 90),
+        (1.0, 1.0, (), 64),
+        (2.0, 0.5, (67,), 50),
+    ]
+    assert (fast.tempo, fast.time_signature) == (120.0, "6/8")
+
+
+def test_quantizes_like_music21(tmp_path):
+    # onsets and lengths a little off the grid, and a triplet
+    notes = [
+        (3, _on(60)),
+        (46, _off(60)),
+        (1, _on(62)),
+        (31, _off(62)),
+        (1, _on(64)),
+        (33, _off(64)),
+    ]
+    fast, stream = _both(tmp_path, _midi([], notes))
+    assert fast == stream
+    assert fast.events[0].offset == 0.0
+
+
+def test_percussion_gives_no_notes(tmp_path):
+    conductor = [(0, b"\xff\x51\x03\x07\xa1\x20")]
+    piano = [(0, _on(60)), (96, _off(60))]
+    drums = [(0, bytes([0xC9, 0])), (0, _on(36, channel=9)), (96, _off(36, channel=9))]
+    fast, stream = _both(tmp_path, _midi(conductor, piano, drums))
+    assert fast == stream
+    assert [e.pitches for e in fast.events] == [(60,)]
+    fast_all = read_midi_fast(tmp_path / "x.mid", drop_drums=False)
+    assert fast_all == stream_read(tmp_path / "x.mid", drop_drums=False)
+
+
+def test_parts_first_keeps_the_first_track_with_notes(tmp_path):
+    right = [(0, _on(72)), (96, _off(72))]
+    left = [(0, _on(48)), (192, _off(48))]
+    path = tmp_path / "two.mid"
+    path.write_bytes(_midi([], right, left))
+    assert [e.pitches for e in read_midi_fast(path).events] == [(48, 72)]
+    assert [e.pitches for e in read_midi_fast(path, parts="first").events] == [(72,)]
+    with pytest.raises(ValueError, match="parts"):
+        read_midi_fast(path, parts="left")
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty file"),
+        (b"RIFF....", "not a MIDI file"),
+        (_midi([(0, _on(60))])[:-6], "truncated"),
+        (_midi([(0, b"\xf4\x01")]), "corrupt or unsupported MIDI data"),
+        (_midi([(0, _on(60))], tpq=0), "0 ticks per quarter note"),
+        (_midi([(0, b"\xff\x58\x04\x00\x02\x18\x08")]), "time signature 0/2"),
+        (_midi([(0, b"\xff\x51\x03\x00\x00\x00")]), "corrupt"),  # tempo of 0 microseconds
+    ],
+)
+def test_bad_files_raise_naming_file_and_cause(tmp_path, data, reason):
+    path = tmp_path / "bad.mid"
+    path.write_bytes(data)
+    with pytest.raises(MidiReadError, match=reason) as info:
+        read_midi_fast(path)
+    assert info.value.path == str(path)
+
+
+def test_missing_file_raises(tmp_path):
+    with pytest.raises(MidiReadError, match="no such file"):
+        read_midi_fast(tmp_path / "gone.mid")
+
+
+def test_huge_delta_time_is_refused(tmp_path):
+    path = tmp_path / "long.mid"
+    path.write_bytes(_midi([(0, _on(60)), (0x0FFFFFFF, _off(60))], tpq=1))
+    with pytest.raises(MidiReadError, match="quarter notes"):
+        read_midi_fast(path)
+
+
+@pytest.mark.parametrize("name", SMALL_FILES)
+def test_same_piece_as_stream_path_on_corpus_files(skuli_midi, name):
+    assert read_midi_fast(skuli_midi / name) == stream_read(skuli_midi / name)
+
+
+def test_same_pieces_as_stream_path_on_the_whole_corpus(skuli_midi, request):
+    """Every file of ../shared/data/skuli-midi, against read_midi's pieces.
+
+    The stream path takes minutes for the corpus, so its pieces are kept in
+    pytest's cache (.pytest_cache), keyed by the file's bytes, the music21
+    version and the source of midi_io: each file is parsed by music21 once.
+    The test runs when that cache is complete or MUSEGEN_FULL_PARITY=1.
+    """
+    import music21
+
+    stream_path = hashlib.sha256(inspect.getsource(midi_io).encode()).hexdigest()[:16]
+    files = sorted(skuli_midi.glob("*.mid"))
+    keys = {
+        f: "musegen/stream-pieces/"
+        + hashlib.sha256(f.read_bytes()).hexdigest()[:32]
+        + f"-{music21.__version__}-{stream_path}"
+        for f in files
+    }
+    cache = request.config.cache
+    missing = [f for f in files if cache.get(keys[f], None) is None]
+    if missing and os.environ.get("MUSEGEN_FULL_PARITY") != "1":
+        pytest.skip(f"{len(missing)} stream-path pieces not cached; set MUSEGEN_FULL_PARITY=1")
+    for file in missing:
+        cache.set(keys[file], _to_json(stream_read(file)))
+    differing = [f.name for f in files if _to_json(read_midi_fast(f)) != cache.get(keys[f], None)]
+    assert set(differing) <= STREAM_PATH_MOVES_NOTES
+
+
+def _to_json(piece):
+    events = [[e.offset, e.duration, list(e.pitches), e.velocity] for e in piece.events]
+    return {"events": events, "tempo": piece.tempo, "time_signature": piece.time_signature}
