@@ -1,14 +1,32 @@
 """musegen: generate music with LSTM networks, from parts you wire together.
 
+Every public name is importable from here. The parts that need TensorFlow
+(dataset, model, training, bundles, generation) are imported on first use, so
+``import musegen`` stays quick for tokenizing alone.
+
 Example:
     >>> from musegen import Event, Piece, Tokenizer
     >>> Tokenizer.seed().encode(Piece((Event(0, 1, (60, 64, 67), 81),)))
     ['C4,E4,G4_medium_v81']
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from musegen import samplers
 from musegen._files import library_version
 from musegen.events import Event, Piece
 from musegen.midi_io import Corpus, LoadFailure, MidiReadError, load_corpus, read_midi, write_midi
+from musegen.samplers import (
+    ArgmaxSampler,
+    BaseSampler,
+    CategoricalSampler,
+    Sampler,
+    TopKSampler,
+    TopPSampler,
+)
 from musegen.tokenizer import (
     DurationBuckets,
     Tokenizer,
@@ -18,23 +36,75 @@ from musegen.tokenizer import (
 )
 from musegen.vocabulary import UnknownTokenError, Vocabulary
 
+if TYPE_CHECKING:
+    from musegen.bundle import Bundle, BundleError, load_bundle, save_bundle
+    from musegen.dataset import SequenceDataset
+    from musegen.generation import generate, prime_ids
+    from musegen.model import build_lstm, scale_ids, skuli_lstm
+    from musegen.training import fit, training_callbacks
+
 __version__ = library_version()
 
+_LAZY = {
+    "Bundle": "musegen.bundle",
+    "BundleError": "musegen.bundle",
+    "load_bundle": "musegen.bundle",
+    "save_bundle": "musegen.bundle",
+    "SequenceDataset": "musegen.dataset",
+    "generate": "musegen.generation",
+    "prime_ids": "musegen.generation",
+    "build_lstm": "musegen.model",
+    "scale_ids": "musegen.model",
+    "skuli_lstm": "musegen.model",
+    "fit": "musegen.training",
+    "training_callbacks": "musegen.training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the TensorFlow-backed names on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'musegen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
+    "ArgmaxSampler",
+    "BaseSampler",
+    "Bundle",
+    "BundleError",
+    "CategoricalSampler",
     "Corpus",
     "DurationBuckets",
     "Event",
     "LoadFailure",
     "MidiReadError",
     "Piece",
+    "Sampler",
+    "SequenceDataset",
     "Tokenizer",
     "TokenizerProtocol",
+    "TopKSampler",
+    "TopPSampler",
     "UnknownTokenError",
     "VelocityBuckets",
     "Vocabulary",
     "__version__",
+    "build_lstm",
+    "fit",
+    "generate",
+    "load_bundle",
     "load_corpus",
+    "prime_ids",
     "read_midi",
+    "samplers",
+    "save_bundle",
+    "scale_ids",
     "seed_configurations",
+    "skuli_lstm",
+    "training_callbacks",
     "write_midi",
 ]

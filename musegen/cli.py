@@ -3,6 +3,8 @@
 Example:
     $ musegen tokenize                       # music21's Bach chorales, no downloads
     $ musegen tokenize ../shared/data/skuli-midi --parts first
+    $ musegen train music21:bach --limit 100 --epochs 5 --out runs/bach
+    $ musegen generate runs/bach --steps 300 --sampler top_k --out bach.mid
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from musegen.events import Piece
-from musegen.midi_io import load_corpus
+from musegen.midi_io import Corpus, load_corpus
 from musegen.tokenizer import seed_configurations
 
 __all__ = ["main"]
@@ -43,13 +46,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     tokenize.add_argument("--limit", type=int, default=None, help="read at most N files")
     tokenize.add_argument("--parts", choices=("all", "first"), default="all")
     tokenize.add_argument("--quiet", action="store_true", help="no progress bar")
+    train = commands.add_parser("train", help="train an LSTM on a corpus and save a bundle")
+    train.add_argument("source", nargs="?", default=DEFAULT_SOURCE, help="as for tokenize")
+    train.add_argument("--out", required=True, help="run directory (bundle, checkpoints, log)")
+    train.add_argument("--encoding", choices=list(seed_configurations()), default="final")
+    train.add_argument("--limit", type=int, default=None, help="read at most N files")
+    train.add_argument("--parts", choices=("all", "first"), default="all")
+    train.add_argument("--seq-len", type=int, default=64, help="tokens per training chunk")
+    train.add_argument("--units", type=int, nargs="+", default=[256, 256], help="LSTM sizes")
+    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--learning-rate", type=float, default=2e-3)
+    train.add_argument("--transpose", type=int, nargs=2, default=None, metavar=("LO", "HI"))
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    generate = commands.add_parser("generate", help="generate a MIDI file from a trained bundle")
+    generate.add_argument("bundle", help="a bundle directory or the run directory holding one")
+    generate.add_argument("--out", required=True, help="MIDI file to write")
+    generate.add_argument("--steps", type=int, default=500, help="tokens to generate")
+    generate.add_argument("--sampler", default="top_k", help="argmax, categorical, top_k, top_p")
+    generate.add_argument("--k", type=int, default=7, help="k of the top_k sampler")
+    generate.add_argument("--p", type=float, default=0.9, help="p of the top_p sampler")
+    generate.add_argument("--temperature", type=float, default=1.0)
+    generate.add_argument("--prime", default=None, help="a MIDI file to continue")
+    generate.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    if args.command == "tokenize":
-        return _tokenize(args)
-    return 2  # pragma: no cover - argparse rejects unknown commands
+    handlers = {"tokenize": _tokenize, "train": _train, "generate": _generate}
+    return handlers[args.command](args)
 
 
-def _tokenize(args: argparse.Namespace) -> int:
+def _load(args: argparse.Namespace) -> Corpus | None:
     start = time.perf_counter()
     try:
         corpus = load_corpus(
@@ -57,13 +83,110 @@ def _tokenize(args: argparse.Namespace) -> int:
         )
     except (FileNotFoundError, ValueError) as err:
         print(f"musegen: {err}", file=sys.stderr)
-        return 1
+        return None
     seconds = time.perf_counter() - start
     print(f"{args.source}: {corpus.summary()} ({seconds:.1f} s)")
     for failure in corpus.failures:
         print(f"  skipped {failure}")
     if not corpus.pieces:
-        print("musegen: no pieces to tokenize", file=sys.stderr)
+        print("musegen: no pieces to use", file=sys.stderr)
+        return None
+    return corpus
+
+
+def _train(args: argparse.Namespace) -> int:
+    from musegen.bundle import save_bundle
+    from musegen.dataset import SequenceDataset
+    from musegen.model import build_lstm
+    from musegen.training import fit
+
+    corpus = _load(args)
+    if corpus is None:
+        return 1
+    tokenizer = seed_configurations()[args.encoding]
+    vocabulary = tokenizer.build_vocabulary(corpus.pieces)
+    data = SequenceDataset.from_pieces(
+        corpus.pieces,
+        tokenizer,
+        vocabulary,
+        seq_len=args.seq_len,
+        shape="chunks",
+        val_fraction=0.1 if len(corpus.pieces) >= 10 else 0.0,
+        seed=args.seed,
+        transpose=tuple(args.transpose) if args.transpose else None,
+    )
+    print(f"{args.encoding} encoding: {len(vocabulary)} ids; {data}")
+    model = build_lstm(
+        len(vocabulary),
+        units=tuple(args.units),
+        return_sequences=True,
+        learning_rate=args.learning_rate,
+    )
+    history = fit(
+        model,
+        data,
+        epochs=args.epochs,
+        run_dir=args.out,
+        batch_size=args.batch_size,
+        verbose=0 if args.quiet else "auto",
+    )
+    prime = data.prime(min(args.seq_len, 16), seed=args.seed).tolist()
+    path = save_bundle(
+        Path(args.out) / "bundle",
+        model,
+        tokenizer,
+        vocabulary,
+        prime=prime,
+        training={k: v for k, v in vars(args).items() if k != "quiet"},
+        corpus=corpus.summary(),
+        history={k: [float(x) for x in v] for k, v in history.history.items()},
+    )
+    print(f"saved {path}")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from musegen import samplers
+    from musegen.bundle import BundleError, load_bundle
+    from musegen.generation import generate, prime_ids
+    from musegen.midi_io import MidiReadError, read_midi, write_midi
+
+    where = Path(args.bundle)
+    if (where / "bundle").is_dir():
+        where = where / "bundle"
+    try:
+        bundle = load_bundle(where)
+    except BundleError as err:
+        print(f"musegen: {err}", file=sys.stderr)
+        return 1
+    options = {"top_k": {"k": args.k}, "top_p": {"p": args.p}}.get(args.sampler, {})
+    try:
+        sampler = samplers.get(args.sampler, temperature=args.temperature, **options)
+    except ValueError as err:
+        print(f"musegen: {err}", file=sys.stderr)
+        return 2
+    if args.prime:
+        try:
+            tokens = bundle.tokenizer.encode(read_midi(args.prime))
+        except MidiReadError as err:
+            print(f"musegen: {err}", file=sys.stderr)
+            return 1
+        prime = prime_ids(tokens, bundle.vocabulary, unknown="skip")
+    else:
+        prime = list(bundle.metadata.get("prime") or [2])
+    ids = generate(bundle.model, prime, args.steps, sampler, seed=args.seed)[0]
+    piece, skipped = bundle.tokenizer.decode_with_skipped(bundle.vocabulary.decode(ids))
+    write_midi(piece, args.out)
+    print(
+        f"wrote {args.out}: {len(piece.notes)} notes and chords, "
+        f"{piece.duration:.1f} quarter lengths ({len(skipped)} tokens skipped)"
+    )
+    return 0
+
+
+def _tokenize(args: argparse.Namespace) -> int:
+    corpus = _load(args)
+    if corpus is None:
         return 1
     print()
     print(f"{'encoding':<16}{'vocabulary':>12}{'tokens':>10}")

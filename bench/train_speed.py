@@ -1,0 +1,111 @@
+"""Training speed: the original recipe against musegen's chunk training, in one run.
+
+Command (from the repository root)::
+
+    nice python bench/train_speed.py                 # all of ../shared/data/skuli-midi
+    nice python bench/train_speed.py --files 20 --steps 5
+
+Both models have the same size (3 x LSTM 512, Dense 256) and see batches of the
+same shape (128 sequences of 100). The original recipe trains Skuli's network on
+windows of 100 scaled-float ids with stride 1 and one-hot labels: one next-token
+prediction per window. musegen trains the same stack on ids through an Embedding,
+on chunks of 100 where every position predicts its next id (`SequenceDataset`,
+shape "chunks"). Each does one warm-up
+step, then `--steps` timed steps; the figure is next-token predictions (labels
+the loss sees) per second. It also reports the peak Python memory of building
+each training set from the same token lists (tracemalloc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import _recipe
+import numpy as np
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=None, help="read only the first N files")
+    parser.add_argument("--steps", type=int, default=5, help="timed training steps per recipe")
+    parser.add_argument("--seq-len", type=int, default=100)
+    parser.add_argument("--recipe-batch", type=int, default=128)
+    parser.add_argument("--chunk-batch", type=int, default=128)
+    args = parser.parse_args()
+
+    import keras
+
+    from musegen.dataset import SequenceDataset
+    from musegen.model import build_lstm, skuli_lstm
+    from musegen.vocabulary import Vocabulary
+
+    print(_recipe.load_average())
+    songs, parse_s = _recipe.load_skuli_tokens(args.files)
+    tokens = sum(len(s) for s in songs)
+    print(f"corpus: {len(songs)} songs, {tokens} tokens (parsed in {parse_s:.0f} s)")
+
+    # --- memory of building each training set from the same token lists ---------
+    notes = [t for song in songs for t in song]
+    vocab = Vocabulary.build(songs)
+
+    def musegen_data(songs: list[list[str]]) -> SequenceDataset:
+        ids = [vocab.encode(song) for song in songs]
+        return SequenceDataset.from_ids(
+            ids, len(vocab), seq_len=args.seq_len, shape="chunks", val_fraction=0
+        )
+
+    musegen_data(songs[:1])  # warm-up: one-time allocations are not the dataset's
+    _recipe.recipe_arrays(notes[: 2 * args.seq_len], args.seq_len)
+    (x, y), recipe_peak = _recipe.peak_memory(lambda: _recipe.recipe_arrays(notes, args.seq_len))
+    data, musegen_peak = _recipe.peak_memory(lambda: musegen_data(songs))
+    print(
+        f"dataset peak memory: recipe {_recipe.describe(recipe_peak)} "
+        f"({len(x)} windows), musegen {_recipe.describe(musegen_peak)} ({len(data)} chunks); "
+        f"ratio {recipe_peak / max(musegen_peak, 1):.0f}x"
+    )
+
+    needed = (args.steps + 1) * args.recipe_batch
+    if len(x) < needed or len(data) < args.chunk_batch:
+        raise SystemExit(
+            f"corpus has {len(x)} windows and {len(data)} chunks; {needed} and "
+            f"{args.chunk_batch} needed: read more files"
+        )
+
+    # --- the original recipe: windows, scaled floats, one-hot labels ------------
+    recipe = skuli_lstm(y.shape[1], seq_len=args.seq_len)
+    recipe.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=[])
+    b = args.recipe_batch
+    recipe.train_on_batch(x[:b], y[:b])  # warm-up: traces and compiles the step
+    start = time.perf_counter()
+    for step in range(1, args.steps + 1):
+        recipe.train_on_batch(x[step * b : (step + 1) * b], y[step * b : (step + 1) * b])
+    recipe_rate = args.steps * b / (time.perf_counter() - start)
+    print(f"recipe : {recipe_rate:10.1f} predictions/s (batch {b} windows, 1 label each)")
+    del x, y
+
+    # --- musegen: chunks, ids, sparse labels ------------------------------------
+    keras.backend.clear_session()
+    model = build_lstm(
+        len(vocab), units=(512, 512, 512), return_sequences=True, seq_len=args.seq_len
+    )
+    batches = iter(data.batches(args.chunk_batch, drop_remainder=True).repeat())
+    xs, ys, ws = next(batches)
+    model.train_on_batch(xs, ys, sample_weight=ws)  # warm-up
+    labels = 0.0
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        xs, ys, ws = next(batches)
+        model.train_on_batch(xs, ys, sample_weight=ws)
+        labels += float(np.sum(ws))
+    chunk_rate = labels / (time.perf_counter() - start)
+    print(
+        f"musegen: {chunk_rate:10.1f} predictions/s "
+        f"(batch {args.chunk_batch} chunks of {args.seq_len}, padded positions not counted)"
+    )
+    print(f"speed-up: {chunk_rate / recipe_rate:.1f}x (goal >= 60)")
+    print(f"peak RSS {_recipe.max_rss_mib():.0f} MiB; {_recipe.load_average()}")
+
+
+if __name__ == "__main__":
+    main()

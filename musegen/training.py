@@ -1,0 +1,117 @@
+"""Training helpers: Keras' own callbacks wired for a run directory, and a thin `fit`.
+
+A run directory holds:
+
+- ``best.keras``: the model with the best validation loss so far,
+- ``history.csv``: one row of metrics per epoch (appended to on resume),
+- ``backup/``: the state `keras.callbacks.BackupAndRestore` needs to resume an
+  interrupted run from its last finished epoch; removed when training ends.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import keras
+
+if TYPE_CHECKING:
+    from musegen.dataset import SequenceDataset
+
+__all__ = ["fit", "training_callbacks"]
+
+
+def training_callbacks(
+    run_dir: str | os.PathLike[str],
+    *,
+    monitor: str = "val_loss",
+    patience: int | None = 5,
+    restore_best_weights: bool = True,
+    resume: bool = True,
+) -> list[keras.callbacks.Callback]:
+    """Checkpoint the best model, stop early, log to CSV and make the run resumable.
+
+    Args:
+        run_dir: Folder for ``best.keras``, ``history.csv`` and ``backup/`` (created).
+        monitor: The metric that decides "best" and early stopping (lower is better).
+        patience: Epochs without improvement before stopping, or None to never stop early.
+        restore_best_weights: When stopping early, give the model back its best weights.
+        resume: Add `keras.callbacks.BackupAndRestore`, so that running the same
+            `fit` again after an interruption continues from the last finished epoch.
+
+    Returns:
+        Keras callbacks to pass to ``model.fit(..., callbacks=...)``.
+
+    Example:
+        >>> import tempfile
+        >>> [type(c).__name__ for c in training_callbacks(tempfile.mkdtemp())]
+        ['ModelCheckpoint', 'EarlyStopping', 'CSVLogger', 'BackupAndRestore']
+    """
+    folder = Path(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.ModelCheckpoint(
+            str(folder / "best.keras"), monitor=monitor, mode="min", save_best_only=True
+        )
+    ]
+    if patience is not None:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor,
+                mode="min",
+                patience=patience,
+                restore_best_weights=restore_best_weights,
+            )
+        )
+    callbacks.append(keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True))
+    if resume:
+        callbacks.append(keras.callbacks.BackupAndRestore(str(folder / "backup")))
+    return callbacks
+
+
+def fit(
+    model: keras.Model,
+    data: SequenceDataset,
+    *,
+    epochs: int,
+    run_dir: str | os.PathLike[str],
+    batch_size: int = 64,
+    verbose: int | str = "auto",
+    **callback_options: Any,
+) -> keras.callbacks.History:
+    """Train `model` on `data` with `training_callbacks` (validation on the held-out songs).
+
+    Args:
+        model: A compiled Keras model whose input and output fit the dataset's shape.
+        data: The dataset; its validation songs give ``val_loss``.
+        epochs: Most epochs to train.
+        run_dir: The run directory (see `training_callbacks`).
+        batch_size: Examples per batch.
+        verbose: Keras' progress output (0 silent, 1 bar, 2 a line per epoch).
+        **callback_options: Passed to `training_callbacks` (``patience``, ``monitor``, ...).
+
+    Returns:
+        The Keras `History` of this call.
+
+    Example:
+        >>> import tempfile
+        >>> from musegen.dataset import SequenceDataset
+        >>> from musegen.model import build_lstm
+        >>> data = SequenceDataset.from_ids([list(range(2, 12))] * 4, 12, seq_len=4,
+        ...                                 shape="chunks", val_fraction=0.25)
+        >>> model = build_lstm(12, units=(8,), return_sequences=True)
+        >>> history = fit(model, data, epochs=1, run_dir=tempfile.mkdtemp(), verbose=0)
+        >>> sorted(history.history)
+        ['accuracy', 'loss', 'val_accuracy', 'val_loss']
+    """
+    validation = data.batches(batch_size, split="val") if data.num_val else None
+    options = {"monitor": "val_loss" if validation is not None else "loss", **callback_options}
+    return model.fit(
+        data.batches(batch_size),
+        validation_data=validation,
+        epochs=epochs,
+        callbacks=training_callbacks(run_dir, **options),
+        shuffle=False,  # the dataset reshuffles itself every epoch
+        verbose=verbose,
+    )

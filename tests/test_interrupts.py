@@ -1,0 +1,293 @@
+"""Interrupted work and safe files: SIGKILL a real process at a chosen point, then look.
+
+The child process runs a snippet that pauses at the chosen call (it writes a marker
+file and sleeps); the parent waits for the marker, kills the child with SIGKILL and
+checks what is left on disk. Every file musegen writes must be JSON, or a Keras zip
+of JSON and HDF5: nothing is unpickled on load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from musegen.events import Event, Piece
+from musegen.midi_io import read_midi, write_midi
+from musegen.vocabulary import Vocabulary
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Run first in every child: `pause_before(owner, "name")` makes owner.name write the
+# marker and sleep when called (the `skip` first calls go through untouched).
+PRELUDE = """
+import os, sys, time, pathlib
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+marker = pathlib.Path(sys.argv[1])
+
+def pause_before(owner, name, skip=0):
+    original, calls = getattr(owner, name), []
+    def paused(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > skip:
+            marker.write_text(name)
+            time.sleep(120)
+        return original(*args, **kwargs)
+    setattr(owner, name, paused)
+"""
+
+
+def kill_at_marker(snippet: str, tmp_path: Path, *, setup: str = "", wait_s: float = 120) -> None:
+    """Run `setup` then `snippet` in a child Python, SIGKILL it once it writes the marker."""
+    marker = tmp_path / "paused.marker"
+    child = subprocess.Popen(
+        [sys.executable, "-c", PRELUDE + setup + textwrap.dedent(snippet), str(marker)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + wait_s
+    while not marker.exists():
+        if child.poll() is not None:
+            _, err = child.communicate()
+            pytest.fail(f"child ended ({child.returncode}) before the pause:\n{err.decode()}")
+        if time.monotonic() > deadline:
+            child.kill()
+            pytest.fail("child never reached the pause")
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.communicate()
+    assert child.returncode == -signal.SIGKILL
+    marker.unlink()
+
+
+def leftovers(folder: Path, keep: str) -> list[str]:
+    """Names in `folder` other than `keep` that are not hidden temporary files."""
+    return [p.name for p in folder.iterdir() if p.name != keep and not p.name.startswith(".")]
+
+
+# -- atomic writes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pause_at", ["fsync", "replace"])
+def test_a_killed_atomic_write_keeps_the_previous_file(tmp_path: Path, pause_at: str) -> None:
+    target = tmp_path / "out" / "data.bin"
+    target.parent.mkdir()
+    target.write_bytes(b"previous")
+    kill_at_marker(
+        f"""
+        from musegen._files import atomic_write_bytes
+        pause_before(os, {pause_at!r})
+        atomic_write_bytes({str(target)!r}, b"x" * 50_000_000)
+        """,
+        tmp_path,
+    )
+    assert target.read_bytes() == b"previous"
+    assert leftovers(target.parent, "data.bin") == []
+
+
+def test_a_killed_first_write_leaves_no_file(tmp_path: Path) -> None:
+    target = tmp_path / "vocab.json"
+    kill_at_marker(
+        f"""
+        from musegen.vocabulary import Vocabulary
+        pause_before(os, "replace")
+        Vocabulary(["C4", "D4"]).save({str(target)!r})
+        """,
+        tmp_path,
+    )
+    assert not target.exists()
+
+
+def test_a_killed_vocabulary_save_and_midi_write_keep_the_previous_files(tmp_path: Path) -> None:
+    vocab_path, midi_path = tmp_path / "vocab.json", tmp_path / "song.mid"
+    Vocabulary(["C4"]).save(vocab_path)
+    write_midi(Piece((Event(0, 1, (60,)),)), midi_path)
+    kill_at_marker(
+        f"""
+        from musegen.events import Event, Piece
+        from musegen.midi_io import write_midi
+        from musegen.vocabulary import Vocabulary
+        pause_before(os, "replace", skip=1)  # the vocabulary goes through, the MIDI file pauses
+        Vocabulary([f"t{{i}}" for i in range(1000)]).save({str(vocab_path)!r})
+        write_midi(Piece(tuple(Event(i, 1, (62,)) for i in range(200))), {str(midi_path)!r})
+        """,
+        tmp_path,
+    )
+    assert len(Vocabulary.load(vocab_path)) == 1002  # the finished save is complete
+    assert [e.pitches for e in read_midi(midi_path).notes] == [(60,)]  # the killed one is old
+    assert sorted(leftovers(tmp_path, "")) == ["song.mid", "vocab.json"]
+
+
+# -- bundles and training (Keras) ----------------------------------------------------------
+
+TINY = """
+from musegen.dataset import SequenceDataset
+from musegen.model import build_lstm
+from musegen.tokenizer import Tokenizer
+from musegen.vocabulary import Vocabulary
+
+def tiny_model():
+    return build_lstm(8, units=(16,), embedding_dim=8, dense_units=None, dropout=0.0,
+                      return_sequences=True, learning_rate=0.03)
+
+def tiny_data():
+    songs = [[2 + (i + k) % 4 for i in range(40)] for k in range(12)]
+    return SequenceDataset.from_ids(songs, 8, seq_len=8, shape="chunks", val_fraction=0.25)
+
+VOCAB = Vocabulary([f"t{i}" for i in range(6)])
+"""
+
+
+@pytest.fixture(scope="module")
+def keras_bits():
+    pytest.importorskip("musegen.bundle")
+    import keras
+
+    from musegen import bundle, training
+
+    namespace: dict = {}
+    exec(TINY, namespace)
+    return keras, bundle, training, namespace
+
+
+def test_a_killed_bundle_save_keeps_the_previous_bundle(tmp_path: Path, keras_bits) -> None:
+    _, bundle, _, tiny = keras_bits
+    target = tmp_path / "b"
+    bundle.save_bundle(target, tiny["tiny_model"](), tiny["Tokenizer"](), tiny["VOCAB"], run=1)
+    kill_at_marker(
+        f"""
+        import musegen.bundle as bundle
+        pause_before(bundle, "_replace_dir")  # the new bundle is complete beside the old one
+        bundle.save_bundle({str(target)!r}, tiny_model(), Tokenizer(), VOCAB, run=2)
+        """,
+        tmp_path,
+        setup=TINY,
+    )
+    assert bundle.load_bundle(target).metadata["run"] == 1
+    assert leftovers(tmp_path, "b") == []
+
+
+def test_a_bundle_save_killed_between_its_renames_keeps_a_bundle(
+    tmp_path: Path, keras_bits
+) -> None:
+    _, bundle, _, tiny = keras_bits
+    target = tmp_path / "b"
+    bundle.save_bundle(target, tiny["tiny_model"](), tiny["Tokenizer"](), tiny["VOCAB"], run=1)
+    kill_at_marker(
+        f"""
+        import musegen.bundle as bundle
+        bundle.os = type(os)("os_with_a_pause")  # pause at the second os.replace of _replace_dir
+        bundle.os.__dict__.update(os.__dict__)
+        pause_before(bundle.os, "replace", skip=1)
+        bundle.save_bundle({str(target)!r}, tiny_model(), Tokenizer(), VOCAB, run=2)
+        """,
+        tmp_path,
+        setup=TINY,
+    )
+    # the old bundle was moved aside when the kill came: load_bundle finds it there
+    assert bundle.load_bundle(target).metadata["run"] == 1
+    bundle.save_bundle(target, tiny["tiny_model"](), tiny["Tokenizer"](), tiny["VOCAB"], run=3)
+    assert bundle.load_bundle(target).metadata["run"] == 3
+    assert [p.name for p in tmp_path.glob(".b.*.old")] == []  # the next save cleans it up
+
+
+def test_killed_training_resumes_from_the_last_finished_epoch(tmp_path: Path, keras_bits) -> None:
+    keras, _, training, tiny = keras_bits
+    run = tmp_path / "run"
+    kill_at_marker(
+        f"""
+        import keras
+        from musegen.training import training_callbacks
+
+        class PauseAt(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                if self.epoch == 2 and batch == 1:
+                    marker.write_text("epoch 2, batch 1")
+                    time.sleep(120)
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch = epoch
+
+        keras.utils.set_random_seed(0)
+        data = tiny_data()
+        tiny_model().fit(
+            data.batches(8), validation_data=data.batches(8, split="val"), epochs=4,
+            callbacks=[*training_callbacks({str(run)!r}, patience=None), PauseAt()],
+            shuffle=False, verbose=0,
+        )
+        """,
+        tmp_path,
+        setup=TINY,
+    )
+    assert (run / "backup").is_dir()
+    keras.utils.set_random_seed(0)
+    resumed = training.fit(
+        tiny["tiny_model"](), tiny["tiny_data"](), epochs=4, run_dir=run, batch_size=8,
+        verbose=0, patience=None,
+    )  # fmt: skip
+    assert len(resumed.history["loss"]) == 2  # epochs 2 and 3 only: 0 and 1 were backed up
+    with open(run / "history.csv") as handle:
+        assert [row.split(",")[0] for row in handle.read().split()[1:]] == ["0", "1", "2", "3"]
+    assert not (run / "backup").exists()
+
+
+# -- safe formats ------------------------------------------------------------------------
+
+
+def assert_keras_archive(path: Path) -> None:
+    """A .keras file: a zip of JSON documents and HDF5 weights, nothing else."""
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        assert names <= {"config.json", "metadata.json", "model.weights.h5"}, names
+        for name in names - {"model.weights.h5"}:
+            json.loads(archive.read(name))
+        assert archive.read("model.weights.h5")[:8] == b"\x89HDF\r\n\x1a\n"
+
+
+def test_every_file_musegen_writes_is_json_or_a_keras_zip(tmp_path: Path, keras_bits) -> None:
+    keras, bundle, training, tiny = keras_bits
+    target = tmp_path / "b"
+    bundle.save_bundle(target, tiny["tiny_model"](), tiny["Tokenizer"].seed(), tiny["VOCAB"])
+    for name in ("tokenizer.json", "vocabulary.json", "metadata.json"):
+        assert json.loads((target / name).read_text())["format"].startswith("musegen.")
+    assert_keras_archive(target / "model.keras")
+    keras.utils.set_random_seed(0)
+    training.fit(
+        tiny["tiny_model"](), tiny["tiny_data"](), epochs=1, run_dir=tmp_path / "run",
+        batch_size=8, verbose=0,
+    )  # fmt: skip
+    assert_keras_archive(tmp_path / "run" / "best.keras")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["best.keras", "history.csv"]
+
+
+def test_tampered_bundles_give_named_errors(tmp_path: Path, keras_bits) -> None:
+    _, bundle, _, tiny = keras_bits
+    target = tmp_path / "b"
+    bundle.save_bundle(target, tiny["tiny_model"](), tiny["Tokenizer"](), tiny["VOCAB"])
+    vocabulary = (target / "vocabulary.json").read_text()
+    (target / "vocabulary.json").write_text(vocabulary[: len(vocabulary) // 2])
+    with pytest.raises(bundle.BundleError, match=r"vocabulary\.json: not a JSON document"):
+        bundle.load_bundle(target)
+    (target / "vocabulary.json").write_text(vocabulary.replace('"t0"', '"t1"'))
+    with pytest.raises(bundle.BundleError, match="repeats a token"):
+        bundle.load_bundle(target)
+    (target / "vocabulary.json").write_text(vocabulary)
+    document = json.loads((target / "tokenizer.json").read_text())
+    (target / "tokenizer.json").write_text(json.dumps({**document, "format_version": 2}))
+    with pytest.raises(bundle.BundleError, match=r"tokenizer\.json: format version 2 is newer"):
+        bundle.load_bundle(target)
+    (target / "tokenizer.json").write_text(json.dumps(document))
+    with zipfile.ZipFile(target / "model.keras", "a") as archive:
+        archive.writestr("extra.pkl", b"\x80\x04N.")
+    bundle.load_bundle(target)  # an extra member is ignored, never unpickled
+    (target / "model.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(bundle.BundleError, match=r"model\.keras: cannot load the model"):
+        bundle.load_bundle(target)

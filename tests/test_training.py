@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import csv
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import pytest
+
+from musegen.dataset import SequenceDataset
+from musegen.model import build_lstm
+from musegen.training import fit, training_callbacks
+
+
+def tiny_data() -> SequenceDataset:
+    # 12 songs of one repeated 4-id motif: easy to learn, validation loss falls fast
+    songs = [[2 + (i + k) % 4 for i in range(40)] for k in range(12)]
+    return SequenceDataset.from_ids(songs, 8, seq_len=8, shape="chunks", val_fraction=0.25)
+
+
+def tiny_model() -> keras.Model:
+    return build_lstm(
+        8,
+        units=(16,),
+        embedding_dim=8,
+        dense_units=None,
+        dropout=0.0,
+        return_sequences=True,
+        learning_rate=0.03,
+    )
+
+
+def read_history(path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_fit_writes_the_run_dir_and_validation_loss_falls(tmp_path) -> None:
+    keras.utils.set_random_seed(0)
+    history = fit(tiny_model(), tiny_data(), epochs=4, run_dir=tmp_path, batch_size=8, verbose=0)
+    losses = history.history["val_loss"]
+    assert losses[-1] < losses[0]
+    assert (tmp_path / "best.keras").is_file()
+    rows = read_history(tmp_path / "history.csv")
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
+    assert "val_loss" in rows[0]
+    best = keras.saving.load_model(tmp_path / "best.keras", safe_mode=True)
+    assert best.output_shape == (None, None, 8)
+    assert not (tmp_path / "backup").exists()  # removed once training finished
+
+
+class Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_resumes_from_its_last_epoch(tmp_path) -> None:
+    keras.utils.set_random_seed(0)
+    data = tiny_data()
+    model = tiny_model()
+    callbacks = training_callbacks(tmp_path, patience=None)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(
+            data.batches(8),
+            validation_data=data.batches(8, split="val"),
+            epochs=4,
+            callbacks=[*callbacks, Interrupt()],
+            shuffle=False,
+            verbose=0,
+        )
+    assert (tmp_path / "backup").exists()
+    resumed = fit(tiny_model(), data, epochs=4, run_dir=tmp_path, batch_size=8, verbose=0)
+    # epochs 0 and 1 finished (and were backed up) before the interruption
+    assert len(resumed.history["loss"]) == 2
+    assert [int(r["epoch"]) for r in read_history(tmp_path / "history.csv")] == [0, 1, 2, 3]
+
+
+def test_early_stopping_can_be_left_out(tmp_path) -> None:
+    names = [type(c).__name__ for c in training_callbacks(tmp_path, patience=None, resume=False)]
+    assert names == ["ModelCheckpoint", "CSVLogger"]
