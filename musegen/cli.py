@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -32,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         >>> main(["tokenize", "music21:bach", "--limit", "2", "--quiet"])  # doctest: +SKIP
         0
     """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
     parser = argparse.ArgumentParser(prog="musegen", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     tokenize = commands.add_parser(
