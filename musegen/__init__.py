@@ -4,7 +4,7 @@ Every public name is importable from here. The parts that need TensorFlow
 (dataset, model, training, bundles, generation) are imported on first use, so
 ``import musegen`` stays quick for tokenizing alone.
 
-Example:
+Examples:
     >>> from musegen import Event, Piece, Tokenizer
     >>> Tokenizer.seed().encode(Piece((Event(0, 1, (60, 64, 67), 81),)))
     ['C4,E4,G4_medium_v81']

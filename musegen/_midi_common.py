@@ -24,7 +24,7 @@ than the length, so a corrupt delta time could keep it busy for hours.
 class MidiReadError(Exception):
     """A file could not be read as music; `path` and `reason` say which and why.
 
-    Example:
+    Examples:
         >>> str(MidiReadError("song.mid", "not a MIDI file"))
         "cannot read 'song.mid': not a MIDI file"
     """

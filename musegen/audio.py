@@ -42,7 +42,7 @@ _INSTALL_HINT = (
 class AudioError(RuntimeError):
     """FluidSynth or a soundfont is missing, or rendering failed; the message says how to fix it.
 
-    Example:
+    Examples:
         >>> raise AudioError("no soundfont found")
         Traceback (most recent call last):
         ...
@@ -57,7 +57,7 @@ def find_soundfont(soundfont: str | os.PathLike[str] | None = None) -> Path:
         AudioError: the named file does not exist, or none was named and none
             is installed in the usual places.
 
-    Example:
+    Examples:
         >>> find_soundfont()  # doctest: +SKIP
         PosixPath('/usr/share/sounds/sf2/FluidR3_GM.sf2')
     """
@@ -109,7 +109,7 @@ def render_wav(
         FileNotFoundError: `source` is a path that does not exist.
         ValueError: `sample_rate` is out of FluidSynth's range.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> piece = Piece((Event(0, 1, (60, 64, 67)),))
         >>> render_wav(piece, "chord.wav")  # doctest: +SKIP

@@ -54,7 +54,7 @@ class Bundle:
         metadata: What `save_bundle` was given, plus ``vocab_size`` and the
             ``musegen_version`` that saved it.
 
-    Example:
+    Examples:
         >>> from musegen.model import build_lstm
         >>> vocab = Vocabulary(["C4", "D4"])
         >>> Bundle(build_lstm(len(vocab), units=(4,)), Tokenizer(), vocab).vocabulary
@@ -91,7 +91,7 @@ def save_bundle(
         BundleError: when the model's output size differs from the vocabulary's,
             or a metadata value is not JSON-able (naming it).
 
-    Example:
+    Examples:
         >>> import tempfile, pathlib
         >>> from musegen.model import build_lstm
         >>> vocab = Vocabulary(["C4", "D4"])
@@ -133,7 +133,7 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
             bundle was written by a newer format version, or the vocabulary size
             differs from the model's output size.
 
-    Example:
+    Examples:
         >>> import tempfile, pathlib
         >>> from musegen.model import build_lstm
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "run"

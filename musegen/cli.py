@@ -1,6 +1,6 @@
 """The ``musegen`` command: thin wrappers over the library.
 
-Example:
+Examples:
     $ musegen tokenize                       # music21's Bach chorales, no downloads
     $ musegen tokenize ../shared/data/skuli-midi --parts first
     $ musegen train music21:bach --limit 100 --epochs 5 --out runs/bach
@@ -29,7 +29,7 @@ DEFAULT_SOURCE = "music21:bach"
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
-    Example:
+    Examples:
         >>> main(["tokenize", "music21:bach", "--limit", "2", "--quiet"])  # doctest: +SKIP
         0
     """

@@ -25,7 +25,7 @@ class Event:
             tuple is a rest.
         velocity: MIDI velocity (1-127) of the event; ignored for rests.
 
-    Example:
+    Examples:
         >>> Event(0.0, 1.0, (60, 64, 67)).is_chord
         True
         >>> Event(1.0, 0.5).is_rest
@@ -78,7 +78,7 @@ class Piece:
         time_signature: Metre as text, e.g. ``"4/4"``.
         source: Where the piece came from (file name or corpus entry), or ``""``.
 
-    Example:
+    Examples:
         >>> piece = Piece((Event(1.0, 1.0, (64,)), Event(0.0, 1.0, (60,))))
         >>> [e.pitches for e in piece.events]
         [(60,), (64,)]
@@ -113,7 +113,7 @@ class Piece:
     def with_events(self, events: tuple[Event, ...] | list[Event]) -> Piece:
         """Return a copy of this piece holding other events.
 
-        Example:
+        Examples:
             >>> Piece(source="a.mid").with_events([Event(0, 1, (60,))]).source
             'a.mid'
         """
@@ -122,7 +122,7 @@ class Piece:
     def transpose(self, semitones: int) -> Piece:
         """Return the piece moved by `semitones`; raises ValueError past MIDI's 0..127.
 
-        Example:
+        Examples:
             >>> Piece((Event(0, 1, (60, 64)),)).transpose(2).events[0].pitches
             (62, 66)
         """

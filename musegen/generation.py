@@ -75,7 +75,7 @@ def generate(
         ValueError: for a bad prime (naming the bad id or length), or a layer the
             runner does not support (naming it).
 
-    Example:
+    Examples:
         >>> from musegen.model import build_lstm
         >>> model = build_lstm(20, units=(8,), embedding_dim=4, return_sequences=True)
         >>> ids = generate(model, [2, 3, 4], steps=5, sampler="top_k", seed=0, batch_size=2)
@@ -128,7 +128,7 @@ def prime_ids(
         musegen.vocabulary.UnknownTokenError: naming the missing token and its position.
         ValueError: if no token is left.
 
-    Example:
+    Examples:
         >>> vocab = Vocabulary(["C4", "E4"])
         >>> prime_ids(["C4", "F9", "E4"], vocab, unknown="skip")
         [2, 3]
@@ -163,7 +163,7 @@ class LSTMRunner:
     Raises:
         ValueError: naming a layer it cannot run.
 
-    Example:
+    Examples:
         >>> from musegen.model import build_lstm
         >>> runner = LSTMRunner(build_lstm(20, units=(8, 8), embedding_dim=4))
         >>> logits, state = runner(np.array([[2, 3, 4]]))

@@ -74,7 +74,7 @@ def pitch_range(piece: Piece) -> float:
 
     ``pitch_range = max(pitch) - min(pitch)``, in 0..127; NaN when no note sounds.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> pitch_range(Piece((Event(0, 1, (60, 64)), Event(1, 1, (72,)))))
         12.0
@@ -88,7 +88,7 @@ def n_pitch_classes_used(piece: Piece) -> float:
 
     ``#{pitch mod 12}``, in 1..12; NaN when no note sounds.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> n_pitch_classes_used(Piece((Event(0, 1, (60, 72)), Event(1, 1, (67,)))))
         2.0
@@ -104,7 +104,7 @@ def pitch_class_entropy(piece: Piece) -> float:
     of a chord) counting once. In 0..log2(12) (about 3.585): 0 when one pitch
     class is used, log2(12) when all twelve are used equally. NaN when no note sounds.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> pitch_class_entropy(Piece((Event(0, 1, (60,)), Event(1, 1, (62,)))))
         1.0
@@ -119,7 +119,7 @@ def scale_consistency(piece: Piece) -> float:
     ``max over the 24 major and natural-minor scales S of #(notes in S) / #(notes)``,
     in 0..1 (in practice at least 7/12 or so); NaN when no note sounds.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> scale_consistency(Piece((Event(0, 1, (60, 61, 62)),)))  # no scale holds C, C# and D
         0.6666666666666666
@@ -138,7 +138,7 @@ def polyphony(piece: Piece) -> float:
     at least one pitch starts; in 1..128: 1 for a melody, 3 for a sequence of
     triads. Held notes are not counted again at later onsets. NaN when no note sounds.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> polyphony(Piece((Event(0, 1, (60, 64, 67)), Event(1, 1, (62,)))))
         2.0
@@ -159,7 +159,7 @@ def empty_beat_rate(piece: Piece) -> float:
     when no note overlaps it. ``#(empty beats) / #(beats)``, in 0..1; NaN when
     the piece has no length.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> empty_beat_rate(Piece((Event(0, 1, (60,)), Event(1, 3), Event(4, 1, (62,)))))
         0.6
@@ -201,7 +201,7 @@ def repetition_rate(piece: Piece, n: int = 4) -> float:
         piece: The piece.
         n: Length of the n-grams, in events.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> loop = Piece(tuple(Event(i, 1, (60 + i % 2,)) for i in range(10)))  # C C# C C# ...
         >>> repetition_rate(loop, n=2)  # 9 bigrams, 2 distinct
@@ -224,7 +224,7 @@ def longest_repeat(piece: Piece) -> float:
     played ``k`` times in a row gives ``(k - 1) * p``. In 0..(#events - 1): 0
     when no event repeats. NaN when the piece has no events.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> riff = [(60,), (64,), (67,)] * 3  # C E G played three times
         >>> longest_repeat(Piece(tuple(Event(i, 1, p) for i, p in enumerate(riff))))
@@ -266,7 +266,7 @@ DURATION_EDGES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, math.inf)
 def pitch_class_histogram(pieces: Iterable[Piece]) -> np.ndarray:
     """Count of notes per pitch class (index 0 is C) over all `pieces`, shape (12,).
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> pitch_class_histogram([Piece((Event(0, 1, (60, 64, 72)),))])[[0, 4]]
         array([2., 1.])
@@ -277,7 +277,7 @@ def pitch_class_histogram(pieces: Iterable[Piece]) -> np.ndarray:
 def duration_histogram(pieces: Iterable[Piece]) -> np.ndarray:
     """Count of notes and chords per duration bin (`DURATION_EDGES`), shape (9,).
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> duration_histogram([Piece((Event(0, 0.5, (60,)), Event(1, 1, (62,))))])[:5]
         array([0., 0., 1., 0., 1.])
@@ -289,7 +289,7 @@ def duration_histogram(pieces: Iterable[Piece]) -> np.ndarray:
 def velocity_histogram(pieces: Iterable[Piece]) -> np.ndarray:
     """Count of notes and chords per velocity bin of width 16 (0-15, ..., 112-127), shape (8,).
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> velocity_histogram([Piece((Event(0, 1, (60,), 81),))])
         array([0., 0., 0., 0., 0., 1., 0., 0.])
@@ -304,7 +304,7 @@ def interval_histogram(pieces: Iterable[Piece]) -> np.ndarray:
     The interval is taken between the top pitches of consecutive notes or chords
     (rests skipped); leaps beyond an octave count as +-12. Index 12 is the unison.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> hist = interval_histogram([Piece((Event(0, 1, (60,)), Event(1, 1, (64,))))])
         >>> int(hist[12 + 4])
@@ -335,7 +335,7 @@ def jensen_shannon(p: Sequence[float] | np.ndarray, q: Sequence[float] | np.ndar
     Raises:
         ValueError: the histograms differ in length or hold a negative count.
 
-    Example:
+    Examples:
         >>> jensen_shannon([1, 1], [2, 2])
         0.0
         >>> jensen_shannon([1, 0], [0, 1])
@@ -367,7 +367,7 @@ class Stat(NamedTuple):
 
     A distance between two sets is one number: its `std` is NaN.
 
-    Example:
+    Examples:
         >>> Stat(2.0, 0.5).mean
         2.0
     """
@@ -386,7 +386,7 @@ class EvaluationTable(Mapping[str, Stat]):
         n_pieces: How many pieces were evaluated.
         name: Column heading.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> table = evaluate([Piece((Event(0, 1, (60,)), Event(1, 1, (67,))))])
         >>> table["pitch_range"]
@@ -409,7 +409,7 @@ class EvaluationTable(Mapping[str, Stat]):
     def to_dict(self) -> dict[str, dict[str, float]]:
         """The rows as plain data, e.g. for JSON: ``{metric: {"mean": m, "std": s}}``.
 
-        Example:
+        Examples:
             >>> EvaluationTable({"polyphony": Stat(1.0, 0.0)}, 3).to_dict()
             {'polyphony': {'mean': 1.0, 'std': 0.0}}
         """
@@ -423,7 +423,7 @@ class EvaluationTable(Mapping[str, Stat]):
 class Comparison(Mapping[str, EvaluationTable]):
     """Several `EvaluationTable` s by name; ``str()`` prints them as columns of one table.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> sets = {"a": [Piece((Event(0, 1, (60,)),))], "b": [Piece((Event(0, 1, (60, 64)),))]}
         >>> compare(sets)["b"]["polyphony"].mean
@@ -475,7 +475,7 @@ def evaluate(
     Returns:
         The table of metric name -> `Stat` (mean, std).
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> scale = Piece(tuple(Event(i, 1, (p,)) for i, p in enumerate([60, 62, 64, 65])))
         >>> table = evaluate([scale], reference=[scale])
@@ -511,7 +511,7 @@ def compare(
         reference: Pieces to compare every set with.
         metrics: Name -> metric function; defaults to `METRICS`.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> melody = Piece(tuple(Event(i, 1, (60 + i,)) for i in range(8)))
         >>> chords = Piece(tuple(Event(i, 1, (60, 64, 67)) for i in range(8)))

@@ -70,7 +70,7 @@ def read_midi_fast(
     Raises:
         MidiReadError: the file is missing, empty, not MIDI, or corrupt.
 
-    Example:
+    Examples:
         >>> piece = read_midi_fast("../shared/data/skuli-midi/8.mid")  # doctest: +SKIP
         >>> piece.events[0]  # doctest: +SKIP
         Event(offset=0.0, duration=1.0, pitches=(72,), velocity=105)

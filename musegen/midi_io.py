@@ -75,7 +75,7 @@ def read_midi(
     Raises:
         MidiReadError: the file is missing, empty, not MIDI, or corrupt.
 
-    Example:
+    Examples:
         >>> piece = read_midi("../shared/data/skuli-midi/8.mid")  # doctest: +SKIP
         >>> piece.events[0]  # doctest: +SKIP
         Event(offset=0.0, duration=1.0, pitches=(72,), velocity=105)
@@ -154,7 +154,7 @@ def piece_from_stream(
 
     Arguments are as for `read_midi`.
 
-    Example:
+    Examples:
         >>> from music21 import stream, note
         >>> s = stream.Stream([note.Note("C4", quarterLength=2)])
         >>> piece_from_stream(s).events
@@ -253,7 +253,7 @@ def write_midi(piece: Piece, path: str | os.PathLike[str], *, program: int = 0) 
     Returns:
         The path written.
 
-    Example:
+    Examples:
         >>> import tempfile, pathlib
         >>> out = pathlib.Path(tempfile.mkdtemp()) / "c.mid"
         >>> _ = write_midi(Piece((Event(0, 1, (60, 64, 67), 81),)), out)
@@ -304,7 +304,7 @@ def _note_spans(piece: Piece) -> list[tuple[float, float, int, int]]:
 class LoadFailure:
     """A file `load_corpus` could not use, and why.
 
-    Example:
+    Examples:
         >>> str(LoadFailure("bad.mid", "empty file"))
         'bad.mid: empty file'
     """
@@ -320,7 +320,7 @@ class LoadFailure:
 class Corpus:
     """Pieces loaded by `load_corpus`, with the files that failed.
 
-    Example:
+    Examples:
         >>> Corpus([Piece((Event(0, 1, (60,)),))]).summary()
         '1 pieces, 1 events, 0 files skipped'
     """
@@ -369,7 +369,7 @@ def load_corpus(
         A `Corpus`: the pieces that hold notes, and a `LoadFailure` for each file
         that could not be read or holds no pitched notes.
 
-    Example:
+    Examples:
         >>> corpus = load_corpus("music21:bach", limit=3, progress=False)
         >>> len(corpus.pieces), corpus.failures
         (3, [])

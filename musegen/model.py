@@ -39,7 +39,7 @@ def scale_ids(ids: Any, vocab_size: int) -> np.ndarray:
     Apply it exactly once, to ids (the two bugs the seed write-up describes are
     scaling twice and feeding back an unscaled id).
 
-    Example:
+    Examples:
         >>> scale_ids([[0, 2, 4]], 8).tolist()
         [[[0.0], [0.25], [0.5]]]
     """
@@ -96,7 +96,7 @@ def build_lstm(
     Raises:
         ValueError: naming the bad argument.
 
-    Example:
+    Examples:
         >>> model = build_lstm(20, units=(16,), seq_len=8, return_sequences=True)
         >>> model.output_shape
         (None, 8, 20)
@@ -160,7 +160,7 @@ def skuli_lstm(vocab_size: int, seq_len: int | None = 100, **overrides: Any) -> 
     input Skuli's scaled floats (`scale_ids`), windows of `seq_len`. Any `build_lstm`
     argument in `overrides` replaces the recipe's value (e.g. ``input_mode="ids"``).
 
-    Example:
+    Examples:
         >>> model = skuli_lstm(50, units=(8, 8, 8))
         >>> model.input_shape, model.layers[-1].name
         ((None, 100, 1), 'softmax')

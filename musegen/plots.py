@@ -59,7 +59,7 @@ def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Fig
 def save_png(figure: Figure, path: PathLike, *, dpi: int = 100) -> Path:
     """Save `figure` as a PNG at `path`, atomically; returns the path.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> figure = piano_roll(Piece((Event(0, 1, (60,)),)))
         >>> save_png(figure, "roll.png")  # doctest: +SKIP
@@ -112,7 +112,7 @@ def piano_roll(
     Returns:
         The figure holding the plot.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> figure = piano_roll(Piece((Event(0, 1, (60, 64, 67), 90), Event(1, 2, (62,), 40))))
         >>> figure.axes[0].get_xlabel()
@@ -171,7 +171,7 @@ def piano_rolls(
     Raises:
         ValueError: `pieces` is empty.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> a, b = Piece((Event(0, 1, (60,)),)), Piece((Event(0, 1, (67,)),))
         >>> [ax.get_title() for ax in piano_rolls({"top_k": a, "top_p": b}).axes[:2]]
@@ -232,7 +232,7 @@ def duration_histogram(
         path: Also save the figure there as a PNG.
         title: Axes title.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> figure = duration_histogram(Piece((Event(0, 0.5, (60,)), Event(1, 1, (62,)))))
         >>> len(figure.axes[0].patches)
@@ -257,7 +257,7 @@ def velocity_histogram(
         path: Also save the figure there as a PNG.
         title: Axes title.
 
-    Example:
+    Examples:
         >>> from musegen.events import Event
         >>> figure = velocity_histogram(Piece((Event(0, 1, (60,), 81), Event(1, 1, (62,), 81))))
         >>> [int(patch.get_height()) for patch in figure.axes[0].patches]
@@ -287,7 +287,7 @@ def training_curves(
         ValueError: naming the file, when it has no ``epoch`` or no loss column,
             or a value is not a number.
 
-    Example:
+    Examples:
         >>> figure = training_curves("training.csv")  # doctest: +SKIP
         >>> [line.get_label() for line in figure.axes[0].get_lines()]  # doctest: +SKIP
         ['loss', 'val_loss']

@@ -8,7 +8,7 @@ not matter. Entries are small JSON documents written atomically (temporary file,
 then rename): an interrupted run leaves no partial entry, and an entry that does
 not parse is treated as a miss and written again. Nothing is pickled on disk.
 
-Example:
+Examples:
     >>> from musegen.tokenizer import Tokenizer
     >>> cache = TokenCache("~/.cache/musegen-tokens")  # doctest: +SKIP
     >>> corpus = cached_tokens(paths, Tokenizer.seed(), cache=cache)  # doctest: +SKIP
@@ -46,7 +46,7 @@ class TokenCache:
         directory: Where entries live (created when the first one is written).
             ``~`` is expanded.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> cache = TokenCache(tempfile.mkdtemp())
         >>> key = cache.key(b"MThd...", {"class": "Tokenizer"})
@@ -101,7 +101,7 @@ class TokenizedFiles:
         failures: The files that could not be read or hold no pitched notes.
         hits: How many token lists came from the cache.
 
-    Example:
+    Examples:
         >>> TokenizedFiles([Path("a.mid")], [["C4"]]).summary()
         '1 files tokenized (0 from the cache), 0 skipped'
     """
@@ -140,7 +140,7 @@ def tokenize_file(
     Raises:
         MidiReadError: the file cannot be read, or holds no pitched notes.
 
-    Example:
+    Examples:
         >>> from musegen.tokenizer import Tokenizer
         >>> tokenize_file("../shared/data/skuli-midi/8.mid", Tokenizer())[:2]  # doctest: +SKIP
         ['C5', 'E-5']
@@ -192,7 +192,7 @@ def cached_tokens(
     Returns:
         A `TokenizedFiles`.
 
-    Example:
+    Examples:
         >>> from musegen.tokenizer import Tokenizer
         >>> files = sorted(Path("../shared/data/skuli-midi").glob("*.mid"))  # doctest: +SKIP
         >>> cached_tokens(files, Tokenizer(), cache="tokens").summary()  # doctest: +SKIP

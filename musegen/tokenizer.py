@@ -62,7 +62,7 @@ class DurationBuckets:
     With ``edges=(0.75, 1.5)``: short < 0.75 <= medium < 1.5 <= long (quarter
     lengths). Each bucket decodes to its representative length in `values`.
 
-    Example:
+    Examples:
         >>> b = DurationBuckets.seed()
         >>> [b.names[b.index(d)] for d in (0.25, 0.75, 1.0, 4.0)]
         ['short', 'medium', 'medium', 'long']
@@ -114,7 +114,7 @@ class DurationBuckets:
 class VelocityBuckets:
     """Velocity levels: a velocity becomes the nearest level (the lower one on a tie).
 
-    Example:
+    Examples:
         >>> v = VelocityBuckets.seed()
         >>> [v.nearest(x) for x in (1, 45, 70, 127)]
         [31, 31, 59, 102]
@@ -155,7 +155,7 @@ class VelocityBuckets:
 class TokenizerProtocol(Protocol):
     """What musegen needs of a tokenizer written from scratch.
 
-    Example:
+    Examples:
         >>> isinstance(Tokenizer(), TokenizerProtocol)
         True
     """
@@ -186,7 +186,7 @@ class Tokenizer:
         default_duration: Length of a decoded event when durations are off.
         default_velocity: Velocity of a decoded event when velocities are off.
 
-    Example:
+    Examples:
         >>> piece = Piece((Event(0, 1, (60, 64, 67), 80), Event(2, 0.5, (62,), 30)))
         >>> Tokenizer().encode(piece)
         ['C4,E4,G4', 'rest', 'D4']
@@ -230,7 +230,7 @@ class Tokenizer:
         Read files with ``read_midi(path, parts="first", grouping="stream")`` to get
         the recipe's tokens exactly.
 
-        Example:
+        Examples:
             >>> Tokenizer.skuli().encode(Piece((Event(0, 1, (64, 60, 67)), Event(1, 1, (61,)))))
             ['0.4.7', 'C#4']
         """
@@ -283,7 +283,7 @@ class Tokenizer:
     def encode(self, piece: Piece) -> list[str]:
         """The tokens of `piece`, one per event (see the module docs for timing).
 
-        Example:
+        Examples:
             >>> Tokenizer(rests=False).encode(Piece((Event(0, 1, (67, 60)),)))
             ['C4,G4']
         """
@@ -319,7 +319,7 @@ class Tokenizer:
     def decode(self, tokens: Iterable[str]) -> Piece:
         """A piece from tokens. Never raises: malformed or unknown tokens are skipped.
 
-        Example:
+        Examples:
             >>> Tokenizer().decode(["C4", "<unk>", "rest", "E4,G4"]).events[-1]
             Event(offset=1.0, duration=0.5, pitches=(64, 67), velocity=64)
         """
@@ -328,7 +328,7 @@ class Tokenizer:
     def decode_with_skipped(self, tokens: Iterable[str]) -> tuple[Piece, list[tuple[int, str]]]:
         """Like `decode`, also returning the skipped tokens with their positions.
 
-        Example:
+        Examples:
             >>> Tokenizer().decode_with_skipped(["C4", "X9", "<pad>"])[1]
             [(1, 'X9'), (2, '<pad>')]
         """
@@ -366,7 +366,7 @@ class Tokenizer:
     def build_vocabulary(self, pieces: Iterable[Piece], *, min_count: int = 1) -> Vocabulary:
         """A `Vocabulary` of the tokens of `pieces`.
 
-        Example:
+        Examples:
             >>> Tokenizer().build_vocabulary([Piece((Event(0, 1, (60,)),))]).tokens
             ['C4']
         """
@@ -435,7 +435,7 @@ class Tokenizer:
     def load(cls, path: str | os.PathLike[str]) -> Tokenizer:
         """Read a tokenizer written by `save`.
 
-        Example:
+        Examples:
             >>> import tempfile, pathlib
             >>> p = pathlib.Path(tempfile.mkdtemp()) / "tok.json"
             >>> _ = Tokenizer.seed().save(p)
@@ -502,7 +502,7 @@ def _normal_order(pitch_classes: frozenset[int]) -> tuple[int, ...]:
 def seed_configurations() -> dict[str, Tokenizer]:
     """The tokenizers of the seed's experiments, in the order the write-up adds features.
 
-    Example:
+    Examples:
         >>> list(seed_configurations())
         ['skuli', 'octaves+rests', '+durations', '+velocities', 'final']
     """

@@ -35,7 +35,7 @@ class Vocabulary:
     Args:
         tokens: The tokens in id order (reserved tokens are added, not repeated).
 
-    Example:
+    Examples:
         >>> vocab = Vocabulary.build([["C4", "E4", "C4"], ["G4"]])
         >>> len(vocab), vocab.encode(["C4", "G4", "B9"])
         (5, [2, 4, 1])
@@ -59,7 +59,7 @@ class Vocabulary:
     def build(cls, sequences: Iterable[Sequence[str]], *, min_count: int = 1) -> Vocabulary:
         """Build a vocabulary from token sequences, keeping tokens seen `min_count` times.
 
-        Example:
+        Examples:
             >>> Vocabulary.build([["a", "a", "b"]], min_count=2).tokens
             ['a']
         """
@@ -110,7 +110,7 @@ class Vocabulary:
         Raises:
             UnknownTokenError: with ``unknown="error"``, naming the token and its position.
 
-        Example:
+        Examples:
             >>> Vocabulary(["x"]).encode(["x", "y"], unknown="skip")
             [2]
         """
@@ -137,7 +137,7 @@ class Vocabulary:
         Raises:
             ValueError: naming the first id outside ``0..len(self)-1``.
 
-        Example:
+        Examples:
             >>> Vocabulary(["x"]).decode([2, 1])
             ['x', '<unk>']
         """
@@ -182,7 +182,7 @@ class Vocabulary:
     def load(cls, path: str | os.PathLike[str]) -> Vocabulary:
         """Read a vocabulary saved with `save`.
 
-        Example:
+        Examples:
             >>> import tempfile, pathlib
             >>> p = pathlib.Path(tempfile.mkdtemp()) / "vocab.json"
             >>> _ = Vocabulary(["C4"]).save(p)

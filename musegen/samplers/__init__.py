@@ -3,7 +3,7 @@
 `get` turns a name, a config dict or an instance into a sampler; `serialize` and
 `deserialize` go to and from JSON-able dicts.
 
-Example:
+Examples:
     >>> from musegen import samplers
     >>> sampler = samplers.get("top_k", k=7)
     >>> samplers.serialize(sampler)["class_name"]
@@ -57,7 +57,7 @@ def get(identifier: str | dict[str, Any] | Sampler, **kwargs: Any) -> Sampler:
     Raises:
         ValueError: naming an unknown sampler and the known names.
 
-    Example:
+    Examples:
         >>> get("top_p", p=0.8)
         TopPSampler(temperature=1.0, reserved_ids=[0, 1], p=0.8)
     """
@@ -77,7 +77,7 @@ def get(identifier: str | dict[str, Any] | Sampler, **kwargs: Any) -> Sampler:
 def serialize(sampler: BaseSampler) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}``, JSON-able.
 
-    Example:
+    Examples:
         >>> serialize(ArgmaxSampler())
         {'class_name': 'ArgmaxSampler', 'config': {'temperature': 1.0, 'reserved_ids': [0, 1]}}
     """
@@ -90,7 +90,7 @@ def deserialize(config: dict[str, Any]) -> BaseSampler:
     Raises:
         ValueError: if the dict lacks ``class_name`` or names an unknown sampler.
 
-    Example:
+    Examples:
         >>> deserialize({"class_name": "TopKSampler", "config": {"k": 3}}).k
         3
     """

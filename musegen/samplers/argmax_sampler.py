@@ -14,7 +14,7 @@ class ArgmaxSampler(BaseSampler):
 
     The original recipe's choice. It tends to fall into loops (see the seed write-up).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> ArgmaxSampler()(np.array([[0.0, 9.0, 1.0, 3.0]]), np.random.default_rng())
         array([3])

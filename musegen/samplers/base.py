@@ -21,7 +21,7 @@ __all__ = ["BaseSampler", "Sampler"]
 class Sampler(Protocol):
     """Anything that picks one id per row of a logit batch.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from musegen.samplers import ArgmaxSampler
         >>> isinstance(ArgmaxSampler(), Sampler)
@@ -44,7 +44,7 @@ class BaseSampler:
         temperature: Finite, > 0. Below 1 sharpens the distribution, above 1 flattens it.
         reserved_ids: Ids never returned (by default 0, padding, and 1, unknown).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from musegen.samplers import CategoricalSampler
         >>> sampler = CategoricalSampler(temperature=0.8)

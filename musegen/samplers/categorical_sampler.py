@@ -12,7 +12,7 @@ __all__ = ["CategoricalSampler"]
 class CategoricalSampler(BaseSampler):
     """Draw each id with its probability (the write-up's "probability distribution").
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> sampler = CategoricalSampler(temperature=0.7)
         >>> sampler(np.log([[0.5, 0.5, 0.2, 0.8]]), np.random.default_rng(1)).tolist()

@@ -20,7 +20,7 @@ class TopKSampler(BaseSampler):
         temperature: See `BaseSampler`; applied before the truncation.
         reserved_ids: Ids never returned.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> sampler = TopKSampler(k=2)
         >>> logits = np.array([[-9.0, -9.0, 1.0, 3.0, 2.9]] * 50)

@@ -20,7 +20,7 @@ class TopPSampler(BaseSampler):
         temperature: See `BaseSampler`; applied before the truncation.
         reserved_ids: Ids never returned.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> sampler = TopPSampler(p=0.5)
         >>> probabilities = np.array([[1e-9, 1e-9, 0.1, 0.6, 0.3]] * 50)
