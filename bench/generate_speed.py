@@ -51,7 +51,7 @@ def timed(label: str, tokens: int, run) -> tuple[float, object]:
     start = time.perf_counter()
     result = run()
     rate = tokens / (time.perf_counter() - start)
-    print(f"{label:<52} {tokens:>6} tokens  {rate:>9.1f} tokens/s")
+    print(f"{label:<62} {tokens:>6} tokens  {rate:>9.1f} tokens/s")
     return rate, result
 
 
@@ -82,16 +82,21 @@ def main() -> None:
     )
 
     rates = {}
-    n = args.steps
-    rates["generate, chunk model, 1 stream"], _ = timed(
-        "generate, chunk model, 1 stream", n, lambda: generate(chunk_model, prime, n, argmax)
-    )
-    b, n = args.batch, args.batch_steps
-    rates[f"generate, chunk model, {b} streams"], _ = timed(
-        f"generate, chunk model, {b} streams (total)",
-        b * n,
-        lambda: generate(chunk_model, prime, n, argmax, batch_size=b),
-    )
+    for threads, named in ((1, "1 BLAS thread"), (None, "all BLAS threads")):
+        n = args.steps
+        label = f"generate, chunk model, 1 stream, {named}"
+        rates[label], _ = timed(
+            label, n, lambda n=n, t=threads: generate(chunk_model, prime, n, argmax, blas_threads=t)
+        )
+        b, n = args.batch, args.batch_steps
+        label = f"generate, chunk model, {b} streams, {named}"
+        rates[label], _ = timed(
+            f"{label} (total)",
+            b * n,
+            lambda b=b, n=n, t=threads: generate(
+                chunk_model, prime, n, argmax, batch_size=b, blas_threads=t
+            ),
+        )
     n = args.window_steps
     rates["generate, window model, 1 stream"], window_ids = timed(
         "generate, window model, 1 stream", n, lambda: generate(window_model, prime, n, argmax)
@@ -107,7 +112,7 @@ def main() -> None:
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
     print("\nratio to the recipe loop:")
     for label, rate in rates.items():
-        print(f"  {label:<50} {rate / base:>9.1f}x")
+        print(f"  {label:<60} {rate / base:>9.1f}x")
 
 
 if __name__ == "__main__":

@@ -67,9 +67,10 @@ def generate(
         window: Window length for a window model built with ``seq_len=None``
             (defaults to the prime's length); ignored for chunk models.
         blas_threads: Threads numpy's BLAS may use while decoding (restored
-            after, through threadpoolctl), or None to leave its setting. One is
-            fastest for small batches and on shared machines: with two threads a
-            [1, 512] x [512, 2048] product measured 24x slower on 2 busy cores.
+            after, through threadpoolctl), or None to leave numpy's setting.
+            One (the default) is steady on a busy machine, where competing
+            BLAS threads made small products many times slower; on idle cores
+            None can be faster (1.7x on 2 cores, see bench/generate_speed.py).
 
     Raises:
         ValueError: for a bad prime (naming the bad id or length), or a layer the
