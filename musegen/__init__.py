@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from musegen.dataset import SequenceDataset
     from musegen.generation import generate, prime_ids
     from musegen.model import build_lstm, scale_ids, skuli_lstm
-    from musegen.training import fit, training_callbacks
+    from musegen.shards import ShardedDataset, write_shards
+    from musegen.training import distribution_strategy, fit, training_callbacks
 
 __version__ = library_version()
 
@@ -51,6 +52,9 @@ _LAZY = {
     "load_bundle": "musegen.bundle",
     "save_bundle": "musegen.bundle",
     "SequenceDataset": "musegen.dataset",
+    "ShardedDataset": "musegen.shards",
+    "write_shards": "musegen.shards",
+    "distribution_strategy": "musegen.training",
     "generate": "musegen.generation",
     "prime_ids": "musegen.generation",
     "build_lstm": "musegen.model",
@@ -85,6 +89,7 @@ __all__ = [
     "Piece",
     "Sampler",
     "SequenceDataset",
+    "ShardedDataset",
     "Tokenizer",
     "TokenizerProtocol",
     "TopKSampler",
@@ -94,6 +99,7 @@ __all__ = [
     "Vocabulary",
     "__version__",
     "build_lstm",
+    "distribution_strategy",
     "fit",
     "generate",
     "load_bundle",
@@ -107,4 +113,5 @@ __all__ = [
     "skuli_lstm",
     "training_callbacks",
     "write_midi",
+    "write_shards",
 ]

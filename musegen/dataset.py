@@ -78,7 +78,7 @@ class SequenceDataset:
     the original recipe's floats ``id / vocab_size`` of shape ``(seq_len, 1)``.
     Labels are sparse int32 ids: shape ``()`` for windows, ``(seq_len,)`` for chunks.
 
-    Example:
+    Examples:
         >>> data = SequenceDataset.from_ids([[2, 3, 4, 5, 6]], 8, seq_len=2, val_fraction=0)
         >>> sorted((x.tolist(), int(y)) for x, y in data.train.as_numpy_iterator())
         [([2, 3], 4), ([3, 4], 5), ([4, 5], 6)]
@@ -153,7 +153,7 @@ class SequenceDataset:
         Raises:
             ValueError: naming the song and id when an id lies outside the vocabulary.
 
-        Example:
+        Examples:
             >>> data = SequenceDataset.from_ids([[2, 3, 4]] * 10, 5, seq_len=2)
             >>> data.num_train_songs, data.num_val_songs
             (9, 1)
@@ -213,7 +213,7 @@ class SequenceDataset:
                 ``"map"``-ped to the unknown id.
             input_mode: ``"ids"`` or ``"scaled"`` (``id / vocab_size`` floats).
 
-        Example:
+        Examples:
             >>> from musegen.events import Event
             >>> from musegen.tokenizer import Tokenizer
             >>> song = Piece(tuple(Event(i, 1, (60 + i % 3,)) for i in range(6)))
@@ -292,7 +292,7 @@ class SequenceDataset:
     def steps_per_epoch(self, batch_size: int) -> int:
         """Batches in one epoch of training data (the last one may be short).
 
-        Example:
+        Examples:
             >>> SequenceDataset.from_ids([range(2, 12)], 12, seq_len=3,
             ...                          val_fraction=0).steps_per_epoch(4)
             2
@@ -337,7 +337,7 @@ class SequenceDataset:
             shuffle: Reshuffle on every pass; by default only the training split is.
             drop_remainder: Leave out the last, short batch.
 
-        Example:
+        Examples:
             >>> data = SequenceDataset.from_ids([range(2, 12)], 12, seq_len=3,
             ...                                 shape="chunks", val_fraction=0)
             >>> x, y, w = next(iter(data.batches(2, shuffle=False)))
@@ -419,7 +419,7 @@ class SequenceDataset:
         Raises:
             ValueError: when no song of the source has `n` ids (naming the file).
 
-        Example:
+        Examples:
             >>> data = SequenceDataset.from_ids([[2, 3, 4, 5]] * 4, 6, seq_len=2,
             ...                                 val_fraction=0.5)
             >>> len(data.prime(seed=0))

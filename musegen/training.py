@@ -19,7 +19,39 @@ import keras
 if TYPE_CHECKING:
     from musegen.dataset import SequenceDataset
 
-__all__ = ["fit", "training_callbacks"]
+__all__ = ["distribution_strategy", "fit", "training_callbacks"]
+
+
+def distribution_strategy(kind: str = "auto") -> Any:
+    """A `tf.distribute` strategy; build and compile the model inside its ``scope()``.
+
+    Args:
+        kind: ``"multi_worker"`` (`MultiWorkerMirroredStrategy`, reads ``TF_CONFIG``;
+            Keras 3.15's ``model.fit`` fails under it, keras-team/keras#20585: use
+            it with a custom loop over ``strategy.run``),
+            ``"mirrored"`` (every local GPU, or every CPU device when there is none),
+            ``"default"`` (no distribution), or ``"auto"``: multi-worker when
+            ``TF_CONFIG`` is set, mirrored with two or more GPUs, else default.
+
+    Examples:
+        >>> distribution_strategy("default").num_replicas_in_sync
+        1
+    """
+    import tensorflow as tf
+
+    if kind == "auto":  # TF_CONFIG first: listing devices would start TensorFlow too early
+        if os.environ.get("TF_CONFIG"):
+            kind = "multi_worker"
+        else:
+            kind = "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "default"
+    if kind == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if kind == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
+    if kind == "default":
+        return tf.distribute.get_strategy()
+    raise ValueError(f"kind must be 'auto', 'multi_worker', 'mirrored' or 'default', got {kind!r}")
 
 
 def training_callbacks(
@@ -43,7 +75,7 @@ def training_callbacks(
     Returns:
         Keras callbacks to pass to ``model.fit(..., callbacks=...)``.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> [type(c).__name__ for c in training_callbacks(tempfile.mkdtemp())]
         ['ModelCheckpoint', 'EarlyStopping', 'CSVLogger', 'BackupAndRestore']
@@ -94,7 +126,7 @@ def fit(
     Returns:
         The Keras `History` of this call.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> from musegen.dataset import SequenceDataset
         >>> from musegen.model import build_lstm
