@@ -10,11 +10,14 @@ A run directory holds:
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
+
+from musegen._files import atomic_write_text
 
 if TYPE_CHECKING:
     from musegen.dataset import SequenceDataset
@@ -126,6 +129,10 @@ def fit(
     Returns:
         The Keras `History` of this call.
 
+    Raises:
+        ValueError: when `run_dir` holds the backup of an interrupted run of a
+            different model (which Keras would fail to restore into this one).
+
     Examples:
         >>> import tempfile
         >>> from musegen.dataset import SequenceDataset
@@ -137,6 +144,7 @@ def fit(
         >>> sorted(history.history)
         ['accuracy', 'loss', 'val_accuracy', 'val_loss']
     """
+    _check_same_model(Path(run_dir), model)
     validation = data.batches(batch_size, split="val") if data.num_val else None
     options = {"monitor": "val_loss" if validation is not None else "loss", **callback_options}
     return model.fit(
@@ -147,3 +155,16 @@ def fit(
         shuffle=False,  # the dataset reshuffles itself every epoch
         verbose=verbose,
     )
+
+
+def _check_same_model(run_dir: Path, model: keras.Model) -> None:
+    """Record the model's weight shapes in the run; refuse to resume another model's backup."""
+    architecture = json.dumps([list(w.shape) for w in model.weights])
+    record = run_dir / "weight_shapes.json"
+    if (run_dir / "backup").exists() and record.is_file():
+        if record.read_text(encoding="utf-8") != architecture:
+            raise ValueError(
+                f"{run_dir} holds the backup of an interrupted run of a different model; "
+                "use another run directory, or delete its backup/ folder to start afresh"
+            )
+    atomic_write_text(record, architecture)

@@ -80,3 +80,39 @@ def test_an_interrupted_run_resumes_from_its_last_epoch(tmp_path) -> None:
 def test_early_stopping_can_be_left_out(tmp_path) -> None:
     names = [type(c).__name__ for c in training_callbacks(tmp_path, patience=None, resume=False)]
     assert names == ["ModelCheckpoint", "CSVLogger"]
+
+
+def test_resuming_a_different_models_backup_is_refused(tmp_path):
+    import pytest
+
+    from musegen.dataset import SequenceDataset
+    from musegen.model import build_lstm
+    from musegen.training import fit
+
+    data = SequenceDataset.from_ids(
+        [list(range(2, 12))] * 4, 12, seq_len=4, shape="chunks", val_fraction=0.25
+    )
+    fit(
+        build_lstm(12, units=(8,), return_sequences=True),
+        data,
+        epochs=1,
+        run_dir=tmp_path,
+        verbose=0,
+    )
+    (tmp_path / "backup").mkdir()  # as an interrupted run leaves it
+    with pytest.raises(ValueError, match="different model"):
+        fit(
+            build_lstm(12, units=(16,), return_sequences=True),
+            data,
+            epochs=1,
+            run_dir=tmp_path,
+            verbose=0,
+        )
+    # the same architecture may resume
+    fit(
+        build_lstm(12, units=(8,), return_sequences=True),
+        data,
+        epochs=1,
+        run_dir=tmp_path,
+        verbose=0,
+    )
