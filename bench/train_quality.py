@@ -19,6 +19,7 @@ Configurations:
 - ``chunk-3x512``: musegen chunks of 100, 3 x LSTM 512 on ids, Adam 1e-3, batch 64.
 - ``chunk-2x256``: 2 x LSTM 256, Adam 3e-3, batch 32.
 - ``chunk-2x256-aug``: as chunk-2x256, training songs also transposed by -3..+3.
+- ``chunk-2x256-aug6``: as chunk-2x256, training songs in all 12 keys (-5..+6).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ CONFIGS: dict[str, Config | None] = {
     "chunk-3x512": Config((512, 512, 512), 1e-3, 64),
     "chunk-2x256": Config((256, 256), 3e-3, 32),
     "chunk-2x256-aug": Config((256, 256), 3e-3, 32, transpose=(-3, 3)),
+    "chunk-2x256-aug6": Config((256, 256), 3e-3, 32, transpose=(-5, 6)),
 }
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,20 +54,6 @@ def load_pieces(args: argparse.Namespace, **read_options: Any) -> list[Piece]:
     if len(corpus.pieces) < 2:
         raise SystemExit(f"{args.data}: need at least 2 pieces (one to validate on)")
     return corpus.pieces
-
-
-def transposed(pieces: list[Piece], low: int, high: int) -> Iterator[Piece]:
-    """Every piece moved by every shift in ``low..high`` that keeps it in MIDI's range.
-
-    Build the vocabulary from these when the dataset transposes its training songs
-    (``SequenceDataset.from_pieces(..., transpose=(low, high))``).
-    """
-    for piece in pieces:
-        for shift in range(low, high + 1):
-            try:
-                yield piece.transpose(shift)
-            except ValueError:  # a pitch would leave 0..127
-                continue
 
 
 def save_piece(piece: Piece, path: Path, *, title: str | None = None) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import _common
 
-from musegen.dataset import SequenceDataset
+from musegen.dataset import SequenceDataset, transposed
 from musegen.generation import generate
 from musegen.metrics import compare
 from musegen.model import build_lstm
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     pieces = _common.load_pieces(args)
     tokenizer = seed_configurations()[args.encoding]
     shifts = (-args.transpose, args.transpose)
-    vocab = tokenizer.build_vocabulary(_common.transposed(pieces, *shifts), min_count=2)
+    vocab = tokenizer.build_vocabulary(transposed(pieces, *shifts), min_count=2)
     data = SequenceDataset.from_pieces(
         pieces,
         tokenizer,

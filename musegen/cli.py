@@ -54,12 +54,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     train.add_argument("--encoding", choices=list(seed_configurations()), default="final")
     train.add_argument("--limit", type=int, default=None, help="read at most N files")
     train.add_argument("--parts", choices=("all", "first"), default="all")
-    train.add_argument("--seq-len", type=int, default=64, help="tokens per training chunk")
+    train.add_argument("--seq-len", type=int, default=100, help="tokens per training chunk")
     train.add_argument("--units", type=int, nargs="+", default=[256, 256], help="LSTM sizes")
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--learning-rate", type=float, default=2e-3)
-    train.add_argument("--transpose", type=int, nargs=2, default=None, metavar=("LO", "HI"))
+    train.add_argument("--learning-rate", type=float, default=3e-3)
+    train.add_argument(
+        "--transpose",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("LO", "HI"),
+        help="also train on the songs moved LO..HI semitones (-5 6: all 12 keys)",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     generate = commands.add_parser("generate", help="generate a MIDI file from a trained bundle")
@@ -98,7 +105,7 @@ def _load(args: argparse.Namespace) -> Corpus | None:
 
 def _train(args: argparse.Namespace) -> int:
     from musegen.bundle import save_bundle
-    from musegen.dataset import SequenceDataset
+    from musegen.dataset import SequenceDataset, transposed
     from musegen.model import build_lstm
     from musegen.training import fit
 
@@ -106,7 +113,10 @@ def _train(args: argparse.Namespace) -> int:
     if corpus is None:
         return 1
     tokenizer = seed_configurations()[args.encoding]
-    vocabulary = tokenizer.build_vocabulary(corpus.pieces)
+    shifts = tuple(args.transpose) if args.transpose else None
+    vocabulary = tokenizer.build_vocabulary(
+        transposed(corpus.pieces, *shifts) if shifts else corpus.pieces
+    )
     data = SequenceDataset.from_pieces(
         corpus.pieces,
         tokenizer,
@@ -115,7 +125,7 @@ def _train(args: argparse.Namespace) -> int:
         shape="chunks",
         val_fraction=0.1 if len(corpus.pieces) >= 10 else 0.0,
         seed=args.seed,
-        transpose=tuple(args.transpose) if args.transpose else None,
+        transpose=shifts,
     )
     print(f"{args.encoding} encoding: {len(vocabulary)} ids; {data}")
     model = build_lstm(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,7 +32,7 @@ from musegen.vocabulary import Vocabulary
 if TYPE_CHECKING:
     import tensorflow as tf
 
-__all__ = ["SequenceDataset"]
+__all__ = ["SequenceDataset", "transposed"]
 
 Shape = Literal["windows", "chunks"]
 InputMode = Literal["ids", "scaled"]
@@ -463,3 +463,23 @@ def _split_songs(count: int, val_fraction: float, seed: int) -> tuple[list[int],
     if val_fraction > 0 and count >= 2:
         n_val = min(max(n_val, 1), count - 1)
     return sorted(order[n_val:].tolist()), sorted(order[:n_val].tolist())
+
+
+def transposed(pieces: Iterable[Piece], low: int, high: int) -> Iterator[Piece]:
+    """Every piece moved by every shift in ``low..high`` that keeps it in MIDI's range.
+
+    Build the vocabulary from these when the dataset transposes its training
+    songs (``SequenceDataset.from_pieces(..., transpose=(low, high))``), so the
+    moved tokens are not dropped as unknown.
+
+    Examples:
+        >>> from musegen.events import Event
+        >>> [p.events[0].pitches for p in transposed([Piece((Event(0, 1, (1,)),))], -2, 1)]
+        [(0,), (1,), (2,)]
+    """
+    for piece in pieces:
+        for shift in range(low, high + 1):
+            try:
+                yield piece.transpose(shift)
+            except ValueError:  # a pitch would leave 0..127
+                continue
