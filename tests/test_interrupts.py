@@ -265,7 +265,9 @@ def test_every_file_musegen_writes_is_json_or_a_keras_zip(tmp_path: Path, keras_
         batch_size=8, verbose=0,
     )  # fmt: skip
     assert_keras_archive(tmp_path / "run" / "best.keras")
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["best.keras", "history.csv"]
+    run_files = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert run_files == ["best.keras", "history.csv", "weight_shapes.json"]
+    json.loads((tmp_path / "run" / "weight_shapes.json").read_text())
 
 
 def test_tampered_bundles_give_named_errors(tmp_path: Path, keras_bits) -> None:
