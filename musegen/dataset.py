@@ -101,14 +101,7 @@ class SequenceDataset:
         vocabulary: Vocabulary | None = None,
         unknown: Literal["drop", "map"] = "drop",
     ) -> None:
-        if shape not in ("windows", "chunks"):
-            raise ValueError(f"shape must be 'windows' or 'chunks', got {shape!r}")
-        if input_mode not in ("ids", "scaled"):
-            raise ValueError(f"input_mode must be 'ids' or 'scaled', got {input_mode!r}")
-        if seq_len < 1 or stride < 1:
-            raise ValueError(f"seq_len and stride must be >= 1, got {seq_len} and {stride}")
-        if shape == "chunks" and stride != 1:
-            raise ValueError(f"stride applies to windows only; chunks got stride={stride}")
+        _check_options(shape, input_mode, seq_len, stride)
         if vocab_size < 2:
             raise ValueError(f"vocab_size must be >= 2, got {vocab_size}")
         self.vocab_size = int(vocab_size)
@@ -448,6 +441,18 @@ class SequenceDataset:
         if len(ids) < length:
             raise ValueError(f"{path}: has {len(ids)} known tokens, {length} needed to prime")
         return ids[:length]
+
+
+def _check_options(shape: str, input_mode: str, seq_len: int, stride: int) -> None:
+    """Refuse example options that make no sense, naming them (shared with `musegen.shards`)."""
+    if shape not in ("windows", "chunks"):
+        raise ValueError(f"shape must be 'windows' or 'chunks', got {shape!r}")
+    if input_mode not in ("ids", "scaled"):
+        raise ValueError(f"input_mode must be 'ids' or 'scaled', got {input_mode!r}")
+    if seq_len < 1 or stride < 1:
+        raise ValueError(f"seq_len and stride must be >= 1, got {seq_len} and {stride}")
+    if shape == "chunks" and stride != 1:
+        raise ValueError(f"stride applies to windows only; chunks got stride={stride}")
 
 
 def _split_songs(count: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from musegen._files import atomic_write_bytes, atomic_write_text, dump_document, load_document
-from musegen.dataset import InputMode, Shape, _split_songs
+from musegen.dataset import InputMode, Shape, _check_options, _split_songs
 from musegen.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
@@ -278,14 +278,7 @@ class ShardedDataset:
         shuffle_buffer: int = 10_000,
         allow_partial: bool = False,
     ) -> None:
-        if shape not in ("windows", "chunks"):
-            raise ValueError(f"shape must be 'windows' or 'chunks', got {shape!r}")
-        if input_mode not in ("ids", "scaled"):
-            raise ValueError(f"input_mode must be 'ids' or 'scaled', got {input_mode!r}")
-        if seq_len < 1 or stride < 1:
-            raise ValueError(f"seq_len and stride must be >= 1, got {seq_len} and {stride}")
-        if shape == "chunks" and stride != 1:
-            raise ValueError(f"stride applies to windows only; chunks got stride={stride}")
+        _check_options(shape, input_mode, seq_len, stride)
         self.index = ShardIndex.load(directory)
         if not self.index.complete and not allow_partial:
             raise ValueError(
