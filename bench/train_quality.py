@@ -20,6 +20,7 @@ Configurations:
 - ``chunk-2x256``: 2 x LSTM 256, Adam 3e-3, batch 32.
 - ``chunk-2x256-aug``: as chunk-2x256, training songs also transposed by -3..+3.
 - ``chunk-2x256-aug6``: as chunk-2x256, training songs in all 12 keys (-5..+6).
+- ``chunk-2x256-aug6-b64``: as chunk-2x256-aug6 with batches of 64.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ CONFIGS: dict[str, Config | None] = {
     "chunk-2x256": Config((256, 256), 3e-3, 32),
     "chunk-2x256-aug": Config((256, 256), 3e-3, 32, transpose=(-3, 3)),
     "chunk-2x256-aug6": Config((256, 256), 3e-3, 32, transpose=(-5, 6)),
+    "chunk-2x256-aug6-b64": Config((256, 256), 3e-3, 64, transpose=(-5, 6)),
 }
 
 
