@@ -7,9 +7,11 @@ and `musegen.midi_fast` need not import each other.
 from __future__ import annotations
 
 import os
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 
-from musegen.events import Event
+from musegen.events import DEFAULT_VELOCITY, Event, trusted_event
 
 _EPS = 1e-6
 
@@ -73,22 +75,38 @@ def check_midi_header(file: Path) -> bytes:
 
 
 def group_onsets(raw: list[tuple[float, float, tuple[int, ...], int]]) -> list[Event]:
-    """Merge notes that start together into chords and fill silent gaps with rests."""
-    groups: dict[float, list[tuple[float, tuple[int, ...], int]]] = {}
-    onsets: dict[float, float] = {}
-    for offset, duration, pitches, velocity in raw:
-        key = round(offset, 6)
-        onsets.setdefault(key, offset)
-        groups.setdefault(key, []).append((duration, pitches, velocity))
+    """Merge notes that start together into chords and fill silent gaps with rests.
+
+    `raw` holds (offset, duration, pitches, velocity) records with times >= 0 and
+    MIDI velocities; a chord takes the longest duration and the loudest velocity.
+    """
+    records = sorted(raw, key=itemgetter(0))  # stable: the readers' order within an onset
+    keys: list[float | None] = [round(r[0], 6) for r in records]
+    keys.append(None)  # a sentinel that equals no key
     events: list[Event] = []
+    append = events.append
     sounding_until = 0.0
-    for key in sorted(groups):
-        offset, members = onsets[key], groups[key]
+    i = 0
+    while i < len(records):
+        offset, duration, pitches, velocity = records[i]
+        key = keys[i]
+        j = i + 1
+        if keys[j] == key:
+            while keys[j] == key:
+                j += 1
+            _, durations, chords, velocities = zip(*records[i:j], strict=True)
+            duration = max(durations)
+            pitches = tuple(sorted(set(chain.from_iterable(chords))))
+            velocity = max(velocities)
+        elif len(pitches) > 1:
+            pitches = tuple(sorted(set(pitches)))
+        i = j
+        offset, duration, velocity = float(offset), float(duration), int(velocity)
         if offset - sounding_until > _EPS:
-            events.append(Event(sounding_until, offset - sounding_until))
-        duration = max(m[0] for m in members)
-        pitches = tuple(p for m in members for p in m[1])
-        velocity = max(m[2] for m in members)
-        events.append(Event(offset, duration, pitches, velocity))
-        sounding_until = max(sounding_until, offset + duration)
+            append(trusted_event(sounding_until, offset - sounding_until, (), DEFAULT_VELOCITY))
+        if not 0 <= velocity <= 127:
+            velocity = min(127, max(0, velocity))
+        append(trusted_event(offset, duration, pitches, velocity))
+        if offset + duration > sounding_until:
+            sounding_until = offset + duration
     return events

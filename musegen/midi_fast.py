@@ -308,14 +308,24 @@ _TIE_OPEN = {None: "start", "start": "start", "stop": "continue", "continue": "c
 
 
 def _join_ties(segments: list[_Segment]) -> list[tuple[float, float, tuple[int, ...], int]]:
-    """One record per note: tied segments joined as ``midi_io.piece_from_stream`` joins them."""
+    """Records for `group_onsets`: tied segments joined as ``midi_io.piece_from_stream`` does.
+
+    A note or chord without a tie is one record (its loudest velocity: `group_onsets`
+    takes the loudest of an onset anyway); tied notes are one record per pitch.
+    """
     raw: list[tuple[float, float, tuple[int, ...], int]] = []
     open_ties: dict[int, int] = {}
     for onset, length, pitches, velocities, tie in segments:
         offset, duration = onset / _GRID, length / _GRID
+        if tie is None:
+            if open_ties:
+                for pitch in pitches:  # a new note of a pitch ends the tie holding it
+                    open_ties.pop(pitch, None)
+            raw.append((offset, duration, pitches, max(velocities)))
+            continue
         for pitch, velocity in zip(pitches, velocities, strict=True):
             held = open_ties.pop(pitch, None)
-            if held is not None and tie in ("stop", "continue"):
+            if held is not None and tie != "start":
                 start = raw[held][0]
                 raw[held] = (start, offset + duration - start, *raw[held][2:])
                 if tie == "continue":
