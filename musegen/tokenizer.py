@@ -25,7 +25,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +139,16 @@ class VelocityBuckets:
 
     def nearest(self, velocity: int) -> int:
         """The level nearest to `velocity`."""
+        if isinstance(velocity, int) and 0 <= velocity <= 127:
+            return self._table[velocity]
         return min(self.levels, key=lambda level: (abs(level - velocity), level))
+
+    @cached_property
+    def _table(self) -> tuple[int, ...]:
+        """The nearest level of each MIDI velocity 0..127."""
+        return tuple(
+            min(self.levels, key=lambda level: (abs(level - v), level)) for v in range(128)
+        )
 
     def get_config(self) -> dict[str, Any]:
         """JSON-able configuration."""
@@ -287,13 +296,22 @@ class Tokenizer:
             >>> Tokenizer(rests=False).encode(Piece((Event(0, 1, (67, 60)),)))
             ['C4,G4']
         """
+        memo: dict[tuple[tuple[int, ...], float, int], str] = {}  # tokens repeat within a piece
+
+        def token(pitches: tuple[int, ...], duration: float, velocity: int) -> str:
+            key = (pitches, duration, velocity)
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = self._token(pitches, duration, velocity)
+            return text
+
         if not self.rests and self.durations is None:
             # Time is not encoded: one token per sounding event, in order.
-            return [self._token(e.pitches, 0.0, e.velocity) for e in piece.events if e.pitches]
+            return [token(e.pitches, 0.0, e.velocity) for e in piece.events if e.pitches]
         events = _merge_onsets(piece.events)
         tokens: list[str] = []
         if events and self.rests and events[0].offset > _EPS:
-            tokens.append(self._token((), events[0].offset, 0))
+            tokens.append(token((), events[0].offset, 0))
         for i, event in enumerate(events):
             duration = event.duration
             gap = 0.0
@@ -301,9 +319,9 @@ class Tokenizer:
                 until_next = events[i + 1].offset - event.offset
                 duration = min(duration, until_next)
                 gap = until_next - duration
-            tokens.append(self._token(event.pitches, duration, event.velocity))
+            tokens.append(token(event.pitches, duration, event.velocity))
             if gap > _EPS and self.rests:
-                tokens.append(self._token((), gap, 0))
+                tokens.append(token((), gap, 0))
         return tokens
 
     def _token(self, pitches: tuple[int, ...], duration: float, velocity: int) -> str:
