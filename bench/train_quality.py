@@ -21,6 +21,9 @@ Configurations:
 - ``chunk-2x256-aug``: as chunk-2x256, training songs also transposed by -3..+3.
 - ``chunk-2x256-aug6``: as chunk-2x256, training songs in all 12 keys (-5..+6).
 - ``chunk-2x256-aug6-b64``: as chunk-2x256-aug6 with batches of 64.
+- ``chunk-2x256-aug6-cos``: as chunk-2x256-aug6, the learning rate annealed to 0
+  by the deadline (`musegen.training.TimeBudget`, cosine).
+- ``chunk-2x256-aug6-cos-drop``: as chunk-2x256-aug6-cos with ``layer_dropout=0.2``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class Config:
     learning_rate: float
     batch: int
     transpose: tuple[int, int] | None = None
+    anneal: bool = False
+    layer_dropout: float = 0.0
 
 
 CONFIGS: dict[str, Config | None] = {
@@ -51,6 +56,10 @@ CONFIGS: dict[str, Config | None] = {
     "chunk-2x256-aug": Config((256, 256), 3e-3, 32, transpose=(-3, 3)),
     "chunk-2x256-aug6": Config((256, 256), 3e-3, 32, transpose=(-5, 6)),
     "chunk-2x256-aug6-b64": Config((256, 256), 3e-3, 64, transpose=(-5, 6)),
+    "chunk-2x256-aug6-cos": Config((256, 256), 3e-3, 32, transpose=(-5, 6), anneal=True),
+    "chunk-2x256-aug6-cos-drop": Config(
+        (256, 256), 3e-3, 32, transpose=(-5, 6), anneal=True, layer_dropout=0.2
+    ),
 }
 
 
@@ -70,6 +79,7 @@ def main() -> None:
 
     from musegen.dataset import SequenceDataset
     from musegen.tokenizer import Tokenizer
+    from musegen.training import TimeBudget
     from musegen.vocabulary import Vocabulary
 
     print(_recipe.load_average())
@@ -97,7 +107,9 @@ def main() -> None:
         keras.utils.set_random_seed(0)
         config = CONFIGS[name]
         start = time.perf_counter()
-        stop = Budget(start + 60 * args.minutes)
+        stop = TimeBudget(
+            args.minutes, anneal=config is not None and config.anneal, started_at=start
+        )
         if config is None:
             model, ids_input = train_recipe(split.train_ids, len(vocab), stop), False
         else:
@@ -115,23 +127,6 @@ def main() -> None:
             f"({model.count_params() / 1e6:.1f} M params); {_recipe.load_average()}",
             flush=True,
         )
-
-
-class Budget:
-    """A Keras callback that stops training at a wall-clock deadline and counts steps."""
-
-    def __new__(cls, deadline: float) -> Any:
-        import keras
-
-        class _Budget(keras.callbacks.Callback):
-            steps = 0
-
-            def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-                self.steps += 1
-                if time.perf_counter() >= deadline:
-                    self.model.stop_training = True
-
-        return _Budget()
 
 
 def train_recipe(train_ids: list[np.ndarray], vocab_size: int, stop: Any) -> Any:
@@ -157,6 +152,7 @@ def train_chunks(data: Any, config: Config, stop: Any) -> Any:
     model = build_lstm(
         data.vocab_size,
         units=config.units,
+        layer_dropout=config.layer_dropout,
         return_sequences=True,
         learning_rate=config.learning_rate,
     )

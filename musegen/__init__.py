@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from musegen.generation import generate, prime_ids
     from musegen.model import build_lstm, scale_ids, skuli_lstm
     from musegen.shards import ShardedDataset, write_shards
-    from musegen.training import distribution_strategy, fit, training_callbacks
+    from musegen.training import TimeBudget, distribution_strategy, fit, training_callbacks
 
 __version__ = library_version()
 
@@ -54,6 +54,7 @@ _LAZY = {
     "SequenceDataset": "musegen.dataset",
     "ShardedDataset": "musegen.shards",
     "write_shards": "musegen.shards",
+    "TimeBudget": "musegen.training",
     "distribution_strategy": "musegen.training",
     "generate": "musegen.generation",
     "prime_ids": "musegen.generation",
@@ -90,6 +91,7 @@ __all__ = [
     "Sampler",
     "SequenceDataset",
     "ShardedDataset",
+    "TimeBudget",
     "Tokenizer",
     "TokenizerProtocol",
     "TopKSampler",

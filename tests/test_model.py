@@ -137,3 +137,16 @@ def test_scale_ids_divides_once() -> None:
 def test_bad_arguments(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build_lstm(**{"vocab_size": VOCAB, **kwargs})
+
+
+def test_layer_dropout_sits_between_lstms_and_generate_runs_it() -> None:
+    from musegen.generation import generate
+
+    model = build_lstm(VOCAB, units=(8, 8, 8), embedding_dim=4, layer_dropout=0.2)
+    names = [layer.name for layer in model.layers]
+    assert names[:7] == [
+        "ids", "embedding", "lstm_1", "lstm_dropout_1", "lstm_2", "lstm_dropout_2", "lstm_3"
+    ]  # fmt: skip
+    ids = np.arange(2, 8)[None]
+    np.testing.assert_allclose(model(ids), model(ids))  # inference: dropout is off
+    assert generate(model, [2, 3, 4], 3, "argmax", seed=0).shape == (1, 3)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import os
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -10,7 +12,7 @@ import pytest
 
 from musegen.dataset import SequenceDataset
 from musegen.model import build_lstm
-from musegen.training import fit, training_callbacks
+from musegen.training import TimeBudget, fit, training_callbacks
 
 
 def tiny_data() -> SequenceDataset:
@@ -116,3 +118,41 @@ def test_resuming_a_different_models_backup_is_refused(tmp_path):
         run_dir=tmp_path,
         verbose=0,
     )
+
+
+def test_time_budget_anneals_with_a_cosine() -> None:
+    budget = TimeBudget(1, final_fraction=0.1)
+    rates = [budget.learning_rate_at(t / 10) for t in range(11)]
+    assert rates[0] == pytest.approx(1.0) and rates[-1] == pytest.approx(0.1)
+    assert rates[5] == pytest.approx(0.55)
+    assert all(a > b for a, b in itertools.pairwise(rates))
+    assert budget.learning_rate_at(3.0) == pytest.approx(0.1)  # past the deadline: stays
+
+
+def test_time_budget_stops_training_and_lowers_the_learning_rate() -> None:
+    keras.utils.set_random_seed(0)
+    model = tiny_model()
+    budget = TimeBudget(0.05, started_at=time.perf_counter() - 2.9)  # 0.1 s of 3 s left
+    history = model.fit(tiny_data().batches(8), epochs=10_000, callbacks=[budget], verbose=0)
+    assert 1 <= budget.steps < 10_000 and len(history.history["loss"]) < 10_000
+    rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    assert rate < 0.03 * 0.01  # near 0 at the deadline (started at 0.03)
+
+
+def test_time_budget_can_leave_the_learning_rate_alone() -> None:
+    model = tiny_model()
+    budget = TimeBudget(0.001, anneal=False)
+    model.fit(tiny_data().batches(8), epochs=10_000, callbacks=[budget], verbose=0)
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.03)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"minutes": 0}, "minutes must be > 0"),
+        ({"minutes": 1, "final_fraction": 2}, "in \\[0, 1\\]"),
+    ],
+)
+def test_time_budget_bad_arguments(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TimeBudget(**kwargs)
