@@ -4,6 +4,7 @@ Examples:
     $ musegen tokenize                       # music21's Bach chorales, no downloads
     $ musegen tokenize ../shared/data/skuli-midi --parts first
     $ musegen train music21:bach --limit 100 --epochs 5 --out runs/bach
+    $ musegen train my-midi/ --transpose -5 6 --minutes 10 --epochs 1000 --out runs/mine
     $ musegen generate runs/bach --steps 300 --sampler top_k --out bach.mid
 """
 
@@ -16,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from musegen.events import Piece
 from musegen.midi_io import Corpus, load_corpus
@@ -56,7 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     train.add_argument("--parts", choices=("all", "first"), default="all")
     train.add_argument("--seq-len", type=int, default=100, help="tokens per training chunk")
     train.add_argument("--units", type=int, nargs="+", default=[256, 256], help="LSTM sizes")
-    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--epochs", type=int, default=20, help="most epochs to train")
+    train.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="stop after this many minutes, annealing the learning rate to 0 by then",
+    )
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--learning-rate", type=float, default=3e-3)
     train.add_argument(
@@ -107,7 +115,7 @@ def _train(args: argparse.Namespace) -> int:
     from musegen.bundle import save_bundle
     from musegen.dataset import SequenceDataset, transposed
     from musegen.model import build_lstm
-    from musegen.training import fit
+    from musegen.training import TimeBudget, fit
 
     corpus = _load(args)
     if corpus is None:
@@ -141,8 +149,9 @@ def _train(args: argparse.Namespace) -> int:
         run_dir=args.out,
         batch_size=args.batch_size,
         verbose=0 if args.quiet else "auto",
+        callbacks=[TimeBudget(args.minutes)] if args.minutes else (),
     )
-    prime = data.prime(min(args.seq_len, 16), seed=args.seed).tolist()
+    prime = _prime(data, min(args.seq_len, 16), args.seed)
     path = save_bundle(
         Path(args.out) / "bundle",
         model,
@@ -155,6 +164,16 @@ def _train(args: argparse.Namespace) -> int:
     )
     print(f"saved {path}")
     return 0
+
+
+def _prime(data: Any, length: int, seed: int) -> list[int] | None:
+    """A stretch of a validation song (else a training song) to prime generation with."""
+    for source in ("val", "train"):
+        try:
+            return [int(i) for i in data.prime(length, source=source, seed=seed)]
+        except ValueError:  # no song of that split is long enough (or there is none)
+            continue
+    return None
 
 
 def _generate(args: argparse.Namespace) -> int:
