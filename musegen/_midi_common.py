@@ -81,7 +81,7 @@ def group_onsets(raw: list[tuple[float, float, tuple[int, ...], int]]) -> list[E
     MIDI velocities; a chord takes the longest duration and the loudest velocity.
     """
     records = sorted(raw, key=itemgetter(0))  # stable: the readers' order within an onset
-    keys: list[float | None] = [round(r[0], 6) for r in records]
+    keys: list[int | None] = [round(r[0] * 1e6) for r in records]  # microquarters
     keys.append(None)  # a sentinel that equals no key
     events: list[Event] = []
     append = events.append

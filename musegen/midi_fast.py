@@ -148,17 +148,19 @@ def _parse_file(data: bytes) -> tuple[int, list[_Track]]:
 def _parse_track(data: bytes, position: int, end: int) -> _Track:
     """The events of one track chunk, read as music21 reads them (running status included)."""
     track = _Track()
-    notes = track.notes
+    add_note = track.notes.append
     tick = 0
     status = 0x90  # music21 assumes a note-on when a track opens with running status
     while position < end:
-        byte = data[position]
+        delta = data[position]
         position += 1
-        delta = byte & 0x7F
-        while byte & 0x80:
-            byte = data[position]
-            position += 1
-            delta = (delta << 7) | (byte & 0x7F)
+        if delta & 0x80:  # a delta time of more than one byte
+            delta &= 0x7F
+            byte = 0x80
+            while byte & 0x80:
+                byte = data[position]
+                position += 1
+                delta = (delta << 7) | (byte & 0x7F)
         if position + 1 >= end:  # music21 drops a last event shorter than two bytes
             break
         tick += delta
@@ -169,15 +171,19 @@ def _parse_track(data: bytes, position: int, end: int) -> _Track:
                 status = byte
         else:
             byte = status
-        kind = byte & 0xF0
-        if kind < 0xF0:  # a channel message
-            channel = (byte & 0x0F) + 1
-            if kind == 0x90 or kind == 0x80:
-                velocity = data[position + 1] if kind == 0x90 else 0
-                notes.append((tick, data[position], channel, velocity))
+        if byte < 0xF0:  # a channel message: note on and off first, the most common
+            kind = byte & 0xF0
+            if kind == 0x90:
+                add_note((tick, data[position], (byte & 0x0F) + 1, data[position + 1]))
+                position += 2
+            elif kind == 0x80:
+                add_note((tick, data[position], (byte & 0x0F) + 1, 0))
+                position += 2
             elif kind == 0xC0:
                 track.meta_ticks.append(tick)
-            position += 1 if kind in (0xC0, 0xD0) else 2
+                position += 1
+            else:
+                position += 1 if kind == 0xD0 else 2
             continue
         if byte == 0xFF:  # a meta event
             meta_type = data[position]
@@ -242,7 +248,9 @@ def _track_notes(
         length = _quantize(ticks / tpq if ticks > 0 else 0.0, ticks == 0, gap)
         if pitches:  # a chord with a percussion note is a stream element, but sounds not here
             elements.append((onset, length, pitches, velocities))
-    return _join_ties(_split_at_barlines(elements, meter, tpq))
+    until = max((o + d for o, d, _, _ in elements), default=0)
+    starts = _barlines(meter, tpq, until)
+    return _untied(elements, starts) or _join_ties(_split_at_barlines(elements, starts))
 
 
 def _barlines(meter: list[tuple[int, str]], tpq: int, until: int) -> list[int]:
@@ -265,18 +273,50 @@ _Segment = tuple[int, int, tuple[int, ...], tuple[int, ...], str | None]
 """(offset, length in twelfths, pitches, velocities, tie type) of a note or chord in a measure."""
 
 
+def _untied(
+    elements: list[tuple[int, int, tuple[int, ...], tuple[int, ...]]], starts: list[int]
+) -> list[tuple[float, float, tuple[int, ...], int]] | None:
+    """What `_join_ties` of `_split_at_barlines` gives, when cutting and joining change nothing.
+
+    That is so when no pitch of a note that crosses a barline is struck again
+    while that note lasts (nor twice in it, as a chord): each tied note then
+    joins back into itself. Returns None when that is not so (or the
+    onsets are out of order); the caller then cuts and joins.
+    """
+    raw: list[tuple[float, float, tuple[int, ...], int]] = []
+    tied_until: dict[int, int] = {}  # pitch -> the latest end of a crossing note holding it
+    previous = 0
+    for onset, length, pitches, velocities in elements:
+        if onset < previous:
+            return None
+        previous = onset
+        end = onset + length
+        following = starts[bisect.bisect_right(starts, onset)]  # the next barline
+        crossing = end > following
+        for pitch in pitches:
+            if onset < tied_until.get(pitch, -1):
+                return None  # a tie would be cut: see _join_ties
+        if crossing:
+            if len(set(pitches)) < len(pitches):
+                return None  # one pitch twice in a tied chord: cut as music21 does
+            for pitch in pitches:
+                tied_until[pitch] = max(end, tied_until.get(pitch, -1))
+            last = starts[bisect.bisect_left(starts, end) - 1]  # the last barline crossed
+            duration = last / _GRID + (end - last) / _GRID - onset / _GRID  # as _join_ties adds
+        else:
+            duration = length / _GRID
+        raw.append((onset / _GRID, duration, pitches, max(velocities)))
+    return raw
+
+
 def _split_at_barlines(
-    elements: list[tuple[int, int, tuple[int, ...], tuple[int, ...]]],
-    meter: list[tuple[int, str]],
-    tpq: int,
+    elements: list[tuple[int, int, tuple[int, ...], tuple[int, ...]]], starts: list[int]
 ) -> list[_Segment]:
     """The notes of a part in music21's flat order after ``makeMeasures`` and ``makeTies``.
 
-    A note crossing a barline is cut there; the rest goes, tied, to the start
-    of the next measure, after the notes that start there.
+    A note crossing a barline (`starts`: the measures' starts) is cut there; the
+    rest goes, tied, to the start of the next measure, after the notes that start there.
     """
-    until = max((o + d for o, d, _, _ in elements), default=0)
-    starts = _barlines(meter, tpq, until)
     measures: dict[int, tuple[list[_Segment], list[_Segment]]] = {}
     for offset, length, pitches, velocity in elements:
         number = bisect.bisect_right(starts, offset) - 1
@@ -364,36 +404,40 @@ def _group_chords(
     holding a percussion note is unpitched and has no pitches here.
     """
     tolerance = tpq / max(_DIVISORS)
-    taken = [False] * len(notes)
+    quantize = _quantize
+    taken: set[int] = set()
     count = len(notes)
     out: list[tuple[int, int, tuple[int, ...], tuple[int, ...]]] = []
+    append = out.append
     for i, note in enumerate(notes):
-        if taken[i]:
-            continue
         start, stop, pitch, channel, velocity = note
-        onset = _quantize(start / tpq)
         j = i + 1
         if j == count or notes[j][0] - start >= tolerance:  # the common case: a lone note
+            if i in taken:
+                continue
             if channel == drums:
-                out.append((onset, stop - start, (), ()))
+                append((quantize(start / tpq), stop - start, (), ()))
             else:
-                out.append((onset, stop - start, (pitch,), (velocity,)))
+                append((quantize(start / tpq), stop - start, (pitch,), (velocity,)))
+            continue
+        if i in taken:
             continue
         members = [note]
         while j < count and notes[j][0] - start < tolerance:  # onsets never decrease
             if abs(notes[j][1] - stop) <= tolerance:
                 members.append(notes[j])
-                taken[j] = True
+                taken.add(j)
             j += 1
-        last = members[-1]
-        if any(m[3] == drums for m in members):
-            out.append((onset, last[1] - last[0], (), ()))
+        onset = quantize(start / tpq)
+        starts, stops, pitches, channels, loudness = zip(*members, strict=True)
+        if drums in channels:
+            append((onset, stops[-1] - starts[-1], (), ()))
         elif len(members) == 1:
-            out.append((onset, stop - start, (pitch,), (velocity,)))
+            append((onset, stop - start, (pitch,), (velocity,)))
         else:  # midi_io takes the louder of a note's velocity and its chord's (the mean)
-            mean = round(sum(m[4] for m in members) / len(members))
-            velocities = tuple(max(m[4], mean) for m in members)
-            out.append((onset, last[1] - last[0], tuple(m[2] for m in members), velocities))
+            mean = round(sum(loudness) / len(loudness))
+            velocities = tuple([v if v > mean else mean for v in loudness])
+            append((onset, stops[-1] - starts[-1], pitches, velocities))
     return out
 
 

@@ -3,8 +3,11 @@ import inspect
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from musegen import midi_io
+from musegen import midi_fast, midi_io
+from musegen._midi_common import group_onsets
 from musegen.events import Event, Piece
 from musegen.midi_fast import read_midi_fast
 from musegen.midi_io import MidiReadError, read_midi, write_midi
@@ -239,3 +242,36 @@ def test_same_pieces_as_stream_path_on_the_whole_corpus(skuli_midi, request):
 def _to_json(piece):
     events = [[e.offset, e.duration, list(e.pitches), e.velocity] for e in piece.events]
     return {"events": events, "tempo": piece.tempo, "time_signature": piece.time_signature}
+
+
+_element = st.tuples(
+    st.integers(0, 200),  # onset in twelfths
+    st.integers(0, 60),  # length
+    st.lists(st.integers(60, 63), min_size=1, max_size=3).map(tuple),  # few pitches: clashes
+    st.integers(1, 127),
+).map(lambda e: (e[0], e[1], e[2], (e[3],) * len(e[2])))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_element, max_size=12).map(lambda es: sorted(es, key=lambda e: e[0])))
+def test_the_untied_shortcut_agrees_with_cutting_and_joining(elements) -> None:
+    until = max((o + d for o, d, _, _ in elements), default=0)
+    starts = midi_fast._barlines([(0, "3/4")], 12, until)
+    shortcut = midi_fast._untied(elements, starts)
+    full = midi_fast._join_ties(midi_fast._split_at_barlines(elements, starts))
+    if shortcut is not None:
+        assert group_onsets(shortcut) == group_onsets(full)
+
+
+def test_the_untied_shortcut_joins_a_chord_across_two_barlines() -> None:
+    starts = midi_fast._barlines([(0, "3/4")], 12, 100)  # a measure is 36 twelfths
+    elements = [(30, 50, (60, 64), (70, 80)), (40, 5, (62,), (50,))]
+    assert midi_fast._untied(elements, starts) == [
+        (2.5, 72 / 12 + 8 / 12 - 30 / 12, (60, 64), 80),  # joined at barline 72, as floats
+        (40 / 12, 5 / 12, (62,), 50),
+    ]
+    full = midi_fast._join_ties(midi_fast._split_at_barlines(elements, starts))
+    assert len(full) == 3 and group_onsets(full) == group_onsets(
+        midi_fast._untied(elements, starts)
+    )
+    assert midi_fast._untied([*elements, (50, 1, (64,), (9,))], starts) is None  # 64 struck again
