@@ -259,16 +259,39 @@ def _read_all(
                 yield index, _read_one(file, tokenizer, reader)
                 bar.update(1)
             return
-        chunk = max(1, len(files) // (workers * 4))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = pool.map(
-                _read_one, files, [tokenizer] * len(files), [reader] * len(files), chunksize=chunk
-            )
-            for index, result in enumerate(results):
+        # largest files first, a few at a time: the workers finish together
+        order = sorted(range(len(files)), key=lambda i: -_size(files[i]))
+        chunk = max(1, min(8, len(files) // (workers * 16)))
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_start_worker, initargs=(tokenizer, reader)
+        ) as pool:
+            results = pool.map(_read_in_worker, [files[i] for i in order], chunksize=chunk)
+            for index, result in zip(order, results, strict=True):
                 yield index, result
                 bar.update(1)
     finally:
         bar.close()
+
+
+_worker_job: tuple[TokenizerProtocol, dict[str, Any]] | None = None
+"""The tokenizer and reader options of this worker process (set by `_start_worker`)."""
+
+
+def _start_worker(tokenizer: TokenizerProtocol, reader: dict[str, Any]) -> None:
+    global _worker_job
+    _worker_job = (tokenizer, reader)
+
+
+def _read_in_worker(file: Path) -> list[str] | str:
+    assert _worker_job is not None
+    return _read_one(file, *_worker_job)
+
+
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0  # the reader reports it
 
 
 def _read_one(file: Path, tokenizer: TokenizerProtocol, reader: dict[str, Any]) -> list[str] | str:
