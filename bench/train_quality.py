@@ -24,6 +24,7 @@ Configurations:
 - ``chunk-2x256-aug6-cos``: as chunk-2x256-aug6, the learning rate annealed to 0
   by the deadline (`musegen.training.TimeBudget`, cosine).
 - ``chunk-2x256-aug6-cos-drop``: as chunk-2x256-aug6-cos with ``layer_dropout=0.2``.
+- ``chunk-2x256-aug6-cos-5e-3``: as chunk-2x256-aug6-cos, starting at 5e-3.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ CONFIGS: dict[str, Config | None] = {
     "chunk-2x256-aug6-cos-drop": Config(
         (256, 256), 3e-3, 32, transpose=(-5, 6), anneal=True, layer_dropout=0.2
     ),
+    "chunk-2x256-aug6-cos-5e-3": Config((256, 256), 5e-3, 32, transpose=(-5, 6), anneal=True),
 }
 
 
