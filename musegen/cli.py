@@ -75,6 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar=("LO", "HI"),
         help="also train on the songs moved LO..HI semitones (-5 6: all 12 keys)",
     )
+    train.add_argument(
+        "--min-count",
+        type=int,
+        default=1,
+        help="keep tokens seen at least this often; rarer ones become <unk> (never generated)",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     generate = commands.add_parser("generate", help="generate a MIDI file from a trained bundle")
@@ -123,7 +129,7 @@ def _train(args: argparse.Namespace) -> int:
     tokenizer = seed_configurations()[args.encoding]
     shifts = tuple(args.transpose) if args.transpose else None
     vocabulary = tokenizer.build_vocabulary(
-        transposed(corpus.pieces, *shifts) if shifts else corpus.pieces
+        transposed(corpus.pieces, *shifts) if shifts else corpus.pieces, min_count=args.min_count
     )
     data = SequenceDataset.from_pieces(
         corpus.pieces,
@@ -134,6 +140,7 @@ def _train(args: argparse.Namespace) -> int:
         val_fraction=0.1 if len(corpus.pieces) >= 10 else 0.0,
         seed=args.seed,
         transpose=shifts,
+        unknown="map",  # a token rarer than --min-count is still a step in time
     )
     print(f"{args.encoding} encoding: {len(vocabulary)} ids; {data}")
     model = build_lstm(
