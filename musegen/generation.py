@@ -184,6 +184,7 @@ class LSTMRunner:
             )
         self._ops: list[Callable[[np.ndarray], np.ndarray]] = []
         self._lstms: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = []
+        self._stacked: list[np.ndarray] = []  # per LSTM layer: kernel and recurrent, stacked
         embedding: np.ndarray | None = None
         if type(layers[-1]).__name__ == "Activation" and _is_softmax(layers[-1]):
             layers = layers[:-1]  # keep logits; samplers apply the softmax
@@ -214,12 +215,18 @@ class LSTMRunner:
         x: np.ndarray = scale_ids(ids, self.vocab_size) if self.scaled else ids
         new_state: State = []
         for i, (kernel, recurrent, bias, table) in enumerate(self._lstms):
+            h, c = state[i]
+            if x.shape[1] == 1 and table is None:  # one step: one product of [input, h]
+                stacked = self._stacked[i]
+                h, c = _lstm_step(np.concatenate([x[:, 0], h], axis=1) @ stacked + bias, c)
+                new_state.append((h, c))
+                x = h[:, None]
+                continue
             # input projection of every time step at once; an Embedding is a table lookup
             if table is not None:
                 z = table[x]
             else:  # as one 2-D product: numpy runs a 3-D one as many small ones
                 z = (x.reshape(-1, x.shape[-1]) @ kernel + bias).reshape(*x.shape[:2], -1)
-            h, c = state[i]
             hs = []
             for t in range(z.shape[1]):
                 h, c = _lstm_step(z[:, t] + h @ recurrent, c)
@@ -240,8 +247,12 @@ class LSTMRunner:
         _activation(layer, layer.recurrent_activation, "sigmoid")
         if self._ops:
             raise ValueError(f"generate cannot run LSTM {layer.name!r} after other layers")
-        kernel, recurrent, bias = weights
+        kernel, recurrent, bias = (w * _gate_scale(w.shape[-1]) for w in weights)
         table = None if embedding is None else embedding @ kernel + bias
+        # [kernel; recurrent] in one array, the two its views: a step is one product
+        stacked = np.concatenate([kernel, recurrent], axis=0)
+        kernel, recurrent = stacked[: len(kernel)], stacked[len(kernel) :]
+        self._stacked.append(stacked)
         self._lstms.append((kernel, recurrent, bias, table))
 
     def _add_dense(self, layer: Any, weights: list[np.ndarray], last: bool) -> None:
@@ -263,11 +274,25 @@ class LSTMRunner:
         self._ops.append(lambda x: x * scale + shift)
 
 
+def _gate_scale(width: int) -> np.ndarray:
+    """Per column of an LSTM's weights: 0.5 for the gates i, f, o, 1 for the cell input.
+
+    The runner keeps its LSTM weights scaled so: one ``tanh`` of the scaled
+    pre-activations then gives every gate (``sigmoid(z) = 0.5 * tanh(z / 2) + 0.5``,
+    with no overflow). Halving is exact in floating point, so the results are
+    bit for bit those of the unscaled weights.
+    """
+    scale = np.full(width, 0.5, np.float32)
+    scale[width // 2 : 3 * width // 4] = 1.0
+    return scale
+
+
 def _lstm_step(z: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One Keras LSTM step from the gate pre-activations `z` (gates i, f, c, o)."""
+    """One Keras LSTM step from the scaled gate pre-activations `z` (see `_gate_scale`)."""
     units = c.shape[1]
-    gates = 0.5 * np.tanh(0.5 * z) + 0.5  # sigmoid, without overflow warnings
-    c = gates[:, units : 2 * units] * c + gates[:, :units] * np.tanh(z[:, 2 * units : 3 * units])
+    t = np.tanh(z)
+    gates = 0.5 * t + 0.5  # the sigmoid gates i, f, o (the cell input's slice is unused)
+    c = gates[:, units : 2 * units] * c + gates[:, :units] * t[:, 2 * units : 3 * units]
     return gates[:, 3 * units :] * np.tanh(c), c
 
 

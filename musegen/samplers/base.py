@@ -68,13 +68,14 @@ class BaseSampler:
         logits = np.array(logits, dtype=np.float64)  # a copy: the caller's array is left alone
         if logits.ndim != 2:
             raise ValueError(f"logits must be [batch, vocab], got shape {logits.shape}")
-        bad = np.flatnonzero((np.isnan(logits) | (logits == np.inf)).any(axis=1))
-        if bad.size:
-            raise ValueError(f"logits rows {bad.tolist()} hold NaN or +inf; the model diverged")
+        if not logits.max() < np.inf:  # a NaN or +inf somewhere: find the rows
+            bad = np.flatnonzero((np.isnan(logits) | (logits == np.inf)).any(axis=1))
+            if bad.size:
+                raise ValueError(f"logits rows {bad.tolist()} hold NaN or +inf; the model diverged")
         logits[:, [i for i in self.reserved_ids if i < logits.shape[1]]] = -np.inf
         peak = logits.max(axis=1, keepdims=True)
-        bad = np.flatnonzero(peak[:, 0] == -np.inf)
-        if bad.size:
+        if peak.min() == -np.inf:
+            bad = np.flatnonzero(peak[:, 0] == -np.inf)
             raise ValueError(
                 f"logits rows {bad.tolist()} have no finite logit outside the reserved ids "
                 f"{list(self.reserved_ids)}"
