@@ -240,11 +240,15 @@ def _track_notes(
     """
     chords = _group_chords(_pair_notes(track.notes), tpq, _DRUM_CHANNEL if drop_drums else None)
     offsets = sorted({_quantize(t / tpq) for t in track.meta_ticks} | {c[0] for c in chords})
-    last = len(offsets) - 1
+    offsets.append(-1)  # a sentinel: no onset follows the last
     elements: list[tuple[int, int, tuple[int, ...], tuple[int, ...]]] = []
+    following = 0  # offsets[following]: the first offset after the onset
     for onset, ticks, pitches, velocities in chords:  # in order of onset
-        following = bisect.bisect_right(offsets, onset)
-        gap = (offsets[following] - onset) / _GRID if following <= last else None
+        if following and offsets[following - 1] > onset:  # out of order: look it up
+            following = bisect.bisect_right(offsets, onset, hi=len(offsets) - 1)
+        while 0 <= offsets[following] <= onset:
+            following += 1
+        gap = (offsets[following] - onset) / _GRID if offsets[following] >= 0 else None
         length = _quantize(ticks / tpq if ticks > 0 else 0.0, ticks == 0, gap)
         if pitches:  # a chord with a percussion note is a stream element, but sounds not here
             elements.append((onset, length, pitches, velocities))
@@ -284,28 +288,33 @@ def _untied(
     onsets are out of order); the caller then cuts and joins.
     """
     raw: list[tuple[float, float, tuple[int, ...], int]] = []
+    append = raw.append
     tied_until: dict[int, int] = {}  # pitch -> the latest end of a crossing note holding it
+    latest_tie = -1  # the latest of those ends
     previous = 0
+    following = 1  # starts[following]: the first barline after the onset
     for onset, length, pitches, velocities in elements:
         if onset < previous:
             return None
         previous = onset
+        while starts[following] <= onset:
+            following += 1
         end = onset + length
-        following = starts[bisect.bisect_right(starts, onset)]  # the next barline
-        crossing = end > following
-        for pitch in pitches:
-            if onset < tied_until.get(pitch, -1):
-                return None  # a tie would be cut: see _join_ties
-        if crossing:
-            if len(set(pitches)) < len(pitches):
-                return None  # one pitch twice in a tied chord: cut as music21 does
+        if onset < latest_tie:
             for pitch in pitches:
-                tied_until[pitch] = max(end, tied_until.get(pitch, -1))
-            last = starts[bisect.bisect_left(starts, end) - 1]  # the last barline crossed
-            duration = last / _GRID + (end - last) / _GRID - onset / _GRID  # as _join_ties adds
-        else:
-            duration = length / _GRID
-        raw.append((onset / _GRID, duration, pitches, max(velocities)))
+                if onset < tied_until.get(pitch, -1):
+                    return None  # a tie would be cut: see _join_ties
+        if end <= starts[following]:  # the common case: within its measure
+            append((onset / _GRID, length / _GRID, pitches, max(velocities)))
+            continue
+        if len(set(pitches)) < len(pitches):
+            return None  # one pitch twice in a tied chord: cut as music21 does
+        for pitch in pitches:
+            tied_until[pitch] = max(end, tied_until.get(pitch, -1))
+        latest_tie = max(latest_tie, end)
+        last = starts[bisect.bisect_left(starts, end) - 1]  # the last barline crossed
+        duration = last / _GRID + (end - last) / _GRID - onset / _GRID  # as _join_ties adds
+        append((onset / _GRID, duration, pitches, max(velocities)))
     return raw
 
 
