@@ -16,12 +16,14 @@ computed once, at the model's input (`musegen.model.scale_ids`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any, Literal, Protocol
 
 import keras
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from musegen import samplers
 from musegen.events import Piece
@@ -94,7 +96,7 @@ def generate(
         raise ValueError(f"prime has {context.shape[1]} ids; this window model reads {width}")
     start = context.shape[1]  # ids[:, start:] are the generated ones
     ids = np.concatenate([context, np.zeros((len(context), steps), np.int64)], axis=1)
-    with threadpool_limits(limits=blas_threads, user_api="blas"):
+    with _blas_limit(blas_threads):
         if runner.chunk:  # read the whole prime once (once for all if shared), keep the state
             shared = bool((context == context[0]).all())
             logits, state = runner(context[:1] if shared else context)
@@ -247,11 +249,14 @@ class LSTMRunner:
         _activation(layer, layer.recurrent_activation, "sigmoid")
         if self._ops:
             raise ValueError(f"generate cannot run LSTM {layer.name!r} after other layers")
-        kernel, recurrent, bias = (w * _gate_scale(w.shape[-1]) for w in weights)
-        table = None if embedding is None else embedding @ kernel + bias
+        kernel, recurrent, bias = weights
         # [kernel; recurrent] in one array, the two its views: a step is one product
         stacked = np.concatenate([kernel, recurrent], axis=0)
+        scale = _gate_scale(stacked.shape[1])
+        stacked *= scale
+        bias = bias * scale
         kernel, recurrent = stacked[: len(kernel)], stacked[len(kernel) :]
+        table = None if embedding is None else embedding @ kernel + bias
         self._stacked.append(stacked)
         self._lstms.append((kernel, recurrent, bias, table))
 
@@ -321,6 +326,19 @@ def _activation(
     if name not in _ACTIVATIONS or (expected is not None and name != expected):
         raise ValueError(f"generate cannot run activation {name!r} of layer {layer.name!r}")
     return _ACTIVATIONS[name]
+
+
+@cache
+def _threadpools() -> ThreadpoolController:
+    """The thread pools of the loaded libraries, found once (a search costs milliseconds)."""
+    return ThreadpoolController()
+
+
+def _blas_limit(threads: int | None) -> contextlib.AbstractContextManager[Any]:
+    """Limit the BLAS threads to `threads` inside the block (None: leave them as they are)."""
+    if threads is None:
+        return contextlib.nullcontext()
+    return _threadpools().limit(limits=threads, user_api="blas")
 
 
 def _repeat(tree: Any, times: int) -> Any:
