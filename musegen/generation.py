@@ -17,6 +17,7 @@ computed once, at the model's input (`musegen.model.scale_ids`).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, Literal, Protocol
@@ -53,7 +54,7 @@ def generate(
     seed: int | None = None,
     batch_size: int | None = None,
     window: int | None = None,
-    blas_threads: int | None = 1,
+    blas_threads: int | Literal["auto"] | None = "auto",
 ) -> np.ndarray:
     """Generate `steps` new ids for each stream; returns them, ``[batch, steps]`` int64.
 
@@ -69,10 +70,13 @@ def generate(
         window: Window length for a window model built with ``seq_len=None``
             (defaults to the prime's length); ignored for chunk models.
         blas_threads: Threads numpy's BLAS may use while decoding (restored
-            after, through threadpoolctl), or None to leave numpy's setting.
-            One (the default) is steady on a busy machine, where competing
-            BLAS threads made small products many times slower; on idle cores
-            None can be faster (1.7x on 2 cores, see bench/generate_speed.py).
+            after, through threadpoolctl), or None to leave numpy's setting
+            (every core). ``"auto"`` (the default): every core when the machine
+            has a core to spare (load average below the number of cores less
+            one half), else one: on idle cores every core decoded one stream
+            1.6 to 2 times faster, while on a busy machine competing BLAS
+            threads made these small products many times slower
+            (see bench/generate_speed.py).
 
     Raises:
         ValueError: for a bad prime (naming the bad id or length), or a layer the
@@ -96,7 +100,7 @@ def generate(
         raise ValueError(f"prime has {context.shape[1]} ids; this window model reads {width}")
     start = context.shape[1]  # ids[:, start:] are the generated ones
     ids = np.concatenate([context, np.zeros((len(context), steps), np.int64)], axis=1)
-    with _blas_limit(blas_threads):
+    with _blas_limit(_auto_threads() if blas_threads == "auto" else blas_threads):
         if runner.chunk:  # read the whole prime once (once for all if shared), keep the state
             shared = bool((context == context[0]).all())
             logits, state = runner(context[:1] if shared else context)
@@ -332,6 +336,16 @@ def _activation(
 def _threadpools() -> ThreadpoolController:
     """The thread pools of the loaded libraries, found once (a search costs milliseconds)."""
     return ThreadpoolController()
+
+
+def _auto_threads() -> int | None:
+    """None (numpy's own setting) when a core is free, else 1; see `generate`."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on this platform: assume a free core
+        return None
+    return None if load < cores - 0.5 else 1
 
 
 def _blas_limit(threads: int | None) -> contextlib.AbstractContextManager[Any]:

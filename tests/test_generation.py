@@ -242,3 +242,14 @@ def test_blas_threads_are_restored(chunk_model: keras.Model) -> None:
     with pytest.raises(RuntimeError, match="broken sampler"):
         generate(chunk_model, [2, 3], 3, Broken(), blas_threads=1)
     assert get() == before
+
+
+@pytest.mark.parametrize(("load", "threads"), [(0.7, None), (1.6, 1), (5.0, 1)])
+def test_auto_blas_threads_use_every_core_only_when_one_is_free(
+    monkeypatch: pytest.MonkeyPatch, load: float, threads: int | None
+) -> None:
+    from musegen import generation
+
+    monkeypatch.setattr(generation.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(generation.os, "getloadavg", lambda: (load, load, load))
+    assert generation._auto_threads() == threads
