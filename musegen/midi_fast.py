@@ -254,7 +254,8 @@ def _track_notes(
             elements.append((onset, length, pitches, velocities))
     until = max((o + d for o, d, _, _ in elements), default=0)
     starts = _barlines(meter, tpq, until)
-    return _untied(elements, starts) or _join_ties(_split_at_barlines(elements, starts))
+    raw = _untied(elements, starts)
+    return raw if raw is not None else _join_ties(_split_at_barlines(elements, starts))
 
 
 def _barlines(meter: list[tuple[int, str]], tpq: int, until: int) -> list[int]:
