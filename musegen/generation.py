@@ -189,8 +189,9 @@ class LSTMRunner:
                 f"model {model.name!r} must start with an Embedding or read scaled ids"
             )
         self._ops: list[Callable[[np.ndarray], np.ndarray]] = []
-        self._lstms: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = []
-        self._stacked: list[np.ndarray] = []  # per LSTM layer: kernel and recurrent, stacked
+        # per LSTM layer: [kernel; recurrent] in one array (a step is one product),
+        # the kernel's rows, the bias, and the Embedding's projection table if it has one
+        self._lstms: list[tuple[np.ndarray, int, np.ndarray, np.ndarray | None]] = []
         embedding: np.ndarray | None = None
         if type(layers[-1]).__name__ == "Activation" and _is_softmax(layers[-1]):
             layers = layers[:-1]  # keep logits; samplers apply the softmax
@@ -215,15 +216,13 @@ class LSTMRunner:
     def __call__(self, ids: np.ndarray, state: State | None = None) -> tuple[np.ndarray, State]:
         """Read `ids` ``[batch, time]`` from `state`; return (logits, new state)."""
         if state is None:
-            state = [
-                (np.zeros((len(ids), u.shape[0]), np.float32),) * 2 for _, u, _, _ in self._lstms
-            ]
+            units = [len(bias) // 4 for _, _, bias, _ in self._lstms]  # 4 gates per unit
+            state = [(np.zeros((len(ids), u), np.float32),) * 2 for u in units]
         x: np.ndarray = scale_ids(ids, self.vocab_size) if self.scaled else ids
         new_state: State = []
-        for i, (kernel, recurrent, bias, table) in enumerate(self._lstms):
+        for i, (stacked, inputs, bias, table) in enumerate(self._lstms):
             h, c = state[i]
             if x.shape[1] == 1 and table is None:  # one step: one product of [input, h]
-                stacked = self._stacked[i]
                 h, c = _lstm_step(np.concatenate([x[:, 0], h], axis=1) @ stacked + bias, c)
                 new_state.append((h, c))
                 x = h[:, None]
@@ -232,7 +231,8 @@ class LSTMRunner:
             if table is not None:
                 z = table[x]
             else:  # as one 2-D product: numpy runs a 3-D one as many small ones
-                z = (x.reshape(-1, x.shape[-1]) @ kernel + bias).reshape(*x.shape[:2], -1)
+                z = (x.reshape(-1, x.shape[-1]) @ stacked[:inputs] + bias).reshape(*x.shape[:2], -1)
+            recurrent = stacked[inputs:]
             hs = []
             for t in range(z.shape[1]):
                 h, c = _lstm_step(z[:, t] + h @ recurrent, c)
@@ -254,15 +254,13 @@ class LSTMRunner:
         if self._ops:
             raise ValueError(f"generate cannot run LSTM {layer.name!r} after other layers")
         kernel, recurrent, bias = weights
-        # [kernel; recurrent] in one array, the two its views: a step is one product
         stacked = np.concatenate([kernel, recurrent], axis=0)
         scale = _gate_scale(stacked.shape[1])
         stacked *= scale
         bias = bias * scale
-        kernel, recurrent = stacked[: len(kernel)], stacked[len(kernel) :]
-        table = None if embedding is None else embedding @ kernel + bias
-        self._stacked.append(stacked)
-        self._lstms.append((kernel, recurrent, bias, table))
+        inputs = len(kernel)
+        table = None if embedding is None else embedding @ stacked[:inputs] + bias
+        self._lstms.append((stacked, inputs, bias, table))
 
     def _add_dense(self, layer: Any, weights: list[np.ndarray], last: bool) -> None:
         kernel, bias = weights if layer.use_bias else (weights[0], np.float32(0))
