@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from musegen._midi_common import MAX_QUARTER_LENGTH, MidiReadError, check_midi_header, group_onsets
 from musegen.events import Piece
 
@@ -41,8 +43,8 @@ _MAX_BEAT_POWER = 7  # music21 refuses metres with beats shorter than a 128th
 class _Track:
     """The events of one MIDI track that the translation uses, times in ticks."""
 
-    notes: list[tuple[int, int, int, int]] = field(default_factory=list)
-    """(tick, pitch, channel, velocity); velocity 0 is a note-off."""
+    notes: list[int] = field(default_factory=list)
+    """Tick, pitch, channel, velocity of each note-on and note-off, flat; velocity 0 is an off."""
     meta_ticks: list[int] = field(default_factory=list)
     """Ticks of the events music21 keeps as stream elements (tempo, metre, key, instrument)."""
     tempos: list[tuple[int, float]] = field(default_factory=list)
@@ -102,7 +104,7 @@ def read_midi_fast(
     tempo: float | None = None
     signature: str | None = None
     for track in tracks:
-        if not any(velocity for _, _, _, velocity in track.notes):
+        if not any(track.notes[3::4]):  # no note-on
             conductor.tempos += track.tempos
             conductor.signatures += track.signatures
             continue
@@ -115,7 +117,6 @@ def read_midi_fast(
         raw += _track_notes(track, meter, tpq, drop_drums)
         if parts == "first":
             break
-    raw.sort(key=lambda item: item[0])
     return Piece(
         tuple(group_onsets(raw)),
         tempo=tempo if tempo else 120.0,
@@ -148,7 +149,7 @@ def _parse_file(data: bytes) -> tuple[int, list[_Track]]:
 def _parse_track(data: bytes, position: int, end: int) -> _Track:
     """The events of one track chunk, read as music21 reads them (running status included)."""
     track = _Track()
-    add_note = track.notes.append
+    add_note = track.notes.extend
     tick = 0
     status = 0x90  # music21 assumes a note-on when a track opens with running status
     while position < end:
@@ -238,20 +239,23 @@ def _track_notes(
     music21 and ``midi_io.piece_from_stream`` do: where a note is struck again
     while a tied note of the same pitch still sounds, the two are cut as there.
     """
-    chords = _group_chords(_pair_notes(track.notes), tpq, _DRUM_CHANNEL if drop_drums else None)
-    offsets = sorted({_quantize(t / tpq) for t in track.meta_ticks} | {c[0] for c in chords})
-    offsets.append(-1)  # a sentinel: no onset follows the last
-    elements: list[tuple[int, int, tuple[int, ...], tuple[int, ...]]] = []
-    following = 0  # offsets[following]: the first offset after the onset
-    for onset, ticks, pitches, velocities in chords:  # in order of onset
-        if following and offsets[following - 1] > onset:  # out of order: look it up
-            following = bisect.bisect_right(offsets, onset, hi=len(offsets) - 1)
-        while 0 <= offsets[following] <= onset:
-            following += 1
-        gap = (offsets[following] - onset) / _GRID if offsets[following] >= 0 else None
-        length = _quantize(ticks / tpq if ticks > 0 else 0.0, ticks == 0, gap)
-        if pitches:  # a chord with a percussion note is a stream element, but sounds not here
-            elements.append((onset, length, pitches, velocities))
+    onsets, ticks, pitches, velocities = _group_chords(
+        _pair_notes(track.notes), tpq, _DRUM_CHANNEL if drop_drums else None
+    )
+    # each chord lasts until the next onset or stream element at most (music21's quantize)
+    offsets = np.union1d(
+        _onsets(np.array(track.meta_ticks, dtype=np.int64), tpq),
+        np.array(onsets, dtype=np.int64),
+    )
+    following = np.searchsorted(offsets, onsets, side="right")
+    gaps = np.append(offsets, -1)[following] - onsets
+    gaps[following == len(offsets)] = -1  # no onset follows the last
+    quantize = _quantize
+    elements = [
+        (onset, quantize(t / tpq if t > 0 else 0.0, t == 0, g / _GRID if g >= 0 else None), p, v)
+        for onset, t, g, p, v in zip(onsets, ticks, gaps.tolist(), pitches, velocities, strict=True)
+        if p  # a chord with a percussion note is a stream element, but sounds not here
+    ]
     until = max((o + d for o, d, _, _ in elements), default=0)
     starts = _barlines(meter, tpq, until)
     raw = _untied(elements, starts)
@@ -387,68 +391,136 @@ def _join_ties(segments: list[_Segment]) -> list[tuple[float, float, tuple[int, 
     return raw
 
 
-def _pair_notes(notes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int, int]]:
-    """(on, off, pitch, channel, velocity) per note, ordered by onset as in the file.
+_Notes = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Paired notes as columns: on tick, off tick, pitch, channel, velocity."""
+
+
+def _pair_notes(notes: list[int]) -> _Notes:
+    """The notes of a track's flat note-on/off list, in the file's order of note-ons.
 
     Each note-on ends at the next note-off of its pitch and channel (so repeated
     note-ons share one note-off); a note-on that is never switched off is dropped.
     """
-    waiting: dict[tuple[int, int], int] = {}
-    paired: list[tuple[int, int, int, int, int]] = []
-    for tick, pitch, channel, velocity in reversed(notes):
-        if not velocity:
-            waiting[pitch, channel] = tick
-        elif (pitch, channel) in waiting:
-            paired.append((tick, waiting[pitch, channel], pitch, channel, velocity))
-    paired.reverse()
-    return paired
+    ticks, pitches, channels, velocities = np.array(notes, dtype=np.int64).reshape(-1, 4).T
+    count = len(ticks)
+    keys = pitches * 17 + channels
+    order = np.argsort(keys, kind="stable")  # each pitch and channel's events in file order
+    keys = keys[order]
+    is_off = velocities[order] == 0
+    # in that order, the first note-off at or after each event (count: none)
+    next_off = np.minimum.accumulate(np.where(is_off, np.arange(count), count)[::-1])[::-1]
+    found = np.minimum(next_off, count - 1)
+    paired = ~is_off & (next_off < count) & (keys[found] == keys)
+    ons, offs = order[paired], order[found[paired]]
+    by_onset = np.argsort(ons, kind="stable")
+    ons, offs = ons[by_onset], offs[by_onset]
+    return ticks[ons], ticks[offs], pitches[ons], channels[ons], velocities[ons]
 
 
 def _group_chords(
-    notes: list[tuple[int, int, int, int, int]], tpq: int, drums: int | None
-) -> list[tuple[int, int, tuple[int, ...], tuple[int, ...]]]:
-    """(onset in twelfths, length in ticks, pitches, velocities) per note or chord.
+    notes: _Notes, tpq: int, drums: int | None
+) -> tuple[list[int], list[int], list[tuple[int, ...]], list[tuple[int, ...]]]:
+    """Onsets in twelfths, lengths in ticks, pitches and velocities of each note or chord.
 
     Notes starting less than a quantization step after a note and ending within
     a step of it join its chord, which takes its last note's length; a chord
-    holding a percussion note is unpitched and has no pitches here.
+    holding a percussion note is unpitched and has no pitches here. Notes are
+    cut into runs wherever an onset comes a step or more after the one before;
+    a run whose notes all join its first note is one chord, found at once, and
+    only the other runs are grouped note by note.
     """
+    starts, stops, pitches, channels, velocities = notes
+    count = len(starts)
+    if not count:
+        return [], [], [], []
     tolerance = tpq / max(_DIVISORS)
-    quantize = _quantize
+    bounds = np.concatenate(([0], np.flatnonzero(np.diff(starts) >= tolerance) + 1, [count]))
+    firsts = bounds[:-1]
+    heads = np.repeat(firsts, np.diff(bounds))
+    joins = (starts - starts[heads] < tolerance) & (np.abs(stops - stops[heads]) <= tolerance)
+    whole = np.logical_and.reduceat(joins, firsts)  # the run is one chord
+    start, pitch, velocity = starts.tolist(), pitches.tolist(), velocities.tolist()
+    ends, run_starts = bounds[1:].tolist(), firsts.tolist()
+    # every run as one chord first, in one pass per column ...
+    onsets = [start[first] for first in run_starts]
+    lengths = (stops - starts)[bounds[1:] - 1].tolist()  # a chord takes its last note's
+    chords = [
+        (pitch[first],) if end - first == 1 else tuple(pitch[first:end])
+        for first, end in zip(run_starts, ends, strict=True)
+    ]
+    loudness = [
+        (velocity[first],) if end - first == 1 else _chord_velocities(velocity[first:end])
+        for first, end in zip(run_starts, ends, strict=True)
+    ]
+    if drums is not None:
+        for run in np.flatnonzero(np.logical_or.reduceat(channels == drums, firsts)).tolist():
+            chords[run] = loudness[run] = ()
+    # ... then the runs that are not one chord, grouped note by note, in their place
+    for run in reversed(np.flatnonzero(~whole).tolist()):
+        first, end = run_starts[run], ends[run]
+        members = zip(
+            start[first:end],
+            stops[first:end].tolist(),
+            pitch[first:end],
+            channels[first:end].tolist(),
+            velocity[first:end],
+            strict=True,
+        )
+        grouped = _group_run(list(members), tolerance, drums)
+        onsets[run : run + 1] = [chord[0] for chord in grouped]
+        lengths[run : run + 1] = [chord[1] for chord in grouped]
+        chords[run : run + 1] = [chord[2] for chord in grouped]
+        loudness[run : run + 1] = [chord[3] for chord in grouped]
+    return _onsets(np.array(onsets, dtype=np.int64), tpq).tolist(), lengths, chords, loudness
+
+
+def _chord_velocities(velocities: list[int]) -> tuple[int, ...]:
+    """midi_io takes the louder of a note's velocity and its chord's (the mean)."""
+    mean = round(sum(velocities) / len(velocities))
+    return tuple([v if v > mean else mean for v in velocities])
+
+
+def _group_run(
+    notes: list[tuple[int, int, int, int, int]], tolerance: float, drums: int | None
+) -> list[tuple[int, int, tuple[int, ...], tuple[int, ...]]]:
+    """(onset tick, length in ticks, pitches, velocities) of the chords of one run, note by note."""
     taken: set[int] = set()
-    count = len(notes)
     out: list[tuple[int, int, tuple[int, ...], tuple[int, ...]]] = []
-    append = out.append
     for i, note in enumerate(notes):
-        start, stop, pitch, channel, velocity = note
-        j = i + 1
-        if j == count or notes[j][0] - start >= tolerance:  # the common case: a lone note
-            if i in taken:
-                continue
-            if channel == drums:
-                append((quantize(start / tpq), stop - start, (), ()))
-            else:
-                append((quantize(start / tpq), stop - start, (pitch,), (velocity,)))
-            continue
         if i in taken:
             continue
+        start, stop = note[0], note[1]
         members = [note]
-        while j < count and notes[j][0] - start < tolerance:  # onsets never decrease
+        for j in range(i + 1, len(notes)):
+            if notes[j][0] - start >= tolerance:  # onsets never decrease
+                break
             if abs(notes[j][1] - stop) <= tolerance:
                 members.append(notes[j])
                 taken.add(j)
-            j += 1
-        onset = quantize(start / tpq)
         starts, stops, pitches, channels, loudness = zip(*members, strict=True)
         if drums in channels:
-            append((onset, stops[-1] - starts[-1], (), ()))
+            out.append((start, stops[-1] - starts[-1], (), ()))
         elif len(members) == 1:
-            append((onset, stop - start, (pitch,), (velocity,)))
-        else:  # midi_io takes the louder of a note's velocity and its chord's (the mean)
-            mean = round(sum(loudness) / len(loudness))
-            velocities = tuple([v if v > mean else mean for v in loudness])
-            append((onset, stops[-1] - starts[-1], pitches, velocities))
+            out.append((start, stop - start, pitches, loudness))
+        else:
+            out.append((start, stops[-1] - starts[-1], pitches, _chord_velocities(list(loudness))))
     return out
+
+
+def _onsets(ticks: np.ndarray, tpq: int) -> np.ndarray:
+    """``_quantize(tick / tpq)`` of every tick, in whole numbers: the nearest grid point.
+
+    The error of a grid point is in units of ``1 / (12 * tpq)`` quarters; the lower
+    point wins a tie within a grid, and sixteenths a tie between the grids.
+    """
+    low, remainder = np.divmod(ticks * 4, tpq)  # in sixteenths
+    up = 2 * remainder > tpq
+    error = np.where(up, tpq - remainder, remainder) * 3
+    sixteenths = (low + up) * 3
+    low, remainder = np.divmod(ticks * 3, tpq)  # in triplet eighths
+    up = 2 * remainder > tpq
+    triplet_error = np.where(up, tpq - remainder, remainder) * 4
+    return np.where(triplet_error < error, (low + up) * 4, sixteenths)
 
 
 @lru_cache(maxsize=65536)

@@ -2,6 +2,7 @@ import hashlib
 import inspect
 import os
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -275,3 +276,80 @@ def test_the_untied_shortcut_joins_a_chord_across_two_barlines() -> None:
         midi_fast._untied(elements, starts)
     )
     assert midi_fast._untied([*elements, (50, 1, (64,), (9,))], starts) is None  # 64 struck again
+
+
+@pytest.mark.parametrize("tpq", [*range(1, 97), 120, 192, 384, 480, 960, 1024])
+def test_onsets_in_whole_numbers_equal_the_float_quantizer(tpq) -> None:
+    ticks = list(range(4 * tpq + 1)) + [tpq * 9_999 + t for t in range(0, tpq, 7)]
+    expected = [midi_fast._quantize(t / tpq) for t in ticks]
+    assert midi_fast._onsets(np.array(ticks, dtype=np.int64), tpq).tolist() == expected
+
+
+def _pair_one_by_one(notes: list[int]) -> list[tuple[int, int, int, int, int]]:
+    """The pairing rule, note by note: a note-on ends at the next note-off of its key."""
+    events = [tuple(notes[i : i + 4]) for i in range(0, len(notes), 4)]
+    paired = []
+    for i, (tick, pitch, channel, velocity) in enumerate(events):
+        if velocity:
+            off = next(
+                (e for e in events[i + 1 :] if e[1:3] == (pitch, channel) and not e[3]), None
+            )
+            if off is not None:
+                paired.append((tick, off[0], pitch, channel, velocity))
+    return paired
+
+
+def _group_one_by_one(notes, tpq, drums):
+    """The chord rule, note by note (music21's): later notes join a note's chord."""
+    tolerance, taken, chords = tpq / 4, set(), []
+    for i, (start, stop, *_) in enumerate(notes):
+        if i in taken:
+            continue
+        members = [notes[i]]
+        for j in range(i + 1, len(notes)):
+            if notes[j][0] - start < tolerance and abs(notes[j][1] - stop) <= tolerance:
+                members.append(notes[j])
+                taken.add(j)
+        _, stops, pitches, channels, loudness = zip(*members, strict=True)
+        if drums in channels:
+            pitches, loudness = (), ()
+        elif len(members) > 1:
+            mean = round(sum(loudness) / len(loudness))
+            loudness = tuple(max(v, mean) for v in loudness)
+        chords.append((start, stops[-1] - members[-1][0], pitches, loudness))
+    return chords
+
+
+_notes = st.lists(
+    st.tuples(
+        st.sampled_from([0, 0, 0, 1, 2, 5, 12]),  # ticks since the last onset: chords
+        st.sampled_from([0, 1, 2, 3, 4, 8]),  # length in ticks
+        st.integers(60, 62),  # few pitches: repeats and overlaps
+        st.sampled_from([1, 1, 1, 10]),  # channel 10 is percussion
+        st.sampled_from([33, 64, 90]),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _notes,
+    st.lists(st.tuples(st.integers(0, 60), st.integers(60, 62), st.sampled_from([0, 50]))),
+    st.sampled_from([4, 8, 24]),
+)
+def test_pairing_and_chord_grouping_follow_the_note_by_note_rules(played, strays, tpq) -> None:
+    events, tick = [], 0
+    for step, length, pitch, channel, velocity in played:
+        tick += step
+        events += [(tick, pitch, channel, velocity), (tick + length, pitch, channel, 0)]
+    events += [(tick, pitch, 1, velocity) for tick, pitch, velocity in strays]  # unmatched
+    events.sort(key=lambda event: event[0])
+    notes = [value for event in events for value in event]
+    paired = midi_fast._pair_notes(notes)
+    rows = list(zip(*(column.tolist() for column in paired), strict=True))
+    assert rows == _pair_one_by_one(notes)
+    onsets, lengths, pitches, velocities = midi_fast._group_chords(paired, tpq, 10)
+    expected = _group_one_by_one(rows, tpq, 10)
+    assert onsets == [midi_fast._quantize(c[0] / tpq) for c in expected]
+    assert list(zip(lengths, pitches, velocities, strict=True)) == [c[1:] for c in expected]
