@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -310,18 +311,18 @@ class Tokenizer:
             return [token(e.pitches, 0.0, e.velocity) for e in piece.events if e.pitches]
         events = _merge_onsets(piece.events)
         tokens: list[str] = []
-        if events and self.rests and events[0].offset > _EPS:
-            tokens.append(token((), events[0].offset, 0))
-        for i, event in enumerate(events):
-            duration = event.duration
-            gap = 0.0
-            if i + 1 < len(events):
-                until_next = events[i + 1].offset - event.offset
-                duration = min(duration, until_next)
-                gap = until_next - duration
-            tokens.append(token(event.pitches, duration, event.velocity))
-            if gap > _EPS and self.rests:
-                tokens.append(token((), gap, 0))
+        append = tokens.append
+        rests = self.rests
+        if events and rests and events[0].offset > _EPS:
+            append(token((), events[0].offset, 0))
+        for event, following in pairwise(events):  # every event but the last
+            until_next = following.offset - event.offset
+            duration = min(event.duration, until_next)
+            append(token(event.pitches, duration, event.velocity))
+            if rests and until_next - duration > _EPS:
+                append(token((), until_next - duration, 0))
+        if events:
+            append(token(events[-1].pitches, events[-1].duration, events[-1].velocity))
         return tokens
 
     def _token(self, pitches: tuple[int, ...], duration: float, velocity: int) -> str:
