@@ -7,7 +7,6 @@ and `musegen.midi_fast` need not import each other.
 from __future__ import annotations
 
 import os
-from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 
@@ -87,17 +86,18 @@ def group_onsets(raw: list[tuple[float, float, tuple[int, ...], int]]) -> list[E
     append = events.append
     sounding_until = 0.0
     i = 0
-    while i < len(records):
+    count = len(records)
+    while i < count:
         offset, duration, pitches, velocity = records[i]
         key = keys[i]
         j = i + 1
         if keys[j] == key:
             while keys[j] == key:
                 j += 1
-            _, durations, chords, velocities = zip(*records[i:j], strict=True)
-            duration = max(durations)
-            pitches = tuple(sorted(set(chain.from_iterable(chords))))
-            velocity = max(velocities)
+            group = records[i:j]
+            duration = max([record[1] for record in group])
+            pitches = tuple(sorted({pitch for record in group for pitch in record[2]}))
+            velocity = max([record[3] for record in group])
         elif len(pitches) > 1:
             pitches = tuple(sorted(set(pitches)))
         i = j

@@ -298,12 +298,18 @@ class Tokenizer:
             ['C4,G4']
         """
         memo: dict[tuple[tuple[int, ...], float, int], str] = {}  # tokens repeat within a piece
+        names: dict[tuple[int, ...], str] = {}  # and so do pitches, with other timing
 
         def token(pitches: tuple[int, ...], duration: float, velocity: int) -> str:
             key = (pitches, duration, velocity)
             text = memo.get(key)
             if text is None:
-                text = memo[key] = self._token(pitches, duration, velocity)
+                name = names.get(pitches)
+                if name is None:
+                    name = names[pitches] = (
+                        self.pitches_to_text(pitches) if pitches else self.rest_text
+                    )
+                text = memo[key] = self._token(name, pitches, duration, velocity)
             return text
 
         if not self.rests and self.durations is None:
@@ -325,8 +331,9 @@ class Tokenizer:
             append(token(events[-1].pitches, events[-1].duration, events[-1].velocity))
         return tokens
 
-    def _token(self, pitches: tuple[int, ...], duration: float, velocity: int) -> str:
-        fields = [self.pitches_to_text(pitches) if pitches else self.rest_text]
+    def _token(self, name: str, pitches: tuple[int, ...], duration: float, velocity: int) -> str:
+        """The token of an event whose pitches (or rest) have the text `name`."""
+        fields = [name]
         if self.durations is not None:
             fields.append(self.duration_to_text(self.durations.index(duration)))
         if self.velocities is not None and pitches:
