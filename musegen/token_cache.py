@@ -260,15 +260,19 @@ def _read_all(
                 yield index, _read_one(file, tokenizer, reader)
                 bar.update(1)
             return
-        # largest files first, a few at a time: the workers finish together
+        # This process is one of the workers: the others take files from the largest
+        # down, it takes them from the smallest up, until it meets one already taken.
         order = sorted(range(len(files)), key=lambda i: -_size(files[i]))
-        chunk = max(1, min(8, len(files) // (workers * 16)))
         with ProcessPoolExecutor(
-            max_workers=workers, initializer=_start_worker, initargs=(tokenizer, reader)
+            max_workers=workers - 1, initializer=_start_worker, initargs=(tokenizer, reader)
         ) as pool:
-            results = pool.map(_read_in_worker, [files[i] for i in order], chunksize=chunk)
-            for index, result in zip(order, results, strict=True):
-                yield index, result
+            jobs = [(index, pool.submit(_read_in_worker, files[index])) for index in order]
+            while jobs and jobs[-1][1].cancel():
+                index = jobs.pop()[0]
+                yield index, _read_one(files[index], tokenizer, reader)
+                bar.update(1)
+            for index, job in jobs:
+                yield index, job.result()
                 bar.update(1)
     finally:
         bar.close()
