@@ -174,17 +174,17 @@ def cached_tokens(
 ) -> TokenizedFiles:
     """Tokenize MIDI files, reading each from the cache when it is there.
 
-    Files missing from the cache are read in parallel worker processes (when
-    there are enough of them to pay for starting the workers) and their tokens
-    stored. Unreadable files are reported in ``failures``, never cached.
+    Files missing from the cache are read in parallel, by this process and
+    worker processes (when there are enough files to pay for starting them), and
+    their tokens stored. Unreadable files are reported in ``failures``, never cached.
 
     Args:
         paths: The MIDI files.
         tokenizer: Turns pieces into tokens; its class and ``get_config()`` are
             part of the cache key.
         cache: A `TokenCache` or its folder; None reads every file.
-        workers: Worker processes for the misses; None uses every core, 1 reads
-            in this process.
+        workers: Processes reading the misses, this one included (2 starts one
+            worker process); None uses every core, 1 reads in this process only.
         progress: Show a progress bar on standard error while reading.
         engine: As for `tokenize_file`.
         parts: As for `tokenize_file`.
