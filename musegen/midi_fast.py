@@ -243,17 +243,22 @@ def _track_notes(
         _pair_notes(track.notes), tpq, _DRUM_CHANNEL if drop_drums else None
     )
     # each chord lasts until the next onset or stream element at most (music21's quantize)
-    offsets = np.union1d(
-        _onsets(np.array(track.meta_ticks, dtype=np.int64), tpq),
-        np.array(onsets, dtype=np.int64),
-    )
-    following = np.searchsorted(offsets, onsets, side="right")
-    gaps = np.append(offsets, -1)[following] - onsets
-    gaps[following == len(offsets)] = -1  # no onset follows the last
+    chord_onsets = np.array(onsets, dtype=np.int64)
+    offsets = np.union1d(_onsets(np.array(track.meta_ticks, dtype=np.int64), tpq), chord_onsets)
+    following = np.searchsorted(offsets, chord_onsets, side="right")
+    last = len(offsets) - 1
+    gaps = np.where(following <= last, offsets[np.minimum(following, last)] - chord_onsets, -1)
+    # lengths repeat: quantize each (length, gap) pair once; gap -1: no onset follows
+    keys = (np.array(ticks, dtype=np.int64) << 24) | (gaps + 1)
+    pairs, which = np.unique(keys, return_inverse=True)
     quantize = _quantize
+    lengths = [
+        quantize(t / tpq if t > 0 else 0.0, t == 0, g / _GRID if g >= 0 else None)
+        for t, g in zip((pairs >> 24).tolist(), ((pairs & 0xFFFFFF) - 1).tolist(), strict=True)
+    ]
     elements = [
-        (onset, quantize(t / tpq if t > 0 else 0.0, t == 0, g / _GRID if g >= 0 else None), p, v)
-        for onset, t, g, p, v in zip(onsets, ticks, gaps.tolist(), pitches, velocities, strict=True)
+        (onset, lengths[k], p, v)
+        for onset, k, p, v in zip(onsets, which.tolist(), pitches, velocities, strict=True)
         if p  # a chord with a percussion note is a stream element, but sounds not here
     ]
     until = max((o + d for o, d, _, _ in elements), default=0)
@@ -448,8 +453,12 @@ def _group_chords(
         (pitch[first],) if end - first == 1 else tuple(pitch[first:end])
         for first, end in zip(run_starts, ends, strict=True)
     ]
+    # midi_io takes the louder of a note's velocity and its chord's (the rounded mean)
+    sizes = np.diff(bounds)
+    means = np.round(np.add.reduceat(velocities, firsts) / sizes)
+    loud = np.maximum(velocities, np.repeat(means, sizes)).astype(np.int64).tolist()
     loudness = [
-        (velocity[first],) if end - first == 1 else _chord_velocities(velocity[first:end])
+        (loud[first],) if end - first == 1 else tuple(loud[first:end])
         for first, end in zip(run_starts, ends, strict=True)
     ]
     if drums is not None:
