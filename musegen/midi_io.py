@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -22,6 +21,7 @@ from musegen._midi_common import (
     check_midi_header,
     group_onsets,
 )
+from musegen._parallel import file_sizes, map_unordered
 from musegen.events import DEFAULT_VELOCITY, Event, Piece
 from musegen.midi_fast import read_midi_fast
 
@@ -378,17 +378,12 @@ def load_corpus(
     if limit is not None:
         paths = paths[:limit]
     read = partial(_read_one, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(paths) // 4))
-    pool = ProcessPoolExecutor(workers) if workers > 1 else None
-    try:
-        results = pool.map(read, paths, chunksize=8) if pool else map(read, paths)
-        pieces: list[Piece] = []
-        failures: list[LoadFailure] = []
-        for result in _progress(results, progress, len(paths)):
-            (failures if isinstance(result, LoadFailure) else pieces).append(result)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    results: list[Piece | LoadFailure | None] = [None] * len(paths)
+    done = map_unordered(read, paths, workers, file_sizes(paths))
+    for index, result in _progress(done, progress, len(paths)):
+        results[index] = result
+    pieces = [r for r in results if isinstance(r, Piece)]
+    failures = [r for r in results if isinstance(r, LoadFailure)]
     return Corpus(pieces, failures)
 
 

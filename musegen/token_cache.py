@@ -18,17 +18,17 @@ Examples:
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 from musegen._files import atomic_write_text
+from musegen._parallel import file_sizes, map_unordered
 from musegen.midi_io import LoadFailure, MidiReadError
 from musegen.tokenizer import TokenizerProtocol
 
@@ -240,10 +240,6 @@ def cached_tokens(
     )
 
 
-_MIN_FILES_PER_WORKER = 4
-"""Fewer misses than this per worker are read in this process: starting workers costs more."""
-
-
 def _read_all(
     files: list[Path],
     tokenizer: TokenizerProtocol,
@@ -252,67 +248,22 @@ def _read_all(
     progress: bool,
 ) -> Iterable[tuple[int, list[str] | str]]:
     """(index, tokens or failure reason) per file, in any order."""
-    workers = max(1, min(workers or os.cpu_count() or 1, len(files) // _MIN_FILES_PER_WORKER))
+    read = partial(_read_one, tokenizer=tokenizer, reader=reader)
     bar = _progress_bar(len(files), progress)
     try:
-        if workers == 1:
-            for index, file in enumerate(files):
-                yield index, _read_one(file, tokenizer, reader)
-                bar.update(1)
-            return
-        # This process is one of the workers: the others take files from the largest
-        # down, it takes them from the smallest up, until it meets one already taken.
-        order = sorted(range(len(files)), key=lambda i: -_size(files[i]))
-        with ProcessPoolExecutor(
-            max_workers=workers - 1, initializer=_start_worker, initargs=(tokenizer, reader)
-        ) as pool:
-            jobs = [(index, pool.submit(_read_in_worker, files[index])) for index in order]
-            while jobs and jobs[-1][1].cancel():
-                index = jobs.pop()[0]
-                yield index, _read_one(files[index], tokenizer, reader)
-                bar.update(1)
-            for index, job in jobs:
-                yield index, job.result()
-                bar.update(1)
+        for index, result in map_unordered(read, files, workers, file_sizes(files)):
+            yield index, result
+            bar.update(1)
     finally:
         bar.close()
 
 
-_worker_job: tuple[TokenizerProtocol, dict[str, Any]] | None = None
-"""The tokenizer and reader options of this worker process (set by `_start_worker`)."""
-
-
-def _start_worker(tokenizer: TokenizerProtocol, reader: dict[str, Any]) -> None:
-    global _worker_job
-    _worker_job = (tokenizer, reader)
-    # What the worker inherited from its parent stays out of garbage collection: collecting
-    # it would write to every inherited page (copy-on-write) and cost more than the reading.
-    gc.freeze()
-
-
-def _read_in_worker(file: Path) -> list[str] | str:
-    assert _worker_job is not None
-    return _read_one(file, *_worker_job)
-
-
-def _size(file: Path) -> int:
-    try:
-        return file.stat().st_size
-    except OSError:
-        return 0  # the reader reports it
-
-
 def _read_one(file: Path, tokenizer: TokenizerProtocol, reader: dict[str, Any]) -> list[str] | str:
     """Tokens of one file, or why it could not be read (runs in a worker process)."""
-    collecting = gc.isenabled()
-    gc.disable()  # reading makes many objects but no reference cycles: collecting finds nothing
     try:
         return tokenize_file(file, tokenizer, **reader)
     except MidiReadError as err:
         return err.reason
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:

@@ -124,6 +124,18 @@ def test_load_corpus_skips_and_reports_bad_files(tmp_path):
     assert corpus.summary() == "1 pieces, 7 events, 3 files skipped"
 
 
+def test_load_corpus_in_parallel_gives_the_same_corpus_in_order(tmp_path):
+    for number in range(9):  # different lengths: the workers take the largest first
+        events = tuple(Event(i * 0.5, 0.5, (60 + number,), 80) for i in range(3 + 4 * number))
+        write_midi(Piece(events), tmp_path / f"song{number}.mid")
+    (tmp_path / "text.mid").write_text("hello")
+    one = load_corpus(tmp_path, progress=False, workers=1)
+    two = load_corpus(tmp_path, progress=False, workers=2)
+    assert [p.source for p in two.pieces] == [f"song{n}.mid" for n in range(9)]
+    assert two.pieces == one.pieces and two.failures == one.failures
+    assert [f.path.rsplit("/", 1)[-1] for f in two.failures] == ["text.mid"]
+
+
 def test_load_corpus_from_music21_bundled_corpus():
     corpus = load_corpus("music21:bach", limit=2, progress=False)
     assert len(corpus) == 2 and not corpus.failures
