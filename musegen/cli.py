@@ -26,6 +26,7 @@ from musegen.tokenizer import seed_configurations
 __all__ = ["main"]
 
 DEFAULT_SOURCE = "music21:bach"
+_WORKERS_HELP = "processes reading the files (default: every core)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     tokenize.add_argument("--limit", type=int, default=None, help="read at most N files")
     tokenize.add_argument("--parts", choices=("all", "first"), default="all")
+    tokenize.add_argument("--workers", type=int, default=None, help=_WORKERS_HELP)
     tokenize.add_argument("--quiet", action="store_true", help="no progress bar")
     train = commands.add_parser("train", help="train an LSTM on a corpus and save a bundle")
     train.add_argument("source", nargs="?", default=DEFAULT_SOURCE, help="as for tokenize")
@@ -56,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     train.add_argument("--encoding", choices=list(seed_configurations()), default="final")
     train.add_argument("--limit", type=int, default=None, help="read at most N files")
     train.add_argument("--parts", choices=("all", "first"), default="all")
+    train.add_argument("--workers", type=int, default=None, help=_WORKERS_HELP)
     train.add_argument("--seq-len", type=int, default=100, help="tokens per training chunk")
     train.add_argument("--units", type=int, nargs="+", default=[256, 256], help="LSTM sizes")
     train.add_argument("--epochs", type=int, default=20, help="most epochs to train")
@@ -102,7 +105,11 @@ def _load(args: argparse.Namespace) -> Corpus | None:
     start = time.perf_counter()
     try:
         corpus = load_corpus(
-            args.source, parts=args.parts, limit=args.limit, progress=not args.quiet
+            args.source,
+            parts=args.parts,
+            limit=args.limit,
+            progress=not args.quiet,
+            workers=args.workers,
         )
     except (FileNotFoundError, ValueError) as err:
         print(f"musegen: {err}", file=sys.stderr)
@@ -118,14 +125,14 @@ def _load(args: argparse.Namespace) -> Corpus | None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    corpus = _load(args)  # first: reading forks worker processes, best before TensorFlow starts
+    if corpus is None:
+        return 1
     from musegen.bundle import save_bundle
     from musegen.dataset import SequenceDataset, transposed
     from musegen.model import build_lstm
     from musegen.training import TimeBudget, fit
 
-    corpus = _load(args)
-    if corpus is None:
-        return 1
     tokenizer = seed_configurations()[args.encoding]
     shifts = tuple(args.transpose) if args.transpose else None
     vocabulary = tokenizer.build_vocabulary(
