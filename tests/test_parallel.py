@@ -11,6 +11,10 @@ def _pid_after_nap(seconds: float) -> int:
     return os.getpid()
 
 
+def _inverse(number: int) -> float:
+    return 1 / number
+
+
 def test_this_process_and_a_worker_share_the_items():
     naps = [0.02] * 12
     done = dict(map_unordered(_pid_after_nap, naps, workers=2, sizes=list(range(12))))
@@ -23,7 +27,7 @@ def test_this_process_and_a_worker_share_the_items():
 @pytest.mark.parametrize("items", [[0, 1, 2, 3, 4, 5, 6, 7], [1, 2, 3, 4, 5, 6, 7, 0]])
 def test_a_failing_item_raises_in_the_caller(items):  # done by the worker, then by this process
     with pytest.raises(ZeroDivisionError):
-        list(map_unordered(lambda x: 1 / x, items, workers=2))
+        list(map_unordered(_inverse, items, workers=2))
 
 
 def test_few_items_stay_in_this_process():
