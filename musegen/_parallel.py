@@ -60,6 +60,8 @@ def map_unordered(
     gets `function` once, when it starts; the items and results travel pickled.
     Garbage collection is paused while `function` runs and catches up between
     items: readers make many objects, and keep most of them until they return.
+    When the caller stops early (an error, Ctrl-C, or leaving the loop), the
+    items no worker has started are dropped.
 
     Examples:
         >>> sorted(map_unordered(abs, [-3, 1, -2], workers=1))
@@ -73,15 +75,18 @@ def map_unordered(
     order = list(range(len(items)))
     if sizes is not None:
         order.sort(key=lambda i: -sizes[i])
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=processes - 1, initializer=_start_worker, initargs=(function,)
-    ) as pool:
+    )
+    try:
         jobs = [(index, pool.submit(_work, items[index])) for index in order]
         while jobs and jobs[-1][1].cancel():  # not started by a worker: this process does it
             index = jobs.pop()[0]
             yield index, _call(function, items[index])
         for index, job in jobs:
             yield index, job.result()
+    finally:  # on an error, an interrupt or a caller that stops early: drop what is left
+        pool.shutdown(cancel_futures=True)
 
 
 _worker_function: Callable[[Any], Any] | None = None

@@ -33,3 +33,16 @@ def test_a_failing_item_raises_in_the_caller(items):  # done by the worker, then
 def test_few_items_stay_in_this_process():
     assert processes_for(None, 3) == 1
     assert {pid for _, pid in map_unordered(_pid_after_nap, [0.0] * 7, workers=2)} == {os.getpid()}
+
+
+def _touch(path) -> None:
+    time.sleep(0.05)
+    path.touch()
+
+
+def test_stopping_early_drops_the_items_no_one_started(tmp_path):
+    marks = [tmp_path / f"{number}.done" for number in range(40)]
+    results = map_unordered(_touch, marks, workers=2, sizes=list(range(40)))
+    next(results)
+    results.close()  # as a caller leaving its loop, or an interrupt, does
+    assert sum(mark.exists() for mark in marks) < 10
