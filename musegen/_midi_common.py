@@ -10,6 +10,8 @@ import os
 from operator import itemgetter
 from pathlib import Path
 
+import numpy as np
+
 from musegen.events import DEFAULT_VELOCITY, Event, trusted_event
 
 _EPS = 1e-6
@@ -80,33 +82,35 @@ def group_onsets(raw: list[tuple[float, float, tuple[int, ...], int]]) -> list[E
     MIDI velocities; a chord takes the longest duration and the loudest velocity.
     """
     records = sorted(raw, key=itemgetter(0))  # stable: the readers' order within an onset
-    keys: list[int | None] = [round(r[0] * 1e6) for r in records]  # microquarters
-    keys.append(None)  # a sentinel that equals no key
+    if not records:
+        return []
+    offsets = np.array([r[0] for r in records], dtype=np.float64)
+    keys = np.round(offsets * 1e6)  # microquarters: offsets this close start together
+    firsts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    onsets = offsets[firsts]
+    durations = np.maximum.reduceat(np.array([r[1] for r in records], dtype=np.float64), firsts)
+    loudest = np.maximum.reduceat(np.array([r[3] for r in records], dtype=np.int64), firsts)
+    # what sounds until each onset: the latest end before it, from time 0
+    sounding = np.maximum.accumulate(np.concatenate(([0.0], onsets + durations)))[:-1]
     events: list[Event] = []
     append = events.append
-    sounding_until = 0.0
-    i = 0
-    count = len(records)
-    while i < count:
-        offset, duration, pitches, velocity = records[i]
-        key = keys[i]
-        j = i + 1
-        if keys[j] == key:
-            while keys[j] == key:
-                j += 1
-            group = records[i:j]
-            duration = max([record[1] for record in group])
-            pitches = tuple(sorted({pitch for record in group for pitch in record[2]}))
-            velocity = max([record[3] for record in group])
-        elif len(pitches) > 1:
-            pitches = tuple(sorted(set(pitches)))
-        i = j
-        offset, duration, velocity = float(offset), float(duration), int(velocity)
-        if offset - sounding_until > _EPS:
-            append(trusted_event(sounding_until, offset - sounding_until, (), DEFAULT_VELOCITY))
-        if not 0 <= velocity <= 127:
-            velocity = min(127, max(0, velocity))
+    ends = [*firsts[1:].tolist(), len(records)]
+    for first, end, offset, duration, velocity, before in zip(
+        firsts.tolist(),
+        ends,
+        onsets.tolist(),
+        durations.tolist(),
+        np.clip(loudest, 0, 127).tolist(),
+        sounding.tolist(),
+        strict=True,
+    ):
+        if end - first == 1:
+            pitches = records[first][2]
+            if len(pitches) > 1:
+                pitches = tuple(sorted(set(pitches)))
+        else:
+            pitches = tuple(sorted({p for record in records[first:end] for p in record[2]}))
+        if offset - before > _EPS:
+            append(trusted_event(before, offset - before, (), DEFAULT_VELOCITY))
         append(trusted_event(offset, duration, pitches, velocity))
-        if offset + duration > sounding_until:
-            sounding_until = offset + duration
     return events
