@@ -440,8 +440,8 @@ def _group_chords(
         return [], [], [], []
     tolerance = tpq / max(_DIVISORS)
     bounds = np.concatenate(([0], np.flatnonzero(np.diff(starts) >= tolerance) + 1, [count]))
-    firsts = bounds[:-1]
-    heads = np.repeat(firsts, np.diff(bounds))
+    firsts, sizes = bounds[:-1], np.diff(bounds)
+    heads = np.repeat(firsts, sizes)
     joins = (starts - starts[heads] < tolerance) & (np.abs(stops - stops[heads]) <= tolerance)
     whole = np.logical_and.reduceat(joins, firsts)  # the run is one chord
     start, pitch, velocity = starts.tolist(), pitches.tolist(), velocities.tolist()
@@ -454,7 +454,6 @@ def _group_chords(
         for first, end in zip(run_starts, ends, strict=True)
     ]
     # midi_io takes the louder of a note's velocity and its chord's (the rounded mean)
-    sizes = np.diff(bounds)
     means = np.round(np.add.reduceat(velocities, firsts) / sizes)
     loud = np.maximum(velocities, np.repeat(means, sizes)).astype(np.int64).tolist()
     loudness = [
