@@ -243,11 +243,10 @@ def _track_notes(
         _pair_notes(track.notes), tpq, _DRUM_CHANNEL if drop_drums else None
     )
     # each chord lasts until the next onset or stream element at most (music21's quantize)
-    chord_onsets = np.array(onsets, dtype=np.int64)
-    offsets = np.union1d(_onsets(np.array(track.meta_ticks, dtype=np.int64), tpq), chord_onsets)
-    following = np.searchsorted(offsets, chord_onsets, side="right")
+    offsets = np.union1d(_onsets(np.array(track.meta_ticks, dtype=np.int64), tpq), onsets)
+    following = np.searchsorted(offsets, onsets, side="right")
     last = len(offsets) - 1
-    gaps = np.where(following <= last, offsets[np.minimum(following, last)] - chord_onsets, -1)
+    gaps = np.where(following <= last, offsets[np.minimum(following, last)] - onsets, -1)
     # lengths repeat: quantize each (length, gap) pair once; gap -1: no onset follows
     keys = (np.array(ticks, dtype=np.int64) << 24) | (gaps + 1)
     pairs, which = np.unique(keys, return_inverse=True)
@@ -258,7 +257,7 @@ def _track_notes(
     ]
     elements = [
         (onset, lengths[k], p, v)
-        for onset, k, p, v in zip(onsets, which.tolist(), pitches, velocities, strict=True)
+        for onset, k, p, v in zip(onsets.tolist(), which.tolist(), pitches, velocities, strict=True)
         if p  # a chord with a percussion note is a stream element, but sounds not here
     ]
     until = max((o + d for o, d, _, _ in elements), default=0)
@@ -424,7 +423,7 @@ def _pair_notes(notes: list[int]) -> _Notes:
 
 def _group_chords(
     notes: _Notes, tpq: int, drums: int | None
-) -> tuple[list[int], list[int], list[tuple[int, ...]], list[tuple[int, ...]]]:
+) -> tuple[np.ndarray, list[int], list[tuple[int, ...]], list[tuple[int, ...]]]:
     """Onsets in twelfths, lengths in ticks, pitches and velocities of each note or chord.
 
     Notes starting less than a quantization step after a note and ending within
@@ -437,7 +436,7 @@ def _group_chords(
     starts, stops, pitches, channels, velocities = notes
     count = len(starts)
     if not count:
-        return [], [], [], []
+        return np.zeros(0, np.int64), [], [], []
     tolerance = tpq / max(_DIVISORS)
     bounds = np.concatenate(([0], np.flatnonzero(np.diff(starts) >= tolerance) + 1, [count]))
     firsts, sizes = bounds[:-1], np.diff(bounds)
@@ -479,7 +478,7 @@ def _group_chords(
         lengths[run : run + 1] = [chord[1] for chord in grouped]
         chords[run : run + 1] = [chord[2] for chord in grouped]
         loudness[run : run + 1] = [chord[3] for chord in grouped]
-    return _onsets(np.array(onsets, dtype=np.int64), tpq).tolist(), lengths, chords, loudness
+    return _onsets(np.array(onsets, dtype=np.int64), tpq), lengths, chords, loudness
 
 
 def _chord_velocities(velocities: list[int]) -> tuple[int, ...]:

@@ -351,5 +351,5 @@ def test_pairing_and_chord_grouping_follow_the_note_by_note_rules(played, strays
     assert rows == _pair_one_by_one(notes)
     onsets, lengths, pitches, velocities = midi_fast._group_chords(paired, tpq, 10)
     expected = _group_one_by_one(rows, tpq, 10)
-    assert onsets == [midi_fast._quantize(c[0] / tpq) for c in expected]
+    assert onsets.tolist() == [midi_fast._quantize(c[0] / tpq) for c in expected]
     assert list(zip(lengths, pitches, velocities, strict=True)) == [c[1:] for c in expected]
