@@ -142,14 +142,12 @@ class VelocityBuckets:
         """The level nearest to `velocity`."""
         if isinstance(velocity, int) and 0 <= velocity <= 127:
             return self._table[velocity]
-        return min(self.levels, key=lambda level: (abs(level - velocity), level))
+        return _nearest_level(self.levels, velocity)
 
     @cached_property
     def _table(self) -> tuple[int, ...]:
         """The nearest level of each MIDI velocity 0..127."""
-        return tuple(
-            min(self.levels, key=lambda level: (abs(level - v), level)) for v in range(128)
-        )
+        return tuple(_nearest_level(self.levels, v) for v in range(128))
 
     def get_config(self) -> dict[str, Any]:
         """JSON-able configuration."""
@@ -479,6 +477,11 @@ def _find_subclass(base: type[Tokenizer], name: str) -> type[Tokenizer] | None:
             return current
         pending.extend(current.__subclasses__())
     return None
+
+
+def _nearest_level(levels: Sequence[int], velocity: float) -> int:
+    """The level nearest to `velocity`, the lower one on a tie."""
+    return min(levels, key=lambda level: (abs(level - velocity), level))
 
 
 def _merge_onsets(events: Sequence[Event]) -> list[Event]:
