@@ -259,7 +259,7 @@ def _read_all(
 
 
 def _read_one(file: Path, tokenizer: TokenizerProtocol, reader: dict[str, Any]) -> list[str] | str:
-    """Tokens of one file, or why it could not be read (runs in a worker process)."""
+    """Tokens of one file, or why it could not be read (in this process or a worker)."""
     try:
         return tokenize_file(file, tokenizer, **reader)
     except MidiReadError as err:
