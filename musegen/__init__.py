@@ -19,6 +19,7 @@ from musegen import samplers
 from musegen._files import library_version
 from musegen.events import Event, Piece
 from musegen.midi_io import Corpus, LoadFailure, MidiReadError, load_corpus, read_midi, write_midi
+from musegen.note_tokenizer import NoteTokenizer
 from musegen.samplers import (
     ArgmaxSampler,
     BaseSampler,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from musegen.bundle import Bundle, BundleError, load_bundle, save_bundle
     from musegen.dataset import SequenceDataset
     from musegen.generation import generate, prime_ids
+    from musegen.likelihood import nll_per_quarter, token_nll
     from musegen.model import build_lstm, scale_ids, skuli_lstm
     from musegen.shards import ShardedDataset, write_shards
     from musegen.training import TimeBudget, distribution_strategy, fit, training_callbacks
@@ -57,6 +59,8 @@ _LAZY = {
     "TimeBudget": "musegen.training",
     "distribution_strategy": "musegen.training",
     "generate": "musegen.generation",
+    "nll_per_quarter": "musegen.likelihood",
+    "token_nll": "musegen.likelihood",
     "prime_ids": "musegen.generation",
     "build_lstm": "musegen.model",
     "scale_ids": "musegen.model",
@@ -87,6 +91,7 @@ __all__ = [
     "Event",
     "LoadFailure",
     "MidiReadError",
+    "NoteTokenizer",
     "Piece",
     "Sampler",
     "SequenceDataset",
@@ -106,6 +111,7 @@ __all__ = [
     "generate",
     "load_bundle",
     "load_corpus",
+    "nll_per_quarter",
     "prime_ids",
     "read_midi",
     "samplers",
@@ -113,6 +119,7 @@ __all__ = [
     "scale_ids",
     "seed_configurations",
     "skuli_lstm",
+    "token_nll",
     "training_callbacks",
     "write_midi",
     "write_shards",

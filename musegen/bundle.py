@@ -30,6 +30,7 @@ from typing import Any
 import keras
 
 from musegen._files import atomic_write_text, dump_document, library_version, load_document
+from musegen.note_tokenizer import NoteTokenizer  # noqa: F401  (registers it for Tokenizer.load)
 from musegen.tokenizer import Tokenizer
 from musegen.vocabulary import Vocabulary
 

@@ -97,6 +97,20 @@ class DurationBuckets:
         """The seed's three buckets: short < 0.75 <= medium < 1.5 <= long."""
         return cls()
 
+    @classmethod
+    def fine(cls) -> Self:
+        """Eight note values, sixteenth to whole, dotted ones included; edges halfway between.
+
+        Examples:
+            >>> b = DurationBuckets.fine()
+            >>> [b.names[b.index(d)] for d in (0.25, 1 / 3, 0.75, 1.0, 3.0, 8.0)]
+            ['16th', '16th', '8th.', '4th', 'half.', 'whole']
+        """
+        values = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
+        names = ("16th", "8th", "8th.", "4th", "4th.", "half", "half.", "whole")
+        edges = tuple((a + b) / 2 for a, b in pairwise(values))
+        return cls(edges, names, values)
+
     def index(self, duration: float) -> int:
         """The bucket number of `duration`."""
         return bisect.bisect_right(self.edges, duration + _EPS)

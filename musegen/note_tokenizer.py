@@ -1,0 +1,211 @@
+"""`NoteTokenizer`: the seed's information spelt one token per pitch, duration and velocity.
+
+The compound spelling of `musegen.tokenizer.Tokenizer` gives each event one token
+(``C4,E4,G4_medium_v81``), so every voicing x duration x velocity is a class of
+its own: thousands of classes, most seen once. The note-level spelling writes the
+same event as a run of small tokens, its pitches low to high, closed by its
+duration and, with velocities on, its velocity::
+
+    C4 E4 G4 medium v81        a chord
+    rest short                 a rest (no velocity)
+
+The vocabulary stays near the number of pitches used plus the buckets, and both
+spellings decode to the same `Piece` (the timing rules are the compound
+tokenizer's). Decoding never raises: a stray token (a duration or velocity with
+no pitches before it) and an incomplete run (pitches never closed by a duration,
+or a pitched event missing its velocity) are skipped and reported by
+`NoteTokenizer.decode_with_skipped`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from musegen.events import DEFAULT_VELOCITY, Event, Piece
+from musegen.tokenizer import DurationBuckets, Tokenizer, VelocityBuckets
+
+__all__ = ["NoteTokenizer"]
+
+
+class NoteTokenizer(Tokenizer):
+    """One token per pitch, closed by a duration token and, with velocities, a velocity token.
+
+    Args:
+        durations: Duration buckets (required: the duration token closes an
+            event); defaults to `DurationBuckets.fine`, eight note values.
+        velocities: Velocity levels, or None to leave velocity tokens out.
+        chord_octaves: Must stay True (pitches are named with their octave).
+        rests: Emit a ``rest`` token and its duration for silent gaps.
+        default_duration: Unused (durations are always on); kept for `from_config`.
+        default_velocity: Velocity of a decoded event when velocities are off.
+
+    Raises:
+        ValueError: for ``chord_octaves=False``, ``durations=None``, or a bucket
+            name that could be read as a pitch, a velocity or a rest.
+
+    Examples:
+        >>> piece = Piece((Event(0, 1, (60, 64, 67), 80), Event(2, 0.5, (62,), 30)))
+        >>> tok = NoteTokenizer(durations=DurationBuckets.seed(),
+        ...                     velocities=VelocityBuckets.seed())
+        >>> tok.encode(piece)
+        ['C4', 'E4', 'G4', 'medium', 'v81', 'rest', 'medium', 'D4', 'short', 'v31']
+        >>> tok.decode(tok.encode(piece)) == Tokenizer.seed().decode(Tokenizer.seed().encode(piece))
+        True
+    """
+
+    def __init__(
+        self,
+        *,
+        durations: DurationBuckets | None = None,
+        velocities: VelocityBuckets | None = None,
+        chord_octaves: bool = True,
+        rests: bool = True,
+        default_duration: float = 0.5,
+        default_velocity: int = DEFAULT_VELOCITY,
+    ) -> None:
+        durations = DurationBuckets.fine() if durations is None else durations
+        super().__init__(
+            chord_octaves=chord_octaves,
+            rests=rests,
+            durations=durations,
+            velocities=velocities,
+            default_duration=default_duration,
+            default_velocity=default_velocity,
+        )
+        if not chord_octaves:
+            raise ValueError("NoteTokenizer names pitches with octaves: chord_octaves must be True")
+        for name in durations.names:
+            if name == self.rest_text or _parses(self.text_to_pitches, name):
+                raise ValueError(f"duration name {name!r} reads as a pitch or a rest")
+            if velocities is not None and _parses(self.text_to_velocity, name):
+                raise ValueError(f"duration name {name!r} reads as a velocity")
+        self._duration_of = {name: durations.values[i] for i, name in enumerate(durations.names)}
+
+    @classmethod
+    def fine(cls) -> NoteTokenizer:
+        """Eight note values from a sixteenth to a whole note, no velocity tokens.
+
+        Examples:
+            >>> NoteTokenizer.fine().encode(Piece((Event(0, 0.75, (60, 67)),)))
+            ['C4', 'G4', '8th.']
+        """
+        return cls(durations=DurationBuckets.fine())
+
+    # -- encoding -------------------------------------------------------------------
+
+    def encode(self, piece: Piece) -> list[str]:
+        """The tokens of `piece`: per event its pitches, then duration [, velocity].
+
+        The compound tokens are computed first and each distinct one is split
+        once: its pitch field at ``,``, then its other fields.
+
+        Examples:
+            >>> NoteTokenizer(durations=DurationBuckets.seed()).encode(
+            ...     Piece((Event(1, 2, (67, 60)),)))
+            ['rest', 'medium', 'C4', 'G4', 'long']
+        """
+        runs: dict[str, tuple[str, ...]] = {}
+        tokens: list[str] = []
+        for compound in super().encode(piece):
+            run = runs.get(compound)
+            if run is None:
+                head, *fields = compound.split(self.separator)
+                names = (head,) if head == self.rest_text else tuple(head.split(","))
+                run = runs[compound] = (*names, *fields)
+            tokens.extend(run)
+        return tokens
+
+    # -- decoding -------------------------------------------------------------------
+
+    def decode_with_skipped(self, tokens: Iterable[str]) -> tuple[Piece, list[tuple[int, str]]]:
+        """A piece from tokens, and the skipped tokens with their positions.
+
+        Pitches of one run may come in any order (repeats merge); a run is
+        skipped whole when it is left incomplete. Never raises.
+
+        Examples:
+            >>> tok = NoteTokenizer(durations=DurationBuckets.seed())
+            >>> piece, skipped = tok.decode_with_skipped(["long", "C4", "E4", "short", "G4"])
+            >>> [(e.offset, e.duration, e.pitches) for e in piece.events]
+            [(0.0, 0.5, (60, 64))]
+            >>> skipped
+            [(0, 'long'), (4, 'G4')]
+        """
+        events: list[Event] = []
+        skipped: list[tuple[int, str]] = []
+        run: list[tuple[int, str]] = []  # the tokens of the event being read
+        pitches: list[int] = []
+        rest = False
+        duration: float | None = None
+        time = 0.0
+
+        def drop_run() -> None:
+            nonlocal rest, duration
+            skipped.extend(run)
+            run.clear()
+            pitches.clear()
+            rest, duration = False, None
+
+        def close(velocity: int) -> None:
+            nonlocal time, rest, duration
+            assert duration is not None
+            events.append(Event(time, duration, tuple(pitches), velocity))
+            time += duration
+            run.clear()
+            pitches.clear()
+            rest, duration = False, None
+
+        for position, token in enumerate(tokens):
+            text = token if isinstance(token, str) else repr(token)
+            kind, value = self._classify(text)
+            if kind == "pitch":
+                if rest or duration is not None:  # the previous run never closed
+                    drop_run()
+                run.append((position, text))
+                pitches.extend(value)
+            elif kind == "rest":
+                if run:
+                    drop_run()
+                run.append((position, text))
+                rest = True
+            elif kind == "duration" and (pitches or rest) and duration is None:
+                run.append((position, text))
+                duration = value
+                if rest or self.velocities is None:
+                    close(self.default_velocity)
+            elif kind == "velocity" and pitches and duration is not None:
+                run.append((position, text))
+                close(value)
+            else:  # unknown, or a duration / velocity out of place
+                skipped.append((position, text))
+        drop_run()
+        skipped.sort()
+        return Piece(tuple(events)), skipped
+
+    def _classify(self, text: str) -> tuple[str, Any]:
+        """What a token is (pitch, rest, duration, velocity or unknown) and its value."""
+        if text == self.rest_text:
+            return "rest", None
+        length = self._duration_of.get(text)
+        if length is not None:
+            return "duration", length
+        if self.velocities is not None:
+            try:
+                velocity = self.text_to_velocity(text)
+            except (ValueError, TypeError):
+                pass
+            else:
+                return ("velocity", velocity) if 0 < velocity <= 127 else ("unknown", None)
+        try:
+            return "pitch", self.text_to_pitches(text)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return "unknown", None
+
+
+def _parses(parse: Any, text: str) -> bool:
+    try:
+        parse(text)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return True
