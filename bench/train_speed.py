@@ -14,6 +14,13 @@ shape "chunks"). Each does one warm-up
 step, then `--steps` timed steps; the figure is next-token predictions (labels
 the loss sees) per second. It also reports the peak Python memory of building
 each training set from the same token lists (tracemalloc).
+
+``--sweep`` instead measures what sets the default training configuration's
+throughput: the default encoding (`musegen.defaults`) on the same files, chunks
+of the default length, for each model width x batch size x XLA (``jit_compile``)
+setting, in predictions per second::
+
+    nice python bench/train_speed.py --sweep --steps 20
 """
 
 from __future__ import annotations
@@ -32,7 +39,11 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=100)
     parser.add_argument("--recipe-batch", type=int, default=128)
     parser.add_argument("--chunk-batch", type=int, default=128)
+    parser.add_argument("--sweep", action="store_true", help="width x batch x XLA of the default")
     args = parser.parse_args()
+    if args.sweep:
+        sweep(args)
+        return
 
     import keras
 
@@ -105,6 +116,47 @@ def main() -> None:
     )
     print(f"speed-up: {chunk_rate / recipe_rate:.1f}x (goal >= 60)")
     print(f"peak RSS {_recipe.max_rss_mib():.0f} MiB; {_recipe.load_average()}")
+
+
+def sweep(args: argparse.Namespace) -> None:
+    """Predictions/s of the default configuration's model for each width, batch and XLA."""
+    import keras
+
+    from musegen.dataset import SequenceDataset
+    from musegen.defaults import TRAINING, encodings
+    from musegen.model import build_lstm
+
+    print(_recipe.load_average())
+    pieces, _ = _recipe.load_skuli_pieces(args.files)
+    tokenizer = encodings()[TRAINING.encoding]
+    vocab = tokenizer.build_vocabulary(pieces)
+    data = SequenceDataset.from_pieces(
+        pieces, tokenizer, vocab, seq_len=TRAINING.seq_len, shape="chunks", val_fraction=0
+    )
+    print(f"{TRAINING.encoding} encoding, {len(vocab)} ids, {len(data)} chunks of {data.seq_len}")
+    print(f"{'units':>10} {'batch':>6} {'XLA':>5} {'predictions/s':>14} {'steps/s':>8}")
+    for units in ((128, 128), (256, 256), (128, 128, 128)):
+        for batch in (16, 32, 64, 128):
+            for jit in (False, True):
+                keras.backend.clear_session()
+                model = build_lstm(len(vocab), units=units, return_sequences=True, jit_compile=jit)
+                batches = iter(data.batches(batch, drop_remainder=True).repeat())
+                for _ in range(2):  # warm-up: traces and compiles the step
+                    xs, ys, ws = next(batches)
+                    model.train_on_batch(xs, ys, sample_weight=ws)
+                labels = 0.0
+                start = time.perf_counter()
+                for _ in range(args.steps):
+                    xs, ys, ws = next(batches)
+                    model.train_on_batch(xs, ys, sample_weight=ws)
+                    labels += float(np.sum(ws))
+                seconds = time.perf_counter() - start
+                print(
+                    f"{'x'.join(map(str, units)):>10} {batch:>6} {'on' if jit else 'off':>5} "
+                    f"{labels / seconds:>14.0f} {args.steps / seconds:>8.1f}",
+                    flush=True,
+                )
+    print(_recipe.load_average())
 
 
 if __name__ == "__main__":

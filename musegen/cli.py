@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from musegen._quiet import start_tensorflow
+from musegen.defaults import GENERATION, TRAINING, encodings
 from musegen.events import Piece
 from musegen.midi_io import Corpus, load_corpus
-from musegen.tokenizer import seed_configurations
 
 __all__ = ["main"]
 
@@ -52,29 +53,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     tokenize.add_argument("--parts", choices=("all", "first"), default="all")
     tokenize.add_argument("--workers", type=int, default=None, help=_WORKERS_HELP)
     tokenize.add_argument("--quiet", action="store_true", help="no progress bar")
-    train = commands.add_parser("train", help="train an LSTM on a corpus and save a bundle")
+    train = commands.add_parser(
+        "train",
+        help="train an LSTM on a corpus for a time budget and save a bundle",
+        description="Train with the configuration that measured best per CPU minute "
+        "(bench/quality.py, docs/quality.md) unless told otherwise.",
+    )
     train.add_argument("source", nargs="?", default=DEFAULT_SOURCE, help="as for tokenize")
     train.add_argument("--out", required=True, help="run directory (bundle, checkpoints, log)")
-    train.add_argument("--encoding", choices=list(seed_configurations()), default="final")
+    train.add_argument(
+        "--encoding",
+        choices=list(encodings()),
+        default=TRAINING.encoding,
+        help=f"token encoding (default {TRAINING.encoding}; the seed's are 'skuli' .. 'final')",
+    )
     train.add_argument("--limit", type=int, default=None, help="read at most N files")
     train.add_argument("--parts", choices=("all", "first"), default="all")
     train.add_argument("--workers", type=int, default=None, help=_WORKERS_HELP)
-    train.add_argument("--seq-len", type=int, default=100, help="tokens per training chunk")
-    train.add_argument("--units", type=int, nargs="+", default=[256, 256], help="LSTM sizes")
-    train.add_argument("--epochs", type=int, default=20, help="most epochs to train")
+    train.add_argument(
+        "--seq-len", type=int, default=TRAINING.seq_len, help="tokens per training chunk"
+    )
+    train.add_argument(
+        "--units", type=int, nargs="+", default=list(TRAINING.units), help="LSTM sizes"
+    )
     train.add_argument(
         "--minutes",
         type=float,
-        default=None,
-        help="stop after this many minutes, annealing the learning rate to 0 by then",
+        default=TRAINING.minutes,
+        help="train for this many minutes, annealing the learning rate to 0 by then "
+        f"(default {TRAINING.minutes:g}); 0 trains by --epochs alone",
     )
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--learning-rate", type=float, default=3e-3)
+    train.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="most epochs to train (default: as many as --minutes allows; 20 with "
+        "--minutes 0, stopping early when the validation loss stops falling)",
+    )
+    train.add_argument("--batch-size", type=int, default=TRAINING.batch_size)
+    train.add_argument("--learning-rate", type=float, default=TRAINING.learning_rate)
     train.add_argument(
         "--transpose",
         type=int,
         nargs=2,
-        default=None,
+        default=list(TRAINING.transpose) if TRAINING.transpose else None,
         metavar=("LO", "HI"),
         help="also train on the songs moved LO..HI semitones (-5 6: all 12 keys)",
     )
@@ -90,12 +112,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     generate.add_argument("bundle", help="a bundle directory or the run directory holding one")
     generate.add_argument("--out", required=True, help="MIDI file to write")
     generate.add_argument("--steps", type=int, default=500, help="tokens to generate")
-    generate.add_argument("--sampler", default="top_k", help="argmax, categorical, top_k, top_p")
-    generate.add_argument("--k", type=int, default=7, help="k of the top_k sampler")
-    generate.add_argument("--p", type=float, default=0.9, help="p of the top_p sampler")
-    generate.add_argument("--temperature", type=float, default=1.0)
+    generate.add_argument(
+        "--sampler",
+        default=None,
+        help="argmax, categorical, top_k, top_p (default: the bundle's, else "
+        f"{GENERATION.sampler} {GENERATION.options})",
+    )
+    generate.add_argument("--k", type=int, default=None, help="k of the top_k sampler (7)")
+    generate.add_argument("--p", type=float, default=None, help="p of the top_p sampler (0.9)")
+    generate.add_argument("--temperature", type=float, default=None)
     generate.add_argument("--prime", default=None, help="a MIDI file to continue")
     generate.add_argument("--seed", type=int, default=None)
+    generate.add_argument(
+        "--png", action="store_true", help="also draw the piano roll beside the MIDI file"
+    )
     args = parser.parse_args(argv)
     handlers = {"tokenize": _tokenize, "train": _train, "generate": _generate}
     return handlers[args.command](args)
@@ -128,23 +158,27 @@ def _train(args: argparse.Namespace) -> int:
     corpus = _load(args)  # first: reading forks worker processes, best before TensorFlow starts
     if corpus is None:
         return 1
+    start_tensorflow()
     from musegen.bundle import save_bundle
     from musegen.dataset import SequenceDataset, transposed
+    from musegen.likelihood import nll_per_quarter
     from musegen.model import build_lstm
     from musegen.training import TimeBudget, fit
 
-    tokenizer = seed_configurations()[args.encoding]
+    started = time.perf_counter()
+    tokenizer = encodings()[args.encoding]
     shifts = tuple(args.transpose) if args.transpose else None
     vocabulary = tokenizer.build_vocabulary(
         transposed(corpus.pieces, *shifts) if shifts else corpus.pieces, min_count=args.min_count
     )
+    val_fraction = 0.1 if len(corpus.pieces) >= 10 else 0.0
     data = SequenceDataset.from_pieces(
         corpus.pieces,
         tokenizer,
         vocabulary,
         seq_len=args.seq_len,
         shape="chunks",
-        val_fraction=0.1 if len(corpus.pieces) >= 10 else 0.0,
+        val_fraction=val_fraction,
         seed=args.seed,
         transpose=shifts,
         unknown="map",  # a token rarer than --min-count is still a step in time
@@ -156,14 +190,29 @@ def _train(args: argparse.Namespace) -> int:
         return_sequences=True,
         learning_rate=args.learning_rate,
     )
+    by_time = args.minutes > 0
+    budget = TimeBudget(args.minutes, started_at=started) if by_time else None
+    epochs = args.epochs if args.epochs is not None else (1_000_000 if by_time else 20)
+    if args.quiet:
+        verbose: int | str = 0
+    else:
+        verbose = 1 if sys.stdout.isatty() else 2  # a bar on a terminal, else a line per epoch
     history = fit(
         model,
         data,
-        epochs=args.epochs,
+        epochs=epochs,
         run_dir=args.out,
         batch_size=args.batch_size,
-        verbose=0 if args.quiet else "auto",
-        callbacks=[TimeBudget(args.minutes)] if args.minutes else (),
+        verbose=verbose,
+        callbacks=[budget] if budget else (),
+        patience=None if by_time else 5,  # by time, the annealed last step is the best
+    )
+    seconds = time.perf_counter() - started
+    nll = _held_out_nll(data, corpus.pieces, val_fraction, args.seed, model, nll_per_quarter)
+    steps = f"{budget.steps} steps" if budget else f"{len(history.epoch)} epochs"
+    print(
+        f"trained {steps} in {seconds / 60:.1f} min"
+        + (f"; held-out NLL {nll:.2f} nats per quarter note" if nll is not None else "")
     )
     prime = _prime(data, min(args.seq_len, 16), args.seed)
     path = save_bundle(
@@ -173,11 +222,27 @@ def _train(args: argparse.Namespace) -> int:
         vocabulary,
         prime=prime,
         training={k: v for k, v in vars(args).items() if k != "quiet"},
+        generation=GENERATION.to_dict(),
         corpus=corpus.summary(),
+        held_out_nll_per_quarter=nll,
         history={k: [float(x) for x in v] for k, v in history.history.items()},
     )
     print(f"saved {path}")
     return 0
+
+
+def _held_out_nll(
+    data: Any, pieces: Sequence[Piece], val_fraction: float, seed: int, model: Any, score: Any
+) -> float | None:
+    """Held-out NLL per quarter note of the validation songs, or None without any."""
+    from musegen.dataset import _split_songs
+
+    _, val_index = _split_songs(len(pieces), val_fraction, seed)
+    songs = [(ids, pieces[i].duration) for ids, i in zip(data.val_ids, val_index, strict=True)]
+    songs = [(ids, q) for ids, q in songs if q > 0 and len(ids) > 1]
+    if not songs:
+        return None
+    return float(score(model, [s for s, _ in songs], [q for _, q in songs], batch_size=4))
 
 
 def _prime(data: Any, length: int, seed: int) -> list[int] | None:
@@ -191,6 +256,7 @@ def _prime(data: Any, length: int, seed: int) -> list[int] | None:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    start_tensorflow()
     from musegen import samplers
     from musegen.bundle import BundleError, load_bundle
     from musegen.generation import generate, prime_ids
@@ -204,10 +270,10 @@ def _generate(args: argparse.Namespace) -> int:
     except BundleError as err:
         print(f"musegen: {err}", file=sys.stderr)
         return 1
-    options = {"top_k": {"k": args.k}, "top_p": {"p": args.p}}.get(args.sampler, {})
     try:
-        sampler = samplers.get(args.sampler, temperature=args.temperature, **options)
-    except ValueError as err:
+        config = _sampler_config(args, bundle.metadata.get("generation"))
+        sampler = samplers.get(config.pop("name"), **config)
+    except (ValueError, TypeError) as err:
         print(f"musegen: {err}", file=sys.stderr)
         return 2
     if args.prime:
@@ -226,7 +292,30 @@ def _generate(args: argparse.Namespace) -> int:
         f"wrote {args.out}: {len(piece.notes)} notes and chords, "
         f"{piece.duration:.1f} quarter lengths ({len(skipped)} tokens skipped)"
     )
+    if args.png:
+        try:
+            from musegen.plots import piano_roll, save_png
+        except ImportError:
+            print("musegen: --png needs matplotlib (pip install 'musegen[plot]')", file=sys.stderr)
+            return 1
+        png = Path(args.out).with_suffix(".png")
+        save_png(piano_roll(piece, title=f"{Path(args.out).name} ({sampler!r})"), png)
+        print(f"wrote {png}")
     return 0
+
+
+def _sampler_config(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
+    """The sampler: the bundle's (else the library default), with the options given here."""
+    config = dict(saved) if saved else GENERATION.to_dict()
+    if args.sampler is not None and args.sampler != config.get("name"):
+        config = {"name": args.sampler, "temperature": config.get("temperature", 1.0)}
+    if args.temperature is not None:
+        config["temperature"] = args.temperature
+    if args.k is not None and config["name"] == "top_k":
+        config["k"] = args.k
+    if args.p is not None and config["name"] == "top_p":
+        config["p"] = args.p
+    return config
 
 
 def _tokenize(args: argparse.Namespace) -> int:
@@ -235,7 +324,7 @@ def _tokenize(args: argparse.Namespace) -> int:
         return 1
     print()
     print(f"{'encoding':<16}{'vocabulary':>12}{'tokens':>10}")
-    for name, tokenizer in seed_configurations().items():
+    for name, tokenizer in encodings().items():
         sequences = [tokenizer.encode(p) for p in corpus.pieces]
         vocabulary = len({t for seq in sequences for t in seq})
         print(f"{name:<16}{vocabulary:>12}{sum(map(len, sequences)):>10}")

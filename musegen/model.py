@@ -62,6 +62,7 @@ def build_lstm(
     output: Literal["logits", "probabilities"] = "logits",
     optimizer: str = "adam",
     learning_rate: float = 1e-3,
+    jit_compile: bool | str = "auto",
     name: str = "musegen_lstm",
 ) -> keras.Model:
     """Build and compile a stacked-LSTM next-id model.
@@ -91,6 +92,9 @@ def build_lstm(
         output: ``"logits"`` (no final activation) or ``"probabilities"`` (final softmax).
         optimizer: A Keras optimizer name, e.g. ``"adam"`` or ``"rmsprop"``.
         learning_rate: The optimizer's learning rate.
+        jit_compile: Compile the training step with XLA: True, False, or ``"auto"``
+            (Keras' choice: off on a CPU-only machine, where XLA measured slower
+            for these models; see ``bench/train_speed.py --sweep``).
         name: The model's name.
 
     Returns:
@@ -154,6 +158,7 @@ def build_lstm(
         ),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=output == "logits"),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=jit_compile,
     )
     return model
 

@@ -11,7 +11,16 @@ duration and, with velocities on, its velocity::
 
 The vocabulary stays near the number of pitches used plus the buckets, and both
 spellings decode to the same `Piece` (the timing rules are the compound
-tokenizer's). Decoding never raises: a stray token (a duration or velocity with
+tokenizer's: an event is shortened to the next onset).
+
+With ``holds=True`` an event keeps its own length instead: when the next onset
+comes before it ends (a voice holds while another moves), its duration token is
+followed by a step token giving the time to that onset::
+
+    C3 G3 E4 C5 half +4th      four voices, the next onset a quarter later
+    D5 4th                     only the soprano moves; the others sound on
+
+Decoding never raises: a stray token (a duration or velocity with
 no pitches before it) and an incomplete run (pitches never closed by a duration,
 or a pitched event missing its velocity) are skipped and reported by
 `NoteTokenizer.decode_with_skipped`.
@@ -23,7 +32,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from musegen.events import DEFAULT_VELOCITY, Event, Piece
-from musegen.tokenizer import DurationBuckets, Tokenizer, VelocityBuckets
+from musegen.tokenizer import _EPS, DurationBuckets, Tokenizer, VelocityBuckets, _merge_onsets
 
 __all__ = ["NoteTokenizer"]
 
@@ -37,6 +46,9 @@ class NoteTokenizer(Tokenizer):
         velocities: Velocity levels, or None to leave velocity tokens out.
         chord_octaves: Must stay True (pitches are named with their octave).
         rests: Emit a ``rest`` token and its duration for silent gaps.
+        holds: Keep each event's own length; a step token (``+`` and a bucket
+            name, e.g. ``+8th``) gives the time to the next onset when that comes
+            first. False shortens the event to the next onset, as the seed did.
         default_duration: Unused (durations are always on); kept for `from_config`.
         default_velocity: Velocity of a decoded event when velocities are off.
 
@@ -61,10 +73,12 @@ class NoteTokenizer(Tokenizer):
         velocities: VelocityBuckets | None = None,
         chord_octaves: bool = True,
         rests: bool = True,
+        holds: bool = False,
         default_duration: float = 0.5,
         default_velocity: int = DEFAULT_VELOCITY,
     ) -> None:
         durations = DurationBuckets.fine() if durations is None else durations
+        self.holds = bool(holds)
         super().__init__(
             chord_octaves=chord_octaves,
             rests=rests,
@@ -81,6 +95,12 @@ class NoteTokenizer(Tokenizer):
             if velocities is not None and _parses(self.text_to_velocity, name):
                 raise ValueError(f"duration name {name!r} reads as a velocity")
         self._duration_of = {name: durations.values[i] for i, name in enumerate(durations.names)}
+        self._step_of = {self.step_prefix + n: v for n, v in self._duration_of.items()}
+        if set(self._step_of) & set(self._duration_of):
+            raise ValueError(f"a duration name starts with {self.step_prefix!r}")
+
+    step_prefix = "+"
+    """Marks a step token: ``+`` and a duration bucket's name (``holds=True``)."""
 
     @classmethod
     def fine(cls) -> NoteTokenizer:
@@ -91,6 +111,10 @@ class NoteTokenizer(Tokenizer):
             ['C4', 'G4', '8th.']
         """
         return cls(durations=DurationBuckets.fine())
+
+    def get_config(self) -> dict[str, Any]:
+        """JSON-able configuration; `from_config` rebuilds an equal tokenizer."""
+        return {**super().get_config(), "holds": self.holds}
 
     # -- encoding -------------------------------------------------------------------
 
@@ -105,6 +129,8 @@ class NoteTokenizer(Tokenizer):
             ...     Piece((Event(1, 2, (67, 60)),)))
             ['rest', 'medium', 'C4', 'G4', 'long']
         """
+        if self.holds:
+            return self._encode_holding(piece)
         runs: dict[str, tuple[str, ...]] = {}
         tokens: list[str] = []
         for compound in super().encode(piece):
@@ -114,6 +140,40 @@ class NoteTokenizer(Tokenizer):
                 names = (head,) if head == self.rest_text else tuple(head.split(","))
                 run = runs[compound] = (*names, *fields)
             tokens.extend(run)
+        return tokens
+
+    def _encode_holding(self, piece: Piece) -> list[str]:
+        """`encode` with ``holds=True``: events keep their length, steps give the onsets."""
+        assert self.durations is not None
+        buckets, names = self.durations, self.durations.names
+        pitch_names: dict[int, str] = {}
+
+        def spell(pitches: tuple[int, ...]) -> list[str]:
+            out = []
+            for p in pitches:
+                name = pitch_names.get(p)
+                if name is None:
+                    name = pitch_names[p] = self.pitches_to_text((p,))
+                out.append(name)
+            return out
+
+        events = _merge_onsets(piece.events)
+        tokens: list[str] = []
+        if events and self.rests and events[0].offset > _EPS:
+            tokens += [self.rest_text, names[buckets.index(events[0].offset)]]
+        for i, event in enumerate(events):
+            length = buckets.index(event.duration)
+            tokens += spell(event.pitches)
+            tokens.append(names[length])
+            if self.velocities is not None:
+                tokens.append(self.velocity_to_text(self.velocities.nearest(event.velocity)))
+            if i + 1 == len(events):
+                break
+            gap = events[i + 1].offset - event.offset
+            if gap < event.duration - _EPS and buckets.index(gap) != length:
+                tokens.append(self.step_prefix + names[buckets.index(gap)])
+            elif self.rests and gap - event.duration > _EPS:
+                tokens += [self.rest_text, names[buckets.index(gap - event.duration)]]
         return tokens
 
     # -- decoding -------------------------------------------------------------------
@@ -139,6 +199,7 @@ class NoteTokenizer(Tokenizer):
         rest = False
         duration: float | None = None
         time = 0.0
+        last_onset: float | None = None  # of the event just closed, when a step may follow
 
         def drop_run() -> None:
             nonlocal rest, duration
@@ -148,9 +209,10 @@ class NoteTokenizer(Tokenizer):
             rest, duration = False, None
 
         def close(velocity: int) -> None:
-            nonlocal time, rest, duration
+            nonlocal time, rest, duration, last_onset
             assert duration is not None
             events.append(Event(time, duration, tuple(pitches), velocity))
+            last_onset = None if rest else time
             time += duration
             run.clear()
             pitches.clear()
@@ -159,7 +221,10 @@ class NoteTokenizer(Tokenizer):
         for position, token in enumerate(tokens):
             text = token if isinstance(token, str) else repr(token)
             kind, value = self._classify(text)
-            if kind == "pitch":
+            closed_before, last_onset = last_onset, None
+            if kind == "step" and closed_before is not None and not run:
+                time = closed_before + value  # the next onset comes before the event ends
+            elif kind == "pitch":
                 if rest or duration is not None:  # the previous run never closed
                     drop_run()
                 run.append((position, text))
@@ -177,7 +242,7 @@ class NoteTokenizer(Tokenizer):
             elif kind == "velocity" and pitches and duration is not None:
                 run.append((position, text))
                 close(value)
-            else:  # unknown, or a duration / velocity out of place
+            else:  # unknown, or a duration / velocity / step out of place
                 skipped.append((position, text))
         drop_run()
         skipped.sort()
@@ -190,6 +255,9 @@ class NoteTokenizer(Tokenizer):
         length = self._duration_of.get(text)
         if length is not None:
             return "duration", length
+        step = self._step_of.get(text)
+        if step is not None and self.holds:
+            return "step", step
         if self.velocities is not None:
             try:
                 velocity = self.text_to_velocity(text)

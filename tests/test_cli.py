@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from musegen.bundle import load_bundle
 from musegen.cli import main
+from musegen.defaults import GENERATION, TRAINING, encodings
 from musegen.midi_io import load_corpus, read_midi
 from musegen.tokenizer import seed_configurations
 
@@ -11,7 +12,7 @@ from musegen.tokenizer import seed_configurations
 def test_train_then_generate(tmp_path, capsys) -> None:
     run = tmp_path / "run"
     status = main(
-        ["train", "music21:bach", "--limit", "3", "--epochs", "2", "--units", "8",
+        ["train", "music21:bach", "--limit", "3", "--encoding", "final", "--epochs", "2", "--units", "8",
          "--seq-len", "16", "--batch-size", "4", "--minutes", "5", "--min-count", "2",
          "--out", str(run), "--quiet"]
     )  # fmt: skip
@@ -32,5 +33,56 @@ def test_train_then_generate(tmp_path, capsys) -> None:
 
 def read_corpus_tokens() -> list[list[str]]:
     corpus = load_corpus("music21:bach", limit=3, progress=False)
-    tokenizer = seed_configurations()["final"]  # musegen train's default encoding
+    tokenizer = seed_configurations()["final"]
     return [tokenizer.encode(piece) for piece in corpus.pieces]
+
+
+def test_defaults_train_by_time_and_generate_with_a_piano_roll(tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    status = main(
+        ["train", "music21:bach", "--limit", "3", "--units", "8", "--seq-len", "16",
+         "--minutes", "0.05", "--out", str(run), "--quiet"]
+    )  # fmt: skip
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "trained" in out and "steps in" in out
+    bundle = load_bundle(run / "bundle")
+    assert type(bundle.tokenizer) is type(encodings()[TRAINING.encoding])  # the default encoding
+    assert bundle.metadata["generation"] == GENERATION.to_dict()
+    assert bundle.metadata["training"]["minutes"] == 0.05
+    song = tmp_path / "song.mid"
+    assert (
+        main(["generate", str(run), "--steps", "40", "--seed", "1", "--png", "--out", str(song)])
+        == 0
+    )
+    assert song.is_file() and song.with_suffix(".png").is_file()
+    assert song.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sampler_options_override_the_bundles(tmp_path) -> None:
+    import argparse
+
+    from musegen.cli import _sampler_config
+
+    saved = {"name": "top_k", "temperature": 0.9, "k": 5}
+    args = argparse.Namespace(sampler=None, temperature=None, k=None, p=None)
+    assert _sampler_config(args, saved) == saved
+    assert _sampler_config(args, None) == GENERATION.to_dict()
+    args = argparse.Namespace(sampler="top_p", temperature=None, k=3, p=0.5)
+    assert _sampler_config(args, saved) == {"name": "top_p", "temperature": 0.9, "p": 0.5}
+    args = argparse.Namespace(sampler=None, temperature=1.2, k=3, p=None)
+    assert _sampler_config(args, saved) == {"name": "top_k", "temperature": 1.2, "k": 3}
+
+
+def test_tensorflow_start_up_chatter_is_hidden_and_the_rest_kept(capfd) -> None:
+    import os
+
+    from musegen._quiet import _filtered_stderr
+
+    with _filtered_stderr():
+        os.write(2, b"E0000 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)\n")
+        os.write(2, b"I0000 cudart_stub.cc:31] Could not find cuda drivers on your machine\n")
+        os.write(2, b"something that matters\n")
+    err = capfd.readouterr().err
+    assert "cuInit" not in err and "cuda drivers" not in err
+    assert "something that matters" in err

@@ -99,7 +99,7 @@ def test_vocabulary_stays_near_pitches_plus_buckets():
 
 
 def test_configuration_round_trips_through_json():
-    for tokenizer in (SEED_NOTES, NoteTokenizer.fine(), encodings()["notes"]):
+    for tokenizer in (SEED_NOTES, NoteTokenizer.fine(), NoteTokenizer(holds=True)):
         again = Tokenizer.from_json(tokenizer.to_json())
         assert type(again) is NoteTokenizer and again == tokenizer
 
@@ -169,3 +169,81 @@ def test_both_spellings_decode_to_the_same_piece(piece):
 def test_every_token_is_in_a_vocabulary_built_from_the_piece(piece):
     tokens = NoteTokenizer.fine().encode(piece)
     assert Vocabulary.build([tokens]).decode(Vocabulary.build([tokens]).encode(tokens)) == tokens
+
+
+# -- holds: events keep their own length ---------------------------------------------
+
+HOLDING = NoteTokenizer(holds=True)
+
+
+def test_exact_tokens_when_a_voice_holds_while_another_moves():
+    piece = Piece(
+        (
+            Event(0, 2, (48, 55, 64, 72)),  # four voices, the lower three held for a half note
+            Event(1, 1, (74,)),  # the soprano moves on beat 2
+            Event(2, 1, (50,)),
+            Event(4, 1, (60,)),  # after a quarter rest
+        )
+    )
+    assert HOLDING.encode(piece) == [
+        *("C3", "G3", "E4", "C5", "half", "+4th"),
+        *("D5", "4th"),
+        *("D3", "4th"),
+        *("rest", "4th"),
+        *("C4", "4th"),
+    ]
+    back, skipped = HOLDING.decode_with_skipped(HOLDING.encode(piece))
+    assert skipped == []
+    assert back.notes == piece.notes  # lengths and onsets exactly, the held chord included
+
+
+def test_a_step_token_out_of_place_is_skipped():
+    tokens = ["+4th", "C4", "+4th", "4th", "rest", "4th", "+8th", "E4", "half", "+4th", "+4th"]
+    piece, skipped = HOLDING.decode_with_skipped(tokens)
+    assert [(e.offset, e.duration, e.pitches) for e in piece.events] == [
+        (0.0, 1.0, (60,)),
+        (1.0, 1.0, ()),
+        (2.0, 2.0, (64,)),
+    ]
+    assert skipped == [(0, "+4th"), (2, "+4th"), (6, "+8th"), (10, "+4th")]
+    # without holds a step token is just unknown
+    assert NoteTokenizer.fine().decode_with_skipped(["C4", "4th", "+4th"])[1] == [(2, "+4th")]
+
+
+GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)  # the fine buckets' values
+
+
+@st.composite
+def holding_pieces(draw: st.DrawFn) -> Piece:
+    """Lengths, steps and silences of bucket values; events may overlap the next onset."""
+    events, time = [], draw(st.sampled_from((0.0, *GRID)))
+    for _ in range(draw(st.integers(0, 10))):
+        length = draw(st.sampled_from(GRID))
+        events.append(Event(time, length, draw(PITCHES), 64))
+        shorter = [g for g in GRID if g < length]
+        if shorter and draw(st.booleans()):
+            time += draw(st.sampled_from(shorter))  # the next onset comes while this one sounds
+        else:
+            time += length + draw(st.sampled_from((0.0, *GRID)))  # then maybe a silence
+    return Piece(tuple(events))
+
+
+@FAST
+@given(piece=holding_pieces())
+def test_holding_round_trip_keeps_onsets_and_lengths(piece):
+    back, skipped = HOLDING.decode_with_skipped(HOLDING.encode(piece))
+    assert skipped == []
+    assert [(e.offset, e.duration, e.pitches) for e in back.notes] == [
+        (e.offset, e.duration, e.pitches) for e in piece.notes
+    ]
+
+
+@FAST
+@given(
+    tokens=st.lists(st.one_of(TOKENS, st.sampled_from(["+4th", "+16th", "+whole"])), max_size=30)
+)
+def test_holding_decode_never_raises(tokens):
+    piece, skipped = HOLDING.decode_with_skipped(tokens)
+    assert all(e.offset >= 0 and e.duration > 0 for e in piece.events)
+    assert [e.offset for e in piece.events] == sorted(e.offset for e in piece.events)
+    assert all(tokens[p] == t for p, t in skipped)

@@ -1,0 +1,351 @@
+"""Quality per CPU minute: configurations trained under one wall-clock budget, in one run.
+
+Command (from the repository root; not run in CI)::
+
+    nice python bench/quality.py --corpus bach --minutes 3
+    nice python bench/quality.py --corpus skuli --minutes 3 --rows default,final,remi
+
+Corpora: ``bach`` is music21's bundled Bach chorales (the first 100, as the
+README's main job reads them); ``skuli`` is ``../shared/data/skuli-midi``. Songs
+are split 90/10 with seed 0 (`SequenceDataset`'s split); the vocabulary comes
+from the training songs only, so a held-out token it lacks maps to ``<unk>``
+(the ``unk`` column gives their share: a compound encoding's NLL is flattered by
+them).
+
+Every row trains a chunk model for ``--minutes`` of wall-clock time (building the
+model included), then reports:
+
+- ``nll/qn``: held-out NLL per quarter note of music (`musegen.likelihood`):
+  each held-out song's summed token NLL over its length in quarter notes,
+  averaged over songs. Every encoding pays for the same music.
+- for each of its samplers, `musegen.metrics.compare` of ``--pieces`` generated
+  pieces against the held-out songs: each held-out song in turn (with a new seed
+  when they run out) primes one piece with its first ``--prime-quarters``
+  quarter notes; the continuation is cut to ``--quarters`` quarter notes.
+- the **real-vs-real floor**: the same distances between real training songs,
+  cut to as many pieces of the same length at random places (mean ± std over
+  ``--floor-draws`` draws), and the held-out songs.
+
+Rows:
+
+- ``readme-0.1``: the seed's ``final`` compound tokens as the README shipped them
+  before the defaults were measured: 2 x LSTM 256, chunks of 100, batch 32, Adam
+  3e-3 without annealing, top-k 7.
+- ``final``, ``final-12keys``: ``final`` compound tokens with the default model,
+  training and sampler; the second also trains on the songs in all 12 keys.
+- ``notes-seed``, ``notes-seed-12keys``: the same information (3 durations, 4
+  velocities) spelt one token per pitch / duration / velocity (`NoteTokenizer`).
+- ``notes``, ``notes-12keys``: note-level with eight note values, no velocities,
+  each event keeping its own length (``holds=True``).
+- ``notes-cut``, ``notes-cut-12keys``: the same with the seed's timing (events
+  shortened to the next onset).
+- ``default``: exactly what ``musegen train`` / ``musegen generate`` do by default
+  (`musegen.defaults`).
+- ``remi``: MidiTok's REMI tokens (default configuration) through the default
+  model, budget and sampler (``pip install miditok``; REMI spells timing more
+  finely: positions in 8ths of a beat).
+- ``default-2x256``, ``default-b64``, ``default-aug2``, ``notes-seq100``: variations
+  of the default, for choosing it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import _recipe
+import numpy as np
+
+SAMPLERS: dict[str, dict[str, Any]] = {
+    "top-k 7": {"name": "top_k", "k": 7},
+    "top-k 7, T 0.8": {"name": "top_k", "k": 7, "temperature": 0.8},
+    "top-k 3": {"name": "top_k", "k": 3},
+    "top-p 0.9": {"name": "top_p", "p": 0.9},
+    "top-p 0.8, T 0.8": {"name": "top_p", "p": 0.8, "temperature": 0.8},
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    encoding: str  # a musegen.defaults.encodings() name, or "remi"
+    units: tuple[int, ...]
+    seq_len: int
+    batch: int
+    learning_rate: float
+    anneal: bool = True
+    transpose: tuple[int, int] | None = None
+    samplers: tuple[str, ...] = ()  # SAMPLERS names; () means the default sampler
+
+
+def rows() -> dict[str, Row]:
+    from musegen.defaults import GENERATION, TRAINING
+
+    default = Row(
+        TRAINING.encoding,
+        TRAINING.units,
+        TRAINING.seq_len,
+        TRAINING.batch_size,
+        TRAINING.learning_rate,
+        transpose=TRAINING.transpose,
+    )
+    keys = (-5, 6)
+    return {
+        "readme-0.1": Row("final", (256, 256), 100, 32, 3e-3, anneal=False, samplers=("top-k 7",)),
+        "final": replace(default, encoding="final"),
+        "final-12keys": replace(default, encoding="final", transpose=keys),
+        "notes-seed": replace(default, encoding="notes-seed"),
+        "notes-seed-12keys": replace(default, encoding="notes-seed", transpose=keys),
+        "notes": replace(default, encoding="notes"),
+        "notes-12keys": replace(default, encoding="notes", transpose=keys),
+        "notes-cut": replace(default, encoding="notes-cut"),
+        "notes-cut-12keys": replace(default, encoding="notes-cut", transpose=keys),
+        "default": default,
+        "remi": replace(default, encoding="remi"),
+        "default-2x256": replace(default, units=(256, 256), learning_rate=3e-3),
+        "default-b64": replace(default, batch=64),
+        "default-aug2": replace(default, transpose=(-2, 2)),
+        "notes-2x256": replace(default, encoding="notes", units=(256, 256), learning_rate=3e-3),
+        "notes-2x256-12keys": replace(
+            default, encoding="notes", units=(256, 256), learning_rate=3e-3, transpose=keys
+        ),
+        "notes-2x256-aug2": replace(
+            default, encoding="notes", units=(256, 256), learning_rate=3e-3, transpose=(-2, 2)
+        ),
+        "notes-2x128-12keys-3e-3": replace(
+            default, encoding="notes", units=(128, 128), learning_rate=3e-3, transpose=keys
+        ),
+        "notes-seq100": replace(default, encoding="notes", seq_len=100),
+        "default-samplers": replace(default, samplers=tuple(SAMPLERS)),
+    }, GENERATION
+
+
+class Remi:
+    """MidiTok's REMI through temporary MIDI files, with musegen's reserved ids avoided."""
+
+    def __init__(self) -> None:
+        import miditok
+
+        self.tokenizer = miditok.REMI()
+        self.folder = Path(tempfile.mkdtemp())
+
+    def __len__(self) -> int:
+        return len(self.tokenizer)
+
+    def encode(self, piece: Any) -> np.ndarray:
+        from symusic import Score
+
+        from musegen.midi_io import write_midi
+
+        path = self.folder / "piece.mid"
+        write_midi(piece, path)
+        sequences = self.tokenizer.encode(Score(str(path)))
+        if isinstance(sequences, list):
+            sequences = sequences[0]
+        return np.asarray(sequences.ids, dtype=np.int64)
+
+    def decode(self, ids: np.ndarray) -> Any:
+        from musegen.midi_io import read_midi
+
+        path = self.folder / "out.mid"
+        score = self.tokenizer.decode([[int(i) for i in ids]])
+        score.dump_midi(str(path))
+        try:
+            return read_midi(path)
+        except Exception:
+            from musegen.events import Piece
+
+            return Piece(())
+
+
+def main() -> None:
+    table, generation = rows()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", choices=("bach", "skuli"), default="bach")
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--rows", default="readme-0.1,final,notes-seed,notes,default,remi")
+    parser.add_argument("--pieces", type=int, default=8)
+    parser.add_argument("--quarters", type=float, default=32.0)
+    parser.add_argument("--prime-quarters", type=float, default=4.0)
+    parser.add_argument("--floor-draws", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    names = args.rows.split(",")
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise SystemExit(f"unknown rows {unknown}; choose from {list(table)}")
+
+    import keras
+
+    from musegen.dataset import SequenceDataset, _split_songs, transposed
+    from musegen.defaults import encodings
+    from musegen.events import Piece
+    from musegen.generation import generate
+    from musegen.likelihood import nll_per_quarter
+    from musegen.metrics import compare
+    from musegen.midi_io import load_corpus
+    from musegen.model import build_lstm
+    from musegen.samplers import get as get_sampler
+    from musegen.training import TimeBudget
+
+    source = "music21:bach" if args.corpus == "bach" else str(_recipe.CORPUS)
+    corpus = load_corpus(source, limit=100 if args.corpus == "bach" else None, progress=False)
+    pieces = [p for p in corpus.pieces if p.notes]
+    train_index, val_index = _split_songs(len(pieces), 0.1, args.seed)
+    train = [pieces[i] for i in train_index]
+    held_out = [pieces[i] for i in val_index]
+    quarters = [p.duration for p in held_out]
+    long_enough = [p for p in held_out if p.duration >= args.prime_quarters + args.quarters]
+    if not long_enough:
+        raise SystemExit("no held-out song is long enough: lower --quarters")
+    primed = [long_enough[i % len(long_enough)] for i in range(args.pieces)]  # seeds differ
+    print(
+        f"corpus {source}: {len(pieces)} songs, {len(train)} training, {len(held_out)} held out "
+        f"({len(long_enough)} long enough to prime {args.prime_quarters:g} + continue "
+        f"{args.quarters:g} quarter notes); budget {args.minutes:g} min per row; "
+        f"{_recipe.load_average()}; {os.cpu_count()} cores",
+        flush=True,
+    )
+
+    def cut(piece: Piece, start: float, length: float) -> Piece:
+        """The events of `piece` starting in [start, start + length), moved to start at 0."""
+        end = start + length - 1e-6
+        return piece.with_events(tuple(
+            replace(e, offset=e.offset - start, duration=min(e.duration, end - e.offset))
+            for e in piece.events if start - 1e-6 <= e.offset < end
+        ))  # fmt: skip
+
+    # --- the real-vs-real floor -------------------------------------------------
+    rng = np.random.default_rng(args.seed)
+    long_train = [p for p in train if p.duration >= args.quarters]
+    floors = []
+    for _ in range(args.floor_draws):
+        chosen = rng.choice(len(long_train), size=len(primed), replace=False)
+        real = []
+        for i in chosen:
+            song = long_train[int(i)]
+            start = float(rng.integers(0, int(song.duration - args.quarters) + 1))
+            real.append(cut(song, start, args.quarters))
+        floors.append(compare({"real": real}, reference=held_out))
+    keys = list(floors[0]["real"])
+    floor = {k: (np.nanmean([f["real"][k].mean for f in floors]),
+                 np.nanstd([f["real"][k].mean for f in floors])) for k in keys}  # fmt: skip
+    reference = floors[0]["reference"]
+
+    results: list[tuple[str, dict[str, Any]]] = []
+    for name in names:
+        row = table[name]
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(args.seed)
+        start = time.perf_counter()
+        if row.encoding == "remi":
+            remi = Remi()
+            train_ids = [remi.encode(p) for p in train]
+            val_ids = [remi.encode(p) for p in held_out]
+            vocab_size = len(remi)
+            unk_share = 0.0
+            decode = remi.decode
+            prime_of = remi.encode
+            data = SequenceDataset(
+                train_ids, val_ids, vocab_size, seq_len=row.seq_len, shape="chunks",
+                seed=args.seed,
+            )  # fmt: skip
+            sampler_reserved: tuple[int, ...] = (0, 1, 2, 3)
+        else:
+            tokenizer = encodings()[row.encoding]
+            sources = transposed(train, *row.transpose) if row.transpose else train
+            vocabulary = tokenizer.build_vocabulary(sources)
+            data = SequenceDataset.from_pieces(
+                pieces, tokenizer, vocabulary, seq_len=row.seq_len, shape="chunks",
+                val_fraction=0.1, seed=args.seed, transpose=row.transpose, unknown="map",
+            )  # fmt: skip
+            val_ids = data.val_ids
+            vocab_size = len(vocabulary)
+            unk_share = float(np.mean(np.concatenate(val_ids) == 1))  # <unk> is id 1
+
+            def decode(
+                ids: np.ndarray, tokenizer: Any = tokenizer, vocabulary: Any = vocabulary
+            ) -> Piece:
+                return tokenizer.decode(vocabulary.decode([int(i) for i in ids]))
+
+            def prime_of(
+                piece: Piece, tokenizer: Any = tokenizer, vocabulary: Any = vocabulary
+            ) -> np.ndarray:
+                ids = vocabulary.encode(tokenizer.encode(piece), unknown="map")
+                return np.asarray(ids, dtype=np.int64)
+
+            sampler_reserved = (0, 1)
+        model = build_lstm(
+            vocab_size, units=row.units, return_sequences=True, learning_rate=row.learning_rate
+        )
+        budget = TimeBudget(args.minutes, anneal=row.anneal, started_at=start)
+        model.fit(
+            data.batches(row.batch), epochs=100_000, callbacks=[budget], shuffle=False, verbose=0
+        )
+        trained = time.perf_counter() - start
+        nll = nll_per_quarter(model, val_ids, quarters, batch_size=4)
+        tokens_per_quarter = sum(len(v) for v in val_ids) / sum(quarters)
+        steps = math.ceil(1.6 * tokens_per_quarter * args.quarters) + 8
+        samplers = row.samplers or ("default",)
+        for sampler_name in samplers:
+            config = (
+                {"name": generation.sampler, "temperature": generation.temperature,
+                 **generation.options}
+                if sampler_name == "default"
+                else SAMPLERS[sampler_name]
+            )  # fmt: skip
+            config = dict(config)
+            kind = config.pop("name")
+            sampler = get_sampler(kind, reserved_ids=sampler_reserved, **config)
+            generated = []
+            short = 0
+            for i, song in enumerate(primed):
+                prime_piece = cut(song, 0.0, args.prime_quarters)
+                prime = prime_of(prime_piece)
+                new = generate(model, prime, steps, sampler, seed=args.seed + i)[0]
+                whole = decode(np.concatenate([prime, new]))
+                offset = args.prime_quarters if row.encoding == "remi" else decode(prime).duration
+                piece = cut(whole, offset, args.quarters)
+                short += piece.duration < args.quarters - 1e-6
+                generated.append(piece)
+            table_ = compare({"gen": generated}, reference=held_out)["gen"]
+            label = (
+                f"{name} [{sampler_name}]"
+                if len(samplers) > 1 or sampler_name != "default"
+                else name
+            )
+            results.append((label, {
+                "vocab": vocab_size, "steps": budget.steps, "minutes": trained / 60,
+                "nll": nll, "unk": unk_share, "short": short,
+                **{k: table_[k].mean for k in table_},
+            }))  # fmt: skip
+            print(f"{label}: {results[-1][1]}", flush=True)
+        print(f"  {_recipe.load_average()}", flush=True)
+
+    # --- the table ------------------------------------------------------------------
+    shown = ["polyphony", "scale_consistency", "pitch_range", "empty_beat_rate",
+             "repetition_rate", "js_pitch_class", "js_interval", "js_duration"]  # fmt: skip
+    head = "| row | vocab | steps | nll/qn | unk | " + " | ".join(shown) + " |"
+    print()
+    print(f"budget {args.minutes:g} min per row; {_recipe.load_average()}")
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for label, r in results:
+        cells = [f"{r[k]:.3f}" for k in shown]
+        print(
+            f"| {label} | {r['vocab']} | {r['steps']} | {r['nll']:.2f} | {100 * r['unk']:.1f}% | "
+            + " | ".join(cells) + " |"
+        )  # fmt: skip
+    held = [f"{reference[k].mean:.3f} ± {reference[k].std:.3f}" for k in shown[:5]]
+    print(f"| held-out songs | | | | | {' | '.join(held)} | | | |")
+    floor_cells = [f"{floor[k][0]:.3f} ± {floor[k][1]:.3f}" for k in shown]
+    print(f"| real vs held-out (floor) | | | | | {' | '.join(floor_cells)} |")
+
+
+if __name__ == "__main__":
+    main()

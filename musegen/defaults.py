@@ -1,0 +1,117 @@
+"""The configuration `musegen train` and `musegen generate` use unless told otherwise.
+
+Every value here was chosen by measuring quality per CPU minute with
+``bench/quality.py`` (held-out NLL per quarter note, and generated music against
+held-out songs with the real-vs-real floor beside it); docs/quality.md holds the
+tables. The seed's encodings stay available by name (`encodings`).
+
+Examples:
+    >>> TRAINING.encoding in encodings()
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from musegen import samplers
+from musegen.note_tokenizer import NoteTokenizer
+from musegen.samplers import Sampler
+from musegen.tokenizer import DurationBuckets, Tokenizer, VelocityBuckets, seed_configurations
+
+__all__ = ["GENERATION", "TRAINING", "GenerationDefaults", "TrainingDefaults", "encodings"]
+
+
+def encodings() -> dict[str, Tokenizer]:
+    """Tokenizers by name: the seed's five (`seed_configurations`) and the note-level ones.
+
+    - ``notes``: one token per pitch, eight note values, no velocity, and each
+      event keeps its own length (``NoteTokenizer(holds=True)``).
+    - ``notes-cut``: the same with the seed's timing (an event is shortened to
+      the next onset; `NoteTokenizer.fine`).
+    - ``notes-seed``: the seed's final information (3 duration buckets, 4 velocity
+      levels) spelt one token per pitch / duration / velocity.
+
+    Examples:
+        >>> from musegen.events import Event, Piece
+        >>> list(encodings())
+        ['skuli', 'octaves+rests', '+durations', '+velocities', 'final', 'notes', 'notes-cut', 'notes-seed']
+        >>> encodings()["notes"].encode(Piece((Event(0, 1, (60, 64)),)))
+        ['C4', 'E4', '4th']
+    """
+    return {
+        **seed_configurations(),
+        "notes": NoteTokenizer(holds=True),
+        "notes-cut": NoteTokenizer.fine(),
+        "notes-seed": NoteTokenizer(
+            durations=DurationBuckets.seed(), velocities=VelocityBuckets.seed()
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class TrainingDefaults:
+    """What `musegen train` does by default.
+
+    Attributes:
+        encoding: A name from `encodings`.
+        units: LSTM sizes, first to last.
+        seq_len: Tokens per training chunk.
+        batch_size: Chunks per batch.
+        learning_rate: Adam's first learning rate, annealed (cosine) to 0 at the deadline.
+        minutes: Wall-clock training budget.
+        transpose: ``(lo, hi)`` semitones the training songs are also moved by, or None.
+    """
+
+    encoding: str = "notes"
+    units: tuple[int, ...] = (128, 128)
+    seq_len: int = 64
+    batch_size: int = 32
+    learning_rate: float = 5e-3
+    minutes: float = 3.0
+    transpose: tuple[int, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The defaults as plain data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GenerationDefaults:
+    """What `musegen generate` samples with by default.
+
+    Attributes:
+        sampler: A `musegen.samplers.get` name.
+        options: The sampler's own arguments (e.g. ``{"k": 7}``).
+        temperature: Logits are divided by it before sampling.
+    """
+
+    sampler: str = "top_k"
+    options: dict[str, Any] = field(default_factory=lambda: {"k": 7})
+    temperature: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The sampler's name and arguments as plain data (kept in a bundle's metadata).
+
+        Examples:
+            >>> GenerationDefaults("top_k", {"k": 3}, 0.5).to_dict()
+            {'name': 'top_k', 'temperature': 0.5, 'k': 3}
+        """
+        return {"name": self.sampler, "temperature": self.temperature, **self.options}
+
+    def build(self) -> Sampler:
+        """The sampler these defaults describe.
+
+        Examples:
+            >>> GenerationDefaults("top_k", {"k": 3}, 0.5).build()
+            TopKSampler(temperature=0.5, reserved_ids=[0, 1], k=3)
+        """
+        return samplers.get(self.sampler, temperature=self.temperature, **self.options)
+
+
+TRAINING = TrainingDefaults()
+"""The training defaults (see `TrainingDefaults`)."""
+
+GENERATION = GenerationDefaults()
+"""The generation defaults (see `GenerationDefaults`)."""
