@@ -35,8 +35,8 @@ def encodings() -> dict[str, Tokenizer]:
 
     Examples:
         >>> from musegen.events import Event, Piece
-        >>> list(encodings())
-        ['skuli', 'octaves+rests', '+durations', '+velocities', 'final', 'notes', 'notes-cut', 'notes-seed']
+        >>> list(encodings())[4:]
+        ['final', 'notes', 'notes-cut', 'notes-seed']
         >>> encodings()["notes"].encode(Piece((Event(0, 1, (60, 64)),)))
         ['C4', 'E4', '4th']
     """
@@ -70,7 +70,7 @@ class TrainingDefaults:
     batch_size: int = 32
     learning_rate: float = 5e-3
     minutes: float = 3.0
-    transpose: tuple[int, int] | None = None
+    transpose: tuple[int, int] | None = (-5, 6)
 
     def to_dict(self) -> dict[str, Any]:
         """The defaults as plain data."""
