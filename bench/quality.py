@@ -37,8 +37,9 @@ Rows:
   training and sampler; the second also trains on the songs in all 12 keys.
 - ``notes-seed``, ``notes-seed-12keys``: the same information (3 durations, 4
   velocities) spelt one token per pitch / duration / velocity (`NoteTokenizer`).
-- ``notes``, ``notes-12keys``: note-level with eight note values, no velocities,
-  each event keeping its own length (``holds=True``).
+- ``notes``, ``notes-5keys``, ``notes-12keys``: note-level with eight note
+  values, no velocities, each event keeping its own length (``holds=True``); the
+  training songs as they are, moved by -2..+2 semitones, or in all 12 keys.
 - ``notes-cut``, ``notes-cut-12keys``: the same with the seed's timing (events
   shortened to the next onset).
 - ``default``: exactly what ``musegen train`` / ``musegen generate`` do by default
@@ -106,6 +107,7 @@ def rows() -> dict[str, Row]:
         "notes-seed-12keys": replace(default, encoding="notes-seed", transpose=keys),
         "notes": replace(default, encoding="notes", transpose=None),
         "notes-12keys": replace(default, encoding="notes", transpose=keys),
+        "notes-5keys": replace(default, encoding="notes", transpose=(-2, 2)),
         "notes-cut": replace(default, encoding="notes-cut", transpose=None),
         "notes-cut-12keys": replace(default, encoding="notes-cut", transpose=keys),
         "default": default,
@@ -179,8 +181,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--extra-samplers",
-        action="store_true",
-        help="also generate with every sampler of SAMPLERS from the default row's model",
+        default="",
+        help="rows (comma-separated, or 'default') that also generate with every sampler",
     )
     args = parser.parse_args()
     names = args.rows.split(",")
@@ -285,7 +287,8 @@ def main() -> None:
         tokens_per_quarter = sum(len(v) for v in val_ids) / sum(quarters)
         steps = math.ceil(1.6 * tokens_per_quarter * args.quarters) + 8
         samplers = row.samplers or ("default",)
-        if row == table["default"] and args.extra_samplers:
+        extra = args.extra_samplers.split(",")
+        if name in extra or ("default" in extra and row == table["default"]):
             samplers = ("default", *SAMPLERS)
         for sampler_name in samplers:
             config = (

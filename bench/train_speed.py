@@ -135,8 +135,8 @@ def sweep(args: argparse.Namespace) -> None:
     )
     print(f"{TRAINING.encoding} encoding, {len(vocab)} ids, {len(data)} chunks of {data.seq_len}")
     print(f"{'units':>10} {'batch':>6} {'XLA':>5} {'predictions/s':>14} {'steps/s':>8}")
-    for units in ((128, 128), (256, 256), (128, 128, 128)):
-        for batch in (16, 32, 64, 128):
+    for units in ((128, 128), (256, 256)):
+        for batch in (16, 32, 64):
             for jit in (False, True):
                 keras.backend.clear_session()
                 model = build_lstm(len(vocab), units=units, return_sequences=True, jit_compile=jit)

@@ -98,7 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         nargs=2,
         default=list(TRAINING.transpose) if TRAINING.transpose else None,
         metavar=("LO", "HI"),
-        help="also train on the songs moved LO..HI semitones (-5 6: all 12 keys)",
+        help="also train on the songs moved LO..HI semitones (-5 6: all 12 keys; 0 0: none; "
+        f"default {TRAINING.transpose[0]} {TRAINING.transpose[1]})"
+        if TRAINING.transpose
+        else "also train on the songs moved LO..HI semitones (-5 6: all 12 keys)",
     )
     train.add_argument(
         "--min-count",

@@ -70,7 +70,7 @@ class TrainingDefaults:
     batch_size: int = 32
     learning_rate: float = 5e-3
     minutes: float = 3.0
-    transpose: tuple[int, int] | None = (-5, 6)
+    transpose: tuple[int, int] | None = (-2, 2)
 
     def to_dict(self) -> dict[str, Any]:
         """The defaults as plain data."""
@@ -87,8 +87,8 @@ class GenerationDefaults:
         temperature: Logits are divided by it before sampling.
     """
 
-    sampler: str = "top_k"
-    options: dict[str, Any] = field(default_factory=lambda: {"k": 7})
+    sampler: str = "top_p"
+    options: dict[str, Any] = field(default_factory=lambda: {"p": 0.9})
     temperature: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ def test_train_then_generate(tmp_path, capsys) -> None:
     status = main(
         ["train", "music21:bach", "--limit", "3", "--encoding", "final", "--epochs", "2", "--units", "8",
          "--seq-len", "16", "--batch-size", "4", "--minutes", "5", "--min-count", "2",
-         "--out", str(run), "--quiet"]
+         "--transpose", "0", "0", "--out", str(run), "--quiet"]
     )  # fmt: skip
     assert status == 0
     metadata = load_bundle(run / "bundle").metadata
@@ -86,3 +86,14 @@ def test_tensorflow_start_up_chatter_is_hidden_and_the_rest_kept(capfd) -> None:
     err = capfd.readouterr().err
     assert "cuInit" not in err and "cuda drivers" not in err
     assert "something that matters" in err
+
+
+def test_tokenize_prints_every_encoding(capsys) -> None:
+    assert main(["tokenize", "music21:bach", "--limit", "2", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    pieces = load_corpus("music21:bach", limit=2, progress=False).pieces
+    for name, tokenizer in encodings().items():
+        sequences = [tokenizer.encode(p) for p in pieces]
+        vocabulary = len({t for s in sequences for t in s})
+        row = next(line for line in out.splitlines() if line.split()[:1] == [name])
+        assert row.split()[1:] == [str(vocabulary), str(sum(map(len, sequences)))]

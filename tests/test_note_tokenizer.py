@@ -6,7 +6,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from musegen.defaults import encodings
 from musegen.events import Event, Piece
 from musegen.note_tokenizer import NoteTokenizer
 from musegen.tokenizer import DurationBuckets, Tokenizer, VelocityBuckets
