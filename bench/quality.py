@@ -204,6 +204,7 @@ def main() -> None:
     from musegen.training import TimeBudget
 
     source = "music21:bach" if args.corpus == "bach" else str(_recipe.CORPUS)
+    shown_source = "music21:bach" if args.corpus == "bach" else "../shared/data/skuli-midi"
     corpus = load_corpus(source, limit=100 if args.corpus == "bach" else None, progress=False)
     pieces = [p for p in corpus.pieces if p.notes]
     train_index, val_index = _split_songs(len(pieces), 0.1, args.seed)
@@ -215,7 +216,8 @@ def main() -> None:
         raise SystemExit("no held-out song is long enough: lower --quarters")
     primed = [long_enough[i % len(long_enough)] for i in range(args.pieces)]  # seeds differ
     print(
-        f"corpus {source}: {len(pieces)} songs, {len(train)} training, {len(held_out)} held out "
+        f"corpus {shown_source}: {len(pieces)} songs, {len(train)} training, "
+        f"{len(held_out)} held out "
         f"({len(long_enough)} long enough to prime {args.prime_quarters:g} + continue "
         f"{args.quarters:g} quarter notes); budget {args.minutes:g} min per row; "
         f"{_recipe.load_average()}; {os.cpu_count()} cores",

@@ -93,8 +93,9 @@ def build_lstm(
         optimizer: A Keras optimizer name, e.g. ``"adam"`` or ``"rmsprop"``.
         learning_rate: The optimizer's learning rate.
         jit_compile: Compile the training step with XLA: True, False, or ``"auto"``
-            (Keras' choice: off on a CPU-only machine, where XLA measured slower
-            for these models; see ``bench/train_speed.py --sweep``).
+            (Keras' choice: off on a CPU-only machine). On 2 CPU cores XLA made
+            2 x LSTM 128 four to five times slower and 2 x LSTM 256 1.2 to 1.4
+            times faster (``bench/train_speed.py --sweep``).
         name: The model's name.
 
     Returns:
