@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import _recipe
 import numpy as np
@@ -100,22 +101,33 @@ def main() -> None:
     model = build_lstm(
         len(vocab), units=(512, 512, 512), return_sequences=True, seq_len=args.seq_len
     )
-    batches = iter(data.batches(args.chunk_batch, drop_remainder=True).repeat())
-    xs, ys, ws = next(batches)
-    model.train_on_batch(xs, ys, sample_weight=ws)  # warm-up
-    labels = 0.0
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        xs, ys, ws = next(batches)
-        model.train_on_batch(xs, ys, sample_weight=ws)
-        labels += float(np.sum(ws))
-    chunk_rate = labels / (time.perf_counter() - start)
+    chunk_rate, _ = chunk_speed(model, data, args.chunk_batch, args.steps, warm_up=1)
     print(
         f"musegen: {chunk_rate:10.1f} predictions/s "
         f"(batch {args.chunk_batch} chunks of {args.seq_len}, padded positions not counted)"
     )
     print(f"speed-up: {chunk_rate / recipe_rate:.1f}x (goal >= 60)")
     print(f"peak RSS {_recipe.max_rss_mib():.0f} MiB; {_recipe.load_average()}")
+
+
+def chunk_speed(model: Any, data: Any, batch: int, steps: int, warm_up: int) -> tuple[float, float]:
+    """(next-token predictions per second, steps per second) of chunk training.
+
+    `warm_up` untimed steps first trace and compile the step; padded positions
+    are not counted as predictions.
+    """
+    batches = iter(data.batches(batch, drop_remainder=True).repeat())
+    for _ in range(warm_up):
+        xs, ys, ws = next(batches)
+        model.train_on_batch(xs, ys, sample_weight=ws)
+    labels = 0.0
+    start = time.perf_counter()
+    for _ in range(steps):
+        xs, ys, ws = next(batches)
+        model.train_on_batch(xs, ys, sample_weight=ws)
+        labels += float(np.sum(ws))
+    seconds = time.perf_counter() - start
+    return labels / seconds, steps / seconds
 
 
 def sweep(args: argparse.Namespace) -> None:
@@ -140,20 +152,10 @@ def sweep(args: argparse.Namespace) -> None:
             for jit in (False, True):
                 keras.backend.clear_session()
                 model = build_lstm(len(vocab), units=units, return_sequences=True, jit_compile=jit)
-                batches = iter(data.batches(batch, drop_remainder=True).repeat())
-                for _ in range(2):  # warm-up: traces and compiles the step
-                    xs, ys, ws = next(batches)
-                    model.train_on_batch(xs, ys, sample_weight=ws)
-                labels = 0.0
-                start = time.perf_counter()
-                for _ in range(args.steps):
-                    xs, ys, ws = next(batches)
-                    model.train_on_batch(xs, ys, sample_weight=ws)
-                    labels += float(np.sum(ws))
-                seconds = time.perf_counter() - start
+                rate, steps_per_second = chunk_speed(model, data, batch, args.steps, warm_up=2)
                 print(
                     f"{'x'.join(map(str, units)):>10} {batch:>6} {'on' if jit else 'off':>5} "
-                    f"{labels / seconds:>14.0f} {args.steps / seconds:>8.1f}",
+                    f"{rate:>14.0f} {steps_per_second:>8.1f}",
                     flush=True,
                 )
     print(_recipe.load_average())

@@ -70,7 +70,7 @@ class TrainingDefaults:
     batch_size: int = 32
     learning_rate: float = 5e-3
     minutes: float = 3.0
-    transpose: tuple[int, int] | None = (-2, 2)
+    transpose: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The defaults as plain data."""
