@@ -141,7 +141,7 @@ def _load(args: argparse.Namespace) -> Corpus | None:
             args.source,
             parts=args.parts,
             limit=args.limit,
-            progress=not args.quiet,
+            progress=not args.quiet and sys.stderr.isatty(),  # no bar in a log file
             workers=args.workers,
         )
     except (FileNotFoundError, ValueError) as err:
