@@ -69,3 +69,44 @@ def floor(
 
     trip = summary("trip") if encoding is not None else None
     return summary("real"), trip, tables[0]["reference"]
+
+
+def longest_shared_run(tokens: list[str], songs: list[list[str]]) -> int:
+    """Length of the longest run of `tokens` that also occurs in one of `songs`.
+
+    Runs are compared by a 64-bit rolling hash (collisions are negligible at
+    these sizes); binary search on the length, since a shared run's prefixes
+    are shared too.
+    """
+    index: dict[str, int] = {}
+
+    def prefix_hashes(seq: list[str]) -> np.ndarray:
+        ids = [index.setdefault(t, len(index)) + 1 for t in seq]
+        out = np.zeros(len(ids) + 1, dtype=np.uint64)
+        for i, x in enumerate(ids):
+            out[i + 1] = out[i] * _BASE + np.uint64(x)
+        return out
+
+    with np.errstate(over="ignore"):  # the hashes wrap around 2**64 on purpose
+        mine = prefix_hashes(tokens)
+        theirs = [prefix_hashes(s) for s in songs]
+
+    def grams(prefix: np.ndarray, n: int) -> np.ndarray:
+        return prefix[n:] - prefix[:-n] * (_BASE ** np.uint64(n))
+
+    def shared(n: int) -> bool:
+        pool = [grams(p, n) for p in theirs if len(p) > n]
+        return bool(pool) and bool(np.isin(grams(mine, n), np.concatenate(pool)).any())
+
+    low, high = 0, len(tokens)
+    with np.errstate(over="ignore"):
+        while low < high:
+            mid = (low + high + 1) // 2
+            if shared(mid):
+                low = mid
+            else:
+                high = mid - 1
+    return low
+
+
+_BASE = np.uint64(1_000_003)

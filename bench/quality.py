@@ -22,6 +22,9 @@ model included), then reports:
   pieces against the held-out songs: each held-out song in turn (with a new seed
   when they run out) primes one piece with its first ``--prime-quarters``
   quarter notes; the continuation is cut to ``--quarters`` quarter notes.
+- ``copied``: the longest run of ``notes`` tokens a generated piece shares with
+  a training song (mean over pieces; for the held-out songs, their first
+  ``--quarters`` quarter notes): memorization, which the distances miss.
 - the **real-vs-real floor**: the same distances between real training songs,
   cut to as many pieces of the same length at random places (mean ± std over
   ``--floor-draws`` draws), and the held-out songs; and the same real pieces
@@ -47,6 +50,8 @@ Rows:
 - ``remi``: MidiTok's REMI tokens (default configuration) through the default
   model, transposition, budget and sampler (``pip install miditok``; REMI spells timing more
   finely: positions in 8ths of a beat).
+- ``notes-best``: ``notes`` keeping the weights of the lowest validation loss
+  (validated on the held-out songs every epoch) instead of the last ones.
 - ``default-2x256``, ``default-b64``, ``default-aug2``, ``notes-seq100``: variations
   of the default, for choosing it.
 """
@@ -85,6 +90,7 @@ class Row:
     anneal: bool = True
     transpose: tuple[int, int] | None = None
     samplers: tuple[str, ...] = ()  # SAMPLERS names; () means the default sampler
+    best: bool = False  # keep the weights of the lowest validation loss, not the last
 
 
 def rows() -> dict[str, Row]:
@@ -108,6 +114,7 @@ def rows() -> dict[str, Row]:
         "notes": replace(default, encoding="notes", transpose=None),
         "notes-12keys": replace(default, encoding="notes", transpose=keys),
         "notes-5keys": replace(default, encoding="notes", transpose=(-2, 2)),
+        "notes-best": replace(default, encoding="notes", transpose=None, best=True),
         "notes-cut": replace(default, encoding="notes-cut", transpose=None),
         "notes-cut-12keys": replace(default, encoding="notes-cut", transpose=keys),
         "default": default,
@@ -231,6 +238,12 @@ def main() -> None:
     )  # fmt: skip
     cut = _floor.cut
 
+    notes = encodings()["notes"]  # copying is counted in one encoding for every row
+    train_notes = [notes.encode(p) for p in train]
+    real_copied = np.mean(
+        [_floor.longest_shared_run(notes.encode(_floor.cut(p, 0.0, args.quarters)), train_notes)
+         for p in held_out]
+    )  # fmt: skip
     results: list[tuple[str, dict[str, Any]]] = []
     for name in names:
         row = table[name]
@@ -281,8 +294,18 @@ def main() -> None:
             vocab_size, units=row.units, return_sequences=True, learning_rate=row.learning_rate
         )
         budget = TimeBudget(args.minutes, anneal=row.anneal, started_at=start)
+        callbacks: list[Any] = [budget]
+        if row.best:  # validation on the held-out songs every epoch, the best weights kept
+            callbacks.append(
+                keras.callbacks.EarlyStopping(patience=10**9, restore_best_weights=True)
+            )
         model.fit(
-            data.batches(row.batch), epochs=100_000, callbacks=[budget], shuffle=False, verbose=0
+            data.batches(row.batch),
+            validation_data=data.batches(row.batch, split="val") if row.best else None,
+            epochs=100_000,
+            callbacks=callbacks,
+            shuffle=False,
+            verbose=0,
         )
         trained = time.perf_counter() - start
         nll = nll_per_quarter(model, val_ids, quarters, batch_size=4)
@@ -313,12 +336,15 @@ def main() -> None:
                 piece = cut(whole, offset, args.quarters)
                 short += piece.duration < args.quarters - 1e-6
                 generated.append(piece)
+            copied = np.mean(
+                [_floor.longest_shared_run(notes.encode(p), train_notes) for p in generated]
+            )
             table_ = compare({"gen": generated}, reference=held_out)["gen"]
             title = f"{name} = default" if name != "default" and row == table["default"] else name
             label = f"{title} [{sampler_name}]" if len(samplers) > 1 else title
             results.append((label, {
                 "vocab": vocab_size, "steps": budget.steps, "minutes": trained / 60,
-                "nll": nll, "unk": unk_share, "short": short,
+                "nll": nll, "unk": unk_share, "short": short, "copied": copied,
                 **{k: table_[k].mean for k in table_},
             }))  # fmt: skip
             print(f"{label}: {results[-1][1]}", flush=True)
@@ -327,7 +353,7 @@ def main() -> None:
     # --- the table ------------------------------------------------------------------
     shown = ["polyphony", "scale_consistency", "pitch_range", "empty_beat_rate",
              "repetition_rate", "js_pitch_class", "js_interval", "js_duration"]  # fmt: skip
-    head = "| row | vocab | steps | nll/qn | unk | " + " | ".join(shown) + " |"
+    head = "| row | vocab | steps | nll/qn | unk | copied | " + " | ".join(shown) + " |"
     print()
     print(f"budget {args.minutes:g} min per row; {_recipe.load_average()}")
     print(head)
@@ -336,15 +362,16 @@ def main() -> None:
         cells = [f"{r[k]:.3f}" for k in shown]
         print(
             f"| {label} | {r['vocab']} | {r['steps']} | {r['nll']:.2f} | {100 * r['unk']:.1f}% | "
+            f"{r['copied']:.0f} | "
             + " | ".join(cells) + " |"
         )  # fmt: skip
     held = [f"{reference[k].mean:.3f} ± {reference[k].std:.3f}" for k in shown[:5]]
-    print(f"| held-out songs | | | | | {' | '.join(held)} | | | |")
+    print(f"| held-out songs | | | | | {real_copied:.0f} | {' | '.join(held)} | | | |")
     floor_cells = [f"{floor[k][0]:.3f} ± {floor[k][1]:.3f}" for k in shown]
-    print(f"| real vs held-out (floor) | | | | | {' | '.join(floor_cells)} |")
+    print(f"| real vs held-out (floor) | | | | | | {' | '.join(floor_cells)} |")
     assert trip_floor is not None
     trip_cells = [f"{trip_floor[k][0]:.3f} ± {trip_floor[k][1]:.3f}" for k in shown]
-    print(f"| the same through `{round_trip_name}` and back | | | | | {' | '.join(trip_cells)} |")
+    print(f"| the same through `{round_trip_name}` and back | | | | | | {' | '.join(trip_cells)} |")
 
 
 if __name__ == "__main__":
