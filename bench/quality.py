@@ -103,6 +103,7 @@ def rows() -> dict[str, Row]:
         TRAINING.batch_size,
         TRAINING.learning_rate,
         transpose=TRAINING.transpose,
+        best=TRAINING.keep == "best",
     )
     keys = (-5, 6)
     return {
@@ -111,7 +112,7 @@ def rows() -> dict[str, Row]:
         "final-12keys": replace(default, encoding="final", transpose=keys),
         "notes-seed": replace(default, encoding="notes-seed", transpose=None),
         "notes-seed-12keys": replace(default, encoding="notes-seed", transpose=keys),
-        "notes": replace(default, encoding="notes", transpose=None),
+        "notes": replace(default, encoding="notes", transpose=None, best=False),
         "notes-12keys": replace(default, encoding="notes", transpose=keys),
         "notes-5keys": replace(default, encoding="notes", transpose=(-2, 2)),
         "notes-best": replace(default, encoding="notes", transpose=None, best=True),

@@ -90,6 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="most epochs to train (default: as many as --minutes allows; 20 with "
         "--minutes 0, stopping early when the validation loss stops falling)",
     )
+    train.add_argument(
+        "--keep",
+        choices=("best", "last"),
+        default=TRAINING.keep,
+        help="with --minutes: the weights of the lowest validation loss, or the last "
+        f"(default {TRAINING.keep})",
+    )
     train.add_argument("--batch-size", type=int, default=TRAINING.batch_size)
     train.add_argument("--learning-rate", type=float, default=TRAINING.learning_rate)
     train.add_argument(
@@ -200,6 +207,12 @@ def _train(args: argparse.Namespace) -> int:
         verbose: int | str = 0
     else:
         verbose = 1 if sys.stdout.isatty() else 2  # a bar on a terminal, else a line per epoch
+    callbacks: list[Any] = [budget] if budget else []
+    keep_best = by_time and args.keep == "best" and data.num_val > 0
+    if keep_best:  # a time budget outlasts the best epoch on a small corpus: keep that one
+        import keras
+
+        callbacks.append(keras.callbacks.EarlyStopping(patience=10**9, restore_best_weights=True))
     history = fit(
         model,
         data,
@@ -207,9 +220,13 @@ def _train(args: argparse.Namespace) -> int:
         run_dir=args.out,
         batch_size=args.batch_size,
         verbose=verbose,
-        callbacks=[budget] if budget else (),
-        patience=None if by_time else 5,  # by time, the annealed last step is the best
+        callbacks=callbacks,
+        patience=None if by_time else 5,
     )
+    if keep_best:
+        losses = history.history["val_loss"]
+        best = min(range(len(losses)), key=losses.__getitem__)
+        print(f"kept the weights of epoch {best + 1} of {len(losses)} (lowest validation loss)")
     seconds = time.perf_counter() - started
     nll = _held_out_nll(data, corpus.pieces, val_fraction, args.seed, model, nll_per_quarter)
     steps = f"{budget.steps} steps" if budget else f"{len(history.epoch)} epochs"

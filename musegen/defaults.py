@@ -62,6 +62,10 @@ class TrainingDefaults:
         learning_rate: Adam's first learning rate, annealed (cosine) to 0 at the deadline.
         minutes: Wall-clock training budget.
         transpose: ``(lo, hi)`` semitones the training songs are also moved by, or None.
+        keep: ``"last"``: the weights at the deadline; ``"best"``: those of the
+            lowest validation loss seen while training by time (half the
+            copying from training songs and half the held-out NLL on a small
+            corpus, but further from it in pitch classes: docs/quality.md).
     """
 
     encoding: str = "notes"
@@ -71,6 +75,7 @@ class TrainingDefaults:
     learning_rate: float = 5e-3
     minutes: float = 3.0
     transpose: tuple[int, int] | None = None
+    keep: str = "last"
 
     def to_dict(self) -> dict[str, Any]:
         """The defaults as plain data."""

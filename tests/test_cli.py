@@ -97,3 +97,19 @@ def test_tokenize_prints_every_encoding(capsys) -> None:
         vocabulary = len({t for s in sequences for t in s})
         row = next(line for line in out.splitlines() if line.split()[:1] == [name])
         assert row.split()[1:] == [str(vocabulary), str(sum(map(len, sequences)))]
+
+
+def test_training_by_time_keeps_the_weights_of_the_best_validation_loss(tmp_path, capsys) -> None:
+    import keras
+    import numpy as np
+
+    run = tmp_path / "run"
+    args = ["train", "music21:bach", "--limit", "10", "--units", "8", "--seq-len", "16",
+            "--learning-rate", "0.05", "--minutes", "0.15", "--keep", "best", "--quiet"]  # fmt: skip
+    assert main([*args, "--out", str(run)]) == 0
+    assert "kept the weights of epoch" in capsys.readouterr().out
+    kept = load_bundle(run / "bundle").model.get_weights()
+    best = keras.saving.load_model(run / "best.keras").get_weights()  # the checkpoint
+    assert all(np.array_equal(a, b) for a, b in zip(kept, best, strict=True))
+    history = load_bundle(run / "bundle").metadata["history"]["val_loss"]
+    assert len(history) >= 2  # more than one epoch to choose from
