@@ -16,6 +16,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -306,7 +307,9 @@ def _generate(args: argparse.Namespace) -> int:
     else:
         prime = list(bundle.metadata.get("prime") or [2])
     ids = generate(bundle.model, prime, args.steps, sampler, seed=args.seed)[0]
-    piece, skipped = bundle.tokenizer.decode_with_skipped(bundle.vocabulary.decode(ids))
+    piece, skipped = _continuation(
+        bundle.tokenizer, bundle.vocabulary.decode(prime), bundle.vocabulary.decode(ids)
+    )
     write_midi(piece, args.out)
     print(
         f"wrote {args.out}: {len(piece.notes)} notes and chords, "
@@ -322,6 +325,22 @@ def _generate(args: argparse.Namespace) -> int:
         save_png(piano_roll(piece, title=f"{Path(args.out).name} ({sampler!r})"), png)
         print(f"wrote {png}")
     return 0
+
+
+def _continuation(
+    tokenizer: Any, prime: list[str], new: list[str]
+) -> tuple[Piece, list[tuple[int, str]]]:
+    """The piece the new tokens make after the prime, and the new tokens skipped.
+
+    The prime and the new tokens are decoded together, so that new tokens that
+    complete an event the prime began (a prime may end mid-chord) are not
+    orphaned; then the prime's own events are dropped and the rest moved to 0.
+    """
+    whole, skipped = tokenizer.decode_with_skipped([*prime, *new])
+    events = whole.events[len(tokenizer.decode(prime).events) :]
+    start = events[0].offset if events else 0.0
+    moved = tuple(replace(e, offset=e.offset - start) for e in events)
+    return whole.with_events(moved), [(i - len(prime), t) for i, t in skipped if i >= len(prime)]
 
 
 def _sampler_config(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:

@@ -113,3 +113,18 @@ def test_training_by_time_keeps_the_weights_of_the_best_validation_loss(tmp_path
     assert all(np.array_equal(a, b) for a, b in zip(kept, best, strict=True))
     history = load_bundle(run / "bundle").metadata["history"]["val_loss"]
     assert len(history) >= 2  # more than one epoch to choose from
+
+
+def test_new_tokens_that_complete_the_primes_last_event_are_kept() -> None:
+    from musegen.cli import _continuation
+    from musegen.note_tokenizer import NoteTokenizer
+
+    tokenizer = NoteTokenizer(holds=True)
+    prime = ["C3", "4th", "C4", "E4"]  # ends mid-chord
+    new = ["half", "+4th", "G4", "8th", "v99"]  # v99 means nothing here: skipped
+    piece, skipped = _continuation(tokenizer, prime, new)
+    assert [(e.offset, e.duration, e.pitches) for e in piece.events] == [
+        (0.0, 2.0, (60, 64)),
+        (1.0, 0.5, (67,)),
+    ]
+    assert skipped == [(4, "v99")]
