@@ -107,9 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=list(TRAINING.transpose) if TRAINING.transpose else None,
         metavar=("LO", "HI"),
         help="also train on the songs moved LO..HI semitones (-5 6: all 12 keys; 0 0: none; "
-        f"default {TRAINING.transpose[0]} {TRAINING.transpose[1]})"
-        if TRAINING.transpose
-        else "also train on the songs moved LO..HI semitones (-5 6: all 12 keys)",
+        f"default {TRAINING.transpose})",
     )
     train.add_argument(
         "--min-count",
@@ -172,7 +170,6 @@ def _train(args: argparse.Namespace) -> int:
     start_tensorflow()
     from musegen.bundle import save_bundle
     from musegen.dataset import SequenceDataset, transposed
-    from musegen.likelihood import nll_per_quarter
     from musegen.model import build_lstm
     from musegen.training import TimeBudget, fit
 
@@ -229,7 +226,7 @@ def _train(args: argparse.Namespace) -> int:
         best = min(range(len(losses)), key=losses.__getitem__)
         print(f"kept the weights of epoch {best + 1} of {len(losses)} (lowest validation loss)")
     seconds = time.perf_counter() - started
-    nll = _held_out_nll(data, corpus.pieces, val_fraction, args.seed, model, nll_per_quarter)
+    nll = _held_out_nll(data, corpus.pieces, val_fraction, args.seed, model)
     steps = f"{budget.steps} steps" if budget else f"{len(history.epoch)} epochs"
     print(
         f"trained {steps} in {seconds / 60:.1f} min"
@@ -253,17 +250,18 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _held_out_nll(
-    data: Any, pieces: Sequence[Piece], val_fraction: float, seed: int, model: Any, score: Any
+    data: Any, pieces: Sequence[Piece], val_fraction: float, seed: int, model: Any
 ) -> float | None:
     """Held-out NLL per quarter note of the validation songs, or None without any."""
     from musegen.dataset import _split_songs
+    from musegen.likelihood import nll_per_quarter
 
     _, val_index = _split_songs(len(pieces), val_fraction, seed)
     songs = [(ids, pieces[i].duration) for ids, i in zip(data.val_ids, val_index, strict=True)]
     songs = [(ids, q) for ids, q in songs if q > 0 and len(ids) > 1]
     if not songs:
         return None
-    return float(score(model, [s for s, _ in songs], [q for _, q in songs], batch_size=4))
+    return nll_per_quarter(model, [s for s, _ in songs], [q for _, q in songs], batch_size=4)
 
 
 def _prime(data: Any, length: int, seed: int) -> list[int] | None:

@@ -12,12 +12,10 @@ Examples:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from musegen import samplers
 from musegen.note_tokenizer import NoteTokenizer
-from musegen.samplers import Sampler
 from musegen.tokenizer import DurationBuckets, Tokenizer, VelocityBuckets, seed_configurations
 
 __all__ = ["GENERATION", "TRAINING", "GenerationDefaults", "TrainingDefaults", "encodings"]
@@ -77,10 +75,6 @@ class TrainingDefaults:
     transpose: tuple[int, int] | None = None
     keep: str = "last"
 
-    def to_dict(self) -> dict[str, Any]:
-        """The defaults as plain data."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class GenerationDefaults:
@@ -104,15 +98,6 @@ class GenerationDefaults:
             {'name': 'top_k', 'temperature': 0.5, 'k': 3}
         """
         return {"name": self.sampler, "temperature": self.temperature, **self.options}
-
-    def build(self) -> Sampler:
-        """The sampler these defaults describe.
-
-        Examples:
-            >>> GenerationDefaults("top_k", {"k": 3}, 0.5).build()
-            TopKSampler(temperature=0.5, reserved_ids=[0, 1], k=3)
-        """
-        return samplers.get(self.sampler, temperature=self.temperature, **self.options)
 
 
 TRAINING = TrainingDefaults()

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from musegen.generation import _is_softmax
+
 __all__ = ["nll_per_quarter", "token_nll"]
 
 
@@ -119,14 +121,9 @@ def _nll_batch(model: keras.Model, songs: list[np.ndarray]) -> list[np.ndarray]:
     for row, song in enumerate(songs):
         inputs[row, : len(song) - 1] = song[:-1]
     out = np.asarray(model(inputs, training=False), dtype=np.float64)
-    if _ends_in_softmax(model):
+    if _is_softmax(model.layers[-1]):
         log_p = np.log(np.clip(out, 1e-12, 1.0))
     else:
         shifted = out - out.max(axis=-1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
     return [-log_p[row, np.arange(len(song) - 1), song[1:]] for row, song in enumerate(songs)]
-
-
-def _ends_in_softmax(model: keras.Model) -> bool:
-    activation = getattr(model.layers[-1], "activation", None)
-    return activation is not None and keras.activations.serialize(activation) == "softmax"
