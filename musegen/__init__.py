@@ -15,11 +15,19 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from musegen import samplers
+from musegen import processors, samplers
 from musegen._files import library_version
 from musegen.events import Event, Piece
 from musegen.midi_io import Corpus, LoadFailure, MidiReadError, load_corpus, read_midi, write_midi
 from musegen.note_tokenizer import NoteTokenizer
+from musegen.processors import (
+    GrammarConstraint,
+    KeyConstraint,
+    MelodyConstraint,
+    NoRepeatNGram,
+    PitchRange,
+    RepetitionPenalty,
+)
 from musegen.samplers import (
     ArgmaxSampler,
     BaseSampler,
@@ -28,6 +36,7 @@ from musegen.samplers import (
     TopKSampler,
     TopPSampler,
 )
+from musegen.token_table import TokenTable
 from musegen.tokenizer import (
     DurationBuckets,
     Tokenizer,
@@ -38,6 +47,7 @@ from musegen.tokenizer import (
 from musegen.vocabulary import UnknownTokenError, Vocabulary
 
 if TYPE_CHECKING:
+    from musegen.beam import beam_search
     from musegen.bundle import Bundle, BundleError, load_bundle, save_bundle
     from musegen.dataset import SequenceDataset
     from musegen.generation import generate, prime_ids
@@ -59,6 +69,7 @@ _LAZY = {
     "TimeBudget": "musegen.training",
     "distribution_strategy": "musegen.training",
     "generate": "musegen.generation",
+    "beam_search": "musegen.beam",
     "nll_per_quarter": "musegen.likelihood",
     "token_nll": "musegen.likelihood",
     "prime_ids": "musegen.generation",
@@ -81,6 +92,15 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "processors",
+    "beam_search",
+    "TokenTable",
+    "RepetitionPenalty",
+    "PitchRange",
+    "NoRepeatNGram",
+    "MelodyConstraint",
+    "KeyConstraint",
+    "GrammarConstraint",
     "ArgmaxSampler",
     "BaseSampler",
     "Bundle",

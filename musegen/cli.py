@@ -135,6 +135,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     generate.add_argument(
         "--png", action="store_true", help="also draw the piano roll beside the MIDI file"
     )
+    steer = generate.add_argument_group("steering (logits processors, applied before the sampler)")
+    steer.add_argument(
+        "--key", default=None, help="only pitches of this key, e.g. 'D minor', 'F# major'"
+    )
+    steer.add_argument(
+        "--pitch-range",
+        default=None,
+        metavar="LOW:HIGH",
+        help="only pitches from LOW to HIGH, e.g. C3:C6",
+    )
+    steer.add_argument(
+        "--grammar", action="store_true", help="only tokens that keep the output decodable"
+    )
+    steer.add_argument(
+        "--no-repeat-ngram", type=int, default=None, metavar="N", help="no N tokens in a row twice"
+    )
+    steer.add_argument(
+        "--repetition-penalty",
+        type=float,
+        default=None,
+        metavar="X",
+        help="divide the probability of the last --penalty-window tokens' pitches by X",
+    )
+    steer.add_argument("--penalty-window", type=int, default=32, metavar="N")
+    steer.add_argument(
+        "--beam",
+        type=int,
+        default=None,
+        metavar="WIDTH",
+        help="beam search of this width instead of sampling (deterministic)",
+    )
     args = parser.parse_args(argv)
     handlers = {"tokenize": _tokenize, "train": _train, "generate": _generate}
     return handlers[args.command](args)
@@ -280,6 +311,7 @@ def _generate(args: argparse.Namespace) -> int:
     from musegen.bundle import BundleError, load_bundle
     from musegen.generation import generate, prime_ids
     from musegen.midi_io import MidiReadError, read_midi, write_midi
+    from musegen.token_table import TokenTable
 
     where = Path(args.bundle)
     if (where / "bundle").is_dir():
@@ -292,6 +324,7 @@ def _generate(args: argparse.Namespace) -> int:
     try:
         config = _sampler_config(args, bundle.metadata.get("generation"))
         sampler = samplers.get(config.pop("name"), **config)
+        chain = _steering(args)
     except (ValueError, TypeError) as err:
         print(f"musegen: {err}", file=sys.stderr)
         return 2
@@ -304,7 +337,22 @@ def _generate(args: argparse.Namespace) -> int:
         prime = prime_ids(tokens, bundle.vocabulary, unknown="skip")
     else:
         prime = list(bundle.metadata.get("prime") or [2])
-    ids = generate(bundle.model, prime, args.steps, sampler, seed=args.seed)[0]
+    table = TokenTable.build(bundle.tokenizer, bundle.vocabulary) if chain else None
+    try:
+        if args.beam:
+            from musegen.beam import beam_search
+
+            ids = beam_search(
+                bundle.model, prime, args.steps, args.beam, processors=chain, table=table
+            )[0][0]
+        else:
+            ids = generate(
+                bundle.model, prime, args.steps, sampler, processors=chain, table=table,
+                seed=args.seed,
+            )[0]  # fmt: skip
+    except (ValueError, TypeError) as err:  # a processor that cannot read this tokenizer
+        print(f"musegen: {err}", file=sys.stderr)
+        return 1
     piece, skipped = _continuation(
         bundle.tokenizer, bundle.vocabulary.decode(prime), bundle.vocabulary.decode(ids)
     )
@@ -320,7 +368,8 @@ def _generate(args: argparse.Namespace) -> int:
             print("musegen: --png needs matplotlib (pip install 'musegen[plot]')", file=sys.stderr)
             return 1
         png = Path(args.out).with_suffix(".png")
-        save_png(piano_roll(piece, title=f"{Path(args.out).name} ({sampler!r})"), png)
+        how = f"beam {args.beam}" if args.beam else repr(sampler)
+        save_png(piano_roll(piece, title=f"{Path(args.out).name} ({how})"), png)
         print(f"wrote {png}")
     return 0
 
@@ -339,6 +388,33 @@ def _continuation(
     start = events[0].offset if events else 0.0
     moved = tuple(replace(e, offset=e.offset - start) for e in events)
     return whole.with_events(moved), [(i - len(prime), t) for i, t in skipped if i >= len(prime)]
+
+
+def _steering(args: argparse.Namespace) -> list[Any]:
+    """The processors the options ask for: hard constraints first, then the penalties."""
+    from musegen import processors
+
+    chain: list[Any] = []
+    if args.grammar:
+        chain.append(processors.GrammarConstraint())
+    if args.key:
+        chain.append(processors.KeyConstraint(args.key))
+    if args.pitch_range:
+        low, sep, high = args.pitch_range.partition(":")
+        if not sep:
+            raise ValueError(f"--pitch-range takes LOW:HIGH (e.g. C3:C6), got {args.pitch_range!r}")
+        chain.append(processors.PitchRange(*(int(x) if x.isdigit() else x for x in (low, high))))
+    if args.no_repeat_ngram is not None:
+        chain.append(processors.NoRepeatNGram(args.no_repeat_ngram))
+    if args.repetition_penalty is not None:
+        chain.append(
+            processors.RepetitionPenalty(
+                args.repetition_penalty, args.penalty_window, only_pitches=True
+            )
+        )
+    if args.beam is not None and args.beam < 1:
+        raise ValueError(f"--beam takes a width >= 1, got {args.beam}")
+    return chain
 
 
 def _sampler_config(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:

@@ -26,9 +26,11 @@ import keras
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from musegen import processors as _processors
 from musegen import samplers
 from musegen.events import Piece
 from musegen.model import scale_ids
+from musegen.token_table import TokenTable
 from musegen.vocabulary import Vocabulary
 
 __all__ = ["LSTMRunner", "generate", "prime_ids"]
@@ -51,6 +53,8 @@ def generate(
     steps: int,
     sampler: samplers.Sampler | str | dict[str, Any] = "top_k",
     *,
+    processors: Sequence[_processors.LogitsProcessor | str | dict[str, Any]] = (),
+    table: TokenTable | None = None,
     seed: int | None = None,
     batch_size: int | None = None,
     window: int | None = None,
@@ -65,6 +69,10 @@ def generate(
             per stream (all rows the same length). See `prime_ids` for tokens.
         steps: How many ids to generate per stream.
         sampler: A sampler, or a name / config for `musegen.samplers.get`.
+        processors: Logits processors (`musegen.processors`), applied in order to
+            every step's logits before the sampler.
+        table: The vocabulary's `TokenTable`, for processors that read what ids
+            mean (`musegen.processors.KeyConstraint`, ...).
         seed: Seed of the random generator; the same seed gives the same output.
         batch_size: Number of streams decoded together; defaults to the prime's rows.
         window: Window length for a window model built with ``seq_len=None``
@@ -79,8 +87,9 @@ def generate(
             (see bench/generate_speed.py).
 
     Raises:
-        ValueError: for a bad prime (naming the bad id or length), or a layer the
-            runner does not support (naming it).
+        ValueError: for a bad prime (naming the bad id or length), a layer the
+            runner does not support (naming it), a processor that needs a table
+            without one, or processors that leave nothing to pick.
 
     Examples:
         >>> from musegen.model import build_lstm
@@ -93,6 +102,7 @@ def generate(
         raise ValueError(f"steps must be >= 0, got {steps}")
     runner = LSTMRunner(model)  # the model's weights as numpy arrays
     pick = samplers.get(sampler)
+    chain = _processors.prepare(processors, table, runner.vocab_size)
     rng = np.random.default_rng(seed)
     context = _prime_batch(prime, batch_size, runner.vocab_size)  # [batch, prime length]
     width = runner.window or window or context.shape[1]
@@ -109,6 +119,8 @@ def generate(
         for t in range(start, start + steps):
             if not runner.chunk:
                 logits, _ = runner(ids[:, t - width : t])  # re-read the window from zero state
+            if chain:  # penalties and constraints, in order, on the ids so far
+                logits = _processors.apply(chain, logits, ids[:, :t], start)
             ids[:, t] = pick(logits, rng)  # choose the next id of every stream
             if runner.chunk and t + 1 < start + steps:
                 logits, state = runner(ids[:, t : t + 1], state)  # one LSTM step, the new id

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from musegen.events import Piece
+from musegen.keys import scale
 
 __all__ = [
     "DURATION_EDGES",
@@ -33,6 +34,7 @@ __all__ = [
     "duration_histogram",
     "empty_beat_rate",
     "evaluate",
+    "in_key_share",
     "interval_histogram",
     "jensen_shannon",
     "longest_repeat",
@@ -129,6 +131,24 @@ def scale_consistency(piece: Piece) -> float:
         return math.nan
     counts = _pitch_class_counts(pitches)
     return float((_SCALES @ counts).max() / counts.sum())
+
+
+def in_key_share(piece: Piece, key: str) -> float:
+    """Share of notes whose pitch class belongs to `key` (a `musegen.keys.scale` name).
+
+    ``#(notes in the key) / #(notes)``, in 0..1; NaN when no note sounds. Unlike
+    `scale_consistency` the key is given, not the best-fitting one.
+
+    Examples:
+        >>> from musegen.events import Event
+        >>> in_key_share(Piece((Event(0, 1, (62, 65, 69)), Event(1, 1, (61,)))), "D minor")
+        0.75
+    """
+    pitches = _pitches(piece)
+    if not pitches:
+        return math.nan
+    allowed = scale(key)
+    return sum(p % 12 in allowed for p in pitches) / len(pitches)
 
 
 def polyphony(piece: Piece) -> float:

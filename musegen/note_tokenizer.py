@@ -32,7 +32,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from musegen.events import DEFAULT_VELOCITY, Event, Piece
-from musegen.tokenizer import _EPS, DurationBuckets, Tokenizer, VelocityBuckets, _merge_onsets
+from musegen.tokenizer import (
+    _EPS,
+    DurationBuckets,
+    TokenInfo,
+    Tokenizer,
+    VelocityBuckets,
+    _merge_onsets,
+)
 
 __all__ = ["NoteTokenizer"]
 
@@ -247,6 +254,26 @@ class NoteTokenizer(Tokenizer):
         drop_run()
         skipped.sort()
         return Piece(tuple(events)), skipped
+
+    def describe(self, token: str) -> TokenInfo:
+        """What `token` is: a ``"pitch"``, ``"rest"``, ``"duration"``, ``"velocity"`` or ``"step"``.
+
+        Examples:
+            >>> tok = NoteTokenizer(holds=True)
+            >>> for token in ("E4", "8th.", "+4th", "rest", "v81"):
+            ...     print(tuple(tok.describe(token)))
+            ('pitch', (64,), None)
+            ('duration', (), 0.75)
+            ('step', (), 1.0)
+            ('rest', (), None)
+            ('unknown', (), None)
+        """
+        kind, value = self._classify(token)
+        if kind == "pitch":
+            return TokenInfo(kind, tuple(value))
+        if kind in ("duration", "step"):
+            return TokenInfo(kind, (), value)
+        return TokenInfo(kind)
 
     def _classify(self, text: str) -> tuple[str, Any]:
         """What a token is (pitch, rest, duration, velocity or unknown) and its value."""

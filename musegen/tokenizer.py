@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from typing_extensions import Protocol, Self, runtime_checkable
 
@@ -38,6 +38,7 @@ from musegen.vocabulary import Vocabulary
 
 __all__ = [
     "DurationBuckets",
+    "TokenInfo",
     "Tokenizer",
     "TokenizerProtocol",
     "VelocityBuckets",
@@ -54,6 +55,23 @@ _NAME_TO_MIDI = {n: m for m, n in _MIDI_TO_NAME.items()}
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _PITCH_RE = re.compile(r"^([A-Ga-g])(#{1,2}|-{1,2}|b{1,2})?(-?\d+)$")
 _EPS = 1e-6
+
+
+class TokenInfo(NamedTuple):
+    """What one token means (see `Tokenizer.describe`).
+
+    Attributes:
+        kind: ``"event"`` (a whole event: pitches, or none for a rest, with its
+            duration), ``"pitch"``, ``"rest"``, ``"duration"``, ``"velocity"``,
+            ``"step"`` (the parts of an event in a note-level spelling) or
+            ``"unknown"``.
+        pitches: The MIDI pitches the token carries.
+        duration: Its length in quarter notes (an event, a duration or a step), else None.
+    """
+
+    kind: str
+    pitches: tuple[int, ...] = ()
+    duration: float | None = None
 
 
 @dataclass(frozen=True)
@@ -398,6 +416,25 @@ class Tokenizer:
         if fields:
             raise ValueError(f"extra fields in {token!r}")
         return pitches, duration, velocity
+
+    def describe(self, token: str) -> TokenInfo:
+        """What `token` means on its own: a whole ``"event"`` here, or ``"unknown"``.
+
+        Logits processors (`musegen.processors`) read these descriptions, once
+        per vocabulary, through `musegen.token_table.TokenTable`. A subclass
+        with other kinds of tokens overrides this.
+
+        Examples:
+            >>> Tokenizer.seed().describe("C4,E4_long_v81")
+            TokenInfo(kind='event', pitches=(60, 64), duration=2.0)
+            >>> Tokenizer.seed().describe("rest_short").pitches, Tokenizer().describe("<unk>").kind
+            ((), 'unknown')
+        """
+        try:
+            pitches, duration, _ = self._parse_token(token)
+        except (ValueError, IndexError, KeyError, TypeError, AttributeError):
+            return TokenInfo("unknown")
+        return TokenInfo("event", pitches, duration)
 
     # -- vocabulary and configuration -------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,3 +19,25 @@ def skuli_midi() -> Path:
     if not SKULI_MIDI.is_dir():
         pytest.skip("../shared/data/skuli-midi is not beside this checkout")
     return SKULI_MIDI
+
+
+@pytest.fixture(scope="session")
+def chorale_model() -> tuple[Any, Any, Any, list[int]]:
+    """A note-level model trained a few seconds on eight chorales, its tokenizer, vocabulary
+    and a prime (the first 24 tokens of the first chorale): it has learnt their grammar."""
+    import keras
+
+    from musegen.dataset import SequenceDataset
+    from musegen.defaults import encodings
+    from musegen.midi_io import load_corpus
+    from musegen.model import build_lstm
+
+    pieces = load_corpus("music21:bach", limit=8, progress=False).pieces
+    tokenizer = encodings()["notes"]
+    vocab = tokenizer.build_vocabulary(pieces)
+    data = SequenceDataset.from_pieces(pieces, tokenizer, vocab, seq_len=32, shape="chunks", seed=0)
+    keras.utils.set_random_seed(0)
+    model = build_lstm(len(vocab), units=(48,), embedding_dim=16, return_sequences=True)
+    model.fit(data.batches(8), epochs=6, verbose=0, shuffle=False)
+    prime = vocab.encode(tokenizer.encode(pieces[0])[:24])
+    return model, tokenizer, vocab, prime

@@ -58,6 +58,21 @@ def test_defaults_train_by_time_and_generate_with_a_piano_roll(tmp_path, capsys)
     assert song.is_file() and song.with_suffix(".png").is_file()
     assert song.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
 
+    # steering: constraints hold in the written file; beam search runs; bad options exit 2
+    steered = tmp_path / "steered.mid"
+    assert main(["generate", str(run), "--steps", "60", "--seed", "1", "--key", "C major",
+                 "--pitch-range", "C4:C6", "--grammar", "--no-repeat-ngram", "6",
+                 "--repetition-penalty", "1.5", "--out", str(steered)]) == 0  # fmt: skip
+    pitches = {p for e in read_midi(steered).events for p in e.pitches}
+    assert pitches and all(p % 12 in (0, 2, 4, 5, 7, 9, 11) and 60 <= p <= 84 for p in pitches)
+    assert "(0 tokens skipped)" in capsys.readouterr().out
+    beam = tmp_path / "beam.mid"
+    assert main(["generate", str(run), "--steps", "30", "--beam", "3", "--out", str(beam)]) == 0
+    assert beam.is_file() and "wrote" in capsys.readouterr().out
+    for bad in (["--key", "H major"], ["--pitch-range", "C3"], ["--beam", "0"]):
+        assert main(["generate", str(run), "--steps", "5", "--out", str(beam), *bad]) == 2
+        assert capsys.readouterr().err.startswith("musegen: ")
+
 
 def test_sampler_options_override_the_bundles(tmp_path) -> None:
     import argparse

@@ -1,0 +1,130 @@
+"""`beam_search`: deterministic decoding that keeps the `width` likeliest sequences per stream.
+
+At every step each kept sequence (a *beam*) is extended by every id; of all
+``width x vocab`` extensions of a stream the `width` with the highest total
+log-probability are kept. With width 1 this is argmax decoding. All beams of
+all streams run as one batch through the numpy runner of `musegen.generation`,
+and the logits processors (`musegen.processors`) apply to every beam, so a
+key, a grammar or a melody constrain beam search as they do sampling.
+
+The log-probability of a sequence is summed over its ids from the
+distributions the model gives *after* the processors (renormalised over the
+allowed ids), as text-generation libraries do.
+
+A wider beam can lose the sequence a narrower one finds (it fills up with
+extensions that look better early and turn out worse), so the argmax path
+runs beside the beams, one row more per stream: the result is never less
+likely than argmax decoding's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import keras
+import numpy as np
+
+from musegen import processors as _processors
+from musegen.generation import LSTMRunner, _auto_threads, _blas_limit, _prime_batch, _repeat
+from musegen.token_table import TokenTable
+
+__all__ = ["beam_search"]
+
+
+def beam_search(
+    model: keras.Model,
+    prime: Sequence[int] | Sequence[Sequence[int]] | np.ndarray,
+    steps: int,
+    width: int = 4,
+    *,
+    processors: Sequence[_processors.LogitsProcessor | str | dict[str, Any]] = (),
+    table: TokenTable | None = None,
+    reserved_ids: Sequence[int] = (0, 1),
+    batch_size: int | None = None,
+    window: int | None = None,
+    blas_threads: int | Literal["auto"] | None = "auto",
+) -> tuple[np.ndarray, np.ndarray]:
+    """The likeliest `steps` ids found by a beam of `width`, per stream, and their log-probability.
+
+    Args:
+        model: As for `musegen.generation.generate`.
+        prime: Ids to start from: one sequence, or one row per stream.
+        steps: How many ids to generate per stream.
+        width: Beams kept per stream (1: argmax decoding).
+        processors: Logits processors applied to every beam's logits, in order.
+        table: The vocabulary's `TokenTable`, for processors that read it.
+        reserved_ids: Ids never chosen (padding and unknown).
+        batch_size: Number of streams; defaults to the prime's rows.
+        window: As for `musegen.generation.generate`.
+        blas_threads: As for `musegen.generation.generate`.
+
+    Returns:
+        ``(ids, log_probs)``: the best sequence of each stream ``[batch, steps]``
+        (int64) and its summed log-probability ``[batch]``.
+
+    Raises:
+        ValueError: for ``width < 1``, a bad prime, or processors that leave
+            nothing to pick.
+
+    Examples:
+        >>> from musegen.model import build_lstm
+        >>> model = build_lstm(20, units=(8,), embedding_dim=4, return_sequences=True)
+        >>> ids, log_probs = beam_search(model, [2, 3, 4], steps=5, width=3)
+        >>> ids.shape, log_probs.shape
+        ((1, 5), (1,))
+    """
+    if width < 1:
+        raise ValueError(f"width must be >= 1, got {width}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    runner = LSTMRunner(model)
+    chain = _processors.prepare(processors, table, runner.vocab_size)
+    context = _prime_batch(prime, batch_size, runner.vocab_size)
+    streams, start, vocab = len(context), context.shape[1], runner.vocab_size
+    width_ = runner.window or window or start
+    if not runner.chunk and start < width_:
+        raise ValueError(f"prime has {start} ids; this window model reads {width_}")
+    # row s * rows + b is beam b of stream s (at first only beam 0 is alive); with a beam
+    # wider than one, row s * rows + width is the stream's argmax path
+    rows = width + (width > 1)
+    ids = np.repeat(np.concatenate([context, np.zeros((streams, steps), np.int64)], 1), rows, 0)
+    scores = np.full((streams, rows), -np.inf)
+    scores[:, 0] = scores[:, width:] = 0.0
+    reserved = [i for i in reserved_ids if 0 <= i < vocab]
+    base = np.arange(streams)[:, None] * rows
+    with _blas_limit(_auto_threads() if blas_threads == "auto" else blas_threads):
+        if runner.chunk:
+            logits, state = runner(context)
+            logits, state = _repeat((logits, state), rows)
+        for t in range(start, start + steps):
+            if not runner.chunk:
+                logits, _ = runner(ids[:, t - width_ : t])
+            if chain:
+                logits = _processors.apply(chain, logits, ids[:, :t], start)
+            logits = np.array(logits, dtype=np.float64)
+            logits[:, reserved] = -np.inf
+            log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+            log_probs = np.nan_to_num(log_probs, nan=-np.inf).reshape(streams, rows, vocab)
+            total = scores[:, :, None] + log_probs
+            beams = total[:, :width].reshape(streams, width * vocab)
+            if width == 1:
+                best = beams.argmax(axis=1)[:, None]  # the first of equals, as argmax sampling
+            else:
+                best = np.argpartition(-beams, width - 1, axis=1)[:, :width]
+                order = np.argsort(-np.take_along_axis(beams, best, 1), axis=1, kind="stable")
+                best = np.take_along_axis(best, order, 1)
+                greedy = total[:, width].argmax(axis=1)[:, None]
+                best = np.concatenate([best, width * vocab + greedy], axis=1)
+            scores = np.take_along_axis(total.reshape(streams, rows * vocab), best, 1)
+            if not np.isfinite(scores[:, 0]).all():
+                dead = np.flatnonzero(~np.isfinite(scores[:, 0])).tolist()
+                raise ValueError(f"no id can be chosen in streams {dead} at step {t - start}")
+            chosen = (base + best // vocab).ravel()
+            ids = ids[chosen]
+            ids[:, t] = (best % vocab).ravel()
+            if runner.chunk and t + 1 < start + steps:
+                state = [(h[chosen], c[chosen]) for h, c in state]
+                logits, state = runner(ids[:, t : t + 1], state)
+    winner = scores.argmax(axis=1)  # beams are kept best first: the first beam or argmax's path
+    return ids[base[:, 0] + winner, start:], scores[np.arange(streams), winner]

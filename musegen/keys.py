@@ -1,0 +1,90 @@
+"""Keys and scales by name: ``"D minor"`` -> the pitch classes it allows.
+
+A key name is a tonic (a letter, then ``#``, ``b`` or ``-`` for sharps and
+flats) and a mode: ``major``, ``minor`` (natural minor, the scale
+`musegen.metrics.scale_consistency` fits), ``harmonic minor`` or
+``melodic minor`` (ascending). `best_key` names the major or natural-minor key
+that holds the most notes of a piece.
+
+Examples:
+    >>> sorted(scale("A minor"))
+    [0, 2, 4, 5, 7, 9, 11]
+    >>> sorted(scale("D harmonic minor"))
+    [1, 2, 4, 5, 7, 9, 10]
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from musegen.events import Piece
+
+__all__ = ["MODES", "best_key", "scale"]
+
+MODES: dict[str, tuple[int, ...]] = {
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10),
+    "harmonic minor": (0, 2, 3, 5, 7, 8, 11),
+    "melodic minor": (0, 2, 3, 5, 7, 9, 11),
+}
+"""Mode name -> its steps above the tonic, in semitones."""
+
+_TONICS = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "G#", "A", "B-", "B")
+_LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_KEY_RE = re.compile(r"^\s*([A-Ga-g])([#b-]*)\s+(.+?)\s*$")
+
+
+def scale(key: str) -> frozenset[int]:
+    """The pitch classes (0 = C) of a key named like ``"D minor"`` or ``"F# major"``.
+
+    Raises:
+        ValueError: naming the key when its tonic or mode is not understood.
+
+    Examples:
+        >>> sorted(scale("Bb major"))
+        [0, 2, 3, 5, 7, 9, 10]
+    """
+    match = _KEY_RE.match(key)
+    mode = match.group(3).lower() if match else ""
+    accidentals = match.group(2) if match else ""
+    if (
+        not match
+        or mode not in MODES
+        or ("#" in accidentals and accidentals != "#" * len(accidentals))
+    ):
+        raise ValueError(
+            f"unknown key {key!r}: give a tonic (C, F#, Bb, E-, ...) "
+            f"and a mode ({', '.join(MODES)})"
+        )
+    sharps = accidentals.count("#")
+    tonic = _LETTERS[match.group(1).upper()] + sharps - (len(accidentals) - sharps)
+    return frozenset((tonic + step) % 12 for step in MODES[mode])
+
+
+def best_key(piece: Piece) -> str:
+    """The major or natural-minor key holding the most of the piece's notes.
+
+    Every pitch of a chord counts as one note, rests are left out. Between keys
+    holding as many notes (a major key and its relative minor always do), the
+    one whose tonic sounds most wins, then major, then the lower tonic from C.
+    A piece with no note gives ``"C major"``.
+
+    Examples:
+        >>> from musegen.events import Event
+        >>> best_key(Piece(tuple(Event(i, 1, (p,)) for i, p in enumerate([62, 65, 69, 70, 62]))))
+        'D minor'
+    """
+    counts = np.zeros(12)
+    for event in piece.notes:
+        for pitch in event.pitches:
+            counts[pitch % 12] += 1
+    best, name = -1.0, "C major"
+    for mode in ("major", "minor"):
+        for tonic, tonic_name in enumerate(_TONICS):
+            held = sum(counts[(tonic + step) % 12] for step in MODES[mode])
+            held += counts[tonic] / (counts.sum() + 1)  # < 1: breaks ties only
+            if held > best:
+                best, name = held, f"{tonic_name} {mode}"
+    return name

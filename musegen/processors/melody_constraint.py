@@ -1,0 +1,125 @@
+"""`MelodyConstraint`: each generated event carries the melody's next note on top (harmonising)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from musegen.events import Piece
+from musegen.processors.base import BaseProcessor, forbid
+from musegen.token_table import DURATION, EVENT, PITCH, REST, VELOCITY, TokenTable
+
+__all__ = ["MelodyConstraint"]
+
+
+class MelodyConstraint(BaseProcessor):
+    """The k-th generated event has the melody's k-th pitch as its top note and its duration.
+
+    The model chooses everything else: the pitches below the melody note (the
+    other voices) and, with velocities, the velocity. A melody rest makes a
+    rest of its length. Events are counted from the first generated id, so the
+    prime should end with a complete event; once the melody is used up the
+    model goes on freely. The spelling's grammar (`GrammarConstraint`) applies
+    too, and steps (``holds=True``) are forbidden: every voice moves with the
+    melody.
+
+    Args:
+        melody: ``(pitch, duration)`` per melody event: a MIDI pitch, or None
+            for a rest, and its length in quarter notes (written as the
+            tokenizer's nearest duration bucket).
+
+    Raises:
+        ValueError: for an empty melody, a pitch outside 0..127 or a duration <= 0.
+
+    Examples:
+        >>> from musegen.note_tokenizer import NoteTokenizer
+        >>> from musegen.vocabulary import Vocabulary
+        >>> vocab = Vocabulary(["C3", "G3", "E4", "G4", "4th", "half", "rest"])
+        >>> melody = MelodyConstraint([(67, 1.0), (64, 2.0)])
+        >>> melody = melody.bind(TokenTable.build(NoteTokenizer(), vocab))
+        >>> def allowed(tokens):
+        ...     ids = np.array([vocab.encode(tokens)], dtype=np.int64)
+        ...     return vocab.decode(np.flatnonzero(melody(np.zeros((1, 9)), ids, 0) == 0))
+        >>> allowed([]), allowed(["C3", "G4"]), allowed(["C3", "G4", "4th"])
+        (['C3', 'G3', 'E4', 'G4'], ['4th'], ['C3', 'G3', 'E4'])
+    """
+
+    needs_table = True
+
+    def __init__(self, melody: Iterable[Sequence[Any]]) -> None:
+        notes = [(None if p is None else int(p), float(d)) for p, d in melody]
+        if not notes:
+            raise ValueError("the melody has no events")
+        for pitch, duration in notes:
+            if (pitch is not None and not 0 <= pitch <= 127) or not duration > 0:
+                raise ValueError(
+                    f"bad melody event ({pitch}, {duration}): "
+                    "give a pitch 0..127 or None, and a duration > 0"
+                )
+        self.melody = notes
+
+    @classmethod
+    def from_piece(cls, piece: Piece) -> MelodyConstraint:
+        """The melody of a one-voice piece: each event's top pitch (None for a rest) and duration.
+
+        Examples:
+            >>> from musegen.events import Event
+            >>> MelodyConstraint.from_piece(Piece((Event(0, 1, (67,)), Event(1, 2)))).melody
+            [(67, 1.0), (None, 2.0)]
+        """
+        return cls([(max(e.pitches) if e.pitches else None, e.duration) for e in piece.events])
+
+    _pitch: np.ndarray | None = None
+    _duration: np.ndarray | None = None
+
+    def bind(self, table: TokenTable) -> MelodyConstraint:
+        """A copy reading `table`; the melody's durations become the tokenizer's buckets."""
+        bound = super().bind(table)
+        bound._pitch = np.array([-1 if p is None else p for p, _ in self.melody])
+        bound._duration = np.array([table.snap(d) for _, d in self.melody])
+        return bound
+
+    def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
+        """Forbid what the grammar forbids, and what would not give the melody's next event."""
+        table = self.table
+        assert table is not None and self._pitch is not None and self._duration is not None
+        allowed = table.allowed_next(ids)
+        k = table.closes(ids[:, start:]).sum(axis=1)  # events generated so far, per row
+        active = k < len(self._pitch)
+        if not active.any():
+            return forbid(logits, allowed)
+        k = np.minimum(k, len(self._pitch) - 1)
+        pitch, duration = self._pitch[k][:, None], self._duration[k][:, None]  # [batch, 1]
+        kinds, top = table.kinds[None], table.top[None]
+        right_length = np.isclose(table.durations[None], duration)
+        if not table.note_level:
+            melody = (kinds == EVENT) & (top == pitch) & right_length
+        else:
+            last = ids[:, -1] if ids.shape[1] else np.full(len(ids), -1)
+            context = table.contexts(ids)
+            last_kind = np.where(
+                context < len(table), table.kinds[np.minimum(context, len(table) - 1)], -1
+            )
+            opening = np.where(pitch < 0, kinds == REST, (kinds == PITCH) & (top <= pitch))
+            last_top = np.where(last_kind == PITCH, table.top[last], -1)[:, None]
+            in_chord = np.where(
+                last_top == pitch,
+                (kinds == DURATION) & right_length,
+                (kinds == PITCH) & (top <= pitch),
+            )
+            melody = np.select(
+                [
+                    (last_kind == PITCH)[:, None],
+                    (last_kind == REST)[:, None],
+                    ((last_kind == DURATION) & table.velocities)[:, None],
+                ],
+                [in_chord, (kinds == DURATION) & right_length, kinds == VELOCITY],
+                default=opening,
+            )
+        return forbid(logits, allowed & (melody | ~active[:, None]))
+
+    def get_config(self) -> dict[str, Any]:
+        """The melody as ``[pitch or None, duration]`` pairs."""
+        return {"melody": [[p, d] for p, d in self.melody]}

@@ -1,0 +1,70 @@
+"""`PitchRange`: only ids whose pitches all lie between a lowest and a highest pitch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from musegen.processors.base import BaseProcessor, forbid
+from musegen.token_table import TokenTable
+from musegen.tokenizer import Tokenizer
+
+__all__ = ["PitchRange"]
+
+
+class PitchRange(BaseProcessor):
+    """Forbid every id that carries a pitch below `low` or above `high` (both allowed).
+
+    Args:
+        low: The lowest pitch allowed: a MIDI number or a name (``"C3"``).
+        high: The highest pitch allowed, likewise.
+
+    Raises:
+        ValueError: for an unreadable name, or `low` above `high`.
+
+    Examples:
+        >>> import numpy as np
+        >>> from musegen.vocabulary import Vocabulary
+        >>> vocab = Vocabulary(["C3", "C4,G4", "C4,C6", "C7", "rest"])
+        >>> keep = PitchRange("C3", "C6").bind(TokenTable.build(Tokenizer(), vocab))
+        >>> vocab.decode(np.flatnonzero(keep(np.zeros((1, 7)), np.zeros((1, 0), int)) == 0)[2:])
+        ['C3', 'C4,G4', 'C4,C6', 'rest']
+    """
+
+    needs_table = True
+
+    def __init__(self, low: int | str = 0, high: int | str = 127) -> None:
+        self.low, self.high = _midi(low), _midi(high)
+        if self.low > self.high:
+            raise ValueError(f"low ({low}) is above high ({high})")
+
+    _allowed: Any = None
+
+    def bind(self, table: TokenTable) -> PitchRange:
+        """A copy reading `table`, with which ids carry a pitch out of range found once."""
+        bound = super().bind(table)
+        outside = (np.arange(128) < self.low) | (np.arange(128) > self.high)
+        bound._allowed = ~(table.pitches & outside).any(axis=1)
+        return bound
+
+    def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
+        """Set the logits of ids with a pitch out of range to ``-inf``."""
+        assert self._allowed is not None
+        return forbid(logits, self._allowed)
+
+    def get_config(self) -> dict[str, Any]:
+        """`low` and `high` as MIDI numbers."""
+        return {"low": self.low, "high": self.high}
+
+
+def _midi(pitch: int | str) -> int:
+    if isinstance(pitch, str):
+        try:
+            (number,) = Tokenizer().text_to_pitches(pitch.strip())
+        except (ValueError, KeyError) as error:
+            raise ValueError(f"cannot read pitch {pitch!r}: {error}") from None
+        return number
+    if not 0 <= int(pitch) <= 127:
+        raise ValueError(f"a MIDI pitch is 0..127, got {pitch}")
+    return int(pitch)
