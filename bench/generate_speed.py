@@ -19,6 +19,13 @@ LSTM returning sequences). Timed in this one run, on this machine:
 All decode with argmax. Ratios are against (1), measured in the same run. The
 recipe loop and the window rows run once; each chunk-model row runs three times
 and its best time counts.
+
+``--processors`` measures instead what logits processors and beam search cost:
+the default model (LSTM 128 x 2, `musegen.defaults`) over the default
+encoding's vocabulary of every pitch (``notes``: 128 pitches, a rest, 8
+durations, 8 steps), random weights, top-k 7, with no processor, each
+processor alone, all of them, and beam search, for one stream and ``--batch``
+streams. Ratios are against no processor, in the same run.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
+from musegen import samplers
 from musegen.generation import generate
 from musegen.model import skuli_lstm
 from musegen.samplers import ArgmaxSampler
@@ -63,6 +71,73 @@ def timed(label: str, tokens: int, run, repeat: int = 1) -> tuple[float, object]
     return rate, result
 
 
+def processor_rows(args: argparse.Namespace) -> None:
+    """Tokens/s of generate with each processor, all of them, and beam search (see the docs)."""
+    from musegen import processors
+    from musegen.beam import beam_search
+    from musegen.defaults import TRAINING, encodings
+    from musegen.model import build_lstm
+    from musegen.token_table import TokenTable
+    from musegen.vocabulary import Vocabulary
+
+    tokenizer = encodings()["notes"]
+    assert tokenizer.durations is not None
+    names = [tokenizer.pitches_to_text((p,)) for p in range(128)] + [tokenizer.rest_text]
+    names += list(tokenizer.durations.names) + ["+" + n for n in tokenizer.durations.names]
+    vocab = Vocabulary(names)
+    table = TokenTable.build(tokenizer, vocab)
+    model = build_lstm(len(vocab), units=TRAINING.units, return_sequences=True)
+    rng = np.random.default_rng(0)
+    prime = vocab.encode(["C3", "G3", "E4", "C5", "4th"] * 4)
+    melody = [(int(p), 1.0) for p in rng.integers(60, 80, args.steps)]
+    chains = {
+        "no processor": [],
+        "repetition penalty 1.5 (pitches)": [processors.RepetitionPenalty(1.5, only_pitches=True)],
+        "no-repeat 12-gram": [processors.NoRepeatNGram(12)],
+        "key (D minor)": [processors.KeyConstraint("D minor")],
+        "pitch range": [processors.PitchRange("C2", "C6")],
+        "grammar": [processors.GrammarConstraint()],
+        "melody": [processors.MelodyConstraint(melody)],
+        "grammar + key + range + no-repeat + penalty": [
+            processors.GrammarConstraint(), processors.KeyConstraint("D minor"),
+            processors.PitchRange("C2", "C6"), processors.NoRepeatNGram(12),
+            processors.RepetitionPenalty(1.5, only_pitches=True),
+        ],
+    }  # fmt: skip
+    sampler = samplers.TopKSampler(k=7)
+    print(f"model: LSTM {TRAINING.units}, vocabulary {len(vocab)}; top-k 7; {args.steps} tokens")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    for streams in (1, args.batch):
+        steps = args.steps if streams == 1 else args.batch_steps
+        rates = {}
+        for name, chain in chains.items():
+            rates[name], _ = timed(
+                f"{name}, {streams} stream(s)",
+                streams * steps,
+                lambda c=chain, s=streams, n=steps: generate(
+                    model, prime, n, sampler, processors=c, table=table, seed=0, batch_size=s
+                ),
+                REPEAT,
+            )
+        for width in (4,):
+            label = f"beam search, width {width}"
+            rates[label], _ = timed(
+                f"{label}, {streams} stream(s)",
+                streams * steps,
+                lambda s=streams, n=steps, w=width: beam_search(
+                    model, [prime] * s, n, w, processors=[processors.GrammarConstraint()],
+                    table=table,
+                ),
+                REPEAT,
+            )  # fmt: skip
+        base = rates["no processor"]
+        print(f"\n{streams} stream(s): ratio to no processor")
+        for label, rate in rates.items():
+            print(f"  {label:<50} {rate:>9.0f} tokens/s {rate / base:>6.2f}x")
+        print()
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000, help="tokens per stream, chunk mode")
@@ -70,7 +145,13 @@ def main() -> None:
     parser.add_argument("--batch-steps", type=int, default=200, help="tokens per stream, batch")
     parser.add_argument("--recipe-steps", type=int, default=20, help="tokens, recipe loop")
     parser.add_argument("--window-steps", type=int, default=10, help="tokens, window mode")
+    parser.add_argument(
+        "--processors", action="store_true", help="measure processors and beam search instead"
+    )
     args = parser.parse_args()
+    if args.processors:
+        processor_rows(args)
+        return
 
     window_model = skuli_lstm(VOCAB, seq_len=WINDOW)
     chunk_model = skuli_lstm(VOCAB, seq_len=None, return_sequences=True)

@@ -200,7 +200,7 @@ def main() -> None:
 
     import keras
 
-    from musegen.dataset import SequenceDataset, _split_songs, transposed
+    from musegen.dataset import SequenceDataset, split_songs, transposed
     from musegen.defaults import encodings
     from musegen.events import Piece
     from musegen.generation import generate
@@ -215,7 +215,7 @@ def main() -> None:
     shown_source = "music21:bach" if args.corpus == "bach" else "../shared/data/skuli-midi"
     corpus = load_corpus(source, limit=100 if args.corpus == "bach" else None, progress=False)
     pieces = [p for p in corpus.pieces if p.notes]
-    train_index, val_index = _split_songs(len(pieces), 0.1, args.seed)
+    train_index, val_index = split_songs(len(pieces), 0.1, args.seed)
     train = [pieces[i] for i in train_index]
     held_out = [pieces[i] for i in val_index]
     quarters = [p.duration for p in held_out]

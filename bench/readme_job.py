@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=50)
     args = parser.parse_args()
 
-    from musegen.dataset import _split_songs
+    from musegen.dataset import split_songs
     from musegen.metrics import compare
     from musegen.midi_io import load_corpus, read_midi
 
@@ -40,7 +40,7 @@ def main() -> None:
     )
     pieces = corpus.pieces
     val_fraction = 0.1 if len(pieces) >= 10 else 0.0
-    train_index, val_index = _split_songs(len(pieces), val_fraction, options["seed"])
+    train_index, val_index = split_songs(len(pieces), val_fraction, options["seed"])
     train = [pieces[i] for i in train_index]
     held_out = [pieces[i] for i in val_index]
     generated = read_midi(args.generated)

@@ -105,7 +105,8 @@ def beam_search(
             logits = np.array(logits, dtype=np.float64)
             logits[:, reserved] = -np.inf
             log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-            log_probs = np.nan_to_num(log_probs, nan=-np.inf).reshape(streams, rows, vocab)
+            log_probs[np.isnan(log_probs)] = -np.inf  # a row with nothing allowed (a dead beam)
+            log_probs = log_probs.reshape(streams, rows, vocab)
             total = scores[:, :, None] + log_probs
             beams = total[:, :width].reshape(streams, width * vocab)
             if width == 1:

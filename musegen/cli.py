@@ -284,10 +284,10 @@ def _held_out_nll(
     data: Any, pieces: Sequence[Piece], val_fraction: float, seed: int, model: Any
 ) -> float | None:
     """Held-out NLL per quarter note of the validation songs, or None without any."""
-    from musegen.dataset import _split_songs
+    from musegen.dataset import split_songs
     from musegen.likelihood import nll_per_quarter
 
-    _, val_index = _split_songs(len(pieces), val_fraction, seed)
+    _, val_index = split_songs(len(pieces), val_fraction, seed)
     songs = [(ids, pieces[i].duration) for ids, i in zip(data.val_ids, val_index, strict=True)]
     songs = [(ids, q) for ids, q in songs if q > 0 and len(ids) > 1]
     if not songs:

@@ -32,7 +32,7 @@ from musegen.vocabulary import Vocabulary
 if TYPE_CHECKING:
     import tensorflow as tf
 
-__all__ = ["SequenceDataset", "transposed"]
+__all__ = ["SequenceDataset", "split_songs", "transposed"]
 
 Shape = Literal["windows", "chunks"]
 InputMode = Literal["ids", "scaled"]
@@ -159,7 +159,7 @@ class SequenceDataset:
                     f"song {index}: id {int(bad[0])} is outside the vocabulary "
                     f"(0..{vocab_size - 1})"
                 )
-        train_index, val_index = _split_songs(len(arrays), val_fraction, seed)
+        train_index, val_index = split_songs(len(arrays), val_fraction, seed)
         return cls(
             [arrays[i].astype(np.int32) for i in train_index],
             [arrays[i].astype(np.int32) for i in val_index],
@@ -227,7 +227,7 @@ class SequenceDataset:
             ids = vocabulary.encode(tokenizer.encode(piece), unknown=policy)
             return np.asarray(ids, dtype=np.int32)
 
-        train_index, val_index = _split_songs(len(pieces), val_fraction, seed)
+        train_index, val_index = split_songs(len(pieces), val_fraction, seed)
         shifts = [0] if transpose is None else sorted({0, *range(transpose[0], transpose[1] + 1)})
         train_songs: list[np.ndarray] = []
         for i in train_index:
@@ -455,11 +455,16 @@ def _check_options(shape: str, input_mode: str, seq_len: int, stride: int) -> No
         raise ValueError(f"stride applies to windows only; chunks got stride={stride}")
 
 
-def _split_songs(count: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+def split_songs(count: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
     """Song indices for training and validation: a seeded shuffle, at least one of each.
 
     At least one song goes to validation when ``val_fraction > 0`` and there are
-    two songs or more.
+    two songs or more. `SequenceDataset` and ``musegen train`` split so: the same
+    count, fraction and seed name the same held-out songs.
+
+    Examples:
+        >>> split_songs(10, 0.2, seed=0)
+        ([0, 1, 2, 3, 5, 7, 8, 9], [4, 6])
     """
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must lie in [0, 1), got {val_fraction}")

@@ -30,11 +30,13 @@ def encodings() -> dict[str, Tokenizer]:
       the next onset; `NoteTokenizer.fine`).
     - ``notes-seed``: the seed's final information (3 duration buckets, 4 velocity
       levels) spelt one token per pitch / duration / velocity.
+    - ``notes-high``: ``notes`` with each event's pitches from the highest down,
+      for harmonising a melody (``examples/harmonize.py``).
 
     Examples:
         >>> from musegen.events import Event, Piece
         >>> list(encodings())[4:]
-        ['final', 'notes', 'notes-cut', 'notes-seed']
+        ['final', 'notes', 'notes-cut', 'notes-seed', 'notes-high']
         >>> encodings()["notes"].encode(Piece((Event(0, 1, (60, 64)),)))
         ['C4', 'E4', '4th']
     """
@@ -45,6 +47,7 @@ def encodings() -> dict[str, Tokenizer]:
         "notes-seed": NoteTokenizer(
             durations=DurationBuckets.seed(), velocities=VelocityBuckets.seed()
         ),
+        "notes-high": NoteTokenizer(holds=True, high_first=True),
     }
 
 

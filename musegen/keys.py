@@ -21,7 +21,7 @@ import numpy as np
 
 from musegen.events import Piece
 
-__all__ = ["MODES", "best_key", "scale"]
+__all__ = ["MODES", "best_key", "scale", "tonic"]
 
 MODES: dict[str, tuple[int, ...]] = {
     "major": (0, 2, 4, 5, 7, 9, 11),
@@ -46,6 +46,21 @@ def scale(key: str) -> frozenset[int]:
         >>> sorted(scale("Bb major"))
         [0, 2, 3, 5, 7, 9, 10]
     """
+    root, mode = _parse(key)
+    return frozenset((root + step) % 12 for step in MODES[mode])
+
+
+def tonic(key: str) -> int:
+    """The pitch class (0 = C) of a key's tonic.
+
+    Examples:
+        >>> tonic("F# minor"), tonic("E- major")
+        (6, 3)
+    """
+    return _parse(key)[0]
+
+
+def _parse(key: str) -> tuple[int, str]:
     match = _KEY_RE.match(key)
     mode = match.group(3).lower() if match else ""
     accidentals = match.group(2) if match else ""
@@ -59,8 +74,7 @@ def scale(key: str) -> frozenset[int]:
             f"and a mode ({', '.join(MODES)})"
         )
     sharps = accidentals.count("#")
-    tonic = _LETTERS[match.group(1).upper()] + sharps - (len(accidentals) - sharps)
-    return frozenset((tonic + step) % 12 for step in MODES[mode])
+    return (_LETTERS[match.group(1).upper()] + sharps - (len(accidentals) - sharps)) % 12, mode
 
 
 def best_key(piece: Piece) -> str:

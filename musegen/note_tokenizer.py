@@ -56,6 +56,10 @@ class NoteTokenizer(Tokenizer):
         holds: Keep each event's own length; a step token (``+`` and a bucket
             name, e.g. ``+8th``) gives the time to the next onset when that comes
             first. False shortens the event to the next onset, as the seed did.
+        high_first: Spell an event's pitches from the highest down (the melody
+            note first), so that a model chooses the voices below knowing the
+            one above: what harmonising a given melody needs
+            (`musegen.processors.MelodyConstraint`). Decoding reads either order.
         default_duration: Unused (durations are always on); kept for `from_config`.
         default_velocity: Velocity of a decoded event when velocities are off.
 
@@ -81,11 +85,13 @@ class NoteTokenizer(Tokenizer):
         chord_octaves: bool = True,
         rests: bool = True,
         holds: bool = False,
+        high_first: bool = False,
         default_duration: float = 0.5,
         default_velocity: int = DEFAULT_VELOCITY,
     ) -> None:
         durations = DurationBuckets.fine() if durations is None else durations
         self.holds = bool(holds)
+        self.high_first = bool(high_first)
         super().__init__(
             chord_octaves=chord_octaves,
             rests=rests,
@@ -121,7 +127,7 @@ class NoteTokenizer(Tokenizer):
 
     def get_config(self) -> dict[str, Any]:
         """JSON-able configuration; `from_config` rebuilds an equal tokenizer."""
-        return {**super().get_config(), "holds": self.holds}
+        return {**super().get_config(), "holds": self.holds, "high_first": self.high_first}
 
     # -- encoding -------------------------------------------------------------------
 
@@ -145,6 +151,8 @@ class NoteTokenizer(Tokenizer):
             if run is None:
                 head, *fields = compound.split(self.separator)
                 names = (head,) if head == self.rest_text else tuple(head.split(","))
+                if self.high_first:
+                    names = names[::-1]
                 run = runs[compound] = (*names, *fields)
             tokens.extend(run)
         return tokens
@@ -162,7 +170,7 @@ class NoteTokenizer(Tokenizer):
                 if name is None:
                     name = pitch_names[p] = self.pitches_to_text((p,))
                 out.append(name)
-            return out
+            return out[::-1] if self.high_first else out
 
         events = _merge_onsets(piece.events)
         tokens: list[str] = []

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from musegen._files import atomic_write_bytes, atomic_write_text, dump_document, load_document
-from musegen.dataset import InputMode, Shape, _check_options, _split_songs
+from musegen.dataset import InputMode, Shape, _check_options, split_songs
 from musegen.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
@@ -295,7 +295,7 @@ class ShardedDataset:
         self.cycle_length = int(cycle_length)
         self.shuffle_buffer = int(shuffle_buffer)
         lengths = self.index.song_lengths()
-        train, val = _split_songs(len(lengths), val_fraction, seed)
+        train, val = split_songs(len(lengths), val_fraction, seed)
         self._is_val = np.zeros(len(lengths), dtype=bool)
         self._is_val[val] = True
         self._first_song = np.cumsum([0, *(s.songs for s in self.index.shards)])

@@ -7,7 +7,7 @@ spelling's grammar), and where events close.
 
 The grammar of a note-level spelling (`musegen.note_tokenizer.NoteTokenizer`)::
 
-    event  := pitch+ duration [velocity] [step]      pitches rising, low to high
+    event  := pitch+ duration [velocity] [step]      pitches rising (or falling: high_first)
             | rest duration
 
 A velocity comes after the duration exactly when the tokenizer has velocities; a
@@ -55,6 +55,7 @@ class TokenTable:
         note_level: The ids are parts of events (pitches, durations, ...), not whole events.
         velocities: A note-level pitched event ends with a velocity id.
         holds: A note-level pitched event may be followed by a step id.
+        high_first: A note-level event spells its pitches from the highest down.
         buckets: The tokenizer's duration buckets, or None.
 
     Examples:
@@ -70,6 +71,7 @@ class TokenTable:
     note_level: bool
     velocities: bool
     holds: bool
+    high_first: bool = False
     buckets: DurationBuckets | None = None
 
     @classmethod
@@ -107,6 +109,7 @@ class TokenTable:
             note_level=note_level,
             velocities=note_level and tokenizer.velocities is not None,
             holds=note_level and bool(getattr(tokenizer, "holds", False)),
+            high_first=note_level and bool(getattr(tokenizer, "high_first", False)),
             buckets=tokenizer.durations,
         )
 
@@ -149,8 +152,10 @@ class TokenTable:
         by_id[kinds == DURATION] = (kinds == VELOCITY) if self.velocities else after_pitched
         by_id[kinds == VELOCITY] = after_pitched
         top = self.top
-        rising = top[None, :] > top[:, None]  # [last pitch, next pitch]
-        by_id[pitch] = ((rising & pitch) | (kinds == DURATION))[pitch]
+        onward = top[None, :] > top[:, None]  # [last pitch, next pitch]: rising
+        if self.high_first:
+            onward = (top[None, :] < top[:, None]) & (top[None, :] >= 0)
+        by_id[pitch] = ((onward & pitch) | (kinds == DURATION))[pitch]
         return follow
 
     def contexts(self, ids: np.ndarray) -> np.ndarray:

@@ -80,3 +80,18 @@ def test_bar_tokenizer_starts_every_measure_on_its_bar_line() -> None:
     decoded = tok.decode(tokens)
     assert [e.offset for e in decoded.notes] == [0.0, 0.5, 4.5, 8.0]
     assert type(tok).from_json(tok.to_json()) == tok
+
+
+def test_harmonize_puts_the_melody_on_top_of_every_event(tmp_path: Path) -> None:
+    args = ["--data", "music21:bach", "--limit", "20", "--minutes", "0.05", "--chorales", "2"]
+    args += ["--notes", "10", "--tries", "2", "--out", str(tmp_path)]
+    out = load("harmonize").main(args)
+    assert len(out["results"]) >= 2
+    for result in out["results"]:
+        events = result["generated"].events
+        melody = [(max(e.pitches) if e.pitches else None, e.duration) for e in events]
+        assert melody == result["melody"]  # the melody's pitch on top, its duration, every event
+        assert result["bach"].duration == pytest.approx(sum(d for _, d in result["melody"]))
+    assert 0 <= out["bass_exact"] <= out["bass_pitch_class"] <= 1
+    assert (tmp_path / "report.txt").is_file() and list(tmp_path.glob("*.png"))
+    assert (tmp_path / f"{out['results'][0]['name']}.mid").is_file()

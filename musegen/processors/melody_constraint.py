@@ -19,7 +19,15 @@ class MelodyConstraint(BaseProcessor):
 
     The model chooses everything else: the pitches below the melody note (the
     other voices) and, with velocities, the velocity. A melody rest makes a
-    rest of its length. Events are counted from the first generated id, so the
+    rest of its length.
+
+    Harmonising works best with a spelling that writes each event from its
+    highest pitch down (``NoteTokenizer(high_first=True)``, the ``notes-high``
+    encoding): the melody note comes first and the model chooses the voices
+    below knowing it. Spelt low to high, the voices below are chosen before the
+    model sees the melody note; where it would close the chord before reaching
+    it (or rest), that probability moves to the melody note, which completes
+    the chord on top. Events are counted from the first generated id, so the
     prime should end with a complete event; once the melody is used up the
     model goes on freely. The spelling's grammar (`GrammarConstraint`) applies
     too, and steps (``holds=True``) are forbidden: every voice moves with the
@@ -41,7 +49,7 @@ class MelodyConstraint(BaseProcessor):
         >>> melody = melody.bind(TokenTable.build(NoteTokenizer(), vocab))
         >>> def allowed(tokens):
         ...     ids = np.array([vocab.encode(tokens)], dtype=np.int64)
-        ...     return vocab.decode(np.flatnonzero(melody(np.zeros((1, 9)), ids, 0) == 0))
+        ...     return vocab.decode(np.flatnonzero(melody(np.zeros((1, 9)), ids, 0) > -np.inf))
         >>> allowed([]), allowed(["C3", "G4"]), allowed(["C3", "G4", "4th"])
         (['C3', 'G3', 'E4', 'G4'], ['4th'], ['C3', 'G3', 'E4'])
     """
@@ -102,13 +110,17 @@ class MelodyConstraint(BaseProcessor):
             last_kind = np.where(
                 context < len(table), table.kinds[np.minimum(context, len(table) - 1)], -1
             )
-            opening = np.where(pitch < 0, kinds == REST, (kinds == PITCH) & (top <= pitch))
             last_top = np.where(last_kind == PITCH, table.top[last], -1)[:, None]
-            in_chord = np.where(
-                last_top == pitch,
-                (kinds == DURATION) & right_length,
-                (kinds == PITCH) & (top <= pitch),
-            )
+            if table.high_first:  # the melody note first, then the voices below (the grammar)
+                opening = np.where(pitch < 0, kinds == REST, (kinds == PITCH) & (top == pitch))
+                in_chord = (kinds == PITCH) | ((kinds == DURATION) & right_length)
+            else:  # the voices below first, rising, then the melody note
+                opening = np.where(pitch < 0, kinds == REST, (kinds == PITCH) & (top <= pitch))
+                in_chord = np.where(
+                    last_top == pitch,
+                    (kinds == DURATION) & right_length,
+                    (kinds == PITCH) & (top <= pitch),
+                )
             melody = np.select(
                 [
                     (last_kind == PITCH)[:, None],
@@ -118,6 +130,21 @@ class MelodyConstraint(BaseProcessor):
                 [in_chord, (kinds == DURATION) & right_length, kinds == VELOCITY],
                 default=opening,
             )
+            # Rising: what the model would do instead of reaching the melody note (close the
+            # chord early, rest) goes to the melody note: "put it on top now".
+            rising = not table.high_first
+            target = (kinds == PITCH) & (top == pitch) & melody & active[:, None] & rising
+            closing = np.isin(kinds, (DURATION, REST))  # the chord (or a rest) instead of it
+            diverted = (
+                allowed & ~melody & closing & active[:, None] & target.any(axis=1, keepdims=True)
+            )
+            mass = np.where(diverted | target, logits, -np.inf)
+            peak = mass.max(axis=1, keepdims=True)
+            has = np.isfinite(peak[:, 0])
+            with np.errstate(divide="ignore"):
+                total = peak[has, 0] + np.log(np.exp(mass[has] - peak[has]).sum(axis=1))
+            rows, cols = np.nonzero(target[has])
+            logits[np.flatnonzero(has)[rows], cols] = total[rows]
         return forbid(logits, allowed & (melody | ~active[:, None]))
 
     def get_config(self) -> dict[str, Any]:

@@ -1,0 +1,187 @@
+"""Steering one trained model: samplers, logits processors and beam search side by side.
+
+Command (from the repository root; not run in CI)::
+
+    musegen train music21:bach --limit 100 --out runs/bach      # the README's main job
+    nice python bench/steering.py --bundle runs/bach
+
+The bundle's held-out songs (``musegen train``'s 90/10 split of the first
+``--limit`` chorales with ``--seed``) prime ``--pieces`` pieces per row, as
+bench/quality.py does: each held-out song in turn (a new seed when they run
+out) gives its first ``--prime-quarters`` quarter notes, and the continuation
+is cut to ``--quarters`` quarter notes. Every row uses the same primes and seeds.
+
+Columns:
+
+- repetition rate (4-grams of events) and longest repeat (events), over the
+  continuation; scale consistency (the best-fitting key's share of notes);
+  **in key**: the share of notes in the key of the song that primed the piece
+  (`musegen.keys.best_key` of the whole song), the key the key constraint is given;
+- polyphony and the Jensen-Shannon distances of pitch classes, intervals and
+  durations to the held-out songs (`musegen.metrics.compare`);
+- copied: the longest run of tokens a generated piece shares with a training
+  song (mean over pieces; for the held-out songs, their continuations):
+  memorisation, which the distances miss;
+- skipped: generated tokens the decoder skipped, per piece, leaving out the
+  event still open when the steps ran out (every row has one now and then);
+- tok/s: generated tokens per second of generation (one stream at a time,
+  processors included), on this machine, in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import _floor
+import _recipe
+import numpy as np
+
+ROWS: dict[str, dict[str, Any]] = {
+    "argmax": {"sampler": "argmax"},
+    "argmax + repetition penalty 1.5": {
+        "sampler": "argmax", "processors": [("repetition_penalty", {"penalty": 1.5, "window": 32})],
+    },
+    "argmax + repetition penalty 1.5 (pitches)": {
+        "sampler": "argmax",
+        "processors": [
+            ("repetition_penalty", {"penalty": 1.5, "window": 32, "only_pitches": True})
+        ],
+    },
+    "argmax + no-repeat 12-gram": {
+        "sampler": "argmax", "processors": [("no_repeat_ngram", {"n": 12})],
+    },
+    "top-k 7": {"sampler": "top_k", "options": {"k": 7}},
+    "top-k 7 + key": {"sampler": "top_k", "options": {"k": 7}, "processors": [("key", "song")]},
+    "top-p 0.9 (default)": {"sampler": "top_p", "options": {"p": 0.9}},
+    "top-p 0.9 + grammar": {"sampler": "top_p", "options": {"p": 0.9},
+                            "processors": [("grammar", {})]},
+    "top-p 0.9 + key + grammar": {"sampler": "top_p", "options": {"p": 0.9},
+                                  "processors": [("grammar", {}), ("key", "song")]},
+    "beam 4": {"beam": 4},
+    "beam 4 + repetition penalty 1.5 (pitches)": {
+        "beam": 4,
+        "processors": [
+            ("repetition_penalty", {"penalty": 1.5, "window": 32, "only_pitches": True})
+        ],
+    },
+}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", required=True, help="a bundle, or the run directory of one")
+    parser.add_argument("--corpus", default="music21:bach", help="the bundle's training corpus")
+    parser.add_argument("--limit", type=int, default=100)
+    parser.add_argument("--pieces", type=int, default=20)
+    parser.add_argument("--quarters", type=float, default=32.0)
+    parser.add_argument("--prime-quarters", type=float, default=4.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated row names")
+    args = parser.parse_args()
+
+    from musegen import processors
+    from musegen.beam import beam_search
+    from musegen.bundle import load_bundle
+    from musegen.dataset import split_songs
+    from musegen.generation import generate
+    from musegen.keys import best_key
+    from musegen.metrics import compare, in_key_share
+    from musegen.midi_io import load_corpus
+    from musegen.samplers import get as get_sampler
+    from musegen.token_table import TokenTable
+
+    where = Path(args.bundle)
+    bundle = load_bundle(where / "bundle" if (where / "bundle").is_dir() else where)
+    model, tokenizer, vocab = bundle.model, bundle.tokenizer, bundle.vocabulary
+    table = TokenTable.build(tokenizer, vocab)
+    pieces = [p for p in load_corpus(args.corpus, limit=args.limit, progress=False).pieces]
+    _, held_index = split_songs(len(pieces), 0.1, args.seed)
+    held_out = [pieces[i] for i in held_index]
+    train_tokens = [tokenizer.encode(p) for i, p in enumerate(pieces) if i not in held_index]
+    long_enough = [p for p in held_out if p.duration >= args.prime_quarters + args.quarters]
+    primed = [long_enough[i % len(long_enough)] for i in range(args.pieces)]
+    keys = [best_key(song) for song in primed]
+    primes = [
+        vocab.encode(tokenizer.encode(_floor.cut(s, 0.0, args.prime_quarters)), unknown="map")
+        for s in primed
+    ]
+    held_ids = [vocab.encode(tokenizer.encode(p), unknown="map") for p in held_out]
+    per_quarter = sum(map(len, held_ids)) / sum(p.duration for p in held_out)
+    steps = math.ceil(1.6 * per_quarter * args.quarters) + 8
+    reference = [_floor.cut(p, args.prime_quarters, args.quarters) for p in long_enough]
+    print(
+        f"bundle {args.bundle}: {tokenizer!r}, {len(vocab)} ids; {len(held_out)} held-out songs "
+        f"({len(long_enough)} long enough); {args.pieces} pieces of {args.quarters:g} quarter "
+        f"notes ({steps} tokens each); {_recipe.load_average()}; {os.cpu_count()} cores",
+        flush=True,
+    )
+
+    results: dict[str, dict[str, float]] = {}
+    for name in args.rows.split(","):
+        row = ROWS[name]
+        generated, skipped, seconds = [], 0, 0.0
+        for i, prime in enumerate(primes):
+            chain = [
+                processors.get(kind, **({"key": keys[i]} if config == "song" else config))
+                for kind, config in row.get("processors", [])
+            ]
+            start = time.perf_counter()
+            if "beam" in row:
+                new = beam_search(model, prime, steps, row["beam"], processors=chain, table=table)
+                ids = new[0][0]
+            else:
+                sampler = get_sampler(row["sampler"], **row.get("options", {}))
+                ids = generate(
+                    model, prime, steps, sampler, processors=chain, table=table,
+                    seed=args.seed + i,
+                )[0]  # fmt: skip
+            seconds += time.perf_counter() - start
+            every = np.array([[*prime, *ids]])
+            whole, dropped = tokenizer.decode_with_skipped(vocab.decode(every[0]))
+            closes = np.flatnonzero(table.closes(every)[0])
+            last = closes.max() if closes.size else -1  # what follows is the unfinished event
+            skipped += sum(len(prime) <= position < last for position, _ in dropped)
+            offset = tokenizer.decode(vocab.decode(prime)).duration
+            generated.append(_floor.cut(whole, offset, args.quarters))
+        stats = compare({"gen": generated}, reference=held_out)["gen"]
+        in_key = np.nanmean([in_key_share(p, k) for p, k in zip(generated, keys, strict=True)])
+        copied = np.mean(
+            [_floor.longest_shared_run(tokenizer.encode(p), train_tokens) for p in generated]
+        )
+        results[name] = {
+            **{k: stats[k].mean for k in stats}, "in_key": float(in_key), "copied": copied,
+            "skipped": skipped / len(primes), "tok_s": steps * len(primes) / seconds,
+        }  # fmt: skip
+        print(f"{name}: {results[name]}", flush=True)
+    real = compare({"real": reference}, reference=held_out)["real"]
+    real_in_key = np.nanmean(
+        [in_key_share(p, best_key(s)) for p, s in zip(reference, long_enough, strict=True)]
+    )
+    results["held-out songs (continuations; no distances: they are the reference)"] = {
+        **{k: math.nan if k.startswith("js_") else real[k].mean for k in real},
+        "in_key": float(real_in_key), "skipped": math.nan, "tok_s": math.nan,
+        "copied": np.mean([_floor.longest_shared_run(tokenizer.encode(p), train_tokens)
+                           for p in reference]),
+    }  # fmt: skip
+
+    shown = ["repetition_rate", "longest_repeat", "scale_consistency", "in_key", "polyphony",
+             "js_pitch_class", "js_interval", "js_duration", "copied", "skipped",
+             "tok_s"]  # fmt: skip
+    print(f"\n{_recipe.load_average()}")
+    print("| row | " + " | ".join(shown) + " |")
+    print("|---|" + "---|" * len(shown))
+    for name, r in results.items():
+        cells = [
+            "" if math.isnan(r[k]) else f"{r[k]:.0f}" if k in ("tok_s", "copied") else f"{r[k]:.3f}"
+            for k in shown
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
