@@ -241,3 +241,20 @@ def test_processors_keep_generation_reproducible(chorale_model) -> None:
         generate(model, prime, 50, "top_k", processors=chain, table=table, seed=9) for _ in "ab"
     ]
     np.testing.assert_array_equal(*runs)
+
+
+def test_high_first_spelling_round_trips_and_its_grammar_falls() -> None:
+    from musegen.events import Event, Piece
+
+    piece = Piece((Event(0, 1, (48, 55, 64, 72)), Event(1, 0.5, (74,)), Event(1.5, 0.5, (71, 55))))
+    high, low = NoteTokenizer(holds=True, high_first=True), NoteTokenizer(holds=True)
+    assert high.encode(piece)[:5] == ["C5", "E4", "G3", "C3", "4th"]
+    assert high.decode(high.encode(piece)) == low.decode(low.encode(piece))
+    assert NoteTokenizer.from_config(high.get_config()) == high
+    vocab = Vocabulary(["C3", "G3", "E4", "G4", "4th", "half", "rest", "+8th"])
+    table = TokenTable.build(high, vocab)
+    assert _allowed(GrammarConstraint().bind(table), vocab, ["E4"]) == ["C3", "G3", "4th", "half"]
+    melody = MelodyConstraint([(67, 2.0)]).bind(table)
+    assert _allowed(melody, vocab, []) == ["G4"]  # the melody note opens the event
+    assert _allowed(melody, vocab, ["G4"]) == ["C3", "G3", "E4", "half"]  # then voices below
+    assert _allowed(melody, vocab, ["G4", "C3"]) == ["half"]

@@ -130,23 +130,26 @@ class MelodyConstraint(BaseProcessor):
                 [in_chord, (kinds == DURATION) & right_length, kinds == VELOCITY],
                 default=opening,
             )
-            # Rising: what the model would do instead of reaching the melody note (close the
-            # chord early, rest) goes to the melody note: "put it on top now".
-            rising = not table.high_first
-            target = (kinds == PITCH) & (top == pitch) & melody & active[:, None] & rising
-            closing = np.isin(kinds, (DURATION, REST))  # the chord (or a rest) instead of it
-            diverted = (
-                allowed & ~melody & closing & active[:, None] & target.any(axis=1, keepdims=True)
-            )
-            mass = np.where(diverted | target, logits, -np.inf)
-            peak = mass.max(axis=1, keepdims=True)
-            has = np.isfinite(peak[:, 0])
-            with np.errstate(divide="ignore"):
-                total = peak[has, 0] + np.log(np.exp(mass[has] - peak[has]).sum(axis=1))
-            rows, cols = np.nonzero(target[has])
-            logits[np.flatnonzero(has)[rows], cols] = total[rows]
+            if not table.high_first:  # closing the chord (or resting) before the melody note
+                target = (kinds == PITCH) & (top == pitch) & melody & active[:, None]
+                closing = allowed & ~melody & np.isin(kinds, (DURATION, REST))
+                _move_probability(logits, closing & target.any(axis=1, keepdims=True), target)
         return forbid(logits, allowed & (melody | ~active[:, None]))
 
     def get_config(self) -> dict[str, Any]:
         """The melody as ``[pitch or None, duration]`` pairs."""
         return {"melody": [[p, d] for p, d in self.melody]}
+
+
+def _move_probability(logits: np.ndarray, source: np.ndarray, target: np.ndarray) -> None:
+    """Give each row's `target` id (one at most) the probability of itself and its `source` ids.
+
+    In place, on logits: the target's logit becomes the log-sum-exp of the logits of
+    the target and sources (the sources are forbidden afterwards by the caller).
+    """
+    pooled = np.where(source | target, logits, -np.inf)
+    peak = pooled.max(axis=1, keepdims=True)
+    rows = np.flatnonzero(target.any(axis=1) & np.isfinite(peak[:, 0]))
+    if rows.size:
+        total = peak[rows, 0] + np.log(np.exp(pooled[rows] - peak[rows]).sum(axis=1))
+        logits[rows, target[rows].argmax(axis=1)] = total
