@@ -64,7 +64,10 @@ from musegen.training import TimeBudget, fit
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = _common.parser("harmonize", __doc__, data="music21:bach", limit=100)
+    p = _common.parser(
+        "harmonize", __doc__, data="music21:bach", limit=100, units=TRAINING.units,
+        batch_size=TRAINING.batch_size, epochs=10**6,
+    )  # fmt: skip
     p.add_argument("--bundle", help="a trained bundle (or run directory) instead of training")
     p.add_argument(
         "--encoding",
@@ -185,14 +188,14 @@ def train(args: Any, songs: list[Piece]) -> tuple[Any, Any, Any]:
         val_fraction=0.1, seed=args.seed, unknown="map", transpose=shifts,
     )  # fmt: skip
     model = build_lstm(
-        len(vocab), units=TRAINING.units, return_sequences=True,
+        len(vocab), units=args.units, return_sequences=True,
         learning_rate=TRAINING.learning_rate,
     )  # fmt: skip
     callbacks: list[Any] = [TimeBudget(args.minutes, started_at=started)]
     if args.keep == "best":  # the weights of the lowest validation loss
         callbacks.append(keras.callbacks.EarlyStopping(patience=10**9, restore_best_weights=True))
     fit(
-        model, data, epochs=10**6, batch_size=TRAINING.batch_size, run_dir=args.out / "run",
+        model, data, epochs=args.epochs, batch_size=args.batch_size, run_dir=args.out / "run",
         callbacks=callbacks, patience=None, verbose=2,
     )  # fmt: skip
     save_bundle(args.out / "bundle", model, tokenizer, vocab)
