@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from musegen import _registry
 from musegen.processors.base import BaseProcessor, LogitsProcessor
 from musegen.processors.grammar_constraint import GrammarConstraint
 from musegen.processors.key_constraint import KeyConstraint
@@ -71,17 +72,7 @@ def get(identifier: str | dict[str, Any] | LogitsProcessor, **kwargs: Any) -> Lo
         >>> get("key", key="D minor")
         KeyConstraint(key='D minor')
     """
-    if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise ValueError(f"unknown processor {identifier!r}; known: {sorted(_BY_NAME)}")
-        return _BY_NAME[identifier](**kwargs)
-    if kwargs:
-        raise TypeError(f"keyword arguments {sorted(kwargs)} only apply to a processor name")
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, LogitsProcessor):
-        return identifier
-    raise TypeError(f"expected a processor name, config dict or processor, got {identifier!r}")
+    return _registry.resolve(identifier, kwargs, _BY_NAME, "processor", LogitsProcessor)
 
 
 def serialize(processor: BaseProcessor) -> dict[str, Any]:
@@ -104,10 +95,7 @@ def deserialize(config: dict[str, Any]) -> BaseProcessor:
         >>> deserialize({"class_name": "PitchRange", "config": {"low": 48, "high": 84}})
         PitchRange(low=48, high=84)
     """
-    name = config.get("class_name")
-    if name not in _BY_NAME:
-        raise ValueError(f"unknown processor class_name {name!r}; known: {sorted(_BY_NAME)}")
-    return _BY_NAME[name].from_config(dict(config.get("config", {})))
+    return _registry.rebuild(config, _BY_NAME, "processor")
 
 
 def prepare(

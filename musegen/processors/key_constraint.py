@@ -8,13 +8,12 @@ from typing import Any
 import numpy as np
 
 from musegen.keys import scale
-from musegen.processors.base import BaseProcessor, forbid
-from musegen.token_table import TokenTable
+from musegen.processors._pitch_filter import PitchFilter
 
 __all__ = ["KeyConstraint"]
 
 
-class KeyConstraint(BaseProcessor):
+class KeyConstraint(PitchFilter):
     """Forbid every id that carries a pitch outside the key: a note, or a chord with one.
 
     Args:
@@ -28,14 +27,13 @@ class KeyConstraint(BaseProcessor):
     Examples:
         >>> import numpy as np
         >>> from musegen.tokenizer import Tokenizer
+        >>> from musegen.token_table import TokenTable
         >>> from musegen.vocabulary import Vocabulary
         >>> vocab = Vocabulary(["C4", "C#4", "C4,E4", "C4,E-4", "rest"])
         >>> key = KeyConstraint("C major").bind(TokenTable.build(Tokenizer(), vocab))
         >>> vocab.decode(np.flatnonzero(key(np.zeros((1, 7)), np.zeros((1, 0), int)) == 0))
         ['<pad>', '<unk>', 'C4', 'C4,E4', 'rest']
     """
-
-    needs_table = True
 
     def __init__(self, key: str | None = None, pitch_classes: Iterable[int] | None = None) -> None:
         if (key is None) == (pitch_classes is None):
@@ -48,19 +46,9 @@ class KeyConstraint(BaseProcessor):
             raise ValueError(f"pitch classes must be some of 0..11, got {sorted(classes)}")
         self.pitch_classes = tuple(sorted(classes))
 
-    _allowed: Any = None
-
-    def bind(self, table: TokenTable) -> KeyConstraint:
-        """A copy reading `table`, with which ids carry a pitch outside the key found once."""
-        bound = super().bind(table)
-        outside = ~np.isin(np.arange(128) % 12, self.pitch_classes)
-        bound._allowed = ~(table.pitches & outside).any(axis=1)
-        return bound
-
-    def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
-        """Set the logits of out-of-key ids to ``-inf``."""
-        assert self._allowed is not None
-        return forbid(logits, self._allowed)
+    def allowed_pitches(self) -> np.ndarray:
+        """The pitches whose class is in the key."""
+        return np.isin(np.arange(128) % 12, self.pitch_classes)
 
     def get_config(self) -> dict[str, Any]:
         """The key, or the pitch classes."""

@@ -6,14 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from musegen.processors.base import BaseProcessor, forbid
-from musegen.token_table import TokenTable
+from musegen.processors._pitch_filter import PitchFilter
 from musegen.tokenizer import Tokenizer
 
 __all__ = ["PitchRange"]
 
 
-class PitchRange(BaseProcessor):
+class PitchRange(PitchFilter):
     """Forbid every id that carries a pitch below `low` or above `high` (both allowed).
 
     Args:
@@ -25,6 +24,7 @@ class PitchRange(BaseProcessor):
 
     Examples:
         >>> import numpy as np
+        >>> from musegen.token_table import TokenTable
         >>> from musegen.vocabulary import Vocabulary
         >>> vocab = Vocabulary(["C3", "C4,G4", "C4,C6", "C7", "rest"])
         >>> keep = PitchRange("C3", "C6").bind(TokenTable.build(Tokenizer(), vocab))
@@ -32,26 +32,14 @@ class PitchRange(BaseProcessor):
         ['C3', 'C4,G4', 'C4,C6', 'rest']
     """
 
-    needs_table = True
-
     def __init__(self, low: int | str = 0, high: int | str = 127) -> None:
         self.low, self.high = _midi(low), _midi(high)
         if self.low > self.high:
             raise ValueError(f"low ({low}) is above high ({high})")
 
-    _allowed: Any = None
-
-    def bind(self, table: TokenTable) -> PitchRange:
-        """A copy reading `table`, with which ids carry a pitch out of range found once."""
-        bound = super().bind(table)
-        outside = (np.arange(128) < self.low) | (np.arange(128) > self.high)
-        bound._allowed = ~(table.pitches & outside).any(axis=1)
-        return bound
-
-    def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
-        """Set the logits of ids with a pitch out of range to ``-inf``."""
-        assert self._allowed is not None
-        return forbid(logits, self._allowed)
+    def allowed_pitches(self) -> np.ndarray:
+        """The pitches from `low` to `high`."""
+        return (np.arange(128) >= self.low) & (np.arange(128) <= self.high)
 
     def get_config(self) -> dict[str, Any]:
         """`low` and `high` as MIDI numbers."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from musegen import _registry
 from musegen.samplers.argmax_sampler import ArgmaxSampler
 from musegen.samplers.base import BaseSampler, Sampler
 from musegen.samplers.categorical_sampler import CategoricalSampler
@@ -61,17 +62,7 @@ def get(identifier: str | dict[str, Any] | Sampler, **kwargs: Any) -> Sampler:
         >>> get("top_p", p=0.8)
         TopPSampler(temperature=1.0, reserved_ids=[0, 1], p=0.8)
     """
-    if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise ValueError(f"unknown sampler {identifier!r}; known: {sorted(_BY_NAME)}")
-        return _BY_NAME[identifier](**kwargs)
-    if kwargs:
-        raise TypeError(f"keyword arguments {sorted(kwargs)} only apply to a sampler name")
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, Sampler):
-        return identifier
-    raise TypeError(f"expected a sampler name, config dict or sampler, got {identifier!r}")
+    return _registry.resolve(identifier, kwargs, _BY_NAME, "sampler", Sampler)
 
 
 def serialize(sampler: BaseSampler) -> dict[str, Any]:
@@ -94,7 +85,4 @@ def deserialize(config: dict[str, Any]) -> BaseSampler:
         >>> deserialize({"class_name": "TopKSampler", "config": {"k": 3}}).k
         3
     """
-    name = config.get("class_name")
-    if name not in _BY_NAME:
-        raise ValueError(f"unknown sampler class_name {name!r}; known: {sorted(_BY_NAME)}")
-    return _BY_NAME[name].from_config(dict(config.get("config", {})))
+    return _registry.rebuild(config, _BY_NAME, "sampler")
