@@ -15,8 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TensorFlow's start-u
 from musegen.events import Piece
 from musegen.midi_io import load_corpus, write_midi
 
-DEFAULT_DATA = "../shared/data/skuli-midi"
-"""The original recipe's 92 piano MIDI files, relative to the repository root."""
+DEFAULT_DATA = "musegen:skuli"
+"""The original recipe's 92 piano MIDI files, shipped with musegen (`musegen.datasets`)."""
 
 
 def units(text: str) -> tuple[int, ...]:
@@ -34,7 +34,11 @@ def parser(name: str, doc: str | None, **defaults: Any) -> argparse.ArgumentPars
     p = argparse.ArgumentParser(
         description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--data", default=DEFAULT_DATA, help="MIDI folder or file, or music21:bach")
+    p.add_argument(
+        "--data",
+        default=DEFAULT_DATA,
+        help="MIDI folder or file, music21:bach, or musegen:skuli (the default)",
+    )
     p.add_argument("--limit", type=int, default=8, help="read at most this many files")
     p.add_argument("--units", type=units, default=(128,), help="LSTM sizes, e.g. 512,512,512")
     p.add_argument("--epochs", type=int, default=5)

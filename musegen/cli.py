@@ -2,7 +2,7 @@
 
 Examples:
     $ musegen tokenize                       # music21's Bach chorales, no downloads
-    $ musegen tokenize ../shared/data/skuli-midi --parts first
+    $ musegen tokenize musegen:skuli --parts first
     $ musegen train music21:bach --limit 100 --epochs 5 --out runs/bach
     $ musegen train my-midi/ --transpose -5 6 --minutes 10 --epochs 1000 --out runs/mine
     $ musegen generate runs/bach --steps 300 --sampler top_k --out bach.mid

@@ -73,9 +73,10 @@ def read_midi_fast(
         MidiReadError: the file is missing, empty, not MIDI, or corrupt.
 
     Examples:
-        >>> piece = read_midi_fast("../shared/data/skuli-midi/8.mid")  # doctest: +SKIP
-        >>> piece.events[0]  # doctest: +SKIP
-        Event(offset=0.0, duration=1.0, pitches=(72,), velocity=105)
+        >>> from musegen import datasets
+        >>> piece = read_midi_fast(datasets.path("skuli") / "8.mid")
+        >>> piece.events[0]
+        Event(offset=0.0, duration=2.0, pitches=(36, 64, 72), velocity=110)
     """
     if parts not in ("all", "first"):
         raise ValueError(f"parts must be 'all' or 'first', got {parts!r}")

@@ -76,9 +76,10 @@ def read_midi(
         MidiReadError: the file is missing, empty, not MIDI, or corrupt.
 
     Examples:
-        >>> piece = read_midi("../shared/data/skuli-midi/8.mid")  # doctest: +SKIP
-        >>> piece.events[0]  # doctest: +SKIP
-        Event(offset=0.0, duration=1.0, pitches=(72,), velocity=105)
+        >>> from musegen import datasets
+        >>> piece = read_midi(datasets.path("skuli") / "8.mid")
+        >>> piece.events[0]
+        Event(offset=0.0, duration=2.0, pitches=(36, 64, 72), velocity=110)
     """
     if engine not in ("auto", "fast", "music21"):
         raise ValueError(f"engine must be 'auto', 'fast' or 'music21', got {engine!r}")
@@ -355,8 +356,11 @@ def load_corpus(
 
     Args:
         source: A folder (searched recursively for ``.mid``/``.midi``), a list of
-            files, or ``"music21:<composer>"`` for a corpus bundled with music21
-            (e.g. ``"music21:bach"``: Bach chorales, offline, MusicXML).
+            files, ``"music21:<composer>"`` for a corpus bundled with music21
+            (e.g. ``"music21:bach"``: Bach chorales, offline, MusicXML), or
+            ``"musegen:<name>"`` for a dataset bundled with musegen
+            (``"musegen:skuli"``: the original recipe's 92 MIDI files; see
+            `musegen.datasets`).
         parts: As for `read_midi`.
         drop_drums: As for `read_midi`.
         grouping: As for `read_midi`.
@@ -418,6 +422,10 @@ def _read_any(file: Path, parts: Parts, drop_drums: bool, grouping: Grouping) ->
 def _resolve_source(
     source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
 ) -> list[Path]:
+    if isinstance(source, str) and source.startswith("musegen:"):
+        from musegen.datasets import path
+
+        source = path(source.split(":", 1)[1])
     if isinstance(source, str) and source.startswith("music21:"):
         from music21 import corpus
 

@@ -142,9 +142,10 @@ def tokenize_file(
         MidiReadError: the file cannot be read, or holds no pitched notes.
 
     Examples:
+        >>> from musegen import datasets
         >>> from musegen.tokenizer import Tokenizer
-        >>> tokenize_file("../shared/data/skuli-midi/8.mid", Tokenizer())[:2]  # doctest: +SKIP
-        ['C5', 'E-5']
+        >>> tokenize_file(datasets.path("skuli") / "8.mid", Tokenizer())[:2]
+        ['C2,E4,C5', 'G4']
     """
     if engine == "fast":
         from musegen.midi_fast import read_midi_fast
@@ -195,7 +196,8 @@ def cached_tokens(
 
     Examples:
         >>> from musegen.tokenizer import Tokenizer
-        >>> files = sorted(Path("../shared/data/skuli-midi").glob("*.mid"))  # doctest: +SKIP
+        >>> from musegen import datasets
+        >>> files = sorted(datasets.path("skuli").glob("*.mid"))
         >>> cached_tokens(files, Tokenizer(), cache="tokens").summary()  # doctest: +SKIP
         '92 files tokenized (0 from the cache), 0 skipped'
     """

@@ -10,15 +10,13 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SKULI_MIDI = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "skuli-midi"
-
 
 @pytest.fixture(scope="session")
 def skuli_midi() -> Path:
-    """The folder ../shared/data/skuli-midi (relative to the repository root)."""
-    if not SKULI_MIDI.is_dir():
-        pytest.skip("../shared/data/skuli-midi is not beside this checkout")
-    return SKULI_MIDI
+    """The original recipe's 92 MIDI files, shipped with musegen (`musegen.datasets`)."""
+    from musegen.datasets import path
+
+    return path("skuli")
 
 
 @pytest.fixture(scope="session")

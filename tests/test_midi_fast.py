@@ -13,7 +13,7 @@ from musegen.events import Event, Piece
 from musegen.midi_fast import read_midi_fast
 from musegen.midi_io import MidiReadError, read_midi, write_midi
 
-# Small files of ../shared/data/skuli-midi, chosen for variety: a metre that is not
+# Small files of musegen/data/skuli-midi, chosen for variety: a metre that is not
 # at the start (VincentPiano), chords whose notes differ in velocity, triplets.
 SMALL_FILES = ("Oppressed.mid", "waltz_de_choco.mid", "pkelite4.mid", "8.mid", "VincentPiano.mid")
 
@@ -213,7 +213,7 @@ def test_same_piece_as_stream_path_on_corpus_files(skuli_midi, name):
 
 
 def test_same_pieces_as_stream_path_on_the_whole_corpus(skuli_midi, request):
-    """Every file of ../shared/data/skuli-midi, against read_midi's pieces.
+    """Every file of musegen/data/skuli-midi, against read_midi's pieces.
 
     The stream path takes minutes for the corpus, so its pieces are kept in
     pytest's cache (.pytest_cache), keyed by the file's bytes, the music21
