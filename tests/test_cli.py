@@ -5,7 +5,8 @@ from __future__ import annotations
 from musegen.bundle import load_bundle
 from musegen.cli import main
 from musegen.defaults import GENERATION, TRAINING, encodings
-from musegen.midi_io import load_corpus, read_midi
+from musegen.events import Event, Piece
+from musegen.midi_io import load_corpus, read_midi, write_midi
 from musegen.tokenizer import seed_configurations
 
 
@@ -65,7 +66,7 @@ def test_defaults_train_by_time_and_generate_with_a_piano_roll(tmp_path, capsys)
                  "--repetition-penalty", "1.5", "--out", str(steered)]) == 0  # fmt: skip
     pitches = {p for e in read_midi(steered).events for p in e.pitches}
     assert pitches and all(p % 12 in (0, 2, 4, 5, 7, 9, 11) and 60 <= p <= 84 for p in pitches)
-    assert "(0 tokens skipped)" in capsys.readouterr().out
+    assert ", 0 tokens skipped" in capsys.readouterr().out
     beam = tmp_path / "beam.mid"
     assert main(["generate", str(run), "--steps", "30", "--beam", "3", "--out", str(beam)]) == 0
     assert beam.is_file() and "wrote" in capsys.readouterr().out
@@ -77,7 +78,7 @@ def test_defaults_train_by_time_and_generate_with_a_piano_roll(tmp_path, capsys)
 def test_sampler_options_override_the_bundles(tmp_path) -> None:
     import argparse
 
-    from musegen.cli import _sampler_config
+    from musegen.cli.generate import _sampler_config
 
     saved = {"name": "top_k", "temperature": 0.9, "k": 5}
     args = argparse.Namespace(sampler=None, temperature=None, k=None, p=None)
@@ -131,7 +132,7 @@ def test_training_by_time_keeps_the_weights_of_the_best_validation_loss(tmp_path
 
 
 def test_new_tokens_that_complete_the_primes_last_event_are_kept() -> None:
-    from musegen.cli import _continuation
+    from musegen.cli.generate import _continuation
     from musegen.note_tokenizer import NoteTokenizer
 
     tokenizer = NoteTokenizer(holds=True)
@@ -143,3 +144,115 @@ def test_new_tokens_that_complete_the_primes_last_event_are_kept() -> None:
         (1.0, 0.5, (67,)),
     ]
     assert skipped == [(4, "v99")]
+
+
+# -- the first hour: generate several, evaluate, plot, render; user mistakes ---------------------
+
+
+import json  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A run directory: the default encoding and model, trained a few seconds on 3 chorales."""
+    run = tmp_path_factory.mktemp("first-hour") / "run"
+    args = ["train", "music21:bach", "--limit", "3", "--units", "8", "--seq-len", "16"]
+    assert main([*args, "--minutes", "0.05", "--out", str(run), "--quiet"]) == 0
+    return run
+
+
+def test_generate_several_then_evaluate_and_plot_them(tiny_run, tmp_path, capsys) -> None:
+    out = tmp_path / "gen" / "song.mid"
+    assert main(["generate", str(tiny_run), "--num", "2", "--png", "--steps", "60",
+                 "--seed", "0", "--out", str(out)]) == 0  # fmt: skip
+    written = sorted(p.name for p in out.parent.iterdir())
+    assert written == ["song-1.mid", "song-1.png", "song-2.mid", "song-2.png"]
+    assert (
+        read_midi(out.parent / "song-1.mid").events != read_midi(out.parent / "song-2.mid").events
+    )
+    capsys.readouterr()
+
+    assert main(["evaluate", str(out.parent), "--reference", "music21:bach", "--limit", "3"]) == 0
+    table = capsys.readouterr().out
+    assert "2 generated pieces (0 skipped)" in table
+    header = next(line for line in table.splitlines() if line.startswith("metric"))
+    assert header.split() == ["metric", "generated", "(n=2)", "reference", "(n=3)"]
+    for row in ("scale_consistency", "polyphony", "js_pitch_class", "js_interval"):
+        assert any(line.startswith(row) for line in table.splitlines())
+    assert main(["evaluate", str(out.parent / "song-1.mid"), "--reference", "music21:bach",
+                 "--limit", "2", "--json"]) == 0  # fmt: skip
+    rows = json.loads(capsys.readouterr().out)
+    assert set(rows["polyphony"]) == {"generated", "reference"}
+    assert rows["js_duration"]["generated"]["std"] is None
+    assert main(["evaluate", str(out.parent), "--reference", "music21:bach", "--limit", "2",
+                 "--csv"]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "metric,column,mean,std" and lines[1].startswith("pitch_range,generated,")
+
+    assert main(["plot", str(out.parent / "song-1.mid"), "--out", str(tmp_path / "pngs")]) == 0
+    assert (tmp_path / "pngs" / "song-1.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_render_writes_wav_or_names_what_is_missing(tiny_run, tmp_path, capsys) -> None:
+    song = tmp_path / "song.mid"
+    assert main(["generate", str(tiny_run), "--steps", "30", "--out", str(song)]) == 0
+    capsys.readouterr()
+    status = main(["render", str(song)])
+    if shutil.which("fluidsynth"):
+        assert status == 0 and song.with_suffix(".wav").read_bytes()[:4] == b"RIFF"
+    else:
+        assert status == 1
+        assert capsys.readouterr().err.count("\n") == 1  # one line naming what is missing
+
+
+def test_user_mistakes_exit_non_zero_with_one_line(tiny_run, tmp_path, capsys) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    text = tmp_path / "notes.mid"
+    text.write_text("not a MIDI file")
+    song = tmp_path / "song.mid"
+    good = tmp_path / "good.mid"
+    write_midi(Piece((Event(0, 1, (60, 64)), Event(1, 1, (62,)))), good)
+    mistakes = {
+        2: [
+            ["generate", str(tmp_path / "no-run"), "--out", str(song)],
+            ["generate", str(tiny_run), "--sampler", "loudest", "--out", str(song)],
+            ["generate", str(tiny_run), "--prime", str(tmp_path / "none.mid"), "--out", str(song)],
+            ["evaluate", str(good), "--reference", str(empty)],
+            ["evaluate", str(tmp_path / "none"), "--reference", "music21:bach"],
+            ["plot", str(empty)],
+        ],
+        1: [
+            ["generate", str(tiny_run), "--prime", str(text), "--out", str(song)],
+            ["evaluate", str(text), "--reference", "music21:bach"],
+        ],
+    }
+    for code, commands in mistakes.items():
+        for command in commands:
+            assert main(command) == code, command
+            err = capsys.readouterr().err.strip().splitlines()
+            assert err[-1].startswith("musegen: ") and "Traceback" not in "".join(err), err
+    with pytest.raises(SystemExit) as exit_:
+        main(["generate"])  # argparse: a missing argument
+    assert exit_.value.code == 2
+
+
+def test_the_real_command_prints_no_traceback(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "musegen.cli", "generate", str(tmp_path / "missing"), "--out",
+         str(tmp_path / "x.mid")], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"musegen: no such run or bundle directory: '{tmp_path / 'missing'}'"
+    )
+    version = subprocess.run(
+        [sys.executable, "-m", "musegen.cli", "--version"], capture_output=True, text=True
+    )
+    assert version.returncode == 0 and version.stdout.startswith("musegen ")

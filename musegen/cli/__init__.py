@@ -1,0 +1,58 @@
+"""The ``musegen`` command: thin wrappers over the library, one module per subcommand.
+
+Examples:
+    $ musegen tokenize                       # music21's Bach chorales, no downloads
+    $ musegen tokenize musegen:skuli --parts first
+    $ musegen train music21:bach --limit 100 --out runs/bach
+    $ musegen generate runs/bach --num 4 --png --wav --out runs/bach/bach.mid
+    $ musegen evaluate runs/bach/*.mid --reference music21:bach --limit 100
+    $ musegen plot song.mid && musegen render song.mid
+
+Errors are one line on standard error (``musegen: ...``), with exit status 2
+for bad arguments and 1 for work that failed; no traceback for a user mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from musegen._files import library_version
+from musegen.cli import evaluate, generate, look, tokenize, train
+from musegen.cli._common import CommandError, print_error
+
+__all__ = ["CommandError", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (argparse exits 2 on bad arguments).
+
+    Examples:
+        >>> main(["plot", "no-such-file.mid"])
+        2
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
+    parser = argparse.ArgumentParser(prog="musegen", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"musegen {library_version()}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for command in (tokenize, train, generate, evaluate, look):
+        command.add_parser(commands)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except CommandError as err:
+        print_error(err)
+        return err.code
+    except KeyboardInterrupt:
+        print_error("interrupted")
+        return 130
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""What the commands share: the default corpus, reading one, and one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from musegen.midi_io import Corpus, load_corpus
+
+DEFAULT_SOURCE = "music21:bach"
+WORKERS_HELP = "processes reading the files (default: every core)"
+
+
+class CommandError(Exception):
+    """A user mistake or a failed step: ``musegen`` prints the message in one line and exits.
+
+    Args:
+        message: What went wrong, naming the file or option.
+        code: The exit status: 2 for bad arguments, 1 for work that failed (the default).
+    """
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def load(args: argparse.Namespace) -> Corpus:
+    """Read ``args.source`` as the commands do: a summary line, the skipped files named.
+
+    Raises:
+        CommandError: for a missing source, or one with no readable piece.
+    """
+    start = time.perf_counter()
+    try:
+        corpus = load_corpus(
+            args.source,
+            parts=args.parts,
+            limit=args.limit,
+            progress=not args.quiet and sys.stderr.isatty(),  # no bar in a log file
+            workers=args.workers,
+        )
+    except (FileNotFoundError, ValueError) as err:
+        raise CommandError(str(err)) from None
+    seconds = time.perf_counter() - start
+    print(f"{args.source}: {corpus.summary()} ({seconds:.1f} s)")
+    for failure in corpus.failures:
+        print(f"  skipped {failure}")
+    if not corpus.pieces:
+        raise CommandError(f"no pieces to use in {args.source}")
+    return corpus
+
+
+def bundle_dir(where: str) -> Path:
+    """The bundle directory of a run directory (``run/bundle``) or of a bundle itself."""
+    path = Path(where)
+    return path / "bundle" if (path / "bundle").is_dir() else path
+
+
+def midi_files(paths: list[str]) -> list[Path]:
+    """The MIDI files named, folders searched (sorted); missing paths raise `CommandError`."""
+    files: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CommandError(f"no such file or folder: {name!r}")
+    return files
+
+
+def print_error(message: Any) -> None:
+    """``musegen: <message>`` on standard error."""
+    print(f"musegen: {message}", file=sys.stderr)

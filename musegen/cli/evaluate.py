@@ -1,0 +1,91 @@
+"""``musegen evaluate``: the metrics of MIDI files against a reference corpus, as a table."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from typing import Any
+
+from musegen.cli._common import CommandError, midi_files, print_error
+
+
+def add_parser(commands: Any) -> None:
+    """The ``evaluate`` subcommand and its options."""
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="metrics of MIDI files against a reference corpus (musegen.metrics)",
+        description="The musegen.metrics table of the given MIDI files, the reference's own "
+        "column beside it, and the Jensen-Shannon distances of their histograms.",
+    )
+    evaluate.add_argument("files", nargs="+", help="generated MIDI files, or folders of them")
+    evaluate.add_argument(
+        "--reference",
+        required=True,
+        help="a folder of MIDI files, music21:<composer> or musegen:skuli",
+    )
+    evaluate.add_argument("--limit", type=int, default=None, help="read at most N reference files")
+    form = evaluate.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the table as JSON")
+    form.add_argument("--csv", action="store_true", help="print the table as CSV")
+    evaluate.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the comparison; 0 on success."""
+    from musegen.metrics import compare
+    from musegen.midi_io import MidiReadError, load_corpus, read_midi
+
+    try:
+        files = midi_files(args.files)
+    except CommandError as err:
+        raise CommandError(str(err), 2) from None
+    if not files:
+        raise CommandError(f"no MIDI files in {' '.join(args.files)}", 2)
+    pieces = []
+    for file in files:
+        try:
+            pieces.append(read_midi(file))
+        except MidiReadError as err:
+            print_error(f"skipped {err}")
+    if not pieces:
+        raise CommandError("none of the files could be read")
+    try:
+        reference = load_corpus(args.reference, limit=args.limit, progress=False)
+    except (FileNotFoundError, ValueError) as err:
+        raise CommandError(f"--reference: {err}", 2) from None
+    for failure in reference.failures:
+        print_error(f"skipped {failure}")
+    if not reference.pieces:
+        raise CommandError(f"--reference {args.reference}: no pieces to compare with", 2)
+    table = compare({"generated": pieces}, reference=reference.pieces)
+    if args.json:
+        json.dump(_rows(table), sys.stdout, indent=1)
+        print()
+    elif args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["metric", "column", "mean", "std"])
+        for metric, columns in _rows(table).items():
+            for column, stat in columns.items():
+                writer.writerow([metric, column, stat["mean"], stat["std"]])
+    else:
+        print(
+            f"{len(pieces)} generated pieces ({len(files) - len(pieces)} skipped) against "
+            f"{args.reference}: {reference.summary()}\n"
+        )
+        print(table)
+    return 0
+
+
+def _rows(table: Any) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Metric -> column -> {"mean", "std"}; NaN becomes None (JSON has no NaN)."""
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
+    for column, stats in table.items():
+        for metric, stat in stats.items():
+            out.setdefault(metric, {})[column] = {
+                "mean": None if math.isnan(stat.mean) else stat.mean,
+                "std": None if math.isnan(stat.std) else stat.std,
+            }
+    return out

@@ -1,0 +1,244 @@
+"""``musegen generate``: MIDI files (and piano rolls, audio) from a trained bundle."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musegen._quiet import start_tensorflow
+from musegen.cli._common import CommandError, bundle_dir, print_error
+from musegen.defaults import GENERATION
+from musegen.events import Piece
+
+
+def add_parser(commands: Any) -> None:
+    """The ``generate`` subcommand and its options."""
+    generate = commands.add_parser("generate", help="generate a MIDI file from a trained bundle")
+    generate.add_argument("bundle", help="a bundle directory or the run directory holding one")
+    generate.add_argument("--out", required=True, help="MIDI file to write (numbered with --num)")
+    generate.add_argument("--steps", type=int, default=500, help="tokens to generate")
+    generate.add_argument(
+        "--sampler",
+        default=None,
+        help="argmax, categorical, top_k, top_p (default: the bundle's, else "
+        f"{GENERATION.sampler} {GENERATION.options})",
+    )
+    generate.add_argument("--k", type=int, default=None, help="k of the top_k sampler (7)")
+    generate.add_argument("--p", type=float, default=None, help="p of the top_p sampler (0.9)")
+    generate.add_argument("--temperature", type=float, default=None)
+    generate.add_argument("--prime", default=None, help="a MIDI file to continue")
+    generate.add_argument("--seed", type=int, default=None)
+    generate.add_argument(
+        "--num", type=int, default=1, help="pieces to generate, in one batch (song-1.mid, ...)"
+    )
+    generate.add_argument(
+        "--png", action="store_true", help="also draw the piano roll beside each MIDI file"
+    )
+    generate.add_argument(
+        "--wav", action="store_true", help="also render each piece to WAV (needs FluidSynth)"
+    )
+    steer = generate.add_argument_group("steering (logits processors, applied before the sampler)")
+    steer.add_argument(
+        "--key", default=None, help="only pitches of this key, e.g. 'D minor', 'F# major'"
+    )
+    steer.add_argument(
+        "--pitch-range",
+        default=None,
+        metavar="LOW:HIGH",
+        help="only pitches from LOW to HIGH, e.g. C3:C6",
+    )
+    steer.add_argument(
+        "--grammar", action="store_true", help="only tokens that keep the output decodable"
+    )
+    steer.add_argument(
+        "--no-repeat-ngram", type=int, default=None, metavar="N", help="no N tokens in a row twice"
+    )
+    steer.add_argument(
+        "--repetition-penalty",
+        type=float,
+        default=None,
+        metavar="X",
+        help="divide the probability of the last --penalty-window tokens' pitches by X",
+    )
+    steer.add_argument("--penalty-window", type=int, default=32, metavar="N")
+    steer.add_argument(
+        "--beam",
+        type=int,
+        default=None,
+        metavar="WIDTH",
+        help="beam search of this width instead of sampling (deterministic)",
+    )
+    generate.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate ``--num`` pieces and write them (and their pictures, audio); 0 on success."""
+    if args.num < 1:
+        raise CommandError(f"--num takes a count >= 1, got {args.num}", 2)
+    where = bundle_dir(args.bundle)
+    if not where.exists():
+        raise CommandError(f"no such run or bundle directory: {args.bundle!r}", 2)
+    if args.prime and not Path(args.prime).is_file():
+        raise CommandError(f"no such prime file: {args.prime!r}", 2)
+    start_tensorflow()
+    from musegen import samplers
+    from musegen.bundle import BundleError, load_bundle
+    from musegen.generation import generate, prime_ids
+    from musegen.midi_io import MidiReadError, read_midi
+
+    try:
+        bundle = load_bundle(where)
+        config = _sampler_config(args, bundle.metadata.get("generation"))
+        sampler = samplers.get(config.pop("name"), **config)
+        chain = _steering(args)
+    except BundleError as err:
+        raise CommandError(str(err)) from None
+    except (ValueError, TypeError) as err:
+        raise CommandError(str(err), 2) from None
+    if args.beam and args.num > 1:
+        raise CommandError("beam search is deterministic: --num would give copies of one piece", 2)
+    if args.prime:
+        try:
+            tokens = bundle.tokenizer.encode(read_midi(args.prime))
+            prime = prime_ids(tokens, bundle.vocabulary, unknown="skip")
+        except (MidiReadError, ValueError) as err:
+            raise CommandError(f"--prime: {err}") from None
+    else:
+        prime = list(bundle.metadata.get("prime") or [2])
+    table = _table(bundle.tokenizer, bundle.vocabulary)
+    if chain and table is None:
+        raise CommandError(f"{type(bundle.tokenizer).__name__} cannot be steered (no describe())")
+    try:
+        if args.beam:
+            from musegen.beam import beam_search
+
+            rows = beam_search(
+                bundle.model, prime, args.steps, args.beam, processors=chain, table=table
+            )[0]
+        else:
+            rows = generate(
+                bundle.model, prime, args.steps, sampler, processors=chain, table=table,
+                seed=args.seed, batch_size=args.num,
+            )  # fmt: skip
+    except (ValueError, TypeError) as err:  # a processor that cannot read this tokenizer
+        raise CommandError(str(err)) from None
+    how = f"beam {args.beam}" if args.beam else repr(sampler)
+    failed = 0
+    for i, ids in enumerate(rows):
+        out = _numbered(Path(args.out), i, args.num)
+        if table is not None:  # leave out an event still open when the steps ran out
+            closes = np.flatnonzero(table.closes(np.asarray([[*prime, *ids]]))[0]) - len(prime)
+            ids = ids[: closes.max() + 1] if closes.size and closes.max() >= 0 else ids
+        piece, skipped = _continuation(
+            bundle.tokenizer, bundle.vocabulary.decode(prime), bundle.vocabulary.decode(ids)
+        )
+        failed |= write_outputs(piece, out, png=args.png, wav=args.wav, title=f"{out.name} ({how})")
+        print(f"  {len(piece.notes)} notes and chords, {piece.duration:.1f} quarter lengths, "
+              f"{len(skipped)} tokens skipped")  # fmt: skip
+    return failed
+
+
+def write_outputs(piece: Piece, out: Path, *, png: bool, wav: bool, title: str) -> int:
+    """Write `piece` as MIDI, and as a piano roll / WAV beside it when asked; 1 if one failed.
+
+    A missing optional part (matplotlib, FluidSynth or a soundfont) is named in one
+    line; the MIDI file is written in any case.
+    """
+    from musegen.midi_io import write_midi
+
+    write_midi(piece, out)
+    print(f"wrote {out}")
+    status = 0
+    if png:
+        try:
+            from musegen.plots import piano_roll, save_png
+        except ImportError:
+            print_error("--png needs matplotlib (pip install 'musegen[plot]')")
+            status = 1
+        else:
+            print(f"wrote {save_png(piano_roll(piece, title=title), out.with_suffix('.png'))}")
+    if wav:
+        from musegen.audio import AudioError, render_wav
+
+        try:
+            print(f"wrote {render_wav(piece, out.with_suffix('.wav'))}")
+        except AudioError as err:
+            print_error(f"no WAV for {out.name}: {err}")
+            status = 1
+    return status
+
+
+def _table(tokenizer: Any, vocabulary: Any) -> Any:
+    """The vocabulary's `TokenTable`, or None for a tokenizer that cannot describe its tokens."""
+    from musegen.token_table import TokenTable
+
+    try:
+        return TokenTable.build(tokenizer, vocabulary)
+    except TypeError:
+        return None
+
+
+def _numbered(out: Path, index: int, count: int) -> Path:
+    """``song.mid`` for one piece; ``song-1.mid`` .. ``song-N.mid`` for several."""
+    return out if count == 1 else out.with_name(f"{out.stem}-{index + 1}{out.suffix or '.mid'}")
+
+
+def _continuation(
+    tokenizer: Any, prime: list[str], new: list[str]
+) -> tuple[Piece, list[tuple[int, str]]]:
+    """The piece the new tokens make after the prime, and the new tokens skipped.
+
+    The prime and the new tokens are decoded together, so that new tokens that
+    complete an event the prime began (a prime may end mid-chord) are not
+    orphaned; then the prime's own events are dropped and the rest moved to 0.
+    """
+    whole, skipped = tokenizer.decode_with_skipped([*prime, *new])
+    events = whole.events[len(tokenizer.decode(prime).events) :]
+    start = events[0].offset if events else 0.0
+    moved = tuple(replace(e, offset=e.offset - start) for e in events)
+    return whole.with_events(moved), [(i - len(prime), t) for i, t in skipped if i >= len(prime)]
+
+
+def _steering(args: argparse.Namespace) -> list[Any]:
+    """The processors the options ask for: hard constraints first, then the penalties."""
+    from musegen import processors
+
+    chain: list[Any] = []
+    if args.grammar:
+        chain.append(processors.GrammarConstraint())
+    if args.key:
+        chain.append(processors.KeyConstraint(args.key))
+    if args.pitch_range:
+        low, sep, high = args.pitch_range.partition(":")
+        if not sep:
+            raise ValueError(f"--pitch-range takes LOW:HIGH (e.g. C3:C6), got {args.pitch_range!r}")
+        chain.append(processors.PitchRange(*(int(x) if x.isdigit() else x for x in (low, high))))
+    if args.no_repeat_ngram is not None:
+        chain.append(processors.NoRepeatNGram(args.no_repeat_ngram))
+    if args.repetition_penalty is not None:
+        chain.append(
+            processors.RepetitionPenalty(
+                args.repetition_penalty, args.penalty_window, only_pitches=True
+            )
+        )
+    if args.beam is not None and args.beam < 1:
+        raise ValueError(f"--beam takes a width >= 1, got {args.beam}")
+    return chain
+
+
+def _sampler_config(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
+    """The sampler: the bundle's (else the library default), with the options given here."""
+    config = dict(saved) if saved else GENERATION.to_dict()
+    if args.sampler is not None and args.sampler != config.get("name"):
+        config = {"name": args.sampler, "temperature": config.get("temperature", 1.0)}
+    if args.temperature is not None:
+        config["temperature"] = args.temperature
+    if args.k is not None and config["name"] == "top_k":
+        config["k"] = args.k
+    if args.p is not None and config["name"] == "top_p":
+        config["p"] = args.p
+    return config

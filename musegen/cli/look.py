@@ -1,0 +1,91 @@
+"""``musegen plot`` and ``musegen render``: piano rolls and audio of MIDI files that exist."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from musegen.cli._common import CommandError, midi_files, print_error
+
+
+def add_parser(commands: Any) -> None:
+    """The ``plot`` and ``render`` subcommands and their options."""
+    plot = commands.add_parser("plot", help="draw the piano roll of MIDI files (FILE.png)")
+    plot.add_argument("files", nargs="+", help="MIDI files or folders of them")
+    plot.add_argument("--out", default=None, help="folder for the PNG files (default: beside)")
+    plot.set_defaults(run=run_plot)
+    render = commands.add_parser("render", help="render MIDI files to WAV through FluidSynth")
+    render.add_argument("files", nargs="+", help="MIDI files or folders of them")
+    render.add_argument("--out", default=None, help="folder for the WAV files (default: beside)")
+    render.add_argument("--soundfont", default=None, help="a .sf2 file (default: found)")
+    render.set_defaults(run=run_render)
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    """Write ``FILE.png`` for each MIDI file; 0 when all were drawn, else 1."""
+    files = _inputs(args)
+    try:
+        from musegen.plots import piano_roll, save_png
+    except ImportError:
+        raise CommandError("plot needs matplotlib (pip install 'musegen[plot]')") from None
+    status = 0
+    for file, piece in _pieces(files):
+        if piece is None:
+            status = 1
+            continue
+        png = _beside(file, args.out, ".png")
+        print(f"wrote {save_png(piano_roll(piece, title=file.name), png)}")
+    return status
+
+
+def run_render(args: argparse.Namespace) -> int:
+    """Write ``FILE.wav`` for each MIDI file; 0 when all were rendered, else 1."""
+    from musegen.audio import AudioError, find_soundfont, render_wav
+
+    files = _inputs(args)
+    try:
+        soundfont = find_soundfont(args.soundfont)
+    except AudioError as err:
+        raise CommandError(str(err), 2 if args.soundfont else 1) from None
+    status = 0
+    for file, piece in _pieces(files):
+        if piece is None:
+            status = 1
+            continue
+        try:
+            wav = render_wav(piece, _beside(file, args.out, ".wav"), soundfont=soundfont)
+        except AudioError as err:
+            raise CommandError(str(err)) from None
+        print(f"wrote {wav}")
+    return status
+
+
+def _inputs(args: argparse.Namespace) -> list[Path]:
+    try:
+        files = midi_files(args.files)
+    except CommandError as err:
+        raise CommandError(str(err), 2) from None
+    if not files:
+        raise CommandError(f"no MIDI files in {' '.join(args.files)}", 2)
+    return files
+
+
+def _pieces(files: list[Path]) -> Any:
+    """(file, piece) per file; a file that cannot be read is named and gives None."""
+    from musegen.midi_io import MidiReadError, read_midi
+
+    for file in files:
+        try:
+            yield file, read_midi(file)
+        except MidiReadError as err:
+            print_error(f"skipped {err}")
+            yield file, None
+
+
+def _beside(file: Path, folder: str | None, suffix: str) -> Path:
+    """``file`` with `suffix`, in `folder` when given (created), else beside it."""
+    if folder is None:
+        return file.with_suffix(suffix)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder) / file.with_suffix(suffix).name

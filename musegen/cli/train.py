@@ -1,0 +1,193 @@
+"""``musegen train``: train an LSTM on a corpus for a time budget and save a bundle."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from musegen._quiet import start_tensorflow
+from musegen.cli._common import DEFAULT_SOURCE, WORKERS_HELP, load
+from musegen.defaults import GENERATION, TRAINING, encodings
+from musegen.events import Piece
+
+
+def add_parser(commands: Any) -> None:
+    """The ``train`` subcommand and its options."""
+    train = commands.add_parser(
+        "train",
+        help="train an LSTM on a corpus for a time budget and save a bundle",
+        description="Train with the configuration that measured best per CPU minute "
+        "(bench/quality.py, docs/quality.md) unless told otherwise.",
+    )
+    train.add_argument("source", nargs="?", default=DEFAULT_SOURCE, help="as for tokenize")
+    train.add_argument("--out", required=True, help="run directory (bundle, checkpoints, log)")
+    train.add_argument(
+        "--encoding",
+        choices=list(encodings()),
+        default=TRAINING.encoding,
+        help=f"token encoding (default {TRAINING.encoding}; the seed's are 'skuli' .. 'final')",
+    )
+    train.add_argument("--limit", type=int, default=None, help="read at most N files")
+    train.add_argument("--parts", choices=("all", "first"), default="all")
+    train.add_argument("--workers", type=int, default=None, help=WORKERS_HELP)
+    train.add_argument(
+        "--seq-len", type=int, default=TRAINING.seq_len, help="tokens per training chunk"
+    )
+    train.add_argument(
+        "--units", type=int, nargs="+", default=list(TRAINING.units), help="LSTM sizes"
+    )
+    train.add_argument(
+        "--minutes",
+        type=float,
+        default=TRAINING.minutes,
+        help="train for this many minutes, annealing the learning rate to 0 by then "
+        f"(default {TRAINING.minutes:g}); 0 trains by --epochs alone",
+    )
+    train.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="most epochs to train (default: as many as --minutes allows; 20 with "
+        "--minutes 0, stopping early when the validation loss stops falling)",
+    )
+    train.add_argument(
+        "--keep",
+        choices=("best", "last"),
+        default=TRAINING.keep,
+        help="with --minutes: the weights of the lowest validation loss, or the last "
+        f"(default {TRAINING.keep})",
+    )
+    train.add_argument("--batch-size", type=int, default=TRAINING.batch_size)
+    train.add_argument("--learning-rate", type=float, default=TRAINING.learning_rate)
+    train.add_argument(
+        "--transpose",
+        type=int,
+        nargs=2,
+        default=list(TRAINING.transpose) if TRAINING.transpose else None,
+        metavar=("LO", "HI"),
+        help="also train on the songs moved LO..HI semitones (-5 6: all 12 keys; 0 0: none; "
+        f"default {TRAINING.transpose})",
+    )
+    train.add_argument(
+        "--min-count",
+        type=int,
+        default=1,
+        help="keep tokens seen at least this often; rarer ones become <unk> (never generated)",
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train and save the bundle; 0 on success."""
+    corpus = load(args)  # first: reading forks worker processes, best before TensorFlow starts
+    start_tensorflow()
+    from musegen.bundle import save_bundle
+    from musegen.dataset import SequenceDataset, transposed
+    from musegen.model import build_lstm
+    from musegen.training import TimeBudget, fit
+
+    started = time.perf_counter()
+    tokenizer = encodings()[args.encoding]
+    shifts = tuple(args.transpose) if args.transpose else None
+    vocabulary = tokenizer.build_vocabulary(
+        transposed(corpus.pieces, *shifts) if shifts else corpus.pieces, min_count=args.min_count
+    )
+    val_fraction = 0.1 if len(corpus.pieces) >= 10 else 0.0
+    data = SequenceDataset.from_pieces(
+        corpus.pieces,
+        tokenizer,
+        vocabulary,
+        seq_len=args.seq_len,
+        shape="chunks",
+        val_fraction=val_fraction,
+        seed=args.seed,
+        transpose=shifts,
+        unknown="map",  # a token rarer than --min-count is still a step in time
+    )
+    print(f"{args.encoding} encoding: {len(vocabulary)} ids; {data}")
+    model = build_lstm(
+        len(vocabulary),
+        units=tuple(args.units),
+        return_sequences=True,
+        learning_rate=args.learning_rate,
+    )
+    by_time = args.minutes > 0
+    budget = TimeBudget(args.minutes, started_at=started) if by_time else None
+    epochs = args.epochs if args.epochs is not None else (1_000_000 if by_time else 20)
+    if args.quiet:
+        verbose: int | str = 0
+    else:
+        verbose = 1 if sys.stdout.isatty() else 2  # a bar on a terminal, else a line per epoch
+    callbacks: list[Any] = [budget] if budget else []
+    keep_best = by_time and args.keep == "best" and data.num_val > 0
+    if keep_best:  # a time budget outlasts the best epoch on a small corpus: keep that one
+        import keras
+
+        callbacks.append(keras.callbacks.EarlyStopping(patience=10**9, restore_best_weights=True))
+    history = fit(
+        model,
+        data,
+        epochs=epochs,
+        run_dir=args.out,
+        batch_size=args.batch_size,
+        verbose=verbose,
+        callbacks=callbacks,
+        patience=None if by_time else 5,
+    )
+    if keep_best:
+        losses = history.history["val_loss"]
+        best = min(range(len(losses)), key=losses.__getitem__)
+        print(f"kept the weights of epoch {best + 1} of {len(losses)} (lowest validation loss)")
+    seconds = time.perf_counter() - started
+    nll = _held_out_nll(data, corpus.pieces, val_fraction, args.seed, model)
+    steps = f"{budget.steps} steps" if budget else f"{len(history.epoch)} epochs"
+    print(
+        f"trained {steps} in {seconds / 60:.1f} min"
+        + (f"; held-out NLL {nll:.2f} nats per quarter note" if nll is not None else "")
+    )
+    prime = _prime(data, min(args.seq_len, 16), args.seed)
+    path = save_bundle(
+        Path(args.out) / "bundle",
+        model,
+        tokenizer,
+        vocabulary,
+        prime=prime,
+        training={k: v for k, v in vars(args).items() if k not in ("quiet", "run")},
+        generation=GENERATION.to_dict(),
+        corpus=corpus.summary(),
+        held_out_nll_per_quarter=nll,
+        history={k: [float(x) for x in v] for k, v in history.history.items()},
+    )
+    print(f"saved {path}")
+    return 0
+
+
+def _held_out_nll(
+    data: Any, pieces: Sequence[Piece], val_fraction: float, seed: int, model: Any
+) -> float | None:
+    """Held-out NLL per quarter note of the validation songs, or None without any."""
+    from musegen.dataset import split_songs
+    from musegen.likelihood import nll_per_quarter
+
+    _, val_index = split_songs(len(pieces), val_fraction, seed)
+    songs = [(ids, pieces[i].duration) for ids, i in zip(data.val_ids, val_index, strict=True)]
+    songs = [(ids, q) for ids, q in songs if q > 0 and len(ids) > 1]
+    if not songs:
+        return None
+    return nll_per_quarter(model, [s for s, _ in songs], [q for _, q in songs], batch_size=4)
+
+
+def _prime(data: Any, length: int, seed: int) -> list[int] | None:
+    """A stretch of a validation song (else a training song) to prime generation with."""
+    for source in ("val", "train"):
+        try:
+            return [int(i) for i in data.prime(length, source=source, seed=seed)]
+        except ValueError:  # no song of that split is long enough (or there is none)
+            continue
+    return None
