@@ -15,10 +15,19 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from musegen import processors, samplers
+from musegen import datasets, processors, samplers
 from musegen._files import library_version
 from musegen.events import Event, Piece
-from musegen.midi_io import Corpus, LoadFailure, MidiReadError, load_corpus, read_midi, write_midi
+from musegen.midi_io import (
+    Corpus,
+    LoadFailure,
+    MidiReadError,
+    load_corpus,
+    piece_from_stream,
+    piece_to_stream,
+    read_midi,
+    write_midi,
+)
 from musegen.note_tokenizer import NoteTokenizer
 from musegen.processors import (
     GrammarConstraint,
@@ -92,6 +101,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "piece_from_stream",
+    "piece_to_stream",
+    "datasets",
     "processors",
     "beam_search",
     "TokenTable",

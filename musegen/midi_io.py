@@ -32,6 +32,7 @@ __all__ = [
     "MidiReadError",
     "load_corpus",
     "piece_from_stream",
+    "piece_to_stream",
     "read_midi",
     "write_midi",
 ]
@@ -261,11 +262,36 @@ def write_midi(piece: Piece, path: str | os.PathLike[str], *, program: int = 0) 
         >>> read_midi(out).events[0].pitches
         (60, 64, 67)
     """
-    from music21 import instrument, meter, midi, note, stream, tempo
+    from music21 import midi
+
+    data = midi.translate.streamToMidiFile(piece_to_stream(piece, program=program)).writestr()
+    return atomic_write_bytes(path, data)
+
+
+def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
+    """`piece` as a music21 ``Part``: notes, tempo and metre (the inverse of `piece_from_stream`).
+
+    Use music21's own tools on it: ``.show()`` for notation, ``.write("musicxml",
+    path)``, ``.chordify()`` to merge held voices into chords, analysis
+    (``.analyze("key")``). Each pitch of an event is a ``Note`` at the event's
+    offset with its velocity; rests are left out (gaps are silent).
+
+    Args:
+        piece: The piece.
+        program: General MIDI program of the part's instrument (0: piano).
+
+    Examples:
+        >>> piece = Piece((Event(0, 1, (60, 64), 90), Event(1, 2, (62,))))
+        >>> part = piece_to_stream(piece)
+        >>> [(n.offset, n.nameWithOctave, n.quarterLength) for n in part.flatten().notes]
+        [(0.0, 'C4', 1.0), (0.0, 'E4', 1.0), (1.0, 'D4', 2.0)]
+        >>> piece_from_stream(part).events == piece.events
+        True
+    """
+    from music21 import instrument, meter, note, stream, tempo
 
     part = stream.Part()
-    inst = instrument.instrumentFromMidiProgram(program)
-    part.insert(0, inst)
+    part.insert(0, instrument.instrumentFromMidiProgram(program))
     part.insert(0, tempo.MetronomeMark(number=piece.tempo))
     try:
         part.insert(0, meter.TimeSignature(piece.time_signature))
@@ -275,8 +301,7 @@ def write_midi(piece: Piece, path: str | os.PathLike[str], *, program: int = 0) 
         element = note.Note(pitch, quarterLength=duration)
         element.volume.velocity = velocity
         part.insert(offset, element)
-    data = midi.translate.streamToMidiFile(part).writestr()
-    return atomic_write_bytes(path, data)
+    return part
 
 
 def _note_spans(piece: Piece) -> list[tuple[float, float, int, int]]:

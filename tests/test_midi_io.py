@@ -167,3 +167,18 @@ def test_drop_drums_leaves_out_channel_10_notes_not_the_whole_track(skuli_midi):
         # the hi-hat (key 42) sounds only on channel 10 in this file
         assert 42 not in {p for e in without.notes for p in e.pitches}
         assert 42 in {p for e in with_drums.notes for p in e.pitches}
+
+
+def test_pieces_go_to_music21_streams_and_back(skuli_midi, tmp_path):
+    from musegen.midi_io import piece_from_stream, piece_to_stream
+
+    piece = read_midi(skuli_midi / "8.mid")
+    part = piece_to_stream(piece)
+    back = piece_from_stream(part)
+    # the same events, but where a pitch starts again before it ended (MIDI cuts it there)
+    same = sum(a == b for a, b in zip(back.events, piece.events, strict=True))
+    assert same >= 0.9 * len(piece.events)
+    assert piece_from_stream(piece_to_stream(back)).events == back.events
+    assert part.flatten().getElementsByClass("MetronomeMark")[0].number == piece.tempo
+    xml = part.write("musicxml", tmp_path / "8.musicxml")  # notation, with music21's own tools
+    assert xml.stat().st_size > 1000
