@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from musegen import datasets, processors, samplers
 from musegen._files import library_version
+from musegen.display import show
 from musegen.events import Event, Piece
 from musegen.midi_io import (
     Corpus,
@@ -101,6 +102,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "show",
     "piece_from_stream",
     "piece_to_stream",
     "datasets",
