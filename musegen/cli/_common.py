@@ -31,7 +31,7 @@ def load(args: argparse.Namespace) -> Corpus:
     """Read ``args.source`` as the commands do: a summary line, the skipped files named.
 
     Raises:
-        CommandError: for a missing source, or one with no readable piece.
+        CommandError: for a missing source (status 2), or one with no readable piece (1).
     """
     start = time.perf_counter()
     try:
@@ -42,8 +42,8 @@ def load(args: argparse.Namespace) -> Corpus:
             progress=not args.quiet and sys.stderr.isatty(),  # no bar in a log file
             workers=args.workers,
         )
-    except (FileNotFoundError, ValueError) as err:
-        raise CommandError(str(err)) from None
+    except (FileNotFoundError, ValueError) as err:  # no such folder, unknown corpus name
+        raise CommandError(str(err), 2) from None
     seconds = time.perf_counter() - start
     print(f"{args.source}: {corpus.summary()} ({seconds:.1f} s)")
     for failure in corpus.failures:
