@@ -60,7 +60,11 @@ def bundle_dir(where: str) -> Path:
 
 
 def midi_files(paths: list[str]) -> list[Path]:
-    """The MIDI files named, folders searched (sorted); missing paths raise `CommandError`."""
+    """The MIDI files named, folders searched (sorted).
+
+    Raises:
+        CommandError: (status 2) for a missing path, or when no MIDI file is found.
+    """
     files: list[Path] = []
     for name in paths:
         path = Path(name)
@@ -69,7 +73,9 @@ def midi_files(paths: list[str]) -> list[Path]:
         elif path.is_file():
             files.append(path)
         else:
-            raise CommandError(f"no such file or folder: {name!r}")
+            raise CommandError(f"no such file or folder: {name!r}", 2)
+    if not files:
+        raise CommandError(f"no MIDI files in {' '.join(paths)}", 2)
     return files
 
 

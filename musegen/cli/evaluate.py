@@ -38,12 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from musegen.metrics import compare
     from musegen.midi_io import MidiReadError, load_corpus, read_midi
 
-    try:
-        files = midi_files(args.files)
-    except CommandError as err:
-        raise CommandError(str(err), 2) from None
-    if not files:
-        raise CommandError(f"no MIDI files in {' '.join(args.files)}", 2)
+    files = midi_files(args.files)
     pieces = []
     for file in files:
         try:

@@ -24,7 +24,7 @@ def add_parser(commands: Any) -> None:
 
 def run_plot(args: argparse.Namespace) -> int:
     """Write ``FILE.png`` for each MIDI file; 0 when all were drawn, else 1."""
-    files = _inputs(args)
+    files = midi_files(args.files)
     try:
         from musegen.plots import piano_roll, save_png
     except ImportError:
@@ -43,7 +43,7 @@ def run_render(args: argparse.Namespace) -> int:
     """Write ``FILE.wav`` for each MIDI file; 0 when all were rendered, else 1."""
     from musegen.audio import AudioError, find_soundfont, render_wav
 
-    files = _inputs(args)
+    files = midi_files(args.files)
     try:
         soundfont = find_soundfont(args.soundfont)
     except AudioError as err:
@@ -59,16 +59,6 @@ def run_render(args: argparse.Namespace) -> int:
             raise CommandError(str(err)) from None
         print(f"wrote {wav}")
     return status
-
-
-def _inputs(args: argparse.Namespace) -> list[Path]:
-    try:
-        files = midi_files(args.files)
-    except CommandError as err:
-        raise CommandError(str(err), 2) from None
-    if not files:
-        raise CommandError(f"no MIDI files in {' '.join(args.files)}", 2)
-    return files
 
 
 def _pieces(files: list[Path]) -> Any:
