@@ -18,6 +18,9 @@ extrapolated per file to the corpus when fewer):
 - musegen cold, 1 process / N processes: `read_midi_fast` and `Tokenizer.seed()`
   through `cached_tokens` with no cache;
 - musegen warm: `cached_tokens` again, every file served by a filled `TokenCache`.
+- musegen read merged / read tracks: `read_midi_fast` (every track in one piece)
+  against `read_tracks_fast` (a `Score`, one track per instrument), 1 process;
+  MidiTok's own reading (``symusic.Score``, tracks kept) beside them.
 
 Every row imports its libraries before its clock starts. The recipe row runs once;
 every other row runs three times and its best time counts (as ``timeit`` reports),
@@ -86,7 +89,7 @@ def main() -> None:
 
     import music21  # noqa: F401  (imports outside the clocks)
 
-    from musegen.midi_fast import _quantize, read_midi_fast
+    from musegen.midi_fast import _quantize, read_midi_fast, read_tracks_fast
     from musegen.token_cache import TokenCache, cached_tokens
     from musegen.tokenizer import Tokenizer
 
@@ -138,6 +141,21 @@ def main() -> None:
         )
     assert warm.tokens == cold.tokens and warm.hits == len(warm.tokens)
     print(f"musegen: {cold.summary()}; {sum(len(t) for t in cold.tokens)} tokens")
+
+    forget()
+    _, merged_s = timed(lambda: [read_midi_fast(f) for f in files], REPEAT, forget)
+    _, tracks_s = timed(lambda: [read_tracks_fast(f) for f in files], REPEAT, forget)
+    rows["musegen read merged (read_midi_fast)"] = merged_s
+    rows["musegen read tracks (read_tracks_fast)"] = tracks_s
+    try:
+        import symusic
+    except ImportError:
+        pass
+    else:
+        _, rows["MidiTok's reader (symusic.Score)"] = timed(
+            lambda: [symusic.Score(str(f)) for f in files], REPEAT
+        )
+    print(f"tracks kept / merged: {tracks_s / merged_s:.2f} x the time")
 
     recipe = rows["recipe (music21 parse + note loop)"]
     miditok_s = rows.get("MidiTok REMI (symusic read + encode)")

@@ -30,8 +30,9 @@ import numpy as np
 
 from musegen._midi_common import MAX_QUARTER_LENGTH, MidiReadError, check_midi_header, group_onsets
 from musegen.events import Piece
+from musegen.tracks import Score, Track
 
-__all__ = ["read_midi_fast"]
+__all__ = ["read_midi_fast", "read_tracks_fast"]
 
 _DIVISORS = (4, 3)  # music21's default quantization: sixteenths and eighth-note triplets
 _GRID = 12  # quantized times are whole twelfths of a quarter note
@@ -50,6 +51,10 @@ class _Track:
     tempos: list[tuple[int, float]] = field(default_factory=list)
     signatures: list[tuple[int, str]] = field(default_factory=list)
     length: int = 0
+    programs: dict[int, int] = field(default_factory=dict)
+    """The first program change of each channel (1-based)."""
+    name: str = ""
+    """The track name (meta event 0x03), if any."""
 
 
 def read_midi_fast(
@@ -80,6 +85,74 @@ def read_midi_fast(
     """
     if parts not in ("all", "first"):
         raise ValueError(f"parts must be 'all' or 'first', got {parts!r}")
+    file, tpq, tracks = _read(path)
+    raw: list[tuple[float, float, tuple[int, ...], int]] = []
+    parts_, tempo, signature = _note_tracks(tracks, tpq)
+    for track, meter in parts_[:1] if parts == "first" else parts_:
+        raw += _track_notes(track, meter, tpq, drop_drums)
+    return Piece(
+        tuple(group_onsets(raw)),
+        tempo=tempo if tempo else 120.0,
+        time_signature=signature or "4/4",
+        source=file.name,
+    )
+
+
+def read_tracks_fast(path: str | os.PathLike[str]) -> Score:
+    """Read a MIDI file into a `Score`: one `Track` per instrument, with its program and name.
+
+    Each track of the file that has notes gives a track; its notes on channel 10
+    (percussion) give a drum track of their own. A track's events are read as
+    `read_midi_fast` reads a one-track file (quantized, chords, rests); the
+    program is the track's first program change (0 without one).
+
+    Raises:
+        MidiReadError: the file is missing, empty, not MIDI, or corrupt.
+
+    Examples:
+        >>> from musegen import datasets
+        >>> score = read_tracks_fast(datasets.path("skuli") / "8.mid")
+        >>> [(t.name, t.program, len(t.piece.notes)) for t in score.tracks]
+        [('Piano RH', 0, 92), ('Piano LH', 0, 43),
+         ('Piano RH Echo', 0, 92), ('Piano LH Echo', 0, 43)]
+    """
+    file, tpq, tracks = _read(path)
+    out: list[Track] = []
+    note_tracks, tempo, signature = _note_tracks(tracks, tpq)
+    for track, meter in note_tracks:
+        drums = track.notes[2::4].count(_DRUM_CHANNEL)
+        parts = [(track, False)]
+        if drums:  # the percussion notes apart from the pitched ones
+            notes = np.array(track.notes, dtype=np.int64).reshape(-1, 4)
+            on_drums = notes[:, 2] == _DRUM_CHANNEL
+            parts = [
+                (_with_notes(track, notes[~on_drums]), False),
+                (_with_notes(track, notes[on_drums]), True),
+            ]
+        for part, is_drum in parts:
+            if not any(part.notes[3::4]):
+                continue
+            events = group_onsets(_track_notes(part, meter, tpq, drop_drums=False))
+            channels = set(part.notes[2::4])
+            program = next((part.programs[c] for c in sorted(channels) if c in part.programs), 0)
+            piece = Piece(tuple(events), tempo=tempo or 120.0, time_signature=signature or "4/4")
+            out.append(Track(piece, program=program, name=part.name, is_drum=is_drum))
+    return Score(
+        tuple(out), tempo=tempo or 120.0, time_signature=signature or "4/4", source=file.name
+    )
+
+
+def _with_notes(track: _Track, notes: np.ndarray) -> _Track:
+    """A copy of `track` holding only `notes` (rows of tick, pitch, channel, velocity)."""
+    return _Track(
+        notes=notes.ravel().tolist(), meta_ticks=track.meta_ticks, tempos=track.tempos,
+        signatures=track.signatures, length=track.length, programs=track.programs,
+        name=track.name,
+    )  # fmt: skip
+
+
+def _read(path: str | os.PathLike[str]) -> tuple[Path, int, list[_Track]]:
+    """The file, its ticks per quarter note and its tracks, checked."""
     file = Path(path)
     data = check_midi_header(file)
     try:
@@ -100,10 +173,22 @@ def read_midi_fast(
             "read_midi accepts (a corrupt delta time?)",
         )
 
-    raw: list[tuple[float, float, tuple[int, ...], int]] = []
+    return file, tpq, tracks
+
+
+def _note_tracks(
+    tracks: list[_Track], tpq: int
+) -> tuple[list[tuple[_Track, list[tuple[int, str]]]], float | None, str | None]:
+    """The tracks with notes, each with its metre; the score's tempo and metre.
+
+    Tracks without notes (a conductor track) lend their tempo and metre to the
+    tracks after them, as music21 reads them; the first track with notes sets
+    the tempo and the metre.
+    """
     conductor = _Track()  # meta events of the tracks without notes read so far
     tempo: float | None = None
     signature: str | None = None
+    found: list[tuple[_Track, list[tuple[int, str]]]] = []
     for track in tracks:
         if not any(track.notes[3::4]):  # no note-on
             conductor.tempos += track.tempos
@@ -115,15 +200,8 @@ def read_midi_fast(
         meter = conductor.signatures or track.signatures
         if signature is None:
             signature = next((s for t, s in meter if _quantize(t / tpq) == 0), "4/4")
-        raw += _track_notes(track, meter, tpq, drop_drums)
-        if parts == "first":
-            break
-    return Piece(
-        tuple(group_onsets(raw)),
-        tempo=tempo if tempo else 120.0,
-        time_signature=signature or "4/4",
-        source=file.name,
-    )
+        found.append((track, meter))
+    return found, tempo, signature
 
 
 # -- the raw events ---------------------------------------------------------------------
@@ -183,6 +261,7 @@ def _parse_track(data: bytes, position: int, end: int) -> _Track:
                 position += 2
             elif kind == 0xC0:
                 track.meta_ticks.append(tick)
+                track.programs.setdefault((byte & 0x0F) + 1, data[position] & 0x7F)
                 position += 1
             else:
                 position += 1 if kind == 0xD0 else 2
@@ -208,6 +287,8 @@ def _parse_track(data: bytes, position: int, end: int) -> _Track:
                 track.meta_ticks.append(tick)
             elif meta_type in (0x03, 0x04):  # track name, instrument name
                 track.meta_ticks.append(tick)
+                if meta_type == 0x03 and not track.name:
+                    track.name = payload.decode("latin-1").strip()
             continue
         if byte in (0xF0, 0xF7):  # system exclusive
             length, position = _read_variable(data, position)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +24,7 @@ from musegen._midi_common import (
 from musegen._parallel import file_sizes, map_unordered
 from musegen.events import DEFAULT_VELOCITY, Event, Piece
 from musegen.midi_fast import read_midi_fast
+from musegen.tracks import Score
 
 __all__ = [
     "MAX_QUARTER_LENGTH",
@@ -34,6 +35,7 @@ __all__ = [
     "piece_from_stream",
     "piece_to_stream",
     "read_midi",
+    "read_tracks",
     "write_midi",
 ]
 
@@ -244,13 +246,17 @@ def _key_number(element: Any) -> int:
     return int(key) if key is not None else int(element.displayPitch().midi)
 
 
-def write_midi(piece: Piece, path: str | os.PathLike[str], *, program: int = 0) -> Path:
-    """Write `piece` as a one-track MIDI file (atomically: no half-written file on interrupt).
+def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: int = 0) -> Path:
+    """Write a piece (one track) or a `Score` (a track each), atomically.
+
+    No half-written file is left behind on an interrupt. A score's tracks keep
+    their programs and names; drum tracks go to channel 10. `read_tracks`
+    reads them back.
 
     Args:
         piece: What to write; rests and zero-length events produce no sound.
         path: Where to write.
-        program: General MIDI program (0 is the acoustic grand piano).
+        program: General MIDI program of a piece (0 is the acoustic grand piano).
 
     Returns:
         The path written.
@@ -262,10 +268,52 @@ def write_midi(piece: Piece, path: str | os.PathLike[str], *, program: int = 0) 
         >>> read_midi(out).events[0].pitches
         (60, 64, 67)
     """
-    from music21 import midi
+    from music21 import instrument, midi, stream
 
-    data = midi.translate.streamToMidiFile(piece_to_stream(piece, program=program)).writestr()
+    if isinstance(piece, Score):
+        whole = stream.Score()
+        for track in piece.tracks:
+            part = piece_to_stream(
+                replace(track.piece, tempo=piece.tempo, time_signature=piece.time_signature),
+                program=track.program,
+            )
+            if track.is_drum:  # a kit on channel 10 (0-based 9); music21 maps channels by
+                part.remove(part.getInstrument())  # program, so it gets none (the GM kit)
+                kit = instrument.Percussion()
+                kit.midiChannel, kit.midiProgram = 9, None
+                part.insert(0, kit)
+            part.getInstrument().partName = track.name or track.family
+            whole.insert(0, part)
+        data = midi.translate.streamToMidiFile(whole).writestr()
+    else:
+        data = midi.translate.streamToMidiFile(piece_to_stream(piece, program=program)).writestr()
     return atomic_write_bytes(path, data)
+
+
+def read_tracks(path: str | os.PathLike[str]) -> Score:
+    """Read a MIDI file keeping its tracks apart: a `Score` of `Track` objects.
+
+    Each track with notes gives a `Track` with its General MIDI program, its name
+    and whether it is percussion (the notes of channel 10 become a drum track of
+    their own). Read by the fast reader (`musegen.midi_fast.read_tracks_fast`);
+    `read_midi` stays the merged reading.
+
+    Raises:
+        MidiReadError: the file is missing, empty, not MIDI, or corrupt.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from musegen.tracks import Track
+        >>> band = Score((Track(Piece((Event(0, 1, (60, 64)),)), program=0, name="keys"),
+        ...               Track(Piece((Event(0, 2, (36,)),)), program=33, name="bass"),
+        ...               Track(Piece((Event(0, 1, (38,)),)), name="kit", is_drum=True)))
+        >>> out = write_midi(band, pathlib.Path(tempfile.mkdtemp()) / "band.mid")
+        >>> [(t.name, t.program, t.is_drum) for t in read_tracks(out).tracks]
+        [('keys', 0, False), ('bass', 33, False), ('kit', 0, True)]
+    """
+    from musegen.midi_fast import read_tracks_fast
+
+    return read_tracks_fast(path)
 
 
 def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:

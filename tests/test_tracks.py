@@ -1,0 +1,62 @@
+"""Several instruments: tracks read apart, written back, merged reading unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from musegen.events import Event, Piece
+from musegen.midi_fast import read_midi_fast, read_tracks_fast
+from musegen.midi_io import read_midi, read_tracks, write_midi
+from musegen.tracks import Score, Track, family
+
+PIANO = Piece(
+    (Event(0, 1, (60, 64, 67), 80), Event(1, 1, (62, 65, 69), 70), Event(2, 2, (59, 62, 67), 90))
+)
+BASS = Piece((Event(0, 2, (36,), 100), Event(2, 1, (43,), 100), Event(3, 1, (31,), 100)))
+DRUMS = Piece(tuple(Event(i * 0.5, 0.5, (36,) if i % 2 == 0 else (38, 42), 110) for i in range(8)))
+BAND = Score(
+    (Track(PIANO, 0, "piano"), Track(BASS, 33, "bass"), Track(DRUMS, 0, "drums", is_drum=True)),
+    tempo=100.0,
+)
+
+
+@pytest.fixture(scope="module")
+def band_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_midi(BAND, tmp_path_factory.mktemp("band") / "band.mid")
+
+
+def test_a_three_track_file_keeps_its_tracks_programs_and_notes(band_file: Path) -> None:
+    score = read_tracks(band_file)
+    assert [(t.name, t.program, t.is_drum, t.family) for t in score.tracks] == [
+        ("piano", 0, False, "piano"), ("bass", 33, False, "bass"), ("drums", 0, True, "drums")
+    ]  # fmt: skip
+    for read, written in zip(score.tracks, BAND.tracks, strict=True):
+        assert read.piece.notes == written.piece.notes
+    assert (score.tempo, score.time_signature, score.source) == (100.0, "4/4", "band.mid")
+    again = read_tracks(write_midi(score, band_file.with_name("again.mid")))
+    assert [t.piece.notes for t in again.tracks] == [t.piece.notes for t in score.tracks]
+
+
+def test_merged_reading_of_the_same_file_is_unchanged(band_file: Path) -> None:
+    merged = read_midi(band_file)
+    assert merged == read_midi(band_file, engine="music21")  # the stream path agrees
+    assert merged.events == read_tracks(band_file).merged().events  # drums left out, as merged
+    with_drums = read_midi_fast(band_file, drop_drums=False)
+    assert with_drums.events == read_tracks_fast(band_file).merged(drums=True).events
+
+
+def test_a_track_mixing_channels_gives_a_drum_track_apart(skuli_midi: Path) -> None:
+    score = read_tracks(skuli_midi / "AT.mid")  # one track: piano on channel 1, drums on 10
+    assert [(t.program, t.is_drum) for t in score.tracks] == [(0, False), (16, True)]
+    merged, tracks = read_midi(skuli_midi / "AT.mid").events, score.merged().events
+    # read apart, the drums no longer shorten the piano's notes as music21's merged reading does
+    assert abs(len(tracks) - len(merged)) <= 5
+    assert sum(a == b for a, b in zip(tracks, merged, strict=False)) >= 0.8 * len(merged)
+
+
+def test_tracks_check_their_program() -> None:
+    with pytest.raises(ValueError, match=r"0\.\.127"):
+        Track(PIANO, program=128)
+    assert family(40) == "strings" and family(127) == "sound effects"
