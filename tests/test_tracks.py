@@ -60,3 +60,25 @@ def test_tracks_check_their_program() -> None:
     with pytest.raises(ValueError, match=r"0\.\.127"):
         Track(PIANO, program=128)
     assert family(40) == "strings" and family(127) == "sound effects"
+
+
+@pytest.mark.parametrize("spelling", ["token", "qualified"])
+def test_the_band_tokenized_and_decoded_keeps_every_track(spelling: str, band_file: Path) -> None:
+    from musegen.track_tokenizer import TrackTokenizer
+
+    tokenizer = TrackTokenizer(spelling=spelling)
+    score = read_tracks(band_file)
+    tokens = tokenizer.encode_score(score)
+    decoded = {t.family: t for t in tokenizer.decode_score(tokens).tracks}
+    assert sorted(decoded) == ["bass", "drums", "piano"]
+    for track in score.tracks:
+        assert [(e.offset, e.duration, e.pitches) for e in decoded[track.family].piece.notes] == [
+            (e.offset, e.duration, e.pitches) for e in track.piece.notes
+        ]
+    assert (decoded["bass"].program, decoded["drums"].is_drum) == (32, True)
+    written = read_tracks(write_midi(tokenizer.decode_score(tokens), band_file.with_name("t.mid")))
+    assert sorted(t.family for t in written.tracks) == ["bass", "drums", "piano"]
+    vocabulary = tokenizer.build_score_vocabulary([score])
+    # 12 pitch names (13 instrument:pitch pairs), 3 instruments, 3 durations, steps +0 and +8th
+    expected = {"token": 12 + 3 + 3 + 2, "qualified": 13 + 3 + 2}[spelling]
+    assert len(vocabulary.tokens) == expected, vocabulary.tokens
