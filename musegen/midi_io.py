@@ -24,7 +24,7 @@ from musegen._midi_common import (
 from musegen._parallel import file_sizes, map_unordered
 from musegen.events import DEFAULT_VELOCITY, Event, Piece
 from musegen.midi_fast import read_midi_fast
-from musegen.tracks import Score
+from musegen.tracks import Score, Track
 
 __all__ = [
     "MAX_QUARTER_LENGTH",
@@ -36,6 +36,8 @@ __all__ = [
     "piece_to_stream",
     "read_midi",
     "read_tracks",
+    "score_from_stream",
+    "source_files",
     "write_midi",
 ]
 
@@ -296,7 +298,8 @@ def read_tracks(path: str | os.PathLike[str]) -> Score:
     Each track with notes gives a `Track` with its General MIDI program, its name
     and whether it is percussion (the notes of channel 10 become a drum track of
     their own). Read by the fast reader (`musegen.midi_fast.read_tracks_fast`);
-    `read_midi` stays the merged reading.
+    `read_midi` stays the merged reading. Other formats music21 reads
+    (MusicXML, ``.krn``) go through `score_from_stream`.
 
     Raises:
         MidiReadError: the file is missing, empty, not MIDI, or corrupt.
@@ -313,7 +316,44 @@ def read_tracks(path: str | os.PathLike[str]) -> Score:
     """
     from musegen.midi_fast import read_tracks_fast
 
-    return read_tracks_fast(path)
+    file = Path(path)
+    if file.suffix in _MIDI_SUFFIXES:
+        return read_tracks_fast(file)
+    return score_from_stream(_parse(file), source=file.name)
+
+
+def score_from_stream(parsed: Any, *, source: str = "") -> Score:
+    """A music21 score as a `Score`: a `Track` per part with notes, its program from its name.
+
+    The program is that of the instrument music21 names after the part
+    (``instrument.fromString``: "Violin I" gives 40, "Viola" 41, "Soprano" 53),
+    else the part's own instrument's, else 0.
+
+    Examples:
+        >>> from music21 import stream, note
+        >>> viola = stream.Part([note.Note("C4", quarterLength=2)])
+        >>> viola.partName = "Viola"
+        >>> [(t.name, t.program) for t in score_from_stream(stream.Score([viola])).tracks]
+        [('Viola', 41)]
+    """
+    from music21 import instrument
+
+    tracks = []
+    for part in getattr(parsed, "parts", None) or [parsed]:
+        name = getattr(part, "partName", None) or ""
+        try:
+            program = instrument.fromString(name).midiProgram
+        except Exception:  # a name music21 does not know
+            program = None
+        if program is None:
+            own = part.getInstrument(returnDefault=False)
+            program = getattr(own, "midiProgram", None) or 0
+        piece = piece_from_stream(part, source=source)
+        if piece.notes:
+            tracks.append(Track(piece, program=int(program), name=name))
+    tempo = tracks[0].piece.tempo if tracks else 120.0
+    signature = tracks[0].piece.time_signature if tracks else "4/4"
+    return Score(tuple(tracks), tempo=tempo, time_signature=signature, source=source)
 
 
 def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
@@ -451,7 +491,7 @@ def load_corpus(
         >>> len(corpus.pieces), corpus.failures
         (3, [])
     """
-    paths = _resolve_source(source)
+    paths = source_files(source)
     if limit is not None:
         paths = paths[:limit]
     read = partial(_read_one, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine)
@@ -492,9 +532,19 @@ def _read_any(file: Path, parts: Parts, drop_drums: bool, grouping: Grouping) ->
     )
 
 
-def _resolve_source(
+def source_files(
     source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
 ) -> list[Path]:
+    """The files a corpus source names, sorted (see `load_corpus` for the sources).
+
+    Raises:
+        FileNotFoundError: for a path that does not exist.
+        ValueError: for a music21 composer with no pieces, or an unknown dataset.
+
+    Examples:
+        >>> [p.name for p in source_files("musegen:skuli")[:2]]
+        ['0fithos.mid', '8.mid']
+    """
     if isinstance(source, str) and source.startswith("musegen:"):
         from musegen.datasets import path
 

@@ -82,3 +82,37 @@ def test_the_band_tokenized_and_decoded_keeps_every_track(spelling: str, band_fi
     # 12 pitch names (13 instrument:pitch pairs), 3 instruments, 3 durations, steps +0 and +8th
     expected = {"token": 12 + 3 + 3 + 2, "qualified": 13 + 3 + 2}[spelling]
     assert len(vocabulary.tokens) == expected, vocabulary.tokens
+
+
+def test_tokenize_prints_the_band_encodings(band_file: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    from musegen.cli import main
+
+    shutil.copy(band_file, tmp_path / "band.mid")
+    assert main(["tokenize", str(tmp_path), "--tracks", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "tracks: 3 in 1 files; programs 0: 1, drums: 1, 33: 1" in out
+    rows = {
+        line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith("band-")
+    }
+    assert rows["band-token"][0] == "20" and rows["band-qualified"][0] == "18"
+    assert list(rows) == [
+        "band-token",
+        "band-qualified",
+        "band-token-programs",
+        "band-qualified-programs",
+    ]
+
+
+def test_music21_scores_become_tracks_with_their_instruments() -> None:
+    from music21 import corpus
+
+    from musegen.midi_io import score_from_stream
+
+    score = score_from_stream(corpus.parse("bwv120.8-a"))
+    assert [(t.name, t.program) for t in score.tracks][:4] == [
+        ("Trumpet 1", 56), ("Trumpet 2", 56), ("Trumpet 3", 56), ("Timpani", 47)
+    ]  # fmt: skip
+    # General MIDI files timpani (47) with the strings
+    assert {t.family for t in score.tracks} == {"brass", "strings", "ensemble"}

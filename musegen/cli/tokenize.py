@@ -27,6 +27,11 @@ def add_parser(commands: Any) -> None:
     tokenize.add_argument("--parts", choices=("all", "first"), default="all")
     tokenize.add_argument("--workers", type=int, default=None, help=WORKERS_HELP)
     tokenize.add_argument("--quiet", action="store_true", help="no progress bar")
+    tokenize.add_argument(
+        "--tracks",
+        action="store_true",
+        help="also read each file's tracks apart and print the band encodings' vocabularies",
+    )
     tokenize.set_defaults(run=run)
 
 
@@ -39,11 +44,44 @@ def run(args: argparse.Namespace) -> int:
         sequences = [tokenizer.encode(p) for p in corpus.pieces]
         vocabulary = len({t for seq in sequences for t in seq})
         print(f"{name:<16}{vocabulary:>12}{sum(map(len, sequences)):>10}")
+    if args.tracks:
+        _band_encodings(args)
     print()
     print(_histogram("durations (quarter lengths)", _durations(corpus.pieces)))
     print()
     print(_histogram("velocities", Counter(e.velocity for p in corpus.pieces for e in p.notes)))
     return 0
+
+
+BAND_ENCODINGS: dict[str, dict[str, Any]] = {
+    "band-token": {"spelling": "token", "families": True},
+    "band-qualified": {"spelling": "qualified", "families": True},
+    "band-token-programs": {"spelling": "token", "families": False},
+    "band-qualified-programs": {"spelling": "qualified", "families": False},
+}
+"""The `TrackTokenizer` options ``--tracks`` prints."""
+
+
+def _band_encodings(args: argparse.Namespace) -> None:
+    """Vocabulary and token counts of every band encoding, the files read as tracks."""
+    from musegen.midi_io import MidiReadError, read_tracks, source_files
+    from musegen.track_tokenizer import TrackTokenizer
+
+    scores = []
+    for path in source_files(args.source)[: args.limit]:
+        try:
+            scores.append(read_tracks(path))
+        except MidiReadError:
+            continue  # named above, when the corpus was read
+    programs = Counter((t.program, t.is_drum) for s in scores for t in s.tracks)
+    print(
+        f"\ntracks: {sum(len(s.tracks) for s in scores)} in {len(scores)} files; programs "
+        + ", ".join(f"{'drums' if d else p}: {n}" for (p, d), n in sorted(programs.items()))
+    )
+    for name, options in BAND_ENCODINGS.items():
+        sequences = [TrackTokenizer(**options).encode_score(s) for s in scores]
+        vocabulary = len({t for seq in sequences for t in seq})
+        print(f"{name:<24}{vocabulary:>12}{sum(map(len, sequences)):>10}")
 
 
 def _durations(pieces: Sequence[Piece]) -> Counter[float]:
