@@ -27,6 +27,8 @@ from musegen.midi_io import (
     piece_from_stream,
     piece_to_stream,
     read_midi,
+    read_tracks,
+    score_from_stream,
     write_midi,
 )
 from musegen.note_tokenizer import NoteTokenizer
@@ -54,6 +56,8 @@ from musegen.tokenizer import (
     VelocityBuckets,
     seed_configurations,
 )
+from musegen.track_tokenizer import TrackTokenizer
+from musegen.tracks import Score, Track
 from musegen.vocabulary import UnknownTokenError, Vocabulary
 
 if TYPE_CHECKING:
@@ -102,6 +106,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "score_from_stream",
+    "read_tracks",
+    "TrackTokenizer",
+    "Track",
+    "Score",
     "show",
     "piece_from_stream",
     "piece_to_stream",
