@@ -17,9 +17,9 @@ Rows, each training the default model (`musegen.defaults`) for ``--minutes``:
 
 - ``merged``: every track in one piece (`Score.merged`), the default note-level
   encoding: no instruments (the baseline a band model must not lose much to);
-- ``token`` / ``qualified``: `TrackTokenizer`'s two spellings of the instrument,
-  with General MIDI families; ``token-programs`` / ``qualified-programs``: the
-  same naming each program.
+- ``token-families`` / ``qualified-families``: `TrackTokenizer`'s two spellings
+  of the instrument, naming General MIDI families; ``token-programs`` /
+  ``qualified-programs``: the same naming each program (the default).
 
 Columns: vocabulary size, training steps, held-out NLL per quarter note
 (`musegen.likelihood`; every option pays for the same music, but ``merged``
@@ -43,8 +43,8 @@ import numpy as np
 
 ROWS = {
     "merged": None,
-    "token": {"spelling": "token", "families": True},
-    "qualified": {"spelling": "qualified", "families": True},
+    "token-families": {"spelling": "token", "families": True},
+    "qualified-families": {"spelling": "qualified", "families": True},
     "token-programs": {"spelling": "token", "families": False},
     "qualified-programs": {"spelling": "qualified", "families": False},
 }

@@ -6,7 +6,7 @@ Times are in quarter lengths (a quarter note is 1.0), pitches are MIDI numbers
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from operator import attrgetter
 
 __all__ = ["DEFAULT_VELOCITY", "Event", "Piece"]
@@ -25,6 +25,10 @@ class Event:
         pitches: MIDI numbers sounding together, sorted low to high; an empty
             tuple is a rest.
         velocity: MIDI velocity (1-127) of the event; ignored for rests.
+        unison: Read from a chord whose notes share one pitch (two parts striking
+            the same key at once), which the original recipe names as a chord
+            (``'8'``, not ``'G#4'``). Only ``piece_from_stream(grouping="stream")``
+            sets it; it takes no part in equality.
 
     Examples:
         >>> Event(0.0, 1.0, (60, 64, 67)).is_chord
@@ -37,6 +41,7 @@ class Event:
     duration: float
     pitches: tuple[int, ...] = ()
     velocity: int = DEFAULT_VELOCITY
+    unison: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.duration < 0:

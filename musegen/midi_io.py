@@ -182,6 +182,7 @@ def piece_from_stream(
     else:
         containers = list(getattr(score, "parts", [])) or [score]
 
+    unisons: list[bool] = []  # grouping="stream": a chord of one pitch struck twice
     raw: list[tuple[float, float, tuple[int, ...], int]] = []
     for container in containers:
         open_ties: dict[int, int] = {}  # pitch -> index in raw of the note its tie continues
@@ -199,7 +200,9 @@ def piece_from_stream(
             duration = float(element.duration.quarterLength)
             if grouping == "stream":  # one event per music21 element, ties kept apart
                 velocity = _velocity([*members, element])
-                raw.append((offset, duration, tuple(_key_number(m) for m in members), velocity))
+                pitches = tuple(_key_number(m) for m in members)
+                unisons.append(len(pitches) > 1 and len(set(pitches)) == 1)
+                raw.append((offset, duration, pitches, velocity))
                 continue
             for member in members:  # one record per note; tied notes join into one
                 midi = _key_number(member)
@@ -215,10 +218,12 @@ def piece_from_stream(
                 if tie == "start":
                     open_ties[midi] = len(raw) - 1
     if len(containers) > 1 or grouping == "onset":
-        raw.sort(key=lambda item: item[0])
+        order = sorted(range(len(raw)), key=lambda i: raw[i][0])  # stable, as list.sort
+        raw = [raw[i] for i in order]
+        unisons = [unisons[i] for i in order] if unisons else unisons
 
     if grouping == "stream":
-        events = [Event(o, d, p, v) for o, d, p, v in raw]
+        events = [Event(o, d, p, v, u) for (o, d, p, v), u in zip(raw, unisons, strict=True)]
     else:
         events = group_onsets(raw)
 

@@ -343,8 +343,14 @@ class Tokenizer:
             return text
 
         if not self.rests and self.durations is None:
-            # Time is not encoded: one token per sounding event, in order.
-            return [token(e.pitches, 0.0, e.velocity) for e in piece.events if e.pitches]
+            # Time is not encoded: one token per sounding event, in order. A unison chord
+            # (one pitch struck twice) is a chord to the recipe: its pitch class ('8').
+            return [
+                token(e.pitches * 2 if e.unison and not self.chord_octaves else e.pitches,
+                      0.0, e.velocity)
+                for e in piece.events
+                if e.pitches
+            ]  # fmt: skip
         events = _merge_onsets(piece.events)
         tokens: list[str] = []
         append = tokens.append

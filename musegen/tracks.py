@@ -92,6 +92,11 @@ class Score:
     time_signature: str = "4/4"
     source: str = ""
 
+    @property
+    def duration(self) -> float:
+        """Quarter notes until the last track's last event ends (0 for no track)."""
+        return max((t.piece.duration for t in self.tracks), default=0.0)
+
     def merged(self, *, drums: bool = False) -> Piece:
         """Every track's notes in one piece, notes that start together in one event.
 

@@ -241,8 +241,10 @@ def recipe_tokens(path):
 
 
 @pytest.mark.parametrize(
-    "name", ["FF6epitaph_piano.mid", "DOS.mid", "FF3_Battle_(Piano).mid", "FF4.mid", "8.mid"]
-)
+    "name",
+    ["FF6epitaph_piano.mid", "DOS.mid", "FF3_Battle_(Piano).mid", "FF4.mid", "8.mid",
+     "Fierce_Battle_(Piano).mid", "OTD5YA.mid"],  # the last two: unison chords ('2', '7')
+)  # fmt: skip
 def test_skuli_tokens_equal_the_original_recipe(skuli_midi, name):
     path = skuli_midi / name
     expected = recipe_tokens(path)

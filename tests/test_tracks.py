@@ -75,7 +75,7 @@ def test_the_band_tokenized_and_decoded_keeps_every_track(spelling: str, band_fi
         assert [(e.offset, e.duration, e.pitches) for e in decoded[track.family].piece.notes] == [
             (e.offset, e.duration, e.pitches) for e in track.piece.notes
         ]
-    assert (decoded["bass"].program, decoded["drums"].is_drum) == (32, True)
+    assert (decoded["bass"].program, decoded["drums"].is_drum) == (33, True)
     written = read_tracks(write_midi(tokenizer.decode_score(tokens), band_file.with_name("t.mid")))
     assert sorted(t.family for t in written.tracks) == ["bass", "drums", "piano"]
     vocabulary = tokenizer.build_score_vocabulary([score])
@@ -100,8 +100,8 @@ def test_tokenize_prints_the_band_encodings(band_file: Path, tmp_path: Path, cap
     assert list(rows) == [
         "band-token",
         "band-qualified",
-        "band-token-programs",
-        "band-qualified-programs",
+        "band-token-families",
+        "band-qualified-families",
     ]
 
 
@@ -116,3 +116,27 @@ def test_music21_scores_become_tracks_with_their_instruments() -> None:
     ]  # fmt: skip
     # General MIDI files timpani (47) with the strings
     assert {t.family for t in score.tracks} == {"brass", "strings", "ensemble"}
+
+
+def test_train_a_band_and_continue_it_from_one_part(tmp_path: Path, capsys) -> None:
+    from musegen.cli import main
+
+    folder = tmp_path / "bands"
+    folder.mkdir()
+    for shift in range(4):  # four short band files
+        moved = [Track(t.piece.transpose(shift) if not t.is_drum else t.piece, t.program, t.name,
+                       t.is_drum) for t in BAND.tracks]  # fmt: skip
+        write_midi(Score(tuple(moved), tempo=100.0), folder / f"band{shift}.mid")
+    run = tmp_path / "run"
+    args = ["train", str(folder), "--tracks", "--units", "8", "--seq-len", "16"]
+    assert main([*args, "--minutes", "0.05", "--out", str(run), "--quiet"]) == 0
+    assert "4 scores, 12 tracks" in capsys.readouterr().out
+    prime = write_midi(Score((BAND.tracks[0],)), tmp_path / "piano.mid")  # one part
+    out = tmp_path / "band.mid"
+    assert main(["generate", str(run), "--prime", str(prime), "--steps", "80", "--seed", "0",
+                 "--png", "--out", str(out)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "(program " in printed and out.with_suffix(".png").is_file()
+    written = read_tracks(out)
+    assert written.tracks and {t.family for t in written.tracks} <= {"piano", "bass", "drums"}
+    assert main([*args, "--transpose", "-1", "1", "--out", str(run)]) == 2

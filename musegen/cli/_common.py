@@ -53,6 +53,34 @@ def load(args: argparse.Namespace) -> Corpus:
     return corpus
 
 
+def load_scores(args: argparse.Namespace) -> list[Any]:
+    """Read ``args.source`` with each file's tracks apart (`musegen.midi_io.read_tracks`).
+
+    Raises:
+        CommandError: for a missing source (status 2), or one with no readable score (1).
+    """
+    from musegen.midi_io import MidiReadError, read_tracks, source_files
+
+    try:
+        paths = source_files(args.source)[: args.limit]
+    except (FileNotFoundError, ValueError) as err:
+        raise CommandError(str(err), 2) from None
+    scores = []
+    for path in paths:
+        try:
+            score = read_tracks(path)
+        except MidiReadError as err:
+            print(f"  skipped {err}")
+            continue
+        if score.tracks:
+            scores.append(score)
+    tracks, skipped = sum(len(s.tracks) for s in scores), len(paths) - len(scores)
+    print(f"{args.source}: {len(scores)} scores, {tracks} tracks, {skipped} files skipped")
+    if not scores:
+        raise CommandError(f"no scores to use in {args.source}")
+    return scores
+
+
 def bundle_dir(where: str) -> Path:
     """The bundle directory of a run directory (``run/bundle``) or of a bundle itself."""
     path = Path(where)

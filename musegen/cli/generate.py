@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from musegen import samplers
     from musegen.bundle import BundleError, load_bundle
     from musegen.generation import generate, prime_ids
-    from musegen.midi_io import MidiReadError, read_midi
+    from musegen.midi_io import MidiReadError, read_midi, read_tracks
 
     try:
         bundle = load_bundle(where)
@@ -101,9 +101,11 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(err), 2) from None
     if args.beam and args.num > 1:
         raise CommandError("beam search is deterministic: --num would give copies of one piece", 2)
+    band = hasattr(bundle.tokenizer, "decode_score")  # a TrackTokenizer: several instruments
     if args.prime:
         try:
-            tokens = bundle.tokenizer.encode(read_midi(args.prime))
+            music: Any = read_tracks(args.prime) if band else read_midi(args.prime)
+            tokens = bundle.tokenizer.encode(music)
             prime = prime_ids(tokens, bundle.vocabulary, unknown="skip")
         except (MidiReadError, ValueError) as err:
             raise CommandError(f"--prime: {err}") from None
@@ -133,22 +135,31 @@ def run(args: argparse.Namespace) -> int:
         if table is not None:  # leave out an event still open when the steps ran out
             closes = np.flatnonzero(table.closes(np.asarray([[*prime, *ids]]))[0]) - len(prime)
             ids = ids[: closes.max() + 1] if closes.size and closes.max() >= 0 else ids
-        piece, skipped = _continuation(
-            bundle.tokenizer, bundle.vocabulary.decode(prime), bundle.vocabulary.decode(ids)
-        )
+        words = (bundle.vocabulary.decode(prime), bundle.vocabulary.decode(ids))
+        if band:
+            score = _band_continuation(bundle.tokenizer, *words)
+            failed |= write_outputs(score, out, png=args.png, wav=args.wav, title=f"{out.name}")
+            print("  " + ", ".join(
+                f"{t.family} (program {t.program}): {len(t.piece.notes)}" for t in score.tracks
+            ) + f"; {score.duration:.1f} quarter lengths")  # fmt: skip
+            continue
+        piece, skipped = _continuation(bundle.tokenizer, *words)
         failed |= write_outputs(piece, out, png=args.png, wav=args.wav, title=f"{out.name} ({how})")
         print(f"  {len(piece.notes)} notes and chords, {piece.duration:.1f} quarter lengths, "
               f"{len(skipped)} tokens skipped")  # fmt: skip
     return failed
 
 
-def write_outputs(piece: Piece, out: Path, *, png: bool, wav: bool, title: str) -> int:
-    """Write `piece` as MIDI, and as a piano roll / WAV beside it when asked; 1 if one failed.
+def write_outputs(piece: Any, out: Path, *, png: bool, wav: bool, title: str) -> int:
+    """Write a piece or a score as MIDI, and a piano roll / WAV beside it; 1 if one failed.
 
     A missing optional part (matplotlib, FluidSynth or a soundfont) is named in one
-    line; the MIDI file is written in any case.
+    line; the MIDI file is written in any case. A score's piano roll shows its
+    tracks merged; its WAV is rendered from the MIDI file, each track with its
+    instrument.
     """
     from musegen.midi_io import write_midi
+    from musegen.tracks import Score
 
     write_midi(piece, out)
     print(f"wrote {out}")
@@ -160,16 +171,33 @@ def write_outputs(piece: Piece, out: Path, *, png: bool, wav: bool, title: str) 
             print_error("--png needs matplotlib (pip install 'musegen[plot]')")
             status = 1
         else:
-            print(f"wrote {save_png(piano_roll(piece, title=title), out.with_suffix('.png'))}")
+            shown = piece.merged(drums=True) if isinstance(piece, Score) else piece
+            print(f"wrote {save_png(piano_roll(shown, title=title), out.with_suffix('.png'))}")
     if wav:
         from musegen.audio import AudioError, render_wav
 
         try:
-            print(f"wrote {render_wav(piece, out.with_suffix('.wav'))}")
+            print(f"wrote {render_wav(out, out.with_suffix('.wav'))}")
         except AudioError as err:
             print_error(f"no WAV for {out.name}: {err}")
             status = 1
     return status
+
+
+def _band_continuation(tokenizer: Any, prime: list[str], new: list[str]) -> Any:
+    """The tracks the new tokens make after the prime's, moved to start at 0."""
+    from musegen.tracks import Score, Track
+
+    whole = tokenizer.decode_score([*prime, *new])
+    start = tokenizer.decode_score(prime).duration
+    tracks = []
+    for track in whole.tracks:
+        after = [e for e in track.piece.events if e.offset >= start - 1e-9]
+        events = tuple(replace(e, offset=e.offset - start) for e in after)
+        if events:
+            tracks.append(Track(track.piece.with_events(events), track.program, track.name,
+                                track.is_drum))  # fmt: skip
+    return Score(tuple(tracks))
 
 
 def _table(tokenizer: Any, vocabulary: Any) -> Any:

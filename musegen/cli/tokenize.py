@@ -54,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 BAND_ENCODINGS: dict[str, dict[str, Any]] = {
-    "band-token": {"spelling": "token", "families": True},
-    "band-qualified": {"spelling": "qualified", "families": True},
-    "band-token-programs": {"spelling": "token", "families": False},
-    "band-qualified-programs": {"spelling": "qualified", "families": False},
+    "band-token": {"spelling": "token", "families": False},
+    "band-qualified": {"spelling": "qualified", "families": False},
+    "band-token-families": {"spelling": "token", "families": True},
+    "band-qualified-families": {"spelling": "qualified", "families": True},
 }
 """The `TrackTokenizer` options ``--tracks`` prints."""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from musegen._quiet import start_tensorflow
-from musegen.cli._common import DEFAULT_SOURCE, WORKERS_HELP, load
+from musegen.cli._common import DEFAULT_SOURCE, WORKERS_HELP, CommandError, load, load_scores
 from musegen.defaults import GENERATION, TRAINING, encodings
 from musegen.events import Piece
 
@@ -78,6 +78,12 @@ def add_parser(commands: Any) -> None:
         default=1,
         help="keep tokens seen at least this often; rarer ones become <unk> (never generated)",
     )
+    train.add_argument(
+        "--tracks",
+        action="store_true",
+        help="one model for the band: each file's tracks apart, tagged with their instruments "
+        "(TrackTokenizer; generate then writes a multi-track file)",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(run=run)
@@ -85,7 +91,14 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train and save the bundle; 0 on success."""
-    corpus = load(args)  # first: reading forks worker processes, best before TensorFlow starts
+    if args.tracks and args.transpose:
+        raise CommandError("--tracks does not transpose: leave out --transpose", 2)
+    if args.tracks:  # a band: every file's tracks apart, in one stream per file
+        pieces: Any = load_scores(args)
+        summary = f"{len(pieces)} scores, {sum(len(s.tracks) for s in pieces)} tracks"
+    else:
+        corpus = load(args)  # first: reading forks worker processes, before TensorFlow starts
+        pieces, summary = corpus.pieces, corpus.summary()
     start_tensorflow()
     from musegen.bundle import save_bundle
     from musegen.dataset import SequenceDataset, transposed
@@ -93,14 +106,20 @@ def run(args: argparse.Namespace) -> int:
     from musegen.training import TimeBudget, fit
 
     started = time.perf_counter()
-    tokenizer = encodings()[args.encoding]
+    if args.tracks:
+        from musegen.track_tokenizer import TrackTokenizer
+
+        tokenizer: Any = TrackTokenizer()
+        args.encoding = "band"
+    else:
+        tokenizer = encodings()[args.encoding]
     shifts = tuple(args.transpose) if args.transpose else None
     vocabulary = tokenizer.build_vocabulary(
-        transposed(corpus.pieces, *shifts) if shifts else corpus.pieces, min_count=args.min_count
+        transposed(pieces, *shifts) if shifts else pieces, min_count=args.min_count
     )
-    val_fraction = 0.1 if len(corpus.pieces) >= 10 else 0.0
+    val_fraction = 0.1 if len(pieces) >= 10 else 0.0
     data = SequenceDataset.from_pieces(
-        corpus.pieces,
+        pieces,
         tokenizer,
         vocabulary,
         seq_len=args.seq_len,
@@ -145,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         best = min(range(len(losses)), key=losses.__getitem__)
         print(f"kept the weights of epoch {best + 1} of {len(losses)} (lowest validation loss)")
     seconds = time.perf_counter() - started
-    nll = _held_out_nll(data, corpus.pieces, val_fraction, args.seed, model)
+    nll = _held_out_nll(data, pieces, val_fraction, args.seed, model)
     steps = f"{budget.steps} steps" if budget else f"{len(history.epoch)} epochs"
     print(
         f"trained {steps} in {seconds / 60:.1f} min"
@@ -160,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
         prime=prime,
         training={k: v for k, v in vars(args).items() if k not in ("quiet", "run")},
         generation=GENERATION.to_dict(),
-        corpus=corpus.summary(),
+        corpus=summary,
         held_out_nll_per_quarter=nll,
         history={k: [float(x) for x in v] for k, v in history.history.items()},
     )
