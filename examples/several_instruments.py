@@ -27,7 +27,6 @@ from __future__ import annotations
 from typing import Any
 
 import _common
-import numpy as np
 
 from musegen.dataset import SequenceDataset, split_songs
 from musegen.generation import generate
@@ -37,7 +36,6 @@ from musegen.samplers import TopPSampler
 from musegen.track_tokenizer import TrackTokenizer
 from musegen.tracks import Score
 from musegen.training import fit
-from musegen.vocabulary import Vocabulary
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -64,16 +62,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         raise SystemExit(f"{args.data}: need at least 2 scores (one to validate on)")
 
     # 2. One token stream per score, the tracks interleaved; one vocabulary for the band.
-    tokenizer = TrackTokenizer(spelling=args.spelling)
-    train_index, val_index = split_songs(len(scores), 0.1, args.seed)
-    tokens = [tokenizer.encode_score(s) for s in scores]
-    vocab = Vocabulary.build(tokens[i] for i in train_index)
-    ids = [np.asarray(vocab.encode(t, unknown="map"), np.int64) for t in tokens]
-    data = SequenceDataset(
-        [ids[i] for i in train_index], [ids[i] for i in val_index], len(vocab),
-        seq_len=args.seq_len, shape="chunks", seed=args.seed,
+    tokenizer = TrackTokenizer(spelling=args.spelling)  # its encode() takes a Score
+    vocab = tokenizer.build_vocabulary(scores)
+    data = SequenceDataset.from_pieces(
+        scores, tokenizer, vocab, seq_len=args.seq_len, shape="chunks", val_fraction=0.1,
+        seed=args.seed,
     )  # fmt: skip
-    print(f"vocabulary: {len(vocab)} ids; {data}; tokens start: {' '.join(tokens[0][:10])}")
+    first = " ".join(tokenizer.encode(scores[0])[:10])
+    print(f"vocabulary: {len(vocab)} ids; {data}; tokens start: {first}")
 
     # 3. Train one model on the band.
     model = build_lstm(len(vocab), units=args.units, return_sequences=True)
@@ -84,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"final val_loss {history.history['val_loss'][-1]:.3f}")
 
     # 4. Prime with one part of a held-out score; the model continues the band.
-    held = scores[val_index[0]]
+    held = scores[split_songs(len(scores), 0.1, args.seed)[1][0]]  # a held-out score
     part = held.tracks[0]
     opening = part.piece.with_events(
         tuple(e for e in part.piece.events if e.offset < args.prime_quarters)

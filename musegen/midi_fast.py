@@ -112,9 +112,12 @@ def read_tracks_fast(path: str | os.PathLike[str]) -> Score:
     Examples:
         >>> from musegen import datasets
         >>> score = read_tracks_fast(datasets.path("skuli") / "8.mid")
-        >>> [(t.name, t.program, len(t.piece.notes)) for t in score.tracks]
-        [('Piano RH', 0, 92), ('Piano LH', 0, 43),
-         ('Piano RH Echo', 0, 92), ('Piano LH Echo', 0, 43)]
+        >>> for track in score.tracks:
+        ...     print(track.name, track.program, len(track.piece.notes))
+        Piano RH 0 92
+        Piano LH 0 43
+        Piano RH Echo 0 92
+        Piano LH Echo 0 43
     """
     file, tpq, tracks = _read(path)
     out: list[Track] = []

@@ -170,12 +170,6 @@ class TrackTokenizer(NoteTokenizer):
             return [f"{instrument}:{name}" for name in names]
         return [self.instrument_prefix + instrument, *names]
 
-    def build_score_vocabulary(self, scores: Iterable[Score], *, min_count: int = 1) -> Any:
-        """A `Vocabulary` of the tokens of `scores`."""
-        from musegen.vocabulary import Vocabulary
-
-        return Vocabulary.build((self.encode_score(s) for s in scores), min_count=min_count)
-
     # -- decoding ------------------------------------------------------------------------
 
     def decode_score(self, tokens: Iterable[str]) -> Score:

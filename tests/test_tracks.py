@@ -78,7 +78,7 @@ def test_the_band_tokenized_and_decoded_keeps_every_track(spelling: str, band_fi
     assert (decoded["bass"].program, decoded["drums"].is_drum) == (33, True)
     written = read_tracks(write_midi(tokenizer.decode_score(tokens), band_file.with_name("t.mid")))
     assert sorted(t.family for t in written.tracks) == ["bass", "drums", "piano"]
-    vocabulary = tokenizer.build_score_vocabulary([score])
+    vocabulary = tokenizer.build_vocabulary([score])  # encode() takes scores
     # 12 pitch names (13 instrument:pitch pairs), 3 instruments, 3 durations, steps +0 and +8th
     expected = {"token": 12 + 3 + 3 + 2, "qualified": 13 + 3 + 2}[spelling]
     assert len(vocabulary.tokens) == expected, vocabulary.tokens
