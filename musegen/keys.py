@@ -21,7 +21,7 @@ import numpy as np
 
 from musegen.events import Piece
 
-__all__ = ["MODES", "best_key", "scale", "tonic"]
+__all__ = ["KEYS", "MODES", "SCALES", "best_key", "scale", "tonic"]
 
 MODES: dict[str, tuple[int, ...]] = {
     "major": (0, 2, 4, 5, 7, 9, 11),
@@ -32,6 +32,13 @@ MODES: dict[str, tuple[int, ...]] = {
 """Mode name -> its steps above the tonic, in semitones."""
 
 _TONICS = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "G#", "A", "B-", "B")
+KEYS = tuple(f"{tonic} {mode}" for mode in ("major", "minor") for tonic in _TONICS)
+"""The 24 major and natural-minor keys, C major first; the rows of `SCALES`."""
+SCALES = np.array(
+    [[(pc - root) % 12 in MODES[mode] for pc in range(12)]
+     for mode in ("major", "minor") for root in range(12)]
+)  # fmt: skip
+"""The keys of `KEYS` as pitch-class masks, shape (24, 12)."""
 _LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _KEY_RE = re.compile(r"^\s*([A-Ga-g])([#b-]*)\s+(.+?)\s*$")
 
@@ -94,11 +101,5 @@ def best_key(piece: Piece) -> str:
     for event in piece.notes:
         for pitch in event.pitches:
             counts[pitch % 12] += 1
-    best, name = -1.0, "C major"
-    for mode in ("major", "minor"):
-        for tonic, tonic_name in enumerate(_TONICS):
-            held = sum(counts[(tonic + step) % 12] for step in MODES[mode])
-            held += counts[tonic] / (counts.sum() + 1)  # < 1: breaks ties only
-            if held > best:
-                best, name = held, f"{tonic_name} {mode}"
-    return name
+    held = SCALES @ counts + np.tile(counts, 2) / (counts.sum() + 1)  # < 1: breaks ties only
+    return KEYS[int(held.argmax())]  # the first of equals: major, then the lower tonic

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from musegen.events import Piece
-from musegen.keys import scale
+from musegen.keys import SCALES, scale
 
 __all__ = [
     "DURATION_EDGES",
@@ -49,10 +49,6 @@ __all__ = [
 ]
 
 _EPS = 1e-9
-_MAJOR = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], dtype=bool)
-_MINOR = np.array([1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 0], dtype=bool)
-_SCALES = np.array([np.roll(s, root) for s in (_MAJOR, _MINOR) for root in range(12)])
-"""The 24 major and (natural) minor scales as pitch-class masks, shape (24, 12)."""
 
 
 def _pitches(piece: Piece) -> list[int]:
@@ -130,7 +126,7 @@ def scale_consistency(piece: Piece) -> float:
     if not pitches:
         return math.nan
     counts = _pitch_class_counts(pitches)
-    return float((_SCALES @ counts).max() / counts.sum())
+    return float((SCALES @ counts).max() / counts.sum())
 
 
 def in_key_share(piece: Piece, key: str) -> float:
