@@ -187,8 +187,8 @@ class TrackTokenizer(NoteTokenizer):
             [('bass', [(0.0, 2.0, (36,))]), ('piano', [(0.0, 1.0, (60,)), (1.0, 1.0, (62,))])]
         """
         plain: list[str] = []  # the tokens with instruments taken out, for NoteTokenizer
-        owners: list[list[str]] = []  # per plain pitch token, its instrument
-        instrument = "piano" if self.families else "p0"
+        owners: list[str] = []  # per plain token, the instrument named last
+        instrument = self._default_instrument
         for token in tokens:
             text = token if isinstance(token, str) else repr(token)
             if self.spelling == "token" and text.startswith(self.instrument_prefix):
@@ -197,12 +197,12 @@ class TrackTokenizer(NoteTokenizer):
             if self.spelling == "qualified" and ":" in text:
                 instrument, text = text.split(":", 1)
             plain.append(text)
-            owners.append([instrument])
+            owners.append(instrument)
         piece, skipped = self.decode_with_skipped(plain)
         return self._split(piece, plain, {position for position, _ in skipped}, owners)
 
     def _split(
-        self, piece: Piece, plain: list[str], dropped: set[int], owners: list[list[str]]
+        self, piece: Piece, plain: list[str], dropped: set[int], owners: list[str]
     ) -> Score:
         """The events of `piece` divided among instruments by the pitches' owners."""
         per_event: list[dict[int, str]] = []
@@ -213,7 +213,7 @@ class TrackTokenizer(NoteTokenizer):
             kind, value = self._classify(text)
             if kind == "pitch":
                 for p in value:
-                    current[p] = owners[i][0]
+                    current[p] = owners[i]
             elif kind == "rest":
                 current = {}
             elif kind in ("duration", "velocity") and current and self._closes(kind):
@@ -224,7 +224,7 @@ class TrackTokenizer(NoteTokenizer):
         for event, owner in zip(pitched, per_event, strict=False):
             groups: dict[str, list[int]] = {}
             for p in event.pitches:
-                groups.setdefault(owner.get(p, "piano"), []).append(p)
+                groups.setdefault(owner.get(p, self._default_instrument), []).append(p)
             for instrument, pitches in groups.items():
                 tracks.setdefault(instrument, []).append(
                     Event(event.offset, event.duration, tuple(pitches), event.velocity)
@@ -236,6 +236,11 @@ class TrackTokenizer(NoteTokenizer):
                 for t in [self.track_of(instrument)]
             )
         )
+
+    @property
+    def _default_instrument(self) -> str:
+        """Where pitches before any instrument go: the piano (program 0)."""
+        return "piano" if self.families else "p0"
 
     def _closes(self, kind: str) -> bool:
         return kind == "velocity" or (kind == "duration" and self.velocities is None)
