@@ -89,7 +89,7 @@ def test_pitch_range_forbids_ids_with_a_pitch_out_of_range() -> None:
     vocab = Vocabulary(["B2", "C3", "C3,C6", "C3,C#6", "rest"])
     table = TokenTable.build(Tokenizer(), vocab)
     assert _allowed(PitchRange("C3", "C6").bind(table), vocab, []) == ["C3", "C3,C6", "rest"]
-    assert PitchRange(48, 84) == PitchRange("C3", "C6")
+    assert PitchRange(48, 84) == PitchRange("C3", "C6") == PitchRange("48", "84")
     with pytest.raises(ValueError, match="above"):
         PitchRange("C6", "C3")
     with pytest.raises(ValueError, match="cannot read pitch 'H3'"):

@@ -244,7 +244,7 @@ def _steering(args: argparse.Namespace) -> list[Any]:
         low, sep, high = args.pitch_range.partition(":")
         if not sep:
             raise ValueError(f"--pitch-range takes LOW:HIGH (e.g. C3:C6), got {args.pitch_range!r}")
-        chain.append(processors.PitchRange(*(int(x) if x.isdigit() else x for x in (low, high))))
+        chain.append(processors.PitchRange(low, high))
     if args.no_repeat_ngram is not None:
         chain.append(processors.NoRepeatNGram(args.no_repeat_ngram))
     if args.repetition_penalty is not None:

@@ -16,7 +16,7 @@ class PitchRange(PitchFilter):
     """Forbid every id that carries a pitch below `low` or above `high` (both allowed).
 
     Args:
-        low: The lowest pitch allowed: a MIDI number or a name (``"C3"``).
+        low: The lowest pitch allowed: a MIDI number (or its digits) or a name (``"C3"``).
         high: The highest pitch allowed, likewise.
 
     Raises:
@@ -47,6 +47,8 @@ class PitchRange(PitchFilter):
 
 
 def _midi(pitch: int | str) -> int:
+    if isinstance(pitch, str) and pitch.strip().isdigit():  # "48", as a command line gives it
+        pitch = int(pitch)
     if isinstance(pitch, str):
         try:
             (number,) = Tokenizer().text_to_pitches(pitch.strip())
