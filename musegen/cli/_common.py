@@ -93,15 +93,14 @@ def midi_files(paths: list[str]) -> list[Path]:
     Raises:
         CommandError: (status 2) for a missing path, or when no MIDI file is found.
     """
+    from musegen.midi_io import source_files
+
     files: list[Path] = []
     for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise CommandError(f"no such file or folder: {name!r}", 2)
+        try:
+            files += source_files(Path(name))  # a Path: a file, or a folder searched
+        except FileNotFoundError as err:
+            raise CommandError(str(err), 2) from None
     if not files:
         raise CommandError(f"no MIDI files in {' '.join(paths)}", 2)
     return files
