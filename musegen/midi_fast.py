@@ -22,7 +22,7 @@ from __future__ import annotations
 import bisect
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -129,8 +129,8 @@ def read_tracks_fast(path: str | os.PathLike[str]) -> Score:
             notes = np.array(track.notes, dtype=np.int64).reshape(-1, 4)
             on_drums = notes[:, 2] == _DRUM_CHANNEL
             parts = [
-                (_with_notes(track, notes[~on_drums]), False),
-                (_with_notes(track, notes[on_drums]), True),
+                (replace(track, notes=notes[~on_drums].ravel().tolist()), False),
+                (replace(track, notes=notes[on_drums].ravel().tolist()), True),
             ]
         for part, is_drum in parts:
             if not any(part.notes[3::4]):
@@ -143,15 +143,6 @@ def read_tracks_fast(path: str | os.PathLike[str]) -> Score:
     return Score(
         tuple(out), tempo=tempo or 120.0, time_signature=signature or "4/4", source=file.name
     )
-
-
-def _with_notes(track: _Track, notes: np.ndarray) -> _Track:
-    """A copy of `track` holding only `notes` (rows of tick, pitch, channel, velocity)."""
-    return _Track(
-        notes=notes.ravel().tolist(), meta_ticks=track.meta_ticks, tempos=track.tempos,
-        signatures=track.signatures, length=track.length, programs=track.programs,
-        name=track.name,
-    )  # fmt: skip
 
 
 def _read(path: str | os.PathLike[str]) -> tuple[Path, int, list[_Track]]:

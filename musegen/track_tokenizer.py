@@ -201,9 +201,7 @@ class TrackTokenizer(NoteTokenizer):
         piece, skipped = self.decode_with_skipped(plain)
         return self._split(piece, plain, {position for position, _ in skipped}, owners)
 
-    def _split(
-        self, piece: Piece, plain: list[str], dropped: set[int], owners: list[str]
-    ) -> Score:
+    def _split(self, piece: Piece, plain: list[str], dropped: set[int], owners: list[str]) -> Score:
         """The events of `piece` divided among instruments by the pitches' owners."""
         per_event: list[dict[int, str]] = []
         current: dict[int, str] = {}
