@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,18 @@ def midi_files(paths: list[str]) -> list[Path]:
     if not files:
         raise CommandError(f"no MIDI files in {' '.join(paths)}", 2)
     return files
+
+
+def read_pieces(files: list[Path]) -> Iterator[tuple[Path, Any]]:
+    """(file, piece) per file; a file that cannot be read is named and gives None."""
+    from musegen.midi_io import MidiReadError, read_midi
+
+    for file in files:
+        try:
+            yield file, read_midi(file)
+        except MidiReadError as err:
+            print_error(f"skipped {err}")
+            yield file, None
 
 
 def print_error(message: Any) -> None:

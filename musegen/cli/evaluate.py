@@ -9,7 +9,7 @@ import math
 import sys
 from typing import Any
 
-from musegen.cli._common import CommandError, midi_files, print_error
+from musegen.cli._common import CommandError, midi_files, print_error, read_pieces
 
 
 def add_parser(commands: Any) -> None:
@@ -36,15 +36,10 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the comparison; 0 on success."""
     from musegen.metrics import compare
-    from musegen.midi_io import MidiReadError, load_corpus, read_midi
+    from musegen.midi_io import load_corpus
 
     files = midi_files(args.files)
-    pieces = []
-    for file in files:
-        try:
-            pieces.append(read_midi(file))
-        except MidiReadError as err:
-            print_error(f"skipped {err}")
+    pieces = [piece for _, piece in read_pieces(files) if piece is not None]
     if not pieces:
         raise CommandError("none of the files could be read")
     try:

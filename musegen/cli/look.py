@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from musegen.cli._common import CommandError, midi_files, print_error
+from musegen.cli._common import CommandError, midi_files, read_pieces
 
 
 def add_parser(commands: Any) -> None:
@@ -30,7 +30,7 @@ def run_plot(args: argparse.Namespace) -> int:
     except ImportError:
         raise CommandError("plot needs matplotlib (pip install 'musegen[plot]')") from None
     status = 0
-    for file, piece in _pieces(files):
+    for file, piece in read_pieces(files):
         if piece is None:
             status = 1
             continue
@@ -49,7 +49,7 @@ def run_render(args: argparse.Namespace) -> int:
     except AudioError as err:
         raise CommandError(str(err), 2 if args.soundfont else 1) from None
     status = 0
-    for file, piece in _pieces(files):
+    for file, piece in read_pieces(files):
         if piece is None:
             status = 1
             continue
@@ -59,18 +59,6 @@ def run_render(args: argparse.Namespace) -> int:
             raise CommandError(str(err)) from None
         print(f"wrote {wav}")
     return status
-
-
-def _pieces(files: list[Path]) -> Any:
-    """(file, piece) per file; a file that cannot be read is named and gives None."""
-    from musegen.midi_io import MidiReadError, read_midi
-
-    for file in files:
-        try:
-            yield file, read_midi(file)
-        except MidiReadError as err:
-            print_error(f"skipped {err}")
-            yield file, None
 
 
 def _beside(file: Path, folder: str | None, suffix: str) -> Path:
