@@ -321,6 +321,7 @@ class SequenceDataset:
         split: Literal["train", "val"] = "train",
         shuffle: bool | None = None,
         drop_remainder: bool = False,
+        pipeline: tuple[int, int] = (0, 1),
     ) -> tf.data.Dataset:
         """Batched, prefetched examples (faster than ``train.batch(n)``: one gather per batch).
 
@@ -329,6 +330,9 @@ class SequenceDataset:
             split: ``"train"`` or ``"val"``.
             shuffle: Reshuffle on every pass; by default only the training split is.
             drop_remainder: Leave out the last, short batch.
+            pipeline: ``(index, count)``: read only examples ``index, index + count, ...``
+                of the split (one input pipeline of several, e.g. one per worker; the
+                pipelines share no example and together read them all).
 
         Examples:
             >>> data = SequenceDataset.from_ids([range(2, 12)], 12, seq_len=3,
@@ -336,15 +340,23 @@ class SequenceDataset:
             >>> x, y, w = next(iter(data.batches(2, shuffle=False)))
             >>> x.shape.as_list(), w.numpy()[1].tolist()
             ([2, 3], [1.0, 1.0, 1.0])
+            >>> [len(list(data.batches(1, pipeline=(i, 2)))) for i in (0, 1)]
+            [2, 1]
         """
         if split not in ("train", "val"):
             raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+        first, count = pipeline
+        if not 0 <= first < count:
+            raise ValueError(
+                f"pipeline must be (index, count) with 0 <= index < count, got {pipeline}"
+            )
         part = self._train if split == "train" else self._val
         return self._dataset(
             part,
             batch_size=batch_size,
             shuffle=split == "train" if shuffle is None else shuffle,
             drop_remainder=drop_remainder,
+            examples=slice(first, None, count),
         )
 
     def _dataset(
@@ -354,6 +366,7 @@ class SequenceDataset:
         batch_size: int | None,
         shuffle: bool,
         drop_remainder: bool = False,
+        examples: slice = slice(None),
     ) -> tf.data.Dataset:
         import tensorflow as tf
 
@@ -381,9 +394,10 @@ class SequenceDataset:
             weights = tf.cast(valid[..., 1:], tf.float32)
             return inputs(ids[..., :-1]), ids[..., 1:], weights
 
-        ds = tf.data.Dataset.from_tensor_slices((part.starts, part.ends))
-        if shuffle and len(part.starts):
-            ds = ds.shuffle(len(part.starts), seed=self.seed, reshuffle_each_iteration=True)
+        starts, ends = part.starts[examples], part.ends[examples]
+        ds = tf.data.Dataset.from_tensor_slices((starts, ends))
+        if shuffle and len(starts):
+            ds = ds.shuffle(len(starts), seed=self.seed, reshuffle_each_iteration=True)
         if batch_size is not None:
             ds = ds.batch(batch_size, drop_remainder=drop_remainder)
         fn: Any = window if self.shape == "windows" else chunk
