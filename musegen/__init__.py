@@ -68,7 +68,8 @@ if TYPE_CHECKING:
     from musegen.likelihood import nll_per_quarter, token_nll
     from musegen.model import build_lstm, scale_ids, skuli_lstm
     from musegen.shards import ShardedDataset, write_shards
-    from musegen.training import TimeBudget, distribution_strategy, fit, training_callbacks
+    from musegen.time_budget import TimeBudget
+    from musegen.training import distribution_strategy, fit, training_callbacks
 
 __version__ = library_version()
 
@@ -80,7 +81,7 @@ _LAZY = {
     "SequenceDataset": "musegen.dataset",
     "ShardedDataset": "musegen.shards",
     "write_shards": "musegen.shards",
-    "TimeBudget": "musegen.training",
+    "TimeBudget": "musegen.time_budget",
     "distribution_strategy": "musegen.training",
     "generate": "musegen.generation",
     "beam_search": "musegen.beam",

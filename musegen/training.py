@@ -13,9 +13,7 @@ A run directory holds:
 from __future__ import annotations
 
 import json
-import math
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 import keras
 
 from musegen._files import atomic_write_text
+from musegen.custom_loop import fit_custom, is_chief, needs_custom_loop
+from musegen.time_budget import TimeBudget
 
 if TYPE_CHECKING:
     from musegen.dataset import SequenceDataset
@@ -62,77 +62,6 @@ def distribution_strategy(kind: str = "auto") -> Any:
     raise ValueError(f"kind must be 'auto', 'multi_worker', 'mirrored' or 'default', got {kind!r}")
 
 
-class TimeBudget(keras.callbacks.Callback):
-    """Stop training after a wall-clock budget, annealing the learning rate to it.
-
-    The clock starts when training starts. After each batch the callback checks the
-    time: past the budget it stops training (at the end of that batch, mid-epoch if
-    need be). With ``anneal=True`` it also sets the optimizer's learning rate to a
-    cosine decay from its starting value down to ``final_fraction`` of it at the
-    deadline, so a run that is cut by time ends with small, careful steps (on the
-    Skuli corpus this lowers the held-out loss reached in 10 minutes; see the
-    training guide).
-
-    Args:
-        minutes: The budget, in minutes of wall-clock time.
-        anneal: Decay the learning rate with the clock (else leave it alone).
-        final_fraction: Learning rate at the deadline, as a fraction of the first.
-        started_at: A `time.perf_counter()` reading to count the budget from (e.g.
-            taken before building the dataset and model), or None: when training starts.
-
-    Attributes:
-        steps: Batches trained so far.
-
-    Examples:
-        >>> budget = TimeBudget(minutes=10)
-        >>> model.fit(data.batches(32), epochs=1000, callbacks=[budget])  # doctest: +SKIP
-        >>> budget.learning_rate_at(0.5), TimeBudget(1, final_fraction=0.1).learning_rate_at(1.0)
-        (0.5, 0.1)
-    """
-
-    def __init__(
-        self,
-        minutes: float,
-        *,
-        anneal: bool = True,
-        final_fraction: float = 0.0,
-        started_at: float | None = None,
-    ):
-        super().__init__()
-        if not minutes > 0:
-            raise ValueError(f"minutes must be > 0, got {minutes}")
-        if not 0.0 <= final_fraction <= 1.0:
-            raise ValueError(f"final_fraction must be in [0, 1], got {final_fraction}")
-        self.seconds = 60.0 * minutes
-        self.anneal = anneal
-        self.final_fraction = final_fraction
-        self.steps = 0
-        self.started_at = started_at
-        self._start = 0.0
-        self._first_rate = 0.0
-
-    def learning_rate_at(self, elapsed: float) -> float:
-        """The learning rate, as a fraction of the first, after `elapsed` of the budget (0-1)."""
-        cosine = 0.5 * (1.0 + math.cos(math.pi * min(max(elapsed, 0.0), 1.0)))
-        return self.final_fraction + (1.0 - self.final_fraction) * cosine
-
-    def on_train_begin(self, logs: Any = None) -> None:
-        """Start the clock (unless `started_at` was given); note the first learning rate."""
-        self._start = time.perf_counter() if self.started_at is None else self.started_at
-        self._first_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-
-    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-        """Count the step, stop past the deadline, set the annealed learning rate."""
-        self.steps += 1
-        elapsed = (time.perf_counter() - self._start) / self.seconds
-        if elapsed >= 1.0:
-            self.model.stop_training = True
-        if self.anneal:
-            self.model.optimizer.learning_rate.assign(
-                self._first_rate * self.learning_rate_at(elapsed)
-            )
-
-
 def training_callbacks(
     run_dir: str | os.PathLike[str],
     *,
@@ -140,6 +69,7 @@ def training_callbacks(
     patience: int | None = 5,
     restore_best_weights: bool = True,
     resume: bool = True,
+    chief: bool = True,
 ) -> list[keras.callbacks.Callback]:
     """Checkpoint the best model, stop early, log to CSV and make the run resumable.
 
@@ -150,6 +80,8 @@ def training_callbacks(
         restore_best_weights: When stopping early, give the model back its best weights.
         resume: Add `keras.callbacks.BackupAndRestore`, so that running the same
             `fit` again after an interruption continues from the last finished epoch.
+        chief: False on the other workers of a cluster: only the callbacks that
+            write nothing (early stopping), and no folder is created.
 
     Returns:
         Keras callbacks to pass to ``model.fit(..., callbacks=...)``.
@@ -159,23 +91,29 @@ def training_callbacks(
         >>> [type(c).__name__ for c in training_callbacks(tempfile.mkdtemp())]
         ['ModelCheckpoint', 'EarlyStopping', 'CSVLogger', 'BackupAndRestore']
     """
-    folder = Path(run_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.ModelCheckpoint(
-            str(folder / "best.keras"), monitor=monitor, mode="min", save_best_only=True
-        )
-    ]
-    if patience is not None:
-        callbacks.append(
+    stopping = (
+        [
             keras.callbacks.EarlyStopping(
                 monitor=monitor,
                 mode="min",
                 patience=patience,
                 restore_best_weights=restore_best_weights,
             )
-        )
-    callbacks.append(keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True))
+        ]
+        if patience is not None
+        else []
+    )
+    if not chief:
+        return stopping
+    folder = Path(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.ModelCheckpoint(
+            str(folder / "best.keras"), monitor=monitor, mode="min", save_best_only=True
+        ),
+        *stopping,
+        keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True),
+    ]
     if resume:
         callbacks.append(keras.callbacks.BackupAndRestore(str(folder / "backup")))
     return callbacks
@@ -193,6 +131,12 @@ def fit(
     **callback_options: Any,
 ) -> keras.callbacks.History:
     """Train `model` on `data` with `training_callbacks` (validation on the held-out songs).
+
+    Under the strategy the model was built in (``strategy.scope()``) Keras' ``fit``
+    trains, except where it cannot: under `MultiWorkerMirroredStrategy`
+    `musegen.custom_loop.fit_custom` runs the same training with a custom step.
+    There every worker calls `fit` alike; only the chief writes the run directory
+    (its checkpoint in ``backup/`` must be readable by all workers to resume).
 
     Args:
         model: A compiled Keras model whose input and output fit the dataset's shape.
@@ -222,6 +166,25 @@ def fit(
         >>> sorted(history.history)
         ['accuracy', 'loss', 'val_accuracy', 'val_loss']
     """
+    strategy = model.distribute_strategy
+    if needs_custom_loop(strategy):
+        chief = is_chief(strategy)
+        if chief:
+            _check_same_model(Path(run_dir), model)
+        options = {"monitor": "val_loss" if data.num_val else "loss", **callback_options}
+        return fit_custom(
+            model,
+            data,
+            strategy=strategy,
+            epochs=epochs,
+            batch_size=batch_size,
+            backup_dir=Path(run_dir) / "backup",
+            callbacks=[
+                *training_callbacks(run_dir, **options, resume=False, chief=chief),
+                *callbacks,
+            ],
+            verbose=verbose,
+        )
     _check_same_model(Path(run_dir), model)
     validation = data.batches(batch_size, split="val") if data.num_val else None
     options = {"monitor": "val_loss" if validation is not None else "loss", **callback_options}

@@ -1,0 +1,97 @@
+"""`TimeBudget`: stop training after a wall-clock budget, annealing the learning rate to it."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import keras
+
+__all__ = ["TimeBudget"]
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training after a wall-clock budget, annealing the learning rate to it.
+
+    The clock starts when training starts. After each batch the callback checks the
+    time: past the budget it stops training (at the end of that batch, mid-epoch if
+    need be). With ``anneal=True`` it also sets the optimizer's learning rate to a
+    cosine decay from its starting value down to ``final_fraction`` of it at the
+    deadline, so a run that is cut by time ends with small, careful steps (on the
+    Skuli corpus this lowers the held-out loss reached in 10 minutes; see the
+    training guide).
+
+    Args:
+        minutes: The budget, in minutes of wall-clock time.
+        anneal: Decay the learning rate with the clock (else leave it alone).
+        final_fraction: Learning rate at the deadline, as a fraction of the first.
+        started_at: A `time.perf_counter()` reading to count the budget from (e.g.
+            taken before building the dataset and model), or None: when training starts.
+
+    Attributes:
+        steps: Batches trained so far.
+
+    Examples:
+        >>> budget = TimeBudget(minutes=10)
+        >>> model.fit(data.batches(32), epochs=1000, callbacks=[budget])  # doctest: +SKIP
+        >>> budget.learning_rate_at(0.5), TimeBudget(1, final_fraction=0.1).learning_rate_at(1.0)
+        (0.5, 0.1)
+    """
+
+    def __init__(
+        self,
+        minutes: float,
+        *,
+        anneal: bool = True,
+        final_fraction: float = 0.0,
+        started_at: float | None = None,
+    ):
+        super().__init__()
+        if not minutes > 0:
+            raise ValueError(f"minutes must be > 0, got {minutes}")
+        if not 0.0 <= final_fraction <= 1.0:
+            raise ValueError(f"final_fraction must be in [0, 1], got {final_fraction}")
+        self.seconds = 60.0 * minutes
+        self.anneal = anneal
+        self.final_fraction = final_fraction
+        self.steps = 0
+        self.started_at = started_at
+        self._start = 0.0
+        self._first_rate = 0.0
+
+    def learning_rate_at(self, elapsed: float) -> float:
+        """The learning rate, as a fraction of the first, after `elapsed` of the budget (0-1)."""
+        cosine = 0.5 * (1.0 + math.cos(math.pi * min(max(elapsed, 0.0), 1.0)))
+        return self.final_fraction + (1.0 - self.final_fraction) * cosine
+
+    def elapsed(self) -> float:
+        """The share of the budget spent so far by this process's clock (1.0 at the deadline)."""
+        return (time.perf_counter() - self._start) / self.seconds
+
+    def credit(self, spent: float) -> None:
+        """Count `spent` (a share of the budget, e.g. from before an interruption) as elapsed."""
+        self._start -= spent * self.seconds
+
+    def advance(self, elapsed: float) -> None:
+        """Count a step at `elapsed`: stop past the deadline, set the annealed learning rate.
+
+        `on_train_batch_end` calls it with this process's clock; a loop over several
+        workers calls it with one worker's clock, so that all stop at the same step.
+        """
+        self.steps += 1
+        if elapsed >= 1.0:
+            self.model.stop_training = True
+        if self.anneal:
+            self.model.optimizer.learning_rate.assign(
+                self._first_rate * self.learning_rate_at(elapsed)
+            )
+
+    def on_train_begin(self, logs: Any = None) -> None:
+        """Start the clock (unless `started_at` was given); note the first learning rate."""
+        self._start = time.perf_counter() if self.started_at is None else self.started_at
+        self._first_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        """Count the step by this process's clock (see `advance`)."""
+        self.advance(self.elapsed())

@@ -1,0 +1,121 @@
+"""The custom training loop in one process (TensorFlow's default strategy).
+
+The cluster itself is tested in test_multi_worker.py; here the loop's step is
+held against Keras' own, and its resuming, budget and errors are checked fast.
+"""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from musegen.custom_loop import fit_custom, is_chief, needs_custom_loop, worker_count
+from musegen.dataset import SequenceDataset
+from musegen.model import build_lstm
+from musegen.shards import ShardedDataset, write_shards
+from musegen.time_budget import TimeBudget
+
+SONGS = [[2 + (i + k) % 4 for i in range(40)] for k in range(12)]
+
+
+def tiny_data() -> SequenceDataset:
+    # 9 training songs x 5 chunks = 45 examples: 5 full batches of 9, none dropped
+    return SequenceDataset.from_ids(SONGS, 8, seq_len=8, shape="chunks", val_fraction=0.25)
+
+
+def tiny_model() -> keras.Model:
+    return build_lstm(
+        8, units=(16,), embedding_dim=8, dense_units=None, dropout=0.0,
+        return_sequences=True, learning_rate=0.03, jit_compile=False,
+    )  # fmt: skip
+
+
+def default_strategy():
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy()
+
+
+def test_the_custom_step_is_keras_step() -> None:
+    keras.utils.set_random_seed(0)
+    ours, theirs = tiny_model(), tiny_model()
+    theirs.set_weights(ours.get_weights())
+    data = tiny_data()
+    history = fit_custom(
+        ours, data, strategy=default_strategy(), epochs=1, batch_size=9, backup_dir=None, verbose=0
+    )
+    reference = theirs.fit(
+        data.batches(9), validation_data=data.batches(9, split="val"), epochs=1, verbose=0,
+        shuffle=False,
+    )  # fmt: skip
+    for a, b in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=2e-5)
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        assert history.history[key] == pytest.approx(reference.history[key], rel=1e-3), key
+
+
+def test_shards_train_through_the_custom_loop(tmp_path) -> None:
+    keras.utils.set_random_seed(0)
+    write_shards(SONGS, tmp_path, vocabulary=8, shard_tokens=80)
+    shards = ShardedDataset(tmp_path, seq_len=8, shape="chunks", val_fraction=0.25)
+    history = fit_custom(
+        tiny_model(), shards, strategy=default_strategy(), epochs=3, batch_size=8,
+        backup_dir=None, verbose=0,
+    )  # fmt: skip
+    losses = history.history["val_loss"]
+    assert losses[-1] < losses[0], losses
+
+
+class Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_resumes_with_its_optimizer(tmp_path) -> None:
+    keras.utils.set_random_seed(0)
+    backup = tmp_path / "backup"
+    options = {"strategy": default_strategy(), "batch_size": 9, "backup_dir": backup, "verbose": 0}
+    first = tiny_model()
+    with pytest.raises(KeyboardInterrupt):
+        fit_custom(first, tiny_data(), epochs=4, callbacks=[Interrupt()], **options)
+    assert (backup / "checkpoint").is_file()  # epoch 0 was saved; epoch 1 never finished
+    weights = first.get_weights()
+
+    second = tiny_model()  # a fresh process would build a fresh model
+    history = fit_custom(second, tiny_data(), epochs=3, **options)
+    assert history.epoch == [1, 2]
+    assert int(second.optimizer.iterations.numpy()) == 3 * 5  # restored 5, then 10 more
+    assert not backup.exists()  # training ended: the checkpoint is gone
+    assert not any(np.array_equal(a, b) for a, b in zip(weights, second.get_weights(), strict=True))
+
+
+def test_a_time_budget_stops_the_loop_and_anneals() -> None:
+    model = tiny_model()
+    budget = TimeBudget(0.05, started_at=time.perf_counter() - 2.9)  # 0.1 s of 3 s left
+    history = fit_custom(
+        model, tiny_data(), strategy=default_strategy(), epochs=10_000, batch_size=9,
+        backup_dir=None, callbacks=[budget], verbose=0,
+    )  # fmt: skip
+    assert 1 <= budget.steps and len(history.epoch) < 10_000
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) < 0.03 * 0.01
+
+
+def test_bad_calls_are_refused() -> None:
+    options = {"strategy": default_strategy(), "epochs": 1, "backup_dir": None}
+    with pytest.raises(ValueError, match="45 training examples give no full batch of 64"):
+        fit_custom(tiny_model(), tiny_data(), batch_size=64, **options)
+    with pytest.raises(ValueError, match="at most one TimeBudget"):
+        fit_custom(
+            tiny_model(), tiny_data(), batch_size=9, callbacks=[TimeBudget(1), TimeBudget(2)],
+            **options,
+        )  # fmt: skip
+
+
+def test_one_process_is_its_own_chief() -> None:
+    strategy = default_strategy()
+    assert not needs_custom_loop(strategy)
+    assert worker_count(strategy) == 1 and is_chief(strategy)
