@@ -7,6 +7,7 @@ Examples:
     $ musegen generate runs/bach --num 4 --png --wav --out runs/bach/bach.mid
     $ musegen evaluate runs/bach/*.mid --reference music21:bach --limit 100
     $ musegen plot song.mid && musegen render song.mid
+    $ musegen train music21:bach --limit 100 --out runs/two --local-workers 2
 
 Errors are one line on standard error (``musegen: ...``), with exit status 2
 for bad arguments and 1 for work that failed; no traceback for a user mistake.
@@ -40,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for command in (tokenize, train, generate, evaluate, look):
         command.add_parser(commands)
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that rerun it
     try:
         return int(args.run(args))
     except CommandError as err:

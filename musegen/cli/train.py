@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -84,13 +85,30 @@ def add_parser(commands: Any) -> None:
         help="one model for the band: each file's tracks apart, tagged with their instruments "
         "(TrackTokenizer; generate then writes a multi-track file)",
     )
+    train.add_argument(
+        "--local-workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train as a cluster of N worker processes on this machine (to try "
+        "multi-machine training; on several machines set TF_CONFIG instead, docs/scale.md)",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(run=run)
 
 
+_NOT_SAVED = ("quiet", "run", "argv", "local_workers")  # options that do not shape the model
+
+
 def run(args: argparse.Namespace) -> int:
-    """Train and save the bundle; 0 on success."""
+    """Train and save the bundle; 0 on success.
+
+    With ``TF_CONFIG`` set this process is one worker of a cluster
+    (`MultiWorkerMirroredStrategy`); only the chief writes the run directory.
+    """
+    if args.local_workers is not None:
+        return _launch(args)
     if args.tracks and args.transpose:
         raise CommandError("--tracks does not transpose: leave out --transpose", 2)
     if args.tracks:  # a band: every file's tracks apart, in one stream per file
@@ -101,9 +119,12 @@ def run(args: argparse.Namespace) -> int:
         pieces, summary = corpus.pieces, corpus.summary()
     start_tensorflow()
     from musegen.bundle import save_bundle
+    from musegen.custom_loop import is_chief
     from musegen.dataset import SequenceDataset, transposed
     from musegen.model import build_lstm
-    from musegen.training import TimeBudget, fit
+    from musegen.training import TimeBudget, distribution_strategy, fit
+
+    strategy = distribution_strategy()  # a cluster's worker when TF_CONFIG is set
 
     started = time.perf_counter()
     if args.tracks:
@@ -130,12 +151,13 @@ def run(args: argparse.Namespace) -> int:
         unknown="map",  # a token rarer than --min-count is still a step in time
     )
     print(f"{args.encoding} encoding: {len(vocabulary)} ids; {data}")
-    model = build_lstm(
-        len(vocabulary),
-        units=tuple(args.units),
-        return_sequences=True,
-        learning_rate=args.learning_rate,
-    )
+    with strategy.scope():
+        model = build_lstm(
+            len(vocabulary),
+            units=tuple(args.units),
+            return_sequences=True,
+            learning_rate=args.learning_rate,
+        )
     by_time = args.minutes > 0
     budget = TimeBudget(args.minutes, started_at=started) if by_time else None
     epochs = args.epochs if args.epochs is not None else (1_000_000 if by_time else 20)
@@ -164,6 +186,9 @@ def run(args: argparse.Namespace) -> int:
         best = min(range(len(losses)), key=losses.__getitem__)
         print(f"kept the weights of epoch {best + 1} of {len(losses)} (lowest validation loss)")
     seconds = time.perf_counter() - started
+    if not is_chief(strategy):
+        print(f"trained in {seconds / 60:.1f} min; the chief writes the bundle")
+        return 0
     nll = _held_out_nll(data, pieces, val_fraction, args.seed, model)
     steps = f"{budget.steps} steps" if budget else f"{len(history.epoch)} epochs"
     print(
@@ -177,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
         tokenizer,
         vocabulary,
         prime=prime,
-        training={k: v for k, v in vars(args).items() if k not in ("quiet", "run")},
+        training={k: v for k, v in vars(args).items() if k not in _NOT_SAVED},
         generation=GENERATION.to_dict(),
         corpus=summary,
         held_out_nll_per_quarter=nll,
@@ -210,3 +235,39 @@ def _prime(data: Any, length: int, seed: int) -> list[int] | None:
         except ValueError:  # no song of that split is long enough (or there is none)
             continue
     return None
+
+
+def _launch(args: argparse.Namespace) -> int:
+    """Run this command line as ``--local-workers`` workers of one local cluster."""
+    from musegen.launch import WorkerError, run_local_workers
+
+    if args.local_workers < 1:
+        raise CommandError(f"--local-workers must be >= 1, got {args.local_workers}", 2)
+    if os.environ.get("TF_CONFIG"):
+        raise CommandError("--local-workers starts its own cluster: unset TF_CONFIG", 2)
+    argv = _without_option(args.argv, "--local-workers")
+    try:
+        run_local_workers([sys.executable, "-m", "musegen.cli", *argv], args.local_workers)
+    except WorkerError as err:
+        raise CommandError(str(err), 1) from None
+    return 0
+
+
+def _without_option(argv: Sequence[str], option: str) -> list[str]:
+    """`argv` less `option` and its value (``--opt N``, ``--opt=N``, or argparse's abbreviations).
+
+    Examples:
+        >>> _without_option(["train", "--local-w", "2", "--out", "r"], "--local-workers")
+        ['train', '--out', 'r']
+    """
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        name, has_value, _ = arg.partition("=")
+        if skip:
+            skip = False
+        elif len(name) > 2 and option.startswith(name):  # argparse took it for `option`
+            skip = not has_value
+        else:
+            kept.append(arg)
+    return kept

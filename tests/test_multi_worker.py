@@ -1,0 +1,178 @@
+"""Training on a cluster: two worker processes on localhost under MultiWorkerMirroredStrategy.
+
+Each test starts real worker processes with their own ``TF_CONFIG`` (through
+`musegen.launch`), as two machines would run them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from musegen.launch import WorkerError, local_cluster, run_local_workers
+
+ROOT = Path(__file__).resolve().parents[1]
+
+WORKER = """
+import json, os, sys
+from musegen.training import distribution_strategy, fit
+
+strategy = distribution_strategy()  # MultiWorkerMirroredStrategy: TF_CONFIG is set
+import keras
+import numpy as np
+from musegen.dataset import SequenceDataset
+from musegen.model import build_lstm
+
+out = sys.argv[1]
+index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+songs = [[2 + (i + k) % 6 for i in range(40)] for k in range(12)]
+data = SequenceDataset.from_ids(songs, 10, seq_len=8, shape="chunks", val_fraction=0.25)
+with strategy.scope():
+    model = build_lstm(10, units=(16,), embedding_dim=8, dense_units=None, dropout=0.0,
+                       return_sequences=True, learning_rate=0.02)
+
+
+class Checksums(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.sums = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.sums.append(float(sum(np.sum(w, dtype=np.float64) for w in self.model.get_weights())))
+
+
+checksums = Checksums()
+history = fit(model, data, epochs=4, run_dir=os.path.join(out, "run"), batch_size=8,
+              verbose=2, callbacks=[checksums])
+with open(os.path.join(out, f"worker-{index}.json"), "w") as f:
+    json.dump({"sums": checksums.sums, "val_loss": history.history["val_loss"],
+               "replicas": strategy.num_replicas_in_sync}, f)
+"""
+
+
+def test_local_cluster_gives_each_worker_its_own_free_port():
+    configs = [json.loads(c) for c in local_cluster(3)]
+    addresses = configs[0]["cluster"]["worker"]
+    assert len(set(addresses)) == 3
+    assert [c["task"]["index"] for c in configs] == [0, 1, 2]
+    assert all(c["cluster"] == configs[0]["cluster"] for c in configs)
+    with pytest.raises(ValueError, match="count"):
+        local_cluster(0)
+
+
+def test_a_failing_worker_stops_the_others_and_is_named():
+    script = (
+        "import json, os, sys, time\n"
+        "if json.loads(os.environ['TF_CONFIG'])['task']['index'] == 1: sys.exit(3)\n"
+        "time.sleep(60)"
+    )
+    out = io.StringIO()
+    started = time.perf_counter()
+    with pytest.raises(WorkerError, match=r"worker 1 \(pid \d+\) exited with status 3; stopped"):
+        run_local_workers([sys.executable, "-c", script], 2, out=out)
+    assert time.perf_counter() - started < 30  # worker 0 was stopped, not waited for
+    assert "[launcher] worker 0: pid" in out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def cluster_run(tmp_path_factory) -> tuple[Path, str]:
+    """Two workers train the tiny model above for 4 epochs of 5 steps."""
+    folder = tmp_path_factory.mktemp("cluster")
+    scratch = folder / "scratch"
+    scratch.mkdir()
+    script = folder / "worker.py"
+    script.write_text(WORKER)
+    out = io.StringIO()
+    env = {**os.environ, "TMPDIR": str(scratch), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    run_local_workers([sys.executable, str(script), str(folder)], 2, env=env, out=out)
+    return folder, out.getvalue()
+
+
+def test_both_workers_hold_the_same_weights_after_every_step(cluster_run):
+    folder, _ = cluster_run
+    chief, other = (json.loads((folder / f"worker-{i}.json").read_text()) for i in (0, 1))
+    assert chief["replicas"] == 2
+    assert len(chief["sums"]) == 4 * 5  # 4 epochs of 30 examples // 8 per step
+    assert chief["sums"] == other["sums"]  # bit for bit: the gradients were all-reduced
+    assert len(set(chief["sums"])) == len(chief["sums"])  # and every step moved them
+
+
+def test_the_cluster_lowers_the_validation_loss(cluster_run):
+    folder, _ = cluster_run
+    losses = json.loads((folder / "worker-0.json").read_text())["val_loss"]
+    assert losses[-1] < 0.6 * losses[0], losses
+    assert losses == json.loads((folder / "worker-1.json").read_text())["val_loss"]
+
+
+def test_only_the_chief_writes_and_the_others_clean_their_scratch(cluster_run):
+    folder, log = cluster_run
+    run = folder / "run"
+    assert sorted(p.name for p in run.iterdir()) == [
+        "best.keras",
+        "history.csv",
+        "weight_shapes.json",
+    ]  # the checkpoint of every epoch is gone once training ended
+    assert len((run / "history.csv").read_text().splitlines()) == 1 + 4
+    assert list((folder / "scratch").iterdir()) == []
+    assert "[worker 0] Epoch 4/4" in log
+    assert "[worker 1] Epoch" not in log  # progress from the chief only
+
+
+def _train(out: Path, epochs: int, *extra: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "musegen.cli", "train", "musegen:skuli", "--limit", "10"]
+    options = ["--out", str(out), "--minutes", "0", "--epochs", str(epochs), "--units", "16"]
+    options += ["--seq-len", "16", "--batch-size", "8", "--local-workers", "2", *extra]
+    return subprocess.Popen(
+        command + options,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+
+
+def test_killing_a_worker_stops_the_cluster_and_a_rerun_resumes(tmp_path):
+    out = tmp_path / "run"
+    launcher = _train(out, 100)
+    checkpoint = out / "backup" / "checkpoint"
+    deadline = time.monotonic() + 240
+    while not checkpoint.exists():  # the chief saved the end of an epoch
+        assert launcher.poll() is None, launcher.communicate()[0]
+        assert time.monotonic() < deadline, "no checkpoint within 4 minutes"
+        time.sleep(0.05)
+    # the launcher prints each worker's pid first; kill worker 1 mid-run
+    assert launcher.stdout is not None
+    lines = []
+    while len(lines) < 2:
+        lines.append(launcher.stdout.readline())
+    pids = [int(re.search(r"pid (\d+)", line).group(1)) for line in lines]  # type: ignore[union-attr]
+    os.kill(pids[1], 9)
+    log = launcher.communicate(timeout=60)[0]
+    assert launcher.returncode == 1, log
+    assert f"musegen: worker 1 (pid {pids[1]}) was killed by SIGKILL; stopped the other 1" in log
+    with pytest.raises(ProcessLookupError):  # the chief is gone too
+        os.kill(pids[0], 0)
+    assert not (out / "bundle").exists()
+    saved = int(re.search(r"ckpt-(\d+)", checkpoint.read_text()).group(1))  # type: ignore[union-attr]
+
+    rerun = _train(out, saved + 2)
+    log = rerun.communicate(timeout=300)[0]
+    assert rerun.returncode == 0, log
+    assert f"[worker 0] resuming from {out / 'backup'}/ckpt-{saved} (epoch {saved})" in log
+    assert f"[worker 0] Epoch {saved + 1}/{saved + 2}" in log
+    assert "Epoch 1/" not in log
+    epochs = [row.split(",")[0] for row in (out / "history.csv").read_text().splitlines()[1:]]
+    assert epochs == [str(e) for e in range(saved + 2)]  # one row per epoch, none repeated
+    assert (out / "bundle" / "model.keras").is_file()
+    assert not (out / "backup").exists()
+    assert "[worker 1] trained in" in log and "the chief writes the bundle" in log
+    assert "held-out NLL" in log
