@@ -5,7 +5,8 @@ A run directory holds:
 - ``best.keras``: the model with the best validation loss so far,
 - ``history.csv``: one row of metrics per epoch (appended to on resume),
 - ``backup/``: the state `keras.callbacks.BackupAndRestore` needs to resume an
-  interrupted run from its last finished epoch; removed when training ends,
+  interrupted run from its last finished epoch (on a cluster, the chief's
+  `tf.train.Checkpoint`, see `musegen.custom_loop`); removed when training ends,
 - ``weight_shapes.json``: written by `fit`, so that it can refuse to resume the
   backup of a different model.
 """

@@ -171,16 +171,24 @@ def run(args: argparse.Namespace) -> int:
         import keras
 
         callbacks.append(keras.callbacks.EarlyStopping(patience=10**9, restore_best_weights=True))
-    history = fit(
-        model,
-        data,
-        epochs=epochs,
-        run_dir=args.out,
-        batch_size=args.batch_size,
-        verbose=verbose,
-        callbacks=callbacks,
-        patience=None if by_time else 5,
-    )
+    import tensorflow as tf
+
+    try:
+        history = fit(
+            model,
+            data,
+            epochs=epochs,
+            run_dir=args.out,
+            batch_size=args.batch_size,
+            verbose=verbose,
+            callbacks=callbacks,
+            patience=None if by_time else 5,
+        )
+    except tf.errors.UnavailableError:  # a peer of the cluster went away mid-step
+        raise CommandError(
+            "lost contact with another worker of the cluster; start every worker again "
+            f"with the same command to resume from {Path(args.out) / 'backup'}"
+        ) from None
     if keep_best:
         losses = history.history["val_loss"]
         best = min(range(len(losses)), key=losses.__getitem__)
