@@ -21,10 +21,14 @@ next-token predictions (chunk positions the loss sees) per second over all worke
 On one machine the workers share its cores, so this measures the cluster's
 overhead, not a speed-up; on several machines each worker brings its own.
 
-All-reduce bytes per step: ``payload`` is what each step sums across workers (one
-float32 per trainable weight, the gradients, plus the step's four sums);
-``loopback`` is measured, the bytes the loopback interface carried during the
-timed steps divided by the steps (both workers' traffic, with its framing).
+Bytes per step, all workers together: ``all-reduce`` is the dense gradients summed
+across workers (one float32 per trainable weight outside the embedding, plus the
+step's four sums); ``all-gather`` is the embedding's gradient, which TensorFlow
+sends as one row per token of the global batch (``IndexedSlices``: the embedding
+width in float32 plus an int32 index), so it grows with the batch; ``loopback`` is
+measured, the bytes the loopback interface carried during the timed steps divided
+by the steps. A ring all-reduce over two workers sends twice the all-reduce bytes
+(each worker sends about all of it once), an all-gather its bytes once.
 """
 
 from __future__ import annotations
@@ -76,8 +80,10 @@ def main() -> None:
         f"LSTM {'x'.join(map(str, args.units))}, chunks of {args.seq_len}, "
         f"{args.warmup} + {args.steps} steps per row\n"
     )
-    print("| row | global batch | predictions/s | ratio | payload B/step | loopback B/step |")
-    print("|---|---|---|---|---|---|")
+    columns = ["row", "global batch", "predictions/s", "ratio"]
+    columns += ["all-reduce B/step", "all-gather B/step", "loopback B/step"]
+    print("| " + " | ".join(columns) + " |")
+    print("|---" * len(columns) + "|")
     first = None
     for name, workers, batch in rows:
         command = [sys.executable, str(HERE), "--worker", *options, "--batch-size", str(batch)]
@@ -92,11 +98,13 @@ def main() -> None:
         result = json.loads(text.split("RESULT ", 1)[1].splitlines()[0])
         speed = result["predictions"] / result["seconds"]
         first = first or speed
-        loopback = f"{result['loopback'] / args.steps:,.0f}" if workers else ""
-        print(
-            f"| {name} | {batch} | {speed:,.0f} | {speed / first:.2f} | "
-            f"{result['payload']:,} | {loopback} |"
-        )
+        traffic = ["", "", ""]  # one process: nothing to send
+        if workers:
+            gathered = batch * args.seq_len * result["row_bytes"]
+            traffic = [f"{result['reduced']:,}", f"{gathered:,}"]
+            traffic.append(f"{result['loopback'] / args.steps:,.0f}")
+        cells = [name, str(batch), f"{speed:,.0f}", f"{speed / first:.2f}", *traffic]
+        print("| " + " | ".join(cells) + " |")
     print(f"\n{_recipe.load_average()}")
 
 
@@ -124,11 +132,13 @@ def work(args: argparse.Namespace) -> None:
         fit(model, data, epochs=10**6, run_dir=folder, batch_size=args.batch_size, verbose=0,
             callbacks=[clock], patience=None)  # fmt: skip
     if is_chief(strategy):
+        table = model.get_layer("embedding").embeddings
         weights = sum(int(keras.ops.size(w)) for w in model.trainable_weights)
         report = {
             "seconds": clock.seconds,
             "predictions": args.steps * args.batch_size * args.seq_len,
-            "payload": 4 * weights + 4 * 4,
+            "reduced": 4 * (weights - int(keras.ops.size(table))) + 4 * 4,
+            "row_bytes": 4 * int(table.shape[1]) + 4,
             "loopback": clock.loopback,
         }
         print("RESULT " + json.dumps(report), flush=True)
