@@ -22,7 +22,7 @@ What it keeps from the one-machine path:
   with each step's sums), so all workers stop at the same step with the same
   learning rate.
 - **Resuming:** after each epoch every worker saves a `tf.train.Checkpoint`
-  (model, optimizer, epoch, step, budget spent): the chief into ``backup_dir``,
+  (model, optimizer, epoch, budget spent): the chief into ``backup_dir``,
   the others into a scratch folder they delete at once. A rerun of the same
   cluster restores the chief's checkpoint on every worker (so ``backup_dir`` must
   be on storage every worker reads) and goes on from the next epoch. The
@@ -91,13 +91,7 @@ def is_chief(strategy: Any) -> bool:
         >>> is_chief(tf.distribute.get_strategy())
         True
     """
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return True
-    if resolver.task_type == "chief":
-        return True
-    has_chief = "chief" in resolver.cluster_spec().as_dict()
-    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+    return _worker_index(strategy) == 0
 
 
 def fit_custom(
@@ -211,31 +205,28 @@ def fit_custom(
         budget.credit(spent)
     model.stop_training = False
     logs: dict[str, float] = {}
-    try:
-        for epoch in range(first_epoch, epochs):
-            listed.on_epoch_begin(epoch)
-            totals = tf.zeros(4)
-            for step in range(steps):
-                listed.on_train_batch_begin(step)
-                clock = budget.elapsed() if budget is not None and chief else 0.0
-                reduced = train_step(batches, tf.constant(clock, tf.float32))
-                totals += reduced
-                if budget is not None:
-                    spent = float(reduced[_CLOCK])
-                    budget.advance(spent)
-                listed.on_train_batch_end(step, _logs(totals))
-                if model.stop_training:
-                    break
-            logs = _logs(totals)
-            if data.num_val:
-                logs.update(_logs(_validate(data, batch_size, strategy, local_sums, total), "val_"))
-            listed.on_epoch_end(epoch, logs)
-            state.save(epoch + 1, spent)
+    for epoch in range(first_epoch, epochs):
+        listed.on_epoch_begin(epoch)
+        totals = tf.zeros(4)
+        for step in range(steps):
+            listed.on_train_batch_begin(step)
+            clock = budget.elapsed() if budget is not None and chief else 0.0
+            reduced = train_step(batches, tf.constant(clock, tf.float32))
+            totals += reduced
+            if budget is not None:
+                spent = float(reduced[_CLOCK])
+                budget.advance(spent)
+            listed.on_train_batch_end(step, _logs(totals))
             if model.stop_training:
                 break
-        listed.on_train_end(logs)
-    finally:
-        state.close()
+        logs = _logs(totals)
+        if data.num_val:
+            logs.update(_logs(_validate(data, batch_size, strategy, local_sums, total), "val_"))
+        listed.on_epoch_end(epoch, logs)
+        state.save(epoch + 1, spent)
+        if model.stop_training:
+            break
+    listed.on_train_end(logs)
     state.finish()
     return model.history
 
@@ -300,18 +291,16 @@ def _all_workers_sum(strategy: Any) -> Any:
 
 
 def _worker_index(strategy: Any) -> int:
-    """This worker's input pipeline: its place among the cluster's workers."""
+    """This process's place in the cluster: 0 for the chief (or without a cluster), then 1, ..."""
     resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
+    if resolver is None or not resolver.task_type or resolver.task_type == "chief":
         return 0
-    spec = resolver.cluster_spec().as_dict()
-    if resolver.task_type == "chief":
-        return 0
-    return int(resolver.task_id) + (1 if "chief" in spec else 0)
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return int(resolver.task_id) + (1 if has_chief else 0)
 
 
 class _TrainingState:
-    """The checkpoint a cluster resumes from: model, optimizer, epoch, step, budget spent."""
+    """The checkpoint a cluster resumes from: model, optimizer, epoch, budget spent."""
 
     def __init__(self, model: keras.Model, strategy: Any, backup_dir: Any, chief: bool, total: Any):
         import tensorflow as tf
@@ -327,7 +316,6 @@ class _TrainingState:
         self.checkpoint = tf.train.Checkpoint(
             model=model, optimizer=model.optimizer, epoch=self.epoch, spent=self.spent
         )
-        self.scratch: str | None = None
 
     def restore(self) -> int:
         """Restore the chief's last checkpoint on this worker; the epoch to go on from."""
@@ -361,15 +349,8 @@ class _TrainingState:
         if self.chief:  # numbered files and a pointer written last: a kill leaves the last one
             tf.train.CheckpointManager(self.checkpoint, str(self.backup_dir), 1).save(epoch)
         else:
-            self.scratch = tempfile.mkdtemp(prefix="musegen-worker-")
-            self.checkpoint.write(str(Path(self.scratch) / "ckpt"))
-            self.close()
-
-    def close(self) -> None:
-        """Delete this worker's scratch folder, if any."""
-        if self.scratch is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-            self.scratch = None
+            with tempfile.TemporaryDirectory(prefix="musegen-worker-") as scratch:
+                self.checkpoint.write(str(Path(scratch) / "ckpt"))
 
     def finish(self) -> None:
         """Training ended: the checkpoint is no longer needed (the chief removes it)."""
