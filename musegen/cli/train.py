@@ -124,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     from musegen.model import build_lstm
     from musegen.training import TimeBudget, distribution_strategy, fit
 
-    strategy = distribution_strategy()  # a cluster's worker when TF_CONFIG is set
+    # a worker of a cluster when TF_CONFIG is set; otherwise one device, as always
+    strategy = distribution_strategy("multi_worker" if os.environ.get("TF_CONFIG") else "default")
 
     started = time.perf_counter()
     if args.tracks:
