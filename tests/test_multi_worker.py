@@ -173,6 +173,7 @@ def test_killing_a_worker_stops_the_cluster_and_a_rerun_resumes(tmp_path):
     epochs = [row.split(",")[0] for row in (out / "history.csv").read_text().splitlines()[1:]]
     assert epochs == [str(e) for e in range(saved + 2)]  # one row per epoch, none repeated
     assert (out / "bundle" / "model.keras").is_file()
-    assert not (out / "backup").exists()
+    names = sorted(p.name for p in out.iterdir())  # the chief's files; the checkpoint is gone
+    assert names == ["best.keras", "bundle", "history.csv", "weight_shapes.json"]
     assert "[worker 1] trained in" in log and "the chief writes the bundle" in log
     assert "held-out NLL" in log
