@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
     from musegen.dataset import SequenceDataset
 
-__all__ = ["fit_custom", "is_chief", "needs_custom_loop", "worker_count"]
+__all__ = ["barrier", "fit_custom", "is_chief", "needs_custom_loop", "worker_count"]
 
 _LOSS, _CORRECT, _ELEMENTS, _CLOCK = range(4)  # what every step reduces
 
@@ -92,6 +92,22 @@ def is_chief(strategy: Any) -> bool:
         True
     """
     return _worker_index(strategy) == 0
+
+
+def barrier(strategy: Any) -> None:
+    """Wait until every worker of `strategy`'s cluster gets here (one all-reduce).
+
+    A worker that ends while another still works (the chief writing its files)
+    is reported by TensorFlow as crashed; ending after a barrier, they leave together.
+
+    Examples:
+        >>> import tensorflow as tf
+        >>> barrier(tf.distribute.get_strategy())  # no cluster: returns at once
+    """
+    import tensorflow as tf
+
+    if worker_count(strategy) > 1:
+        _all_workers_sum(strategy)(tf.zeros(1))
 
 
 def fit_custom(

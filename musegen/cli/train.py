@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         pieces, summary = corpus.pieces, corpus.summary()
     start_tensorflow()
     from musegen.bundle import save_bundle
-    from musegen.custom_loop import is_chief
+    from musegen.custom_loop import barrier, is_chief
     from musegen.dataset import SequenceDataset, transposed
     from musegen.model import build_lstm
     from musegen.training import TimeBudget, distribution_strategy, fit
@@ -197,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     if not is_chief(strategy):
         print(f"trained in {seconds / 60:.1f} min; the chief writes the bundle")
+        barrier(strategy)
         return 0
     nll = _held_out_nll(data, pieces, val_fraction, args.seed, model)
     steps = f"{budget.steps} steps" if budget else f"{len(history.epoch)} epochs"
@@ -218,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
         history={k: [float(x) for x in v] for k, v in history.history.items()},
     )
     print(f"saved {path}")
+    barrier(strategy)  # the workers leave together: one gone early reads as a crash to the rest
     return 0
 
 
