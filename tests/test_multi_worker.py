@@ -177,3 +177,32 @@ def test_killing_a_worker_stops_the_cluster_and_a_rerun_resumes(tmp_path):
     assert names == ["best.keras", "bundle", "history.csv", "weight_shapes.json"]
     assert "[worker 1] trained in" in log and "the chief writes the bundle" in log
     assert "held-out NLL" in log
+
+
+def test_without_a_launcher_a_worker_that_loses_its_peer_says_so(tmp_path):
+    # two machines' way: each worker started by hand with its TF_CONFIG
+    command = [sys.executable, "-m", "musegen.cli", "train", "musegen:skuli", "--limit", "10"]
+    command += ["--out", str(tmp_path / "run"), "--minutes", "0", "--epochs", "100"]
+    command += ["--units", "16", "--seq-len", "16", "--batch-size", "8"]
+    workers = [
+        subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_CONFIG": config},
+        )
+        for config in local_cluster(2)
+    ]
+    deadline = time.monotonic() + 240
+    while not (tmp_path / "run" / "backup" / "checkpoint").exists():  # both are training
+        assert workers[0].poll() is None, workers[0].communicate()[0]
+        assert time.monotonic() < deadline, "no checkpoint within 4 minutes"
+        time.sleep(0.05)
+    workers[1].kill()
+    workers[1].wait()
+    log = workers[0].communicate(timeout=120)[0]
+    assert workers[0].returncode == 1, log
+    assert "musegen: lost contact with another worker of the cluster; start every worker" in log
+    assert f"resume from {tmp_path / 'run' / 'backup'}" in log
