@@ -159,12 +159,11 @@ def fit_custom(
     replicas = strategy.num_replicas_in_sync
     if batch_size % replicas:
         raise ValueError(f"batch_size {batch_size} does not split between {replicas} replicas")
-    steps = len(data) // batch_size
-    pipelines = worker_count(strategy)
-    if steps == 0 or len(data) // pipelines < batch_size // pipelines:
+    steps = len(data) // batch_size  # then each worker's share holds its part of a batch
+    if steps == 0:
         raise ValueError(
             f"{len(data)} training examples give no full batch of {batch_size} "
-            f"to each of {pipelines} workers; use a smaller batch"
+            f"to each of {worker_count(strategy)} workers; use a smaller batch"
         )
     budgets = [c for c in callbacks if isinstance(c, TimeBudget)]
     if len(budgets) > 1:

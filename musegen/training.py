@@ -168,11 +168,11 @@ def fit(
         ['accuracy', 'loss', 'val_accuracy', 'val_loss']
     """
     strategy = model.distribute_strategy
+    chief = is_chief(strategy)  # a process without a cluster is its own chief
+    if chief:
+        _check_same_model(Path(run_dir), model)
+    options = {"monitor": "val_loss" if data.num_val else "loss", **callback_options}
     if needs_custom_loop(strategy):
-        chief = is_chief(strategy)
-        if chief:
-            _check_same_model(Path(run_dir), model)
-        options = {"monitor": "val_loss" if data.num_val else "loss", **callback_options}
         return fit_custom(
             model,
             data,
@@ -186,12 +186,9 @@ def fit(
             ],
             verbose=verbose,
         )
-    _check_same_model(Path(run_dir), model)
-    validation = data.batches(batch_size, split="val") if data.num_val else None
-    options = {"monitor": "val_loss" if validation is not None else "loss", **callback_options}
     return model.fit(
         data.batches(batch_size),
-        validation_data=validation,
+        validation_data=data.batches(batch_size, split="val") if data.num_val else None,
         epochs=epochs,
         callbacks=[*training_callbacks(run_dir, **options), *callbacks],
         shuffle=False,  # the dataset reshuffles itself every epoch
