@@ -126,23 +126,24 @@ def test_only_the_chief_writes_and_the_others_clean_their_scratch(cluster_run):
     assert "[worker 1] Epoch" not in log  # progress from the chief only
 
 
-def _train(out: Path, epochs: int, *extra: str) -> subprocess.Popen[str]:
+def _train(out: Path, epochs: int, *extra: str, **env: str) -> subprocess.Popen[str]:
+    """``musegen train`` of a tiny model on 10 files, for `epochs` at most (no time budget)."""
     command = [sys.executable, "-m", "musegen.cli", "train", "musegen:skuli", "--limit", "10"]
-    options = ["--out", str(out), "--minutes", "0", "--epochs", str(epochs), "--units", "16"]
-    options += ["--seq-len", "16", "--batch-size", "8", "--local-workers", "2", *extra]
+    command += ["--out", str(out), "--minutes", "0", "--epochs", str(epochs), "--units", "16"]
+    command += ["--seq-len", "16", "--batch-size", "8", *extra]
     return subprocess.Popen(
-        command + options,
+        command,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env},
     )
 
 
 def test_killing_a_worker_stops_the_cluster_and_a_rerun_resumes(tmp_path):
     out = tmp_path / "run"
-    launcher = _train(out, 100)
+    launcher = _train(out, 100, "--local-workers", "2")
     checkpoint = out / "backup" / "checkpoint"
     deadline = time.monotonic() + 240
     while not checkpoint.exists():  # the chief saved the end of an epoch
@@ -164,7 +165,7 @@ def test_killing_a_worker_stops_the_cluster_and_a_rerun_resumes(tmp_path):
     assert not (out / "bundle").exists()
     saved = int(re.search(r"ckpt-(\d+)", checkpoint.read_text()).group(1))  # type: ignore[union-attr]
 
-    rerun = _train(out, saved + 2)
+    rerun = _train(out, saved + 2, "--local-workers", "2")
     log = rerun.communicate(timeout=300)[0]
     assert rerun.returncode == 0, log
     assert f"[worker 0] resuming from {out / 'backup'}/ckpt-{saved} (epoch {saved})" in log
@@ -181,20 +182,7 @@ def test_killing_a_worker_stops_the_cluster_and_a_rerun_resumes(tmp_path):
 
 def test_without_a_launcher_a_worker_that_loses_its_peer_says_so(tmp_path):
     # two machines' way: each worker started by hand with its TF_CONFIG
-    command = [sys.executable, "-m", "musegen.cli", "train", "musegen:skuli", "--limit", "10"]
-    command += ["--out", str(tmp_path / "run"), "--minutes", "0", "--epochs", "100"]
-    command += ["--units", "16", "--seq-len", "16", "--batch-size", "8"]
-    workers = [
-        subprocess.Popen(
-            command,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_CONFIG": config},
-        )
-        for config in local_cluster(2)
-    ]
+    workers = [_train(tmp_path / "run", 100, TF_CONFIG=config) for config in local_cluster(2)]
     deadline = time.monotonic() + 240
     while not (tmp_path / "run" / "backup" / "checkpoint").exists():  # both are training
         assert workers[0].poll() is None, workers[0].communicate()[0]
