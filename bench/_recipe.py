@@ -21,7 +21,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "musegen" / "data" / "skuli-midi"
+CORPUS = ROOT / "data" / "skuli-midi"
 """The original recipe's 92 MIDI files, as shipped with musegen (``musegen:skuli``)."""
 
 T = TypeVar("T")
@@ -48,7 +48,7 @@ def load_skuli_pieces(files: int | None) -> tuple[list[Any], float]:
     from musegen.tokenizer import Tokenizer
 
     if not CORPUS.is_dir():
-        raise SystemExit(f"corpus not found: {CORPUS} (expected musegen/data/skuli-midi)")
+        raise SystemExit(f"corpus not found: {CORPUS} (expected data/skuli-midi)")
     start = time.perf_counter()
     corpus = load_corpus(CORPUS, parts="first", grouping="stream", limit=files, progress=False)
     tokenizer = Tokenizer.skuli()

@@ -5,7 +5,7 @@ Command (from the repository root)::
     nice python bench/dataset_memory.py
     nice python bench/dataset_memory.py --sizes 250000 500000 1000000 --recipe-sizes 100000 200000
 
-The token stream: every file of ``musegen/data/skuli-midi`` read with
+The token stream: every file of ``data/skuli-midi`` read with
 `read_midi_fast` (first part) and `Tokenizer.skuli()`, transposed by -6..+5
 semitones, repeated until the largest size; each size takes the first songs
 that hold that many ids (the last one cut). Rows, each measured in a fresh
@@ -150,7 +150,7 @@ def main() -> None:
         print(json.dumps(measure(kind, Path(folder), int(tokens), int(vocab), int(batch))))
         return
     if not _recipe.CORPUS.is_dir():
-        raise SystemExit(f"corpus not found: {_recipe.CORPUS} (musegen/data/skuli-midi)")
+        raise SystemExit(f"corpus not found: {_recipe.CORPUS} (data/skuli-midi)")
     print(_recipe.load_average())
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -6,7 +6,7 @@ Command (from the repository root)::
     nice python bench/multi_worker.py --steps 20 --units 64
 
 Every row trains the default configuration (`musegen.defaults.TRAINING`: encoding,
-LSTM sizes, chunk length, batch) on `musegen/data/skuli-midi`, in fresh processes:
+LSTM sizes, chunk length, batch) on `data/skuli-midi`, in fresh processes:
 
 - ``keras fit``: one process, TensorFlow's default strategy, Keras' ``model.fit``
   (what ``musegen train`` runs without ``TF_CONFIG``);

@@ -6,7 +6,7 @@ Command (from the repository root; not run in CI)::
     nice python bench/quality.py --corpus skuli --minutes 3 --rows default,final,remi
 
 Corpora: ``bach`` is music21's bundled Bach chorales (the first 100, as the
-README's main job reads them); ``skuli`` is ``musegen/data/skuli-midi``. Songs
+README's main job reads them); ``skuli`` is ``data/skuli-midi``. Songs
 are split 90/10 with seed 0 (`SequenceDataset`'s split); the vocabulary comes
 from the training songs only, so a held-out token it lacks maps to ``<unk>``
 (the ``unk`` column gives their share: a compound encoding's NLL is flattered by
@@ -212,7 +212,7 @@ def main() -> None:
     from musegen.training import TimeBudget
 
     source = "music21:bach" if args.corpus == "bach" else str(_recipe.CORPUS)
-    shown_source = "music21:bach" if args.corpus == "bach" else "musegen/data/skuli-midi"
+    shown_source = "music21:bach" if args.corpus == "bach" else "data/skuli-midi"
     corpus = load_corpus(source, limit=100 if args.corpus == "bach" else None, progress=False)
     pieces = [p for p in corpus.pieces if p.notes]
     train_index, val_index = split_songs(len(pieces), 0.1, args.seed)

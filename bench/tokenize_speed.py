@@ -2,7 +2,7 @@
 
 Command (from the repository root)::
 
-    nice python bench/tokenize_speed.py                       # all of musegen/data/skuli-midi
+    nice python bench/tokenize_speed.py                       # all of data/skuli-midi
     nice python bench/tokenize_speed.py --recipe-files 10     # time the recipe on 10 files only
     nice python bench/tokenize_speed.py --profile             # where musegen's cold run goes
 
@@ -94,7 +94,7 @@ def main() -> None:
     from musegen.tokenizer import Tokenizer
 
     if not _recipe.CORPUS.is_dir():
-        raise SystemExit(f"corpus not found: {_recipe.CORPUS} (musegen/data/skuli-midi)")
+        raise SystemExit(f"corpus not found: {_recipe.CORPUS} (data/skuli-midi)")
     files = sorted(_recipe.CORPUS.glob("*.mid"))
     print(_recipe.load_average())
     print(f"corpus: {len(files)} files, {sum(f.stat().st_size for f in files) / 1024:.0f} KiB")

@@ -2,7 +2,7 @@
 
 Command (from the repository root)::
 
-    nice python bench/train_speed.py                 # all of musegen/data/skuli-midi
+    nice python bench/train_speed.py                 # all of data/skuli-midi
     nice python bench/train_speed.py --files 20 --steps 5
 
 Both models have the same size (3 x LSTM 512, Dense 256) and see batches of the

@@ -1,40 +1,197 @@
-"""Data that ships with musegen, so that every example and test runs on a fresh install.
+"""Named corpora: ``"musegen:<name>"`` wherever a corpus source is read.
 
 - ``skuli``: the 92 piano MIDI files of the original recipe (Skuli's
-  "Classical Piano Composer": Final Fantasy and other game music), MIT licence
-  (``LICENSE`` beside them). Give ``"musegen:skuli"`` wherever a corpus source
-  is read (`musegen.midi_io.load_corpus`, ``musegen tokenize | train``, the
-  examples' ``--data``), or `path` for the folder.
-- music21's own corpus (``"music21:bach"``, the Bach chorales) ships inside music21.
+  "Classical Piano Composer"): transcriptions of video-game music (Final
+  Fantasy, Zelda, Kingdom Hearts, ...). The recipe's MIT licence covers its
+  code, not these compositions, so the package does not carry them: a clone of
+  the repository has them in ``data/skuli-midi``, and after a ``pip install``
+  `download` fetches them once from the recipe's repository (a pinned commit,
+  every file checked against its SHA-256) into the user's cache.
+- music21's own corpus (``"music21:bach"``, the Bach chorales, public domain)
+  ships inside music21 and is the default everywhere.
+
+Give ``"musegen:skuli"`` to `musegen.midi_io.load_corpus`, ``musegen tokenize |
+train`` or the examples' ``--data``, or `path` for the folder.
 
 Examples:
     >>> sorted(DATASETS)
     ['skuli']
-    >>> len(list(path("skuli").glob("*.mid")))
-    92
+    >>> len(DATASETS["skuli"].files)
+    93
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["DATASETS", "path"]
+from musegen._files import atomic_write_bytes
 
-DATASETS = {"skuli": "skuli-midi"}
-"""Dataset name -> its folder inside the package's ``data/``."""
+__all__ = ["DATASETS", "Dataset", "DatasetNotFoundError", "cache_dir", "download", "path"]
+
+_REPOSITORY = Path(__file__).resolve().parents[1] / "data"
+"""``data/`` of a clone of the musegen repository (absent in an installed wheel)."""
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A named dataset that is neither in a clone of the repository nor downloaded."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A corpus known by name: where its files come from and what they must hash to.
+
+    Attributes:
+        name: the name after ``musegen:``.
+        folder: the folder name, in the repository's ``data/`` and in the cache.
+        url: the base URL; a file's URL is ``url + remote path``.
+        description: one line on what the files are and whose they are.
+    """
+
+    name: str
+    folder: str
+    url: str
+    description: str
+
+    @property
+    def files(self) -> dict[str, tuple[str, str]]:
+        """Local file name -> ``(remote path, SHA-256)``, from the package's checksum list.
+
+        Examples:
+            >>> DATASETS["skuli"].files["8.mid"][0]
+            'midi_songs/8.mid'
+        """
+        listing = resources.files("musegen") / "data" / f"{self.folder}.sha256"
+        files = {}
+        for line in listing.read_text(encoding="utf-8").splitlines():
+            digest, name = line.split(maxsplit=1)
+            files[name] = ("midi_songs/" + name if name.endswith(".mid") else name, digest)
+        return files
+
+
+DATASETS = {
+    "skuli": Dataset(
+        name="skuli",
+        folder="skuli-midi",
+        url="https://raw.githubusercontent.com/Skuldur/Classical-Piano-Composer/"
+        "15724e2600ff0a1d53afcdfb0565a095c74cf369/",
+        description="the original recipe's 92 piano MIDI files (video-game transcriptions; "
+        "the recipe's MIT licence covers its code, not the compositions)",
+    )
+}
+"""Dataset name -> `Dataset`."""
+
+
+def cache_dir() -> Path:
+    """Where `download` puts datasets: ``$MUSEGEN_DATA``, else ``$XDG_CACHE_HOME/musegen``.
+
+    Examples:
+        >>> cache_dir().name in ("musegen", os.environ.get("MUSEGEN_DATA", "musegen"))
+        True
+    """
+    if os.environ.get("MUSEGEN_DATA"):
+        return Path(os.environ["MUSEGEN_DATA"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "musegen"
 
 
 def path(name: str = "skuli") -> Path:
-    """The folder of a bundled dataset.
+    """The folder of a named dataset: the repository's copy, else the downloaded one.
 
     Raises:
         ValueError: naming an unknown dataset and the known ones.
+        DatasetNotFoundError: when the files are in neither place, saying how to get them.
 
     Examples:
         >>> path("skuli").name
         'skuli-midi'
     """
+    dataset = _dataset(name)
+    for folder in (_REPOSITORY / dataset.folder, cache_dir() / dataset.folder):
+        if all((folder / file).is_file() for file in dataset.files):
+            return folder
+    raise DatasetNotFoundError(
+        f"musegen:{name} is not on this machine: {dataset.description}; fetch it once with "
+        f"`musegen download {name}` (or musegen.datasets.download({name!r}))"
+    )
+
+
+def download(
+    name: str = "skuli",
+    to: str | os.PathLike[str] | None = None,
+    *,
+    url: str | None = None,
+    progress: bool = True,
+) -> Path:
+    """Fetch a named dataset's files, check each against its SHA-256, and return the folder.
+
+    Files already there with the right checksum are kept; each new one is
+    written atomically only after its checksum matched, so an interrupted or
+    corrupted download leaves no bad file behind.
+
+    Args:
+        name: a key of `DATASETS`.
+        to: the folder that receives the dataset's folder (default `cache_dir`).
+        url: another base URL serving the same files (a mirror).
+        progress: a progress bar over the files.
+
+    Raises:
+        ValueError: for an unknown dataset, or a file whose checksum does not
+            match (naming the file, the URL and both checksums).
+        OSError: naming the URL when a file cannot be fetched.
+
+    Examples:
+        >>> folder = download("skuli")  # doctest: +SKIP
+        >>> len(list(folder.glob("*.mid")))  # doctest: +SKIP
+        92
+        >>> download("skuli-2")
+        Traceback (most recent call last):
+        ValueError: unknown dataset 'skuli-2'; musegen knows: ['skuli']
+    """
+    dataset = _dataset(name)
+    folder = Path(to).expanduser() if to is not None else cache_dir()
+    folder = folder / dataset.folder
+    base = url or dataset.url
+    for local, (remote, digest) in _progress(dataset.files.items(), progress, name):
+        target = folder / local
+        if target.is_file() and _sha256(target.read_bytes()) == digest:
+            continue
+        address = urllib.parse.urljoin(base.rstrip("/") + "/", urllib.parse.quote(remote))
+        try:
+            with urllib.request.urlopen(address, timeout=60) as response:
+                data = response.read()
+        except OSError as err:
+            raise OSError(f"could not fetch {address}: {err}") from None
+        if _sha256(data) != digest:
+            raise ValueError(
+                f"{local} from {address} has SHA-256 {_sha256(data)}, expected {digest}; "
+                "nothing was written"
+            )
+        atomic_write_bytes(target, data)
+    return folder
+
+
+def _dataset(name: str) -> Dataset:
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; musegen ships: {sorted(DATASETS)}")
-    return Path(str(resources.files("musegen") / "data" / DATASETS[name]))
+        raise ValueError(f"unknown dataset {name!r}; musegen knows: {sorted(DATASETS)}")
+    return DATASETS[name]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _progress(
+    items: Iterable[tuple[str, tuple[str, str]]], enabled: bool, name: str
+) -> Iterable[tuple[str, tuple[str, str]]]:
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(list(items), desc=f"musegen:{name}", unit="file", leave=False)

@@ -2,6 +2,7 @@
 
 Examples:
     $ musegen tokenize                       # music21's Bach chorales, no downloads
+    $ musegen download skuli                 # the original recipe's files, once
     $ musegen tokenize musegen:skuli --parts first
     $ musegen train music21:bach --limit 100 --out runs/bach
     $ musegen generate runs/bach --num 4 --png --wav --out runs/bach/bach.mid
@@ -21,7 +22,7 @@ import sys
 from collections.abc import Sequence
 
 from musegen._files import library_version
-from musegen.cli import evaluate, generate, look, tokenize, train
+from musegen.cli import download, evaluate, generate, look, tokenize, train
 from musegen.cli._common import CommandError, print_error
 
 __all__ = ["CommandError", "main"]
@@ -38,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="musegen", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"musegen {library_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in (tokenize, train, generate, evaluate, look):
+    for command in (tokenize, train, generate, evaluate, look, download):
         command.add_parser(commands)
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that rerun it

@@ -1,0 +1,36 @@
+"""``musegen download``: fetch a named dataset that the package does not carry."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from musegen.cli._common import CommandError
+
+
+def add_parser(commands: Any) -> None:
+    """The ``download`` subcommand and its options."""
+    from musegen.datasets import DATASETS
+
+    parser = commands.add_parser(
+        "download", help="fetch a dataset by name (checked by SHA-256) for musegen:NAME"
+    )
+    parser.add_argument("name", choices=sorted(DATASETS), help="the dataset")
+    parser.add_argument("--to", default=None, help="folder to put it in (default: the cache)")
+    parser.add_argument("--url", default=None, help="a mirror serving the same files")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Download the dataset and print its folder; 1 when a file could not be had."""
+    from musegen.datasets import DATASETS, download
+
+    try:
+        folder = download(args.name, args.to, url=args.url)
+    except (OSError, ValueError) as err:
+        raise CommandError(str(err), code=1) from None
+    print(f"musegen:{args.name}: {len(DATASETS[args.name].files)} files in {folder}")
+    if args.to is not None:
+        hint = f"set MUSEGEN_DATA={args.to} for musegen:{args.name} to find it"
+        print(f"give that folder as the source, or {hint}")
+    return 0
