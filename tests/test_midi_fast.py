@@ -13,11 +13,11 @@ from musegen.events import Event, Piece
 from musegen.midi_fast import read_midi_fast
 from musegen.midi_io import MidiReadError, read_midi, write_midi
 
-# Small files of musegen/data/skuli-midi, chosen for variety: a metre that is not
+# Small files of data/skuli-midi, chosen for variety: a metre that is not
 # at the start (VincentPiano), chords whose notes differ in velocity, triplets.
 SMALL_FILES = ("Oppressed.mid", "waltz_de_choco.mid", "pkelite4.mid", "8.mid", "VincentPiano.mid")
 
-# The files of musegen/data/skuli-midi where music21's stream path gives another
+# The files of data/skuli-midi where music21's stream path gives another
 # piece than the fast reader, and why. In all of them music21, after cutting a
 # note at a barline into tied pieces, lays a measure out by a length it held from
 # before the cut (or by a tie's remainder that it left uncut, beside the
@@ -287,7 +287,7 @@ def test_listed_files_differ_only_in_the_stated_way(skuli_midi, name):
 
 
 def test_same_pieces_as_stream_path_on_the_whole_corpus(skuli_midi, request):
-    """Every file of musegen/data/skuli-midi, against read_midi's pieces.
+    """Every file of data/skuli-midi, against read_midi's pieces.
 
     A file gives the stream path's piece, or is listed in STREAM_PATH_DIFFERS
     and gives the piece its reason names. The stream path takes minutes for
