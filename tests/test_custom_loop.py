@@ -39,9 +39,13 @@ def default_strategy():
     return tf.distribute.get_strategy()
 
 
-def test_the_custom_step_is_keras_step() -> None:
+@pytest.mark.parametrize("loss", ["object", "sparse_categorical_crossentropy"])
+def test_the_custom_step_is_keras_step(loss: str) -> None:
     keras.utils.set_random_seed(0)
     ours, theirs = tiny_model(), tiny_model()
+    if loss != "object":  # a loss given by name, as Keras' compile takes it
+        for model in (ours, theirs):
+            model.compile(optimizer=keras.optimizers.Adam(0.03), loss=loss, metrics=["accuracy"])
     theirs.set_weights(ours.get_weights())
     data = tiny_data()
     history = fit_custom(
