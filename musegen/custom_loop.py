@@ -250,13 +250,14 @@ def _batch_sums(model: keras.Model) -> Any:
     """A function of a batch giving [weighted loss, weighted correct, elements]."""
     import tensorflow as tf
 
-    loss = model.loss
+    loss = keras.losses.get(model.loss)  # a name, a function or a `Loss`
+    per_token = loss.call if isinstance(loss, keras.losses.Loss) else loss
 
     def sums(batch: Any, *, training: bool) -> tf.Tensor:
         x, y, *rest = batch
         weights = rest[0] if rest else tf.ones(tf.shape(y), tf.float32)
         predicted = model(x, training=training)
-        losses = tf.cast(loss.call(y, predicted), tf.float32) * weights
+        losses = tf.cast(per_token(y, predicted), tf.float32) * weights
         right = tf.cast(
             tf.argmax(predicted, -1, output_type=tf.int32) == tf.cast(y, tf.int32), tf.float32
         )
