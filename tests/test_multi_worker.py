@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from musegen.launch import WorkerError, local_cluster, run_local_workers
+from musegen.shards import write_shards
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,6 +125,47 @@ def test_only_the_chief_writes_and_the_others_clean_their_scratch(cluster_run):
     assert list((folder / "scratch").iterdir()) == []
     assert "[worker 0] Epoch 4/4" in log
     assert "[worker 1] Epoch" not in log  # progress from the chief only
+
+
+UNEVEN = """
+import sys
+from musegen.training import distribution_strategy
+
+strategy = distribution_strategy()
+from musegen.custom_loop import fit_custom
+from musegen.model import build_lstm
+from musegen.shards import ShardedDataset
+
+data = ShardedDataset(sys.argv[1], seq_len=8, shape="chunks", val_fraction=0)
+with strategy.scope():
+    model = build_lstm(10, units=(8,), embedding_dim=4, dense_units=None, dropout=0.0,
+                       return_sequences=True)
+try:
+    fit_custom(model, data, strategy=strategy, epochs=1, batch_size=8, backup_dir=None, verbose=0)
+except ValueError as err:
+    print(f"ValueError: {err}")
+"""
+
+
+def test_a_worker_whose_shards_hold_no_batch_stops_every_worker_with_one_line(tmp_path):
+    # shard 0 (worker 0): one song of 25 chunks; shard 1 (worker 1): one of 2 chunks.
+    # 27 examples make 3 global batches of 8, but worker 1 has no batch of 4 of its own.
+    write_shards([[2 + i % 6 for i in range(201)], list(range(2, 10)) * 2], tmp_path, vocabulary=10,
+                 shard_tokens=100)
+    script = tmp_path / "uneven.py"
+    script.write_text(UNEVEN)
+    out = io.StringIO()
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    try:
+        run_local_workers([sys.executable, str(script), str(tmp_path)], 2, env=env, out=out)
+    except WorkerError as err:
+        pytest.fail(f"{err}\n{out.getvalue()[-2000:]}")
+    line = (
+        "ValueError: worker 1 of 2 reads 2 training examples (shard-00001.npy: 2), no full "
+        "batch of 4 per replica; write smaller shards or use a smaller batch"
+    )
+    assert f"[worker 0] {line}" in out.getvalue().splitlines(), out.getvalue()
+    assert f"[worker 1] {line}" in out.getvalue().splitlines(), out.getvalue()
 
 
 def _train(out: Path, epochs: int, *extra: str, **env: str) -> subprocess.Popen[str]:
