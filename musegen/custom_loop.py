@@ -326,8 +326,8 @@ def _check_shares(data: Any, batch_size: int, strategy: Any, total: Any) -> None
             raise ValueError(
                 f"worker {worker} of {workers} reads {examples} training examples"
                 f"{f' ({shards})' if shards else ''}, no full batch of {per_replica} per "
-                f"replica{replicas_named}; write smaller shards "
-                "or use a smaller batch"
+                f"replica{replicas_named}; {'write smaller shards or ' if shards else ''}"
+                "use a smaller batch"
             )
 
 
