@@ -12,8 +12,8 @@ What it keeps from the one-machine path:
 
 - **Input:** each worker reads its own share of a `SequenceDataset` or
   `ShardedDataset` (``batches(..., pipeline=(index, count))``). An epoch is
-  ``len(data) // batch_size`` steps on every worker, so none waits for ever; a
-  share holding less than a batch is repeated. Before the first step the workers
+  ``len(data) // batch_size`` steps on every worker, so none waits for ever (a
+  share of fewer batches is read again). Before the first step the workers
   all-reduce their data and share sizes: a worker without a batch of its own
   stops them all with one `ValueError`.
 - **Losses:** the same figures as Keras' ``fit``: the weighted token losses (and
