@@ -12,7 +12,10 @@ What it keeps from the one-machine path:
 
 - **Input:** each worker reads its own share of a `SequenceDataset` or
   `ShardedDataset` (``batches(..., pipeline=(index, count))``). An epoch is
-  ``len(data) // batch_size`` steps on every worker, so none waits for ever.
+  ``len(data) // batch_size`` steps on every worker, so none waits for ever (a
+  share of fewer batches is read again). Before the first step the workers
+  all-reduce their data and share sizes: a worker without a batch of its own
+  stops them all with one `ValueError`.
 - **Losses:** the same figures as Keras' ``fit``: the weighted token losses (and
   hits, for ``accuracy``) summed, over the number of tokens, padding included.
   The validation loss is computed by each worker on its share of the validation
@@ -139,8 +142,10 @@ def fit_custom(
 
     Raises:
         ValueError: when the batch does not split evenly between the replicas, a
-            worker's share of the data holds no batch, more than one `TimeBudget`
-            is given, or the workers found different checkpoints.
+            worker's share of the data holds no batch (every worker raises the same
+            line, naming that worker and its shards' sizes, before the first step),
+            the workers built different data, more than one `TimeBudget` is given,
+            or the workers found different checkpoints.
 
     Examples:
         >>> import tensorflow as tf
@@ -159,7 +164,9 @@ def fit_custom(
     replicas = strategy.num_replicas_in_sync
     if batch_size % replicas:
         raise ValueError(f"batch_size {batch_size} does not split between {replicas} replicas")
-    steps = len(data) // batch_size  # then each worker's share holds its part of a batch
+    total = _all_workers_sum(strategy)
+    _check_shares(data, batch_size, strategy, total)
+    steps = len(data) // batch_size  # the same on every worker, as they hold the same data
     if steps == 0:
         raise ValueError(
             f"{len(data)} training examples give no full batch of {batch_size} "
@@ -208,7 +215,6 @@ def fit_custom(
         return strategy.reduce("SUM", strategy.run(replica, args=(next(iterator), clock)), None)
 
     local_sums = tf.function(lambda batch: sums(batch, training=False))
-    total = _all_workers_sum(strategy)
     state = _TrainingState(model, strategy, backup_dir, chief, total)
     first_epoch = state.restore()
     spent = float(state.spent.numpy())
@@ -250,13 +256,14 @@ def _batch_sums(model: keras.Model) -> Any:
     """A function of a batch giving [weighted loss, weighted correct, elements]."""
     import tensorflow as tf
 
-    loss = model.loss
+    loss = keras.losses.get(model.loss)  # a name, a function or a `Loss`
+    per_token = loss.call if isinstance(loss, keras.losses.Loss) else loss
 
     def sums(batch: Any, *, training: bool) -> tf.Tensor:
         x, y, *rest = batch
         weights = rest[0] if rest else tf.ones(tf.shape(y), tf.float32)
         predicted = model(x, training=training)
-        losses = tf.cast(loss.call(y, predicted), tf.float32) * weights
+        losses = tf.cast(per_token(y, predicted), tf.float32) * weights
         right = tf.cast(
             tf.argmax(predicted, -1, output_type=tf.int32) == tf.cast(y, tf.int32), tf.float32
         )
@@ -278,6 +285,50 @@ def _logs(totals: Any, prefix: str = "") -> dict[str, float]:
         f"{prefix}loss": values[_LOSS] / max(values[_ELEMENTS], 1.0),
         f"{prefix}accuracy": values[_CORRECT] / max(values[_ELEMENTS], 1.0),
     }
+
+
+def _check_shares(data: Any, batch_size: int, strategy: Any, total: Any) -> None:
+    """Before the first step, agree that every worker has the same data and a step to make.
+
+    Each worker all-reduces the size of the data and of its share, so all raise
+    the same error (a worker without a batch would leave the others' collectives
+    unmatched).
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from musegen.shards import ShardedDataset
+
+    workers = worker_count(strategy)
+    if workers == 1:  # the one share is all of the data: steps >= 1 is enough
+        return
+
+    def share(worker: int) -> dict[str, int]:  # training examples per shard of a worker's share
+        if isinstance(data, ShardedDataset):
+            return data.share((worker, workers))
+        return {"": len(range(worker, len(data), workers))}
+
+    me = _worker_index(strategy)
+    table = np.zeros((workers, 2))
+    table[me] = len(data), sum(share(me).values())
+    sizes, examples_of = total(tf.constant(table)).numpy().round().astype(int).T.tolist()
+    if len(set(sizes)) > 1:
+        raise ValueError(
+            f"the workers built different training data ({', '.join(map(str, sizes))} "
+            "examples): every worker must build the same dataset"
+        )
+    replicas = strategy.num_replicas_in_sync
+    per_replica, local = batch_size // replicas, replicas // workers
+    for worker, examples in enumerate(examples_of):
+        if examples < per_replica * local:
+            shards = ", ".join(f"{f}: {n}" for f, n in share(worker).items() if f)
+            replicas_named = f" ({local} replicas)" if local > 1 else ""
+            raise ValueError(
+                f"worker {worker} of {workers} reads {examples} training examples"
+                f"{f' ({shards})' if shards else ''}, no full batch of {per_replica} per "
+                f"replica{replicas_named}; {'write smaller shards or ' if shards else ''}"
+                "use a smaller batch"
+            )
 
 
 def _validate(data: Any, batch_size: int, strategy: Any, local_sums: Any, total: Any) -> Any:

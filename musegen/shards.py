@@ -398,11 +398,22 @@ class ShardedDataset:
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
         return ds.prefetch(tf.data.AUTOTUNE)
 
-    def _examples(
-        self, split: str, *, shuffle: bool, pipeline: tuple[int, int] = (0, 1)
-    ) -> tf.data.Dataset:
-        import tensorflow as tf
+    def share(self, pipeline: tuple[int, int]) -> dict[str, int]:
+        """Training examples in each shard that one input pipeline reads (see `batches`).
 
+        Examples:
+            >>> import tempfile
+            >>> folder = tempfile.mkdtemp()
+            >>> _ = write_shards([range(2, 12)] * 3, folder, vocabulary=12, shard_tokens=20)
+            >>> ShardedDataset(folder, seq_len=3, shape="chunks", val_fraction=0).share((0, 2))
+            {'shard-00000.npy': 6}
+        """
+        return {
+            self.index.shards[s].file: int(self._shard_counts[s, 0])
+            for s in self._pipeline_shards(pipeline)
+        }
+
+    def _pipeline_shards(self, pipeline: tuple[int, int]) -> np.ndarray:
         first, count = pipeline
         if not 0 <= first < count:
             raise ValueError(
@@ -413,7 +424,14 @@ class ShardedDataset:
                 f"{self.index.directory}: {self.index.num_shards} shards cannot feed "
                 f"{count} input pipelines; write smaller shards"
             )
-        shards = np.arange(first, self.index.num_shards, count, dtype=np.int64)
+        return np.arange(first, self.index.num_shards, count, dtype=np.int64)
+
+    def _examples(
+        self, split: str, *, shuffle: bool, pipeline: tuple[int, int] = (0, 1)
+    ) -> tf.data.Dataset:
+        import tensorflow as tf
+
+        shards = self._pipeline_shards(pipeline)
         passes = itertools.count()
         want_val = split == "val"
         signature = self._signature(tf)

@@ -7,6 +7,7 @@ held against Keras' own, and its resuming, budget and errors are checked fast.
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import keras
 import numpy as np
@@ -26,10 +27,10 @@ def tiny_data() -> SequenceDataset:
     return SequenceDataset.from_ids(SONGS, 8, seq_len=8, shape="chunks", val_fraction=0.25)
 
 
-def tiny_model() -> keras.Model:
+def tiny_model(output: str = "logits") -> keras.Model:
     return build_lstm(
         8, units=(16,), embedding_dim=8, dense_units=None, dropout=0.0,
-        return_sequences=True, learning_rate=0.03, jit_compile=False,
+        return_sequences=True, learning_rate=0.03, jit_compile=False, output=output,
     )  # fmt: skip
 
 
@@ -39,9 +40,14 @@ def default_strategy():
     return tf.distribute.get_strategy()
 
 
-def test_the_custom_step_is_keras_step() -> None:
+@pytest.mark.parametrize("loss", ["object", "sparse_categorical_crossentropy"])
+def test_the_custom_step_is_keras_step(loss: str) -> None:
     keras.utils.set_random_seed(0)
-    ours, theirs = tiny_model(), tiny_model()
+    output = "logits" if loss == "object" else "probabilities"  # what the name expects
+    ours, theirs = tiny_model(output), tiny_model(output)
+    if loss != "object":  # a loss given by name, as Keras' compile takes it
+        for model in (ours, theirs):
+            model.compile(optimizer=keras.optimizers.Adam(0.03), loss=loss, metrics=["accuracy"])
     theirs.set_weights(ours.get_weights())
     data = tiny_data()
     history = fit_custom(
@@ -113,6 +119,28 @@ def test_bad_calls_are_refused() -> None:
             tiny_model(), tiny_data(), batch_size=9, callbacks=[TimeBudget(1), TimeBudget(2)],
             **options,
         )  # fmt: skip
+
+
+def test_the_workers_agree_on_their_data_before_the_first_step() -> None:
+    import tensorflow as tf
+
+    from musegen.custom_loop import _check_shares
+
+    # worker 0 of two, each with one replica; `total` adds the row worker 1 sends
+    cluster = tf.train.ClusterSpec({"worker": ["localhost:1", "localhost:2"]})
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(cluster, "worker", 0)
+    strategy = SimpleNamespace(cluster_resolver=resolver, num_replicas_in_sync=2)
+
+    def peer(row: list[float]):
+        return lambda table: table + tf.constant([[0.0, 0.0], row], tf.float64)
+
+    data = tiny_data()  # 45 examples: worker 0 reads 23, worker 1 22
+    _check_shares(data, 44, strategy, peer([45, 22]))  # 22 per replica: both have a batch
+    with pytest.raises(ValueError, match=r"different training data \(45, 46 examples\)"):
+        _check_shares(data, 44, strategy, peer([46, 23]))
+    line = "worker 1 of 2 reads 22 training examples, no full batch of 23 per replica; use a"
+    with pytest.raises(ValueError, match=line):
+        _check_shares(data, 46, strategy, peer([45, 22]))
 
 
 def test_one_process_is_its_own_chief() -> None:

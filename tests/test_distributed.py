@@ -24,6 +24,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
 )
+from musegen.custom_loop import fit_custom
 from musegen.dataset import SequenceDataset
 from musegen.model import build_lstm
 from musegen.shards import ShardedDataset, write_shards
@@ -48,25 +49,12 @@ history = fit(tiny_model(), memory, epochs=3, run_dir=tempfile.mkdtemp(),
               batch_size=global_batch, verbose=0)
 report = {"replicas": strategy.num_replicas_in_sync, "memory": history.history["val_loss"]}
 
-# 2. Shards, each input pipeline reading its own (docs/scale.md).
+# 2. Shards through musegen's per-pipeline input (the cluster's loop, docs/scale.md).
 folder = tempfile.mkdtemp()
 write_shards(songs, folder, vocabulary=10, shard_tokens=80)
 shards = ShardedDataset(folder, seq_len=8, shape="chunks", val_fraction=0.25)
-
-
-def pipeline_input(context):
-    return shards.batches(
-        context.get_per_replica_batch_size(global_batch),
-        pipeline=(context.input_pipeline_id, context.num_input_pipelines),
-        drop_remainder=True,
-    ).repeat()
-
-
-history = tiny_model().fit(
-    strategy.distribute_datasets_from_function(pipeline_input),
-    steps_per_epoch=len(shards) // global_batch, epochs=3, verbose=0,
-    validation_data=shards.batches(global_batch, split="val"),
-)
+history = fit_custom(tiny_model(), shards, strategy=strategy, epochs=3, batch_size=global_batch,
+                     backup_dir=None, verbose=0)
 report["shards"] = history.history["val_loss"]
 print(json.dumps(report))
 """

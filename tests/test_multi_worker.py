@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from musegen.launch import WorkerError, local_cluster, run_local_workers
+from musegen.shards import write_shards
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,11 +34,41 @@ from musegen.model import build_lstm
 
 out = sys.argv[1]
 index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+report = {}
+
+
+def tiny_model():
+    with strategy.scope():
+        return build_lstm(10, units=(16,), embedding_dim=8, dense_units=None, dropout=0.0,
+                          return_sequences=True, learning_rate=0.02)
+
+
+# 1. Shards of which worker 1's hold no batch: every worker stops before the first step.
+from musegen.custom_loop import fit_custom
+from musegen.shards import ShardedDataset
+
+uneven = ShardedDataset(os.path.join(out, "uneven"), seq_len=8, shape="chunks", val_fraction=0)
+try:
+    fit_custom(tiny_model(), uneven, strategy=strategy, epochs=1, batch_size=8, backup_dir=None,
+               verbose=0)
+except ValueError as err:
+    report["uneven"] = str(err)
+
+# 2. One step of SGD on a global batch of 8 (4 per worker), from saved weights.
+keras.utils.set_random_seed(0)
+step = tiny_model()
+with strategy.scope():
+    step.compile(optimizer=keras.optimizers.SGD(1.0), loss=step.loss)
+np.savez(os.path.join(out, f"before-{index}.npz"), *step.get_weights())
+batch = SequenceDataset.from_ids([[2 + (i * k) % 7 for i in range(13)] for k in range(1, 5)], 10,
+                                 seq_len=8, shape="chunks", val_fraction=0)
+fit_custom(step, batch, strategy=strategy, epochs=1, batch_size=8, backup_dir=None, verbose=0)
+np.savez(os.path.join(out, f"after-{index}.npz"), *step.get_weights())
+
+# 3. Four epochs of 5 steps.
 songs = [[2 + (i + k) % 6 for i in range(40)] for k in range(12)]
 data = SequenceDataset.from_ids(songs, 10, seq_len=8, shape="chunks", val_fraction=0.25)
-with strategy.scope():
-    model = build_lstm(10, units=(16,), embedding_dim=8, dense_units=None, dropout=0.0,
-                       return_sequences=True, learning_rate=0.02)
+model = tiny_model()
 
 
 class Checksums(keras.callbacks.Callback):
@@ -53,7 +84,7 @@ checksums = Checksums()
 history = fit(model, data, epochs=4, run_dir=os.path.join(out, "run"), batch_size=8,
               verbose=2, callbacks=[checksums])
 with open(os.path.join(out, f"worker-{index}.json"), "w") as f:
-    json.dump({"sums": checksums.sums, "val_loss": history.history["val_loss"],
+    json.dump({**report, "sums": checksums.sums, "val_loss": history.history["val_loss"],
                "replicas": strategy.num_replicas_in_sync}, f)
 """
 
@@ -90,9 +121,16 @@ def cluster_run(tmp_path_factory) -> tuple[Path, str]:
     scratch.mkdir()
     script = folder / "worker.py"
     script.write_text(WORKER)
+    # shard 0 (worker 0): one song of 25 chunks; shard 1 (worker 1): one of 2 chunks. 27
+    # examples make 3 global batches of 8, but worker 1 has no batch of 4 of its own.
+    songs = [[2 + i % 6 for i in range(201)], list(range(2, 10)) * 2]
+    write_shards(songs, folder / "uneven", vocabulary=10, shard_tokens=100)
     out = io.StringIO()
     env = {**os.environ, "TMPDIR": str(scratch), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    run_local_workers([sys.executable, str(script), str(folder)], 2, env=env, out=out)
+    try:
+        run_local_workers([sys.executable, str(script), str(folder)], 2, env=env, out=out)
+    except WorkerError as err:
+        pytest.fail(f"{err}\n{out.getvalue()[-2000:]}")
     return folder, out.getvalue()
 
 
@@ -103,6 +141,45 @@ def test_both_workers_hold_the_same_weights_after_every_step(cluster_run):
     assert len(chief["sums"]) == 4 * 5  # 4 epochs of 30 examples // 8 per step
     assert chief["sums"] == other["sums"]  # bit for bit: the gradients were all-reduced
     assert len(set(chief["sums"])) == len(chief["sums"])  # and every step moved them
+
+
+def test_a_worker_whose_shards_hold_no_batch_stops_every_worker_with_one_line(cluster_run):
+    folder, _ = cluster_run
+    line = (
+        "worker 1 of 2 reads 2 training examples (shard-00001.npy: 2), no full batch of 4 per "
+        "replica; write smaller shards or use a smaller batch"
+    )
+    for i in (0, 1):
+        assert json.loads((folder / f"worker-{i}.json").read_text()).get("uneven") == line
+
+
+def test_a_two_worker_step_is_the_single_device_step_on_the_same_batch(cluster_run):
+    import keras
+    import numpy as np
+
+    from musegen.dataset import SequenceDataset
+    from musegen.model import build_lstm
+
+    folder, _ = cluster_run
+    before, after, other = (
+        list(np.load(folder / name).values())
+        for name in ("before-0.npz", "after-0.npz", "after-1.npz")
+    )
+    model = build_lstm(
+        10, units=(16,), embedding_dim=8, dense_units=None, dropout=0.0, return_sequences=True,
+        jit_compile=False,
+    )  # fmt: skip
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss=model.loss)
+    model.set_weights(before)
+    songs = [[2 + (i * k) % 7 for i in range(13)] for k in range(1, 5)]  # 8 chunks, 4 padded
+    batch = SequenceDataset.from_ids(songs, 10, seq_len=8, shape="chunks", val_fraction=0)
+    model.fit(batch.batches(8, shuffle=False), epochs=1, shuffle=False, verbose=0)  # Keras: 1 step
+    moved = max(float(np.max(np.abs(a - b))) for a, b in zip(after, before, strict=True))
+    off = max(float(np.max(np.abs(a - b))) for a, b in zip(after, model.get_weights(), strict=True))
+    print(f"largest weight change of the step {moved:.3g}; largest difference {off:.3g}")
+    assert all(np.array_equal(a, b) for a, b in zip(after, other, strict=True))
+    assert moved > 0.05
+    assert off < 1e-3 * moved  # a gradient half or twice the size would be off by moved / 2
 
 
 def test_the_cluster_lowers_the_validation_loss(cluster_run):
