@@ -45,7 +45,13 @@ Parts = Literal["all", "first"]
 Grouping = Literal["onset", "stream"]
 Engine = Literal["auto", "fast", "music21"]
 
-_MIDI_SUFFIXES = (".mid", ".midi", ".MID", ".MIDI")
+_MIDI_SUFFIXES = (".mid", ".midi")
+_MUSIC_SUFFIXES = (*_MIDI_SUFFIXES, ".xml", ".musicxml", ".mxl", ".krn")
+"""What folder reading finds (in any case: ``.MID``, ``.Mid`` too)."""
+
+
+def _is_midi(file: Path) -> bool:
+    return file.suffix.lower() in _MIDI_SUFFIXES
 
 
 def read_midi(
@@ -322,7 +328,7 @@ def read_tracks(path: str | os.PathLike[str]) -> Score:
     from musegen.midi_fast import read_tracks_fast
 
     file = Path(path)
-    if file.suffix in _MIDI_SUFFIXES:
+    if _is_midi(file):
         return read_tracks_fast(file)
     return score_from_stream(_parse(file), source=file.name)
 
@@ -473,9 +479,10 @@ def load_corpus(
     """Load many pieces, skipping (and reporting) files that fail.
 
     Args:
-        source: A folder (searched recursively for ``.mid``/``.midi``), a list of
-            files, ``"music21:<composer>"`` for a corpus bundled with music21
-            (e.g. ``"music21:bach"``: Bach chorales, offline, MusicXML), or
+        source: A folder (searched recursively for MIDI, MusicXML and ``.krn``
+            files: see `source_files`), a list of files, ``"music21:<composer>"``
+            for a corpus bundled with music21 (e.g. ``"music21:bach"``: Bach
+            chorales, offline, MusicXML), or
             ``"musegen:<name>"`` for a dataset bundled with musegen
             (``"musegen:skuli"``: the original recipe's 92 MIDI files; see
             `musegen.datasets`).
@@ -489,14 +496,16 @@ def load_corpus(
 
     Returns:
         A `Corpus`: the pieces that hold notes, and a `LoadFailure` for each file
-        that could not be read or holds no pitched notes.
+        that could not be read or holds no pitched notes, and for each other
+        file of a folder.
 
     Examples:
         >>> corpus = load_corpus("music21:bach", limit=3, progress=False)
         >>> len(corpus.pieces), corpus.failures
         (3, [])
     """
-    paths = source_files(source)
+    skipped: list[LoadFailure] = []
+    paths = source_files(source, skipped=skipped)
     if limit is not None:
         paths = paths[:limit]
     read = partial(_read_one, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine)
@@ -506,7 +515,7 @@ def load_corpus(
         results[index] = result
     pieces = [r for r in results if isinstance(r, Piece)]
     failures = [r for r in results if isinstance(r, LoadFailure)]
-    return Corpus(pieces, failures)
+    return Corpus(pieces, skipped + failures)
 
 
 def _read_one(
@@ -514,7 +523,7 @@ def _read_one(
 ) -> Piece | LoadFailure:
     """One file of `load_corpus` (module level, so worker processes can run it)."""
     try:
-        if file.suffix in _MIDI_SUFFIXES:
+        if _is_midi(file):
             piece = read_midi(
                 file, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine
             )
@@ -539,8 +548,21 @@ def _read_any(file: Path, parts: Parts, drop_drums: bool, grouping: Grouping) ->
 
 def source_files(
     source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    skipped: list[LoadFailure] | None = None,
 ) -> list[Path]:
     """The files a corpus source names, sorted (see `load_corpus` for the sources).
+
+    A folder is searched recursively for MIDI (``.mid``, ``.midi``), MusicXML
+    (``.xml``, ``.musicxml``, ``.mxl``) and Humdrum (``.krn``) files, the
+    suffix in any case (``.MID``, ``.Mid``). Hidden files and folders (a name
+    starting with ``.``) are left out.
+
+    Args:
+        source: A folder, a file, a list of files, ``"music21:<composer>"`` or
+            ``"musegen:<name>"``.
+        skipped: A list to which a `LoadFailure` is appended for each other
+            file of a folder, naming it and why it is not read.
 
     Raises:
         FileNotFoundError: for a path that does not exist.
@@ -561,7 +583,7 @@ def source_files(
         found = [
             Path(p)
             for p in corpus.getComposer(composer)
-            if Path(p).suffix in (".mxl", ".xml", ".musicxml", ".krn", *_MIDI_SUFFIXES)
+            if Path(p).suffix.lower() in _MUSIC_SUFFIXES
         ]
         if not found:
             raise ValueError(f"music21's corpus has no pieces for {composer!r}")
@@ -569,11 +591,30 @@ def source_files(
     if isinstance(source, (str, os.PathLike)):
         root = Path(source)
         if root.is_dir():
-            return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in _MIDI_SUFFIXES)
+            return _folder_files(root, skipped if skipped is not None else [])
         if root.is_file():
             return [root]
         raise FileNotFoundError(f"no such file or folder: {str(root)!r}")
     return [Path(p) for p in source]
+
+
+def _folder_files(root: Path, skipped: list[LoadFailure]) -> list[Path]:
+    """The music files under `root`, sorted; the other (not hidden) files go to `skipped`."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        if not path.is_file():
+            continue
+        if path.suffix.lower() in _MUSIC_SUFFIXES:
+            found.append(path)
+        else:
+            known = ", ".join(_MUSIC_SUFFIXES)
+            reason = f"its suffix is {path.suffix!r}" if path.suffix else "it has no suffix"
+            skipped.append(
+                LoadFailure(str(path), f"not a music file musegen reads ({reason}; reads {known})")
+            )
+    return found
 
 
 def _progress(items: Iterable[Any], enabled: bool, total: int) -> Iterable[Any]:
