@@ -7,6 +7,7 @@ such files and goes on with the rest.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -191,7 +192,9 @@ def piece_from_stream(
     unisons: list[bool] = []  # grouping="stream": a chord of one pitch struck twice
     raw: list[tuple[float, float, tuple[int, ...], int]] = []
     for container in containers:
-        open_ties: dict[int, int] = {}  # pitch -> index in raw of the note its tie continues
+        # (pitch, where it ends) -> index in raw of the tied note a "stop" there continues:
+        # another voice may strike the same pitch at that moment
+        open_ties: dict[tuple[int, float], int] = {}
         flat = container.flatten()  # absolute offsets (recurse's offsets can mislead)
         for element in flat.notes:
             if isinstance(element, note.Note):
@@ -213,16 +216,18 @@ def piece_from_stream(
             for member in members:  # one record per note; tied notes join into one
                 midi = _key_number(member)
                 tie = member.tie.type if member.tie is not None else None
-                held = open_ties.pop(midi, None)
-                if held is not None and tie in ("stop", "continue"):
-                    start = raw[held][0]
-                    raw[held] = (start, offset + duration - start, *raw[held][2:])
-                    if tie == "continue":
-                        open_ties[midi] = held
-                    continue
+                end = round(offset + duration, 6)
+                if tie in ("stop", "continue"):
+                    held = open_ties.pop((midi, round(offset, 6)), None)
+                    if held is not None:
+                        start = raw[held][0]
+                        raw[held] = (start, offset + duration - start, *raw[held][2:])
+                        if tie == "continue":
+                            open_ties[(midi, end)] = held
+                        continue
                 raw.append((offset, duration, (midi,), _velocity([member, element])))
                 if tie == "start":
-                    open_ties[midi] = len(raw) - 1
+                    open_ties[(midi, end)] = len(raw) - 1
     if len(containers) > 1 or grouping == "onset":
         order = sorted(range(len(raw)), key=lambda i: raw[i][0])  # stable, as list.sort
         raw = [raw[i] for i in order]
@@ -286,9 +291,9 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     if isinstance(piece, Score):
         whole = stream.Score()
         for track in piece.tracks:
-            part = piece_to_stream(
+            part = _midi_part(
                 replace(track.piece, tempo=piece.tempo, time_signature=piece.time_signature),
-                program=track.program,
+                track.program,
             )
             if track.is_drum:  # a kit on channel 10 (0-based 9); music21 maps channels by
                 part.remove(part.getInstrument())  # program, so it gets none (the GM kit)
@@ -299,7 +304,7 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
             whole.insert(0, part)
         data = midi.translate.streamToMidiFile(whole).writestr()
     else:
-        data = midi.translate.streamToMidiFile(piece_to_stream(piece, program=program)).writestr()
+        data = midi.translate.streamToMidiFile(_midi_part(piece, program)).writestr()
     return atomic_write_bytes(path, data)
 
 
@@ -368,26 +373,67 @@ def score_from_stream(parsed: Any, *, source: str = "") -> Score:
 
 
 def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
-    """`piece` as a music21 ``Part``: notes, tempo and metre (the inverse of `piece_from_stream`).
+    """`piece` as a music21 ``Part`` for notation: chords, voices, tempo and metre.
 
-    Use music21's own tools on it: ``.show()`` for notation, ``.write("musicxml",
-    path)``, ``.chordify()`` to merge held voices into chords, analysis
-    (``.analyze("key")``). Each pitch of an event is a ``Note`` at the event's
-    offset with its velocity; rests are left out (gaps are silent).
+    The inverse of `piece_from_stream`. Each event is one ``Chord`` (a ``Note``
+    for one pitch) with its velocity. Events that overlap go to voices of their
+    own (music21 ``Voice`` objects); each voice is filled with rests (hidden
+    but in the first), so bars add up to the metre. Use music21's own tools on it: ``.show()`` for
+    notation, ``.write("musicxml", path)`` (`read_tracks` reads the file back
+    as the same events), analysis (``.analyze("key")``).
 
     Args:
         piece: The piece.
         program: General MIDI program of the part's instrument (0: piano).
 
     Examples:
-        >>> piece = Piece((Event(0, 1, (60, 64), 90), Event(1, 2, (62,))))
+        >>> piece = Piece((Event(0, 2, (60, 64), 90), Event(1, 1, (72,)), Event(2, 2, (62,))))
         >>> part = piece_to_stream(piece)
-        >>> [(n.offset, n.nameWithOctave, n.quarterLength) for n in part.flatten().notes]
-        [(0.0, 'C4', 1.0), (0.0, 'E4', 1.0), (1.0, 'D4', 2.0)]
+        >>> for voice in part.voices:  # a rest has no pitches
+        ...     print([(n.offset, [p.nameWithOctave for p in n.pitches]) for n in voice])
+        [(0.0, ['C4', 'E4']), (2.0, ['D4'])]
+        [(0.0, []), (1.0, ['C5']), (2.0, [])]
         >>> piece_from_stream(part).events == piece.events
         True
     """
-    from music21 import instrument, meter, note, stream, tempo
+    from music21 import chord, meter, note, stream
+
+    part = _part(piece, program)
+    signatures = part.getElementsByClass(meter.TimeSignature)
+    bar = float(signatures[0].barDuration.quarterLength) if signatures else 4.0
+    voices = _voices(piece)
+    last_end = max((v[-1].offset + v[-1].duration for v in voices), default=0.0)
+    whole_bars = math.ceil(last_end / bar - 1e-9) * bar
+    for number, events in enumerate(voices):
+        voice = stream.Voice() if len(voices) > 1 else part
+
+        def rest(length: float, hidden: bool = number > 0) -> Any:
+            element = note.Rest(quarterLength=length)
+            element.style.hideObjectOnPrint = hidden  # only the first voice's rests are drawn
+            return element
+
+        at = 0.0
+        for event in events:
+            if event.offset > at + 1e-9:
+                voice.insert(at, rest(event.offset - at))
+            element = (
+                note.Note(event.pitches[0], quarterLength=event.duration)
+                if len(event.pitches) == 1
+                else chord.Chord(list(event.pitches), quarterLength=event.duration)
+            )
+            element.volume.velocity = event.velocity
+            voice.insert(event.offset, element)
+            at = event.offset + event.duration
+        if whole_bars > at + 1e-9:  # rests to the end of the last bar
+            voice.insert(at, rest(whole_bars - at))
+        if voice is not part:
+            part.insert(0, voice)
+    return part
+
+
+def _part(piece: Piece, program: int) -> Any:
+    """An empty music21 ``Part`` with the instrument, tempo and metre of `piece`."""
+    from music21 import instrument, meter, stream, tempo
 
     part = stream.Part()
     part.insert(0, instrument.instrumentFromMidiProgram(program))
@@ -396,6 +442,33 @@ def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
         part.insert(0, meter.TimeSignature(piece.time_signature))
     except Exception:  # an unusual metre string: keep music21's default
         pass
+    return part
+
+
+def _voices(piece: Piece) -> list[list[Event]]:
+    """The sounding events of `piece` in voices: each voice's events follow one another.
+
+    An event goes to the first voice that has stopped sounding by its onset.
+    """
+    voices: list[list[Event]] = []
+    for event in sorted(piece.notes, key=lambda e: e.offset):
+        if event.duration <= 0:
+            continue
+        for voice in voices:
+            last = voice[-1]
+            if last.offset + last.duration <= event.offset + 1e-9:
+                voice.append(event)
+                break
+        else:
+            voices.append([event])
+    return voices
+
+
+def _midi_part(piece: Piece, program: int) -> Any:
+    """`piece` as a music21 ``Part`` of single notes for `write_midi` (see `_note_spans`)."""
+    from music21 import note
+
+    part = _part(piece, program)
     for offset, duration, pitch, velocity in _note_spans(piece):
         element = note.Note(pitch, quarterLength=duration)
         element.volume.velocity = velocity

@@ -1,0 +1,83 @@
+"""MusicXML out and in: chords stay chords, bars add up to the metre, the events read back."""
+
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from fractions import Fraction
+
+import pytest
+
+from musegen.events import Event, Piece
+from musegen.midi_io import load_corpus, piece_to_stream, read_tracks
+
+# Held notes under moving ones (two voices), a note tied over the bar line, a gap, triplets.
+HELD = Piece(
+    (Event(0, 4, (48, 55), 90), Event(1, 1, (64,)), Event(2, 1, (65, 67)), Event(3, 2, (72,)),
+     Event(5, 0.5, (60,)), Event(6, 1 / 3, (62,)), Event(6 + 1 / 3, 1 / 3, (64,)),
+     Event(6 + 2 / 3, 1 / 3, (65,)), Event(7, 1.5, (60, 64, 67))),
+    tempo=90.0, time_signature="3/4",
+)  # fmt: skip
+
+# A held note of the second voice tied over the bar line while the first strikes its pitch.
+CROSSED = Piece(
+    (Event(0, 2, (64,)), Event(1, 5, (60,)), Event(2, 2, (67,)), Event(4, 1, (60, 72)),
+     Event(5, 1, (62,))),
+)  # fmt: skip
+
+
+def _spans(piece):
+    return [(e.offset, e.duration, e.pitches) for e in piece.notes]
+
+
+def _bars(path):
+    """Per measure of the file's one part, from the XML: (its length and the metre, in quarters;
+    the notes struck as members of a chord)."""
+    part = ET.parse(path).getroot().find("part")
+    bars, divisions, metre = [], None, None
+    for measure in part.findall("measure"):
+        divisions = int(measure.findtext("attributes/divisions") or divisions)
+        if measure.find("attributes/time") is not None:
+            time = measure.find("attributes/time")
+            metre = Fraction(4 * int(time.findtext("beats")), int(time.findtext("beat-type")))
+        at = end = chords = 0
+        for item in measure:
+            if item.tag == "note" and item.find("chord") is not None:
+                chords += item.find("tie[@type='stop']") is None  # not a tied continuation
+            elif item.tag in ("note", "forward"):
+                at += int(item.findtext("duration"))
+            elif item.tag == "backup":
+                at -= int(item.findtext("duration"))
+            end = max(end, at)
+        bars.append((Fraction(end, divisions), metre, chords))
+    return bars
+
+
+@pytest.mark.parametrize("which", ["chorale", "held", "crossed"])
+def test_a_musicxml_export_reads_back_the_same_events_in_whole_bars(which, tmp_path):
+    piece = (
+        load_corpus("music21:bach", limit=1, progress=False).pieces[0]
+        if which == "chorale"
+        else HELD
+    )
+    out = piece_to_stream(piece).write("musicxml", tmp_path / "piece.musicxml")
+    score = read_tracks(out)
+    assert len(score.tracks) == 1
+    assert _spans(score.tracks[0].piece) == _spans(piece)
+    assert (score.tempo, score.time_signature) == (piece.tempo, piece.time_signature)
+    bars = _bars(out)
+    assert all(length == metre for length, metre, _ in bars), bars
+    assert sum(chords for *_, chords in bars) == sum(len(e.pitches) - 1 for e in piece.notes)
+    root = ET.parse(out).getroot()
+    assert len(root.findall("part")) == 1 and root.find(".//staves") is None  # one staff
+
+
+@pytest.mark.skipif(shutil.which("mscore3") is None, reason="needs MuseScore 3 (mscore3)")
+def test_musescore_engraves_the_export(tmp_path):
+    piece = load_corpus("music21:bach", limit=1, progress=False).pieces[0]
+    xml = piece_to_stream(piece).write("musicxml", tmp_path / "chorale.musicxml")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    command = ["mscore3", "-o", str(tmp_path / "chorale.png"), str(xml)]
+    subprocess.run(command, env=env, capture_output=True, timeout=120, check=True)
+    pages = sorted(tmp_path.glob("chorale*.png"))
+    assert pages and all(p.read_bytes()[:4] == b"\x89PNG" for p in pages)
