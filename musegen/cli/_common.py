@@ -62,12 +62,12 @@ def load_scores(args: argparse.Namespace) -> list[Any]:
     """
     from musegen.midi_io import LoadFailure, MidiReadError, read_tracks, source_files
 
-    skipped: list[LoadFailure] = []
+    others: list[LoadFailure] = []
     try:
-        paths = source_files(args.source, skipped=skipped)[: args.limit]
+        paths = source_files(args.source, skipped=others)[: args.limit]
     except (FileNotFoundError, ValueError) as err:
         raise CommandError(str(err), 2) from None
-    for failure in skipped:
+    for failure in others:
         print(f"  skipped {failure}")
     scores = []
     for path in paths:
@@ -78,7 +78,7 @@ def load_scores(args: argparse.Namespace) -> list[Any]:
             continue
         if score.tracks:
             scores.append(score)
-    tracks, skipped = sum(len(s.tracks) for s in scores), len(paths) - len(scores)
+    tracks, skipped = sum(len(s.tracks) for s in scores), len(paths) - len(scores) + len(others)
     print(f"{args.source}: {len(scores)} scores, {tracks} tracks, {skipped} files skipped")
     if not scores:
         raise CommandError(f"no scores to use in {args.source}")
