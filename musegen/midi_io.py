@@ -315,7 +315,9 @@ def read_tracks(path: str | os.PathLike[str]) -> Score:
     and whether it is percussion (the notes of channel 10 become a drum track of
     their own). Read by the fast reader (`musegen.midi_fast.read_tracks_fast`);
     `read_midi` stays the merged reading. Other formats music21 reads
-    (MusicXML, ``.krn``) go through `score_from_stream`.
+    (MusicXML, ``.krn``) go through `score_from_stream`: a part's program is
+    its ``<midi-program>``, and a percussion part is a drum track, each note
+    the key its ``<midi-unpitched>`` names.
 
     Raises:
         MidiReadError: the file is missing, empty, not MIDI, or corrupt.
@@ -335,15 +337,27 @@ def read_tracks(path: str | os.PathLike[str]) -> Score:
     file = Path(path)
     if _is_midi(file):
         return read_tracks_fast(file)
-    return score_from_stream(_parse(file), source=file.name)
+    parsed = _parse(file)
+    return score_from_stream(parsed, source=file.name, drum_keys=_drum_keys(file))
 
 
-def score_from_stream(parsed: Any, *, source: str = "") -> Score:
-    """A music21 score as a `Score`: a `Track` per part with notes, its program from its name.
+def score_from_stream(
+    parsed: Any, *, source: str = "", drum_keys: dict[str, dict[str, int]] | None = None
+) -> Score:
+    """A music21 score as a `Score`: a `Track` per part with notes.
 
-    The program is that of the instrument music21 names after the part
-    (``instrument.fromString``: "Violin I" gives 40, "Viola" 41, "Soprano" 53),
-    else the part's own instrument's, else 0.
+    The program is the one the file states (MusicXML ``<midi-program>``, read
+    by music21), else that of the instrument music21 names after the part
+    (``instrument.fromString``: "Violin I" gives 40, "Viola" 41, "Soprano"
+    53), else 0. A percussion part (unpitched notes, or MIDI channel 10) is a
+    drum track; its notes are the drum keys `drum_keys` gives (see
+    `read_tracks`), else those of music21's instrument or display position.
+
+    Args:
+        parsed: A music21 score (or part).
+        source: The file's name, for the score and its tracks.
+        drum_keys: Per part name: the drum key of each display position
+            (``"F4"``) of its unpitched notes.
 
     Examples:
         >>> from music21 import stream, note
@@ -352,24 +366,74 @@ def score_from_stream(parsed: Any, *, source: str = "") -> Score:
         >>> [(t.name, t.program) for t in score_from_stream(stream.Score([viola])).tracks]
         [('Viola', 41)]
     """
-    from music21 import instrument
+    from music21 import instrument, note
 
     tracks = []
     for part in getattr(parsed, "parts", None) or [parsed]:
         name = getattr(part, "partName", None) or ""
-        try:
-            program = instrument.fromString(name).midiProgram
-        except Exception:  # a name music21 does not know
-            program = None
+        own = part.getInstrument(returnDefault=False)
+        program = getattr(own, "midiProgram", None)
         if program is None:
-            own = part.getInstrument(returnDefault=False)
-            program = getattr(own, "midiProgram", None) or 0
-        piece = piece_from_stream(part, source=source)
+            try:
+                program = instrument.fromString(name).midiProgram
+            except Exception:  # a name music21 does not know
+                program = None
+        unpitched = [n for n in part.recurse().notes if isinstance(n, note.Unpitched)]
+        drums = bool(unpitched) or getattr(own, "midiChannel", None) == 9
+        keys = (drum_keys or {}).get(name, {})
+        for element in unpitched:
+            key = keys.get(f"{element.displayStep}{element.displayOctave}")
+            if key is not None:
+                element.storedInstrument = instrument.UnpitchedPercussion()
+                element.storedInstrument.percMapPitch = key
+        piece = piece_from_stream(part, source=source, drop_drums=not drums)
         if piece.notes:
-            tracks.append(Track(piece, program=int(program), name=name))
+            program = 0 if drums or program is None else program
+            tracks.append(Track(piece, program=int(program), name=name, is_drum=drums))
     tempo = tracks[0].piece.tempo if tracks else 120.0
     signature = tracks[0].piece.time_signature if tracks else "4/4"
     return Score(tuple(tracks), tempo=tempo, time_signature=signature, source=source)
+
+
+def _drum_keys(file: Path) -> dict[str, dict[str, int]]:
+    """Per part name of a MusicXML file: the drum key of each display position of its drums.
+
+    music21 keeps one instrument per part and no key on an unpitched note, so
+    each note's ``<instrument id>`` is looked up in its part's
+    ``<midi-unpitched>`` (1-based) here. Not MusicXML, or unreadable: ``{}``.
+    """
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    try:
+        if zipfile.is_zipfile(file):  # .mxl: the container names the score
+            with zipfile.ZipFile(file) as archive:
+                container = ET.fromstring(archive.read("META-INF/container.xml"))
+                rootfile = container.find(".//rootfile")
+                if rootfile is None:
+                    return {}
+                root = ET.fromstring(archive.read(rootfile.get("full-path", "")))
+        else:
+            root = ET.parse(file).getroot()
+    except (OSError, KeyError, ET.ParseError, zipfile.BadZipFile):
+        return {}
+    keys: dict[str, dict[str, int]] = {}
+    for score_part in root.iter("score-part"):
+        unpitched = {
+            midi.get("id"): int(midi.findtext("midi-unpitched", "0").strip() or 0) - 1
+            for midi in score_part.iter("midi-instrument")
+        }
+        name = score_part.findtext("part-name", "").strip()
+        part = root.find(f"part[@id='{score_part.get('id')}']")
+        for mx_note in part.iter("note") if part is not None else ():
+            display = mx_note.find("unpitched")
+            instrument = mx_note.find("instrument")
+            key = unpitched.get(instrument.get("id") if instrument is not None else None, -1)
+            if display is not None and key >= 0:
+                step = display.findtext("display-step", "")
+                where = f"{step.strip()}{display.findtext('display-octave', '').strip()}"
+                keys.setdefault(name, {}).setdefault(where, key)
+    return keys
 
 
 def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:

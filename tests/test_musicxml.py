@@ -81,3 +81,62 @@ def test_musescore_engraves_the_export(tmp_path):
     subprocess.run(command, env=env, capture_output=True, timeout=120, check=True)
     pages = sorted(tmp_path.glob("chorale*.png"))
     assert pages and all(p.read_bytes()[:4] == b"\x89PNG" for p in pages)
+
+
+BAND = """<?xml version="1.0" encoding="UTF-8"?>
+<score-partwise version="3.1">
+  <part-list>
+    <score-part id="P1"><part-name>Fingered Bass</part-name>
+      <score-instrument id="P1-I1"><instrument-name>Electric Bass</instrument-name>
+      </score-instrument>
+      <midi-instrument id="P1-I1"><midi-channel>1</midi-channel><midi-program>34</midi-program>
+      </midi-instrument></score-part>
+    <score-part id="P2"><part-name>Drumset</part-name>
+      <score-instrument id="P2-I37"><instrument-name>Bass Drum</instrument-name>
+      </score-instrument>
+      <score-instrument id="P2-I39"><instrument-name>Snare</instrument-name></score-instrument>
+      <midi-instrument id="P2-I37"><midi-channel>10</midi-channel><midi-unpitched>37</midi-unpitched>
+      </midi-instrument>
+      <midi-instrument id="P2-I39"><midi-channel>10</midi-channel><midi-unpitched>39</midi-unpitched>
+      </midi-instrument></score-part>
+  </part-list>
+  <part id="P1"><measure number="1">
+    <attributes><divisions>1</divisions><time><beats>2</beats><beat-type>4</beat-type></time>
+      <clef><sign>F</sign><line>4</line></clef></attributes>
+    <note><pitch><step>E</step><octave>2</octave></pitch><duration>1</duration></note>
+    <note><pitch><step>G</step><octave>2</octave></pitch><duration>1</duration></note>
+  </measure></part>
+  <part id="P2"><measure number="1">
+    <attributes><divisions>1</divisions><time><beats>2</beats><beat-type>4</beat-type></time>
+      <clef><sign>percussion</sign></clef></attributes>
+    <note><unpitched><display-step>F</display-step><display-octave>4</display-octave></unpitched>
+      <duration>1</duration><instrument id="P2-I37"/></note>
+    <note><unpitched><display-step>C</display-step><display-octave>5</display-octave></unpitched>
+      <duration>1</duration><instrument id="P2-I39"/></note>
+    <note><unpitched><display-step>F</display-step><display-octave>4</display-octave></unpitched>
+      <duration>1</duration><instrument id="P2-I37"/></note>
+  </measure></part>
+</score-partwise>
+"""
+
+
+@pytest.mark.parametrize("suffix", [".musicxml", ".mxl"])
+def test_import_reads_the_midi_program_and_keeps_the_drum_part(suffix, tmp_path):
+    path = tmp_path / f"band{suffix}"
+    if suffix == ".mxl":  # compressed MusicXML: a zip with a container naming the score
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr(
+                "META-INF/container.xml",
+                '<container><rootfiles><rootfile full-path="score.xml"/></rootfiles></container>',
+            )
+            archive.writestr("score.xml", BAND)
+    else:
+        path.write_text(BAND)
+    score = read_tracks(path)
+    tracks = [(t.name, t.program, t.is_drum, _spans(t.piece)) for t in score.tracks]
+    assert tracks == [
+        ("Fingered Bass", 33, False, [(0.0, 1.0, (40,)), (1.0, 1.0, (43,))]),  # 34, 1-based
+        ("Drumset", 0, True, [(0.0, 1.0, (36,)), (1.0, 1.0, (38,)), (2.0, 1.0, (36,))]),
+    ]
