@@ -1,4 +1,4 @@
-"""Render a piece or a MIDI file to a WAV file with FluidSynth.
+"""Render a piece, a score or a MIDI file to a WAV file with FluidSynth.
 
 Needs the ``fluidsynth`` program and a General MIDI soundfont (``.sf2``). On
 Debian or Ubuntu: ``apt-get install fluidsynth fluid-soundfont-gm``; on macOS:
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from musegen._files import atomic_write_bytes
 from musegen.events import Piece
+from musegen.tracks import Score
 
 __all__ = ["SOUNDFONT_CANDIDATES", "SOUNDFONT_ENV", "AudioError", "find_soundfont", "render_wav"]
 
@@ -85,17 +86,19 @@ def _fluidsynth() -> str:
 
 
 def render_wav(
-    source: Piece | str | os.PathLike[str],
+    source: Piece | Score | str | os.PathLike[str],
     wav_path: str | os.PathLike[str],
     *,
     soundfont: str | os.PathLike[str] | None = None,
     sample_rate: int = 44100,
 ) -> Path:
-    """Render a piece or a MIDI file to a 16-bit stereo WAV file (written atomically).
+    """Render a piece, a score or a MIDI file to a 16-bit stereo WAV file (written atomically).
 
     Args:
-        source: A `Piece` (written to a temporary MIDI file with
-            `musegen.midi_io.write_midi`) or the path of a MIDI file.
+        source: A `Piece` or a `Score` (written to a temporary MIDI file with
+            `musegen.midi_io.write_midi`: a score keeps its programs and drums),
+            or the path of a MIDI file, which FluidSynth plays as it is (its
+            instruments, drums and tempo changes).
         wav_path: Where to write the WAV file.
         soundfont: The ``.sf2`` file to play with; see `find_soundfont`.
         sample_rate: Samples per second, 8000 to 96000.
@@ -121,10 +124,10 @@ def render_wav(
         )
     program = _fluidsynth()
     font = find_soundfont(soundfont)
-    if not isinstance(source, Piece) and not Path(source).is_file():
+    if not isinstance(source, (Piece, Score)) and not Path(source).is_file():
         raise FileNotFoundError(f"no MIDI file at {str(source)!r}")
     with tempfile.TemporaryDirectory(prefix="musegen-audio-") as work:
-        if isinstance(source, Piece):
+        if isinstance(source, (Piece, Score)):
             from musegen.midi_io import write_midi
 
             midi = write_midi(source, Path(work) / "piece.mid")

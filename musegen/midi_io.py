@@ -7,6 +7,7 @@ such files and goes on with the rest.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -45,7 +46,13 @@ Parts = Literal["all", "first"]
 Grouping = Literal["onset", "stream"]
 Engine = Literal["auto", "fast", "music21"]
 
-_MIDI_SUFFIXES = (".mid", ".midi", ".MID", ".MIDI")
+_MIDI_SUFFIXES = (".mid", ".midi")
+_MUSIC_SUFFIXES = (*_MIDI_SUFFIXES, ".xml", ".musicxml", ".mxl", ".krn")
+"""What folder reading finds (in any case: ``.MID``, ``.Mid`` too)."""
+
+
+def _is_midi(file: Path) -> bool:
+    return file.suffix.lower() in _MIDI_SUFFIXES
 
 
 def read_midi(
@@ -185,7 +192,9 @@ def piece_from_stream(
     unisons: list[bool] = []  # grouping="stream": a chord of one pitch struck twice
     raw: list[tuple[float, float, tuple[int, ...], int]] = []
     for container in containers:
-        open_ties: dict[int, int] = {}  # pitch -> index in raw of the note its tie continues
+        # (pitch, where it ends) -> index in raw of the tied note a "stop" there continues:
+        # another voice may strike the same pitch at that moment
+        open_ties: dict[tuple[int, float], int] = {}
         flat = container.flatten()  # absolute offsets (recurse's offsets can mislead)
         for element in flat.notes:
             if isinstance(element, note.Note):
@@ -207,16 +216,18 @@ def piece_from_stream(
             for member in members:  # one record per note; tied notes join into one
                 midi = _key_number(member)
                 tie = member.tie.type if member.tie is not None else None
-                held = open_ties.pop(midi, None)
-                if held is not None and tie in ("stop", "continue"):
-                    start = raw[held][0]
-                    raw[held] = (start, offset + duration - start, *raw[held][2:])
-                    if tie == "continue":
-                        open_ties[midi] = held
-                    continue
+                end = round(offset + duration, 6)
+                if tie in ("stop", "continue"):
+                    held = open_ties.pop((midi, round(offset, 6)), None)
+                    if held is not None:
+                        start = raw[held][0]
+                        raw[held] = (start, offset + duration - start, *raw[held][2:])
+                        if tie == "continue":
+                            open_ties[(midi, end)] = held
+                        continue
                 raw.append((offset, duration, (midi,), _velocity([member, element])))
                 if tie == "start":
-                    open_ties[midi] = len(raw) - 1
+                    open_ties[(midi, end)] = len(raw) - 1
     if len(containers) > 1 or grouping == "onset":
         order = sorted(range(len(raw)), key=lambda i: raw[i][0])  # stable, as list.sort
         raw = [raw[i] for i in order]
@@ -280,9 +291,9 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     if isinstance(piece, Score):
         whole = stream.Score()
         for track in piece.tracks:
-            part = piece_to_stream(
+            part = _midi_part(
                 replace(track.piece, tempo=piece.tempo, time_signature=piece.time_signature),
-                program=track.program,
+                track.program,
             )
             if track.is_drum:  # a kit on channel 10 (0-based 9); music21 maps channels by
                 part.remove(part.getInstrument())  # program, so it gets none (the GM kit)
@@ -293,7 +304,7 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
             whole.insert(0, part)
         data = midi.translate.streamToMidiFile(whole).writestr()
     else:
-        data = midi.translate.streamToMidiFile(piece_to_stream(piece, program=program)).writestr()
+        data = midi.translate.streamToMidiFile(_midi_part(piece, program)).writestr()
     return atomic_write_bytes(path, data)
 
 
@@ -304,7 +315,9 @@ def read_tracks(path: str | os.PathLike[str]) -> Score:
     and whether it is percussion (the notes of channel 10 become a drum track of
     their own). Read by the fast reader (`musegen.midi_fast.read_tracks_fast`);
     `read_midi` stays the merged reading. Other formats music21 reads
-    (MusicXML, ``.krn``) go through `score_from_stream`.
+    (MusicXML, ``.krn``) go through `score_from_stream`: a part's program is
+    its ``<midi-program>``, and a percussion part is a drum track, each note
+    the key its ``<midi-unpitched>`` names.
 
     Raises:
         MidiReadError: the file is missing, empty, not MIDI, or corrupt.
@@ -322,17 +335,29 @@ def read_tracks(path: str | os.PathLike[str]) -> Score:
     from musegen.midi_fast import read_tracks_fast
 
     file = Path(path)
-    if file.suffix in _MIDI_SUFFIXES:
+    if _is_midi(file):
         return read_tracks_fast(file)
-    return score_from_stream(_parse(file), source=file.name)
+    parsed = _parse(file)
+    return score_from_stream(parsed, source=file.name, drum_keys=_drum_keys(file))
 
 
-def score_from_stream(parsed: Any, *, source: str = "") -> Score:
-    """A music21 score as a `Score`: a `Track` per part with notes, its program from its name.
+def score_from_stream(
+    parsed: Any, *, source: str = "", drum_keys: dict[str, dict[str, int]] | None = None
+) -> Score:
+    """A music21 score as a `Score`: a `Track` per part with notes.
 
-    The program is that of the instrument music21 names after the part
-    (``instrument.fromString``: "Violin I" gives 40, "Viola" 41, "Soprano" 53),
-    else the part's own instrument's, else 0.
+    The program is the one the file states (MusicXML ``<midi-program>``, read
+    by music21), else that of the instrument music21 names after the part
+    (``instrument.fromString``: "Violin I" gives 40, "Viola" 41, "Soprano"
+    53), else 0. A percussion part (unpitched notes, or MIDI channel 10) is a
+    drum track; its notes are the drum keys `drum_keys` gives (see
+    `read_tracks`), else those of music21's instrument or display position.
+
+    Args:
+        parsed: A music21 score (or part).
+        source: The file's name, for the score and its tracks.
+        drum_keys: Per part name: the drum key of each display position
+            (``"F4"``) of its unpitched notes.
 
     Examples:
         >>> from music21 import stream, note
@@ -341,47 +366,138 @@ def score_from_stream(parsed: Any, *, source: str = "") -> Score:
         >>> [(t.name, t.program) for t in score_from_stream(stream.Score([viola])).tracks]
         [('Viola', 41)]
     """
-    from music21 import instrument
+    from music21 import instrument, note
 
     tracks = []
     for part in getattr(parsed, "parts", None) or [parsed]:
         name = getattr(part, "partName", None) or ""
-        try:
-            program = instrument.fromString(name).midiProgram
-        except Exception:  # a name music21 does not know
-            program = None
+        own = part.getInstrument(returnDefault=False)
+        program = getattr(own, "midiProgram", None)
         if program is None:
-            own = part.getInstrument(returnDefault=False)
-            program = getattr(own, "midiProgram", None) or 0
-        piece = piece_from_stream(part, source=source)
+            try:
+                program = instrument.fromString(name).midiProgram
+            except Exception:  # a name music21 does not know
+                program = None
+        unpitched = [n for n in part.recurse().notes if isinstance(n, note.Unpitched)]
+        drums = bool(unpitched) or getattr(own, "midiChannel", None) == 9
+        keys = (drum_keys or {}).get(name, {})
+        for element in unpitched:
+            key = keys.get(f"{element.displayStep}{element.displayOctave}")
+            if key is not None:
+                element.storedInstrument = instrument.UnpitchedPercussion()
+                element.storedInstrument.percMapPitch = key
+        piece = piece_from_stream(part, source=source, drop_drums=not drums)
         if piece.notes:
-            tracks.append(Track(piece, program=int(program), name=name))
+            program = 0 if drums or program is None else program
+            tracks.append(Track(piece, program=int(program), name=name, is_drum=drums))
     tempo = tracks[0].piece.tempo if tracks else 120.0
     signature = tracks[0].piece.time_signature if tracks else "4/4"
     return Score(tuple(tracks), tempo=tempo, time_signature=signature, source=source)
 
 
-def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
-    """`piece` as a music21 ``Part``: notes, tempo and metre (the inverse of `piece_from_stream`).
+def _drum_keys(file: Path) -> dict[str, dict[str, int]]:
+    """Per part name of a MusicXML file: the drum key of each display position of its drums.
 
-    Use music21's own tools on it: ``.show()`` for notation, ``.write("musicxml",
-    path)``, ``.chordify()`` to merge held voices into chords, analysis
-    (``.analyze("key")``). Each pitch of an event is a ``Note`` at the event's
-    offset with its velocity; rests are left out (gaps are silent).
+    music21 keeps one instrument per part and no key on an unpitched note, so
+    each note's ``<instrument id>`` is looked up in its part's
+    ``<midi-unpitched>`` (1-based) here. Not MusicXML, or unreadable: ``{}``.
+    """
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    try:
+        if zipfile.is_zipfile(file):  # .mxl: the container names the score
+            with zipfile.ZipFile(file) as archive:
+                container = ET.fromstring(archive.read("META-INF/container.xml"))
+                rootfile = container.find(".//rootfile")
+                if rootfile is None:
+                    return {}
+                root = ET.fromstring(archive.read(rootfile.get("full-path", "")))
+        else:
+            root = ET.parse(file).getroot()
+    except (OSError, KeyError, ET.ParseError, zipfile.BadZipFile):
+        return {}
+    keys: dict[str, dict[str, int]] = {}
+    for score_part in root.iter("score-part"):
+        unpitched = {
+            midi.get("id"): int(midi.findtext("midi-unpitched", "0").strip() or 0) - 1
+            for midi in score_part.iter("midi-instrument")
+        }
+        name = score_part.findtext("part-name", "").strip()
+        part = root.find(f"part[@id='{score_part.get('id')}']")
+        for mx_note in part.iter("note") if part is not None else ():
+            display = mx_note.find("unpitched")
+            instrument = mx_note.find("instrument")
+            key = unpitched.get(instrument.get("id") if instrument is not None else None, -1)
+            if display is not None and key >= 0:
+                step = display.findtext("display-step", "")
+                where = f"{step.strip()}{display.findtext('display-octave', '').strip()}"
+                keys.setdefault(name, {}).setdefault(where, key)
+    return keys
+
+
+def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
+    """`piece` as a music21 ``Part`` for notation: chords, voices, tempo and metre.
+
+    The inverse of `piece_from_stream`. Each event is one ``Chord`` (a ``Note``
+    for one pitch) with its velocity. Events that overlap go to voices of their
+    own (music21 ``Voice`` objects); each voice is filled with rests (hidden
+    but in the first), so bars add up to the metre. Use music21's own tools on it: ``.show()`` for
+    notation, ``.write("musicxml", path)`` (`read_tracks` reads the file back
+    as the same events), analysis (``.analyze("key")``).
 
     Args:
         piece: The piece.
         program: General MIDI program of the part's instrument (0: piano).
 
     Examples:
-        >>> piece = Piece((Event(0, 1, (60, 64), 90), Event(1, 2, (62,))))
+        >>> piece = Piece((Event(0, 2, (60, 64), 90), Event(1, 1, (72,)), Event(2, 2, (62,))))
         >>> part = piece_to_stream(piece)
-        >>> [(n.offset, n.nameWithOctave, n.quarterLength) for n in part.flatten().notes]
-        [(0.0, 'C4', 1.0), (0.0, 'E4', 1.0), (1.0, 'D4', 2.0)]
+        >>> for voice in part.voices:  # a rest has no pitches
+        ...     print([(n.offset, [p.nameWithOctave for p in n.pitches]) for n in voice])
+        [(0.0, ['C4', 'E4']), (2.0, ['D4'])]
+        [(0.0, []), (1.0, ['C5']), (2.0, [])]
         >>> piece_from_stream(part).events == piece.events
         True
     """
-    from music21 import instrument, meter, note, stream, tempo
+    from music21 import chord, meter, note, stream
+
+    part = _part(piece, program)
+    signatures = part.getElementsByClass(meter.TimeSignature)
+    bar = float(signatures[0].barDuration.quarterLength) if signatures else 4.0
+    voices = _voices(piece)
+    last_end = max((v[-1].offset + v[-1].duration for v in voices), default=0.0)
+    whole_bars = math.ceil(last_end / bar - 1e-9) * bar
+    for number, events in enumerate(voices):
+        voice = stream.Voice() if len(voices) > 1 else part
+
+        def rest(length: float, hidden: bool = number > 0) -> Any:
+            element = note.Rest(quarterLength=length)
+            element.style.hideObjectOnPrint = hidden  # only the first voice's rests are drawn
+            return element
+
+        at = 0.0
+        for event in events:
+            if event.offset > at + 1e-9:
+                voice.insert(at, rest(event.offset - at))
+            element = (
+                note.Note(event.pitches[0], quarterLength=event.duration)
+                if len(event.pitches) == 1
+                else chord.Chord(list(event.pitches), quarterLength=event.duration)
+            )
+            element.volume.velocity = event.velocity
+            voice.insert(event.offset, element)
+            at = event.offset + event.duration
+        if whole_bars > at + 1e-9:  # rests to the end of the last bar
+            voice.insert(at, rest(whole_bars - at))
+        if voice is not part:
+            part.insert(0, voice)
+    return part
+
+
+def _part(piece: Piece, program: int) -> Any:
+    """An empty music21 ``Part`` with the instrument, tempo and metre of `piece`."""
+    from music21 import instrument, meter, stream, tempo
 
     part = stream.Part()
     part.insert(0, instrument.instrumentFromMidiProgram(program))
@@ -390,6 +506,33 @@ def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
         part.insert(0, meter.TimeSignature(piece.time_signature))
     except Exception:  # an unusual metre string: keep music21's default
         pass
+    return part
+
+
+def _voices(piece: Piece) -> list[list[Event]]:
+    """The sounding events of `piece` in voices: each voice's events follow one another.
+
+    An event goes to the first voice that has stopped sounding by its onset.
+    """
+    voices: list[list[Event]] = []
+    for event in sorted(piece.notes, key=lambda e: e.offset):
+        if event.duration <= 0:
+            continue
+        for voice in voices:
+            last = voice[-1]
+            if last.offset + last.duration <= event.offset + 1e-9:
+                voice.append(event)
+                break
+        else:
+            voices.append([event])
+    return voices
+
+
+def _midi_part(piece: Piece, program: int) -> Any:
+    """`piece` as a music21 ``Part`` of single notes for `write_midi` (see `_note_spans`)."""
+    from music21 import note
+
+    part = _part(piece, program)
     for offset, duration, pitch, velocity in _note_spans(piece):
         element = note.Note(pitch, quarterLength=duration)
         element.volume.velocity = velocity
@@ -473,9 +616,10 @@ def load_corpus(
     """Load many pieces, skipping (and reporting) files that fail.
 
     Args:
-        source: A folder (searched recursively for ``.mid``/``.midi``), a list of
-            files, ``"music21:<composer>"`` for a corpus bundled with music21
-            (e.g. ``"music21:bach"``: Bach chorales, offline, MusicXML), or
+        source: A folder (searched recursively for MIDI, MusicXML and ``.krn``
+            files: see `source_files`), a list of files, ``"music21:<composer>"``
+            for a corpus bundled with music21 (e.g. ``"music21:bach"``: Bach
+            chorales, offline, MusicXML), or
             ``"musegen:<name>"`` for a dataset bundled with musegen
             (``"musegen:skuli"``: the original recipe's 92 MIDI files; see
             `musegen.datasets`).
@@ -489,14 +633,16 @@ def load_corpus(
 
     Returns:
         A `Corpus`: the pieces that hold notes, and a `LoadFailure` for each file
-        that could not be read or holds no pitched notes.
+        that could not be read or holds no pitched notes, and for each other
+        file of a folder.
 
     Examples:
         >>> corpus = load_corpus("music21:bach", limit=3, progress=False)
         >>> len(corpus.pieces), corpus.failures
         (3, [])
     """
-    paths = source_files(source)
+    skipped: list[LoadFailure] = []
+    paths = source_files(source, skipped=skipped)
     if limit is not None:
         paths = paths[:limit]
     read = partial(_read_one, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine)
@@ -506,7 +652,7 @@ def load_corpus(
         results[index] = result
     pieces = [r for r in results if isinstance(r, Piece)]
     failures = [r for r in results if isinstance(r, LoadFailure)]
-    return Corpus(pieces, failures)
+    return Corpus(pieces, skipped + failures)
 
 
 def _read_one(
@@ -514,7 +660,7 @@ def _read_one(
 ) -> Piece | LoadFailure:
     """One file of `load_corpus` (module level, so worker processes can run it)."""
     try:
-        if file.suffix in _MIDI_SUFFIXES:
+        if _is_midi(file):
             piece = read_midi(
                 file, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine
             )
@@ -539,8 +685,21 @@ def _read_any(file: Path, parts: Parts, drop_drums: bool, grouping: Grouping) ->
 
 def source_files(
     source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    skipped: list[LoadFailure] | None = None,
 ) -> list[Path]:
     """The files a corpus source names, sorted (see `load_corpus` for the sources).
+
+    A folder is searched recursively for MIDI (``.mid``, ``.midi``), MusicXML
+    (``.xml``, ``.musicxml``, ``.mxl``) and Humdrum (``.krn``) files, the
+    suffix in any case (``.MID``, ``.Mid``). Hidden files and folders (a name
+    starting with ``.``) are left out.
+
+    Args:
+        source: A folder, a file, a list of files, ``"music21:<composer>"`` or
+            ``"musegen:<name>"``.
+        skipped: A list to which a `LoadFailure` is appended for each other
+            file of a folder, naming it and why it is not read.
 
     Raises:
         FileNotFoundError: for a path that does not exist.
@@ -561,7 +720,7 @@ def source_files(
         found = [
             Path(p)
             for p in corpus.getComposer(composer)
-            if Path(p).suffix in (".mxl", ".xml", ".musicxml", ".krn", *_MIDI_SUFFIXES)
+            if Path(p).suffix.lower() in _MUSIC_SUFFIXES
         ]
         if not found:
             raise ValueError(f"music21's corpus has no pieces for {composer!r}")
@@ -569,11 +728,30 @@ def source_files(
     if isinstance(source, (str, os.PathLike)):
         root = Path(source)
         if root.is_dir():
-            return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in _MIDI_SUFFIXES)
+            return _folder_files(root, skipped if skipped is not None else [])
         if root.is_file():
             return [root]
         raise FileNotFoundError(f"no such file or folder: {str(root)!r}")
     return [Path(p) for p in source]
+
+
+def _folder_files(root: Path, skipped: list[LoadFailure]) -> list[Path]:
+    """The music files under `root`, sorted; the other (not hidden) files go to `skipped`."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        if not path.is_file():
+            continue
+        if path.suffix.lower() in _MUSIC_SUFFIXES:
+            found.append(path)
+        else:
+            known = ", ".join(_MUSIC_SUFFIXES)
+            reason = f"its suffix is {path.suffix!r}" if path.suffix else "it has no suffix"
+            skipped.append(
+                LoadFailure(str(path), f"not a music file musegen reads ({reason}; reads {known})")
+            )
+    return found
 
 
 def _progress(items: Iterable[Any], enabled: bool, total: int) -> Iterable[Any]:

@@ -111,7 +111,7 @@ def test_load_corpus_skips_and_reports_bad_files(tmp_path):
     (tmp_path / "text.mid").write_text("hello")
     (tmp_path / "empty.mid").write_bytes(b"")
     drum_file(tmp_path / "drums.mid")
-    (tmp_path / "readme.txt").write_text("ignored: not a MIDI suffix")
+    (tmp_path / "readme.txt").write_text("named: not a music file")
     corpus = load_corpus(tmp_path, progress=False)
     assert isinstance(corpus, Corpus)
     assert [p.source for p in corpus.pieces] == ["good.mid"]
@@ -120,8 +120,10 @@ def test_load_corpus_skips_and_reports_bad_files(tmp_path):
         "drums.mid": "no pitched notes (empty or drums only)",
         "empty.mid": "empty file",
         "text.mid": "not a MIDI file (no 'MThd' header)",
+        "readme.txt": "not a music file musegen reads (its suffix is '.txt'; reads "
+        ".mid, .midi, .xml, .musicxml, .mxl, .krn)",
     }
-    assert corpus.summary() == "1 pieces, 7 events, 3 files skipped"
+    assert corpus.summary() == "1 pieces, 7 events, 4 files skipped"
 
 
 def test_load_corpus_in_parallel_gives_the_same_corpus_in_order(tmp_path):

@@ -60,12 +60,15 @@ def load_scores(args: argparse.Namespace) -> list[Any]:
     Raises:
         CommandError: for a missing source (status 2), or one with no readable score (1).
     """
-    from musegen.midi_io import MidiReadError, read_tracks, source_files
+    from musegen.midi_io import LoadFailure, MidiReadError, read_tracks, source_files
 
+    others: list[LoadFailure] = []
     try:
-        paths = source_files(args.source)[: args.limit]
+        paths = source_files(args.source, skipped=others)[: args.limit]
     except (FileNotFoundError, ValueError) as err:
         raise CommandError(str(err), 2) from None
+    for failure in others:
+        print(f"  skipped {failure}")
     scores = []
     for path in paths:
         try:
@@ -75,7 +78,7 @@ def load_scores(args: argparse.Namespace) -> list[Any]:
             continue
         if score.tracks:
             scores.append(score)
-    tracks, skipped = sum(len(s.tracks) for s in scores), len(paths) - len(scores)
+    tracks, skipped = sum(len(s.tracks) for s in scores), len(paths) - len(scores) + len(others)
     print(f"{args.source}: {len(scores)} scores, {tracks} tracks, {skipped} files skipped")
     if not scores:
         raise CommandError(f"no scores to use in {args.source}")
@@ -89,31 +92,35 @@ def bundle_dir(where: str) -> Path:
 
 
 def midi_files(paths: list[str]) -> list[Path]:
-    """The MIDI files named, folders searched (sorted).
+    """The music files named, folders searched (sorted); the other files of a folder are named.
 
     Raises:
         CommandError: (status 2) for a missing path, or when no MIDI file is found.
     """
-    from musegen.midi_io import source_files
+    from musegen.midi_io import LoadFailure, source_files
 
     files: list[Path] = []
     for name in paths:
+        skipped: list[LoadFailure] = []
         try:
-            files += source_files(Path(name))  # a Path: a file, or a folder searched
+            files += source_files(Path(name), skipped=skipped)  # a file, or a folder searched
         except FileNotFoundError as err:
             raise CommandError(str(err), 2) from None
+        for failure in skipped:
+            print_error(f"skipped {failure}")
     if not files:
         raise CommandError(f"no MIDI files in {' '.join(paths)}", 2)
     return files
 
 
 def read_pieces(files: list[Path]) -> Iterator[tuple[Path, Any]]:
-    """(file, piece) per file; a file that cannot be read is named and gives None."""
-    from musegen.midi_io import MidiReadError, read_midi
+    """(file, piece) per file (MusicXML: its tracks merged); a bad file is named and gives None."""
+    from musegen.midi_io import MidiReadError, read_midi, read_tracks
 
     for file in files:
         try:
-            yield file, read_midi(file)
+            midi = file.suffix.lower() in (".mid", ".midi")
+            yield file, read_midi(file) if midi else read_tracks(file).merged()
         except MidiReadError as err:
             print_error(f"skipped {err}")
             yield file, None

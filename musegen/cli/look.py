@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from musegen.cli._common import CommandError, midi_files, read_pieces
+from musegen.cli._common import CommandError, midi_files, print_error, read_pieces
 
 
 def add_parser(commands: Any) -> None:
@@ -15,8 +15,8 @@ def add_parser(commands: Any) -> None:
     plot.add_argument("files", nargs="+", help="MIDI files or folders of them")
     plot.add_argument("--out", default=None, help="folder for the PNG files (default: beside)")
     plot.set_defaults(run=run_plot)
-    render = commands.add_parser("render", help="render MIDI files to WAV through FluidSynth")
-    render.add_argument("files", nargs="+", help="MIDI files or folders of them")
+    render = commands.add_parser("render", help="play MIDI files to WAV through FluidSynth")
+    render.add_argument("files", nargs="+", help="MIDI (or MusicXML) files or folders of them")
     render.add_argument("--out", default=None, help="folder for the WAV files (default: beside)")
     render.add_argument("--soundfont", default=None, help="a .sf2 file (default: found)")
     render.set_defaults(run=run_render)
@@ -40,8 +40,13 @@ def run_plot(args: argparse.Namespace) -> int:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    """Write ``FILE.wav`` for each MIDI file; 0 when all were rendered, else 1."""
+    """Write ``FILE.wav`` for each file; 0 when all were rendered, else 1.
+
+    A MIDI file is played as it is (its instruments, drums, tempo changes); a
+    MusicXML or ``.krn`` file as its tracks (`musegen.midi_io.read_tracks`).
+    """
     from musegen.audio import AudioError, find_soundfont, render_wav
+    from musegen.midi_io import MidiReadError, read_tracks
 
     files = midi_files(args.files)
     try:
@@ -49,12 +54,22 @@ def run_render(args: argparse.Namespace) -> int:
     except AudioError as err:
         raise CommandError(str(err), 2 if args.soundfont else 1) from None
     status = 0
-    for file, piece in read_pieces(files):
-        if piece is None:
+    for file in files:
+        try:
+            score = read_tracks(file)  # a bad file is named here, not given to FluidSynth
+        except MidiReadError as err:
+            print_error(f"skipped {err}")
             status = 1
             continue
+        if not score.tracks:
+            print_error(f"skipped {file}: no notes")
+            status = 1
+            continue
+        midi = file.suffix.lower() in (".mid", ".midi")
         try:
-            wav = render_wav(piece, _beside(file, args.out, ".wav"), soundfont=soundfont)
+            wav = render_wav(
+                file if midi else score, _beside(file, args.out, ".wav"), soundfont=soundfont
+            )
         except AudioError as err:
             raise CommandError(str(err)) from None
         print(f"wrote {wav}")
