@@ -121,7 +121,7 @@ def test_load_corpus_skips_and_reports_bad_files(tmp_path):
         "empty.mid": "empty file",
         "text.mid": "not a MIDI file (no 'MThd' header)",
     }
-    assert corpus.summary() == "1 pieces, 7 events, 3 files skipped"
+    assert corpus.summary() == "1 piece, 7 events, 3 files skipped"
 
 
 def test_load_corpus_in_parallel_gives_the_same_corpus_in_order(tmp_path):
