@@ -124,10 +124,11 @@ def read_pieces(files: list[Path]) -> Iterator[tuple[Path, Any]]:
             print_error(f"skipped {err}")
             yield file, None
             continue
-        if not piece.notes:  # as load_corpus: nothing to measure, draw or play
+        if piece.notes:
+            yield file, piece
+        else:  # as load_corpus: nothing to measure, draw or play
             print_error(f"skipped {file}: no pitched notes (empty or drums only)")
-            piece = None
-        yield file, piece
+            yield file, None
 
 
 def print_error(message: Any) -> None:
