@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from musegen._words import plural
 from musegen.defaults import TRAINING
 from musegen.events import Piece
 from musegen.tokenizer import TokenizerProtocol
@@ -187,7 +188,7 @@ class SequenceDataset:
         stride: int = 1,
         val_fraction: float = 0.1,
         seed: int = 0,
-        transpose: tuple[int, int] | None = None,
+        transpose: tuple[int, int] | None = TRAINING.transpose,
         unknown: Literal["drop", "map"] = "drop",
         input_mode: InputMode = "ids",
     ) -> SequenceDataset:
@@ -301,10 +302,10 @@ class SequenceDataset:
         return (
             f"SequenceDataset(shape={self.shape!r}, seq_len={self.seq_len}, "
             f"stride={self.stride}, vocab_size={self.vocab_size}, "
-            f"train={len(self)} examples from {self.num_train_songs} songs / "
-            f"{len(self._train.ids)} tokens, "
-            f"val={self.num_val} examples from {self.num_val_songs} songs / "
-            f"{len(self._val.ids)} tokens)"
+            f"train={plural(len(self), 'example')} from {plural(self.num_train_songs, 'song')} / "
+            f"{plural(len(self._train.ids), 'token')}, "
+            f"val={plural(self.num_val, 'example')} from {plural(self.num_val_songs, 'song')} / "
+            f"{plural(len(self._val.ids), 'token')})"
         )
 
     # ------------------------------------------------------------------ tf.data

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from musegen._files import atomic_write_bytes, atomic_write_text, dump_document, load_document
+from musegen._words import plural
 from musegen.dataset import InputMode, Shape, _check_options, split_songs
 from musegen.defaults import TRAINING
 from musegen.vocabulary import Vocabulary
@@ -345,8 +346,8 @@ class ShardedDataset:
         return (
             f"ShardedDataset({str(self.index.directory)!r}, shape={self.shape!r}, "
             f"seq_len={self.seq_len}, shards={self.index.num_shards}, "
-            f"train={len(self)} examples from {self.num_train_songs} songs, "
-            f"val={self.num_val} examples from {self.num_val_songs} songs)"
+            f"train={plural(len(self), 'example')} from {plural(self.num_train_songs, 'song')}, "
+            f"val={plural(self.num_val, 'example')} from {plural(self.num_val_songs, 'song')})"
         )
 
     # ------------------------------------------------------------------ tf.data

@@ -200,3 +200,8 @@ def test_repr_and_steps() -> None:
     )
     assert data.steps_per_epoch(4) == 6  # 3 songs x 7 windows = 21 windows
     assert "windows" in repr(data) and "21 examples from 3 songs" in repr(data)
+
+
+def test_repr_spells_one_in_the_singular() -> None:
+    data = SequenceDataset.from_ids([[2, 3, 4]], 5, seq_len=2, val_fraction=0)
+    assert "train=1 example from 1 song / 3 tokens" in repr(data), repr(data)

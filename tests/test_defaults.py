@@ -13,7 +13,7 @@ from musegen.defaults import GENERATION, TRAINING
 from musegen.generation import generate
 from musegen.model import build_lstm
 from musegen.shards import ShardedDataset
-from musegen.training import fit
+from musegen.training import TimeBudget, fit
 
 
 def default(function, name: str):
@@ -26,6 +26,8 @@ def test_signatures_read_their_defaults_from_musegen_defaults() -> None:
     assert default(build_lstm, "learning_rate") is TRAINING.learning_rate
     assert default(build_lstm, "return_sequences") is (TRAINING.shape == "chunks")
     assert default(fit, "batch_size") is TRAINING.batch_size
+    assert default(TimeBudget, "minutes") is TRAINING.minutes
+    assert default(SequenceDataset.from_pieces, "transpose") is TRAINING.transpose
     for dataset in (SequenceDataset, SequenceDataset.from_ids, SequenceDataset.from_pieces,
                     ShardedDataset):  # fmt: skip
         assert default(dataset, "seq_len") is TRAINING.seq_len, dataset
