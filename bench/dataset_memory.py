@@ -103,14 +103,15 @@ def measure(kind: str, folder: Path, tokens: int, vocab_size: int, batch: int) -
     else:
         if kind == "memory":
             data = SequenceDataset.from_ids(
-                [np.array(s) for s in songs_of(folder, tokens)], vocab_size, seq_len=SEQ_LEN
-            )
+                [np.array(s) for s in songs_of(folder, tokens)], vocab_size, seq_len=SEQ_LEN,
+                shape="windows",
+            )  # fmt: skip
         else:
             shards = Path(tempfile.mkdtemp(dir=folder))
             write_shards(
                 songs_of(folder, tokens), shards, vocabulary=vocab_size, shard_tokens=100_000
             )
-            data = ShardedDataset(shards, seq_len=SEQ_LEN)
+            data = ShardedDataset(shards, seq_len=SEQ_LEN, shape="windows")
         for split in ("train", "val"):
             for x, _ in data.batches(batch, split=split):  # type: ignore[arg-type]
                 examples += int(x.shape[0])

@@ -90,11 +90,13 @@ def main() -> None:
     songs = [tokenizer.encode(p) for p in pieces]
     vocab = Vocabulary.build(songs)
     split = SequenceDataset.from_ids(
-        [vocab.encode(s) for s in songs], len(vocab), seq_len=SEQ_LEN, val_fraction=0.1, seed=0
-    )
+        [vocab.encode(s) for s in songs], len(vocab), seq_len=SEQ_LEN, shape="windows",
+        val_fraction=0.1, seed=0,
+    )  # fmt: skip
     windows = SequenceDataset.from_ids(
-        split.val_ids, len(vocab), seq_len=SEQ_LEN, stride=args.eval_stride, val_fraction=0
-    )
+        split.val_ids, len(vocab), seq_len=SEQ_LEN, shape="windows", stride=args.eval_stride,
+        val_fraction=0,
+    )  # fmt: skip
     batches = list(windows.batches(4096, shuffle=False).as_numpy_iterator())
     eval_x = np.concatenate([x for x, _ in batches])
     eval_y = np.concatenate([y for _, y in batches])

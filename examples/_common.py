@@ -18,6 +18,13 @@ from musegen.midi_io import load_corpus, write_midi
 DEFAULT_DATA = "musegen:skuli"
 """The original recipe's 92 piano MIDI files, shipped with musegen (`musegen.datasets`)."""
 
+LEARNING_RATE = 1e-3
+"""Adam's rate, held for all epochs, in the seed's runs and the runs docs/examples.md quotes.
+
+The library's default (`musegen.defaults.TRAINING`) is the measured 5e-3, annealed
+to 0 over a time budget (`musegen.training.TimeBudget`), as `musegen train` does.
+"""
+
 
 def units(text: str) -> tuple[int, ...]:
     """``"512,512,512"`` -> ``(512, 512, 512)``: the LSTM layer sizes, first to last."""

@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> str:
             unknown="map",
         )
         print(f"vocabulary: {len(vocab)} ids; {data}")
-        model = build_lstm(len(vocab), units=args.units, return_sequences=True)
+        model = build_lstm(
+            len(vocab), units=args.units, return_sequences=True, learning_rate=_common.LEARNING_RATE
+        )
         history = fit(
             model,
             data,

@@ -66,7 +66,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"vocabulary: {len(vocab)} ids; {data}")
 
     # 2. A chunk model, trained with early stopping on the held-out chorales.
-    model = build_lstm(len(vocab), units=args.units, return_sequences=True)
+    model = build_lstm(
+        len(vocab), units=args.units, return_sequences=True, learning_rate=_common.LEARNING_RATE
+    )
     history = fit(
         model, data, epochs=args.epochs, batch_size=args.batch_size, run_dir=args.out, verbose=2
     )

@@ -69,8 +69,9 @@ def run(name: str, tokenizer: Tokenizer, pieces: list[Piece], args: argparse.Nam
         model = skuli_lstm(len(vocab), args.seq_len, units=args.units, return_sequences=chunks)
     else:
         model = build_lstm(
-            len(vocab), units=args.units, seq_len=args.seq_len, return_sequences=chunks
-        )
+            len(vocab), units=args.units, seq_len=args.seq_len, return_sequences=chunks,
+            learning_rate=_common.LEARNING_RATE,
+        )  # fmt: skip
 
     # 3. Train; the run folder keeps best.keras and history.csv.
     history = fit(

@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> dict[int, dict]:
             tokenizer,
             vocab,
             seq_len=seq_len,
+            shape="windows",
             stride=args.stride,
             val_fraction=args.val_fraction,
             seed=args.seed,
@@ -66,7 +67,10 @@ def main(argv: list[str] | None = None) -> dict[int, dict]:
             continue
 
         # 3. The same model and budget (epochs) for every length.
-        model = build_lstm(len(vocab), units=args.units, seq_len=seq_len)
+        model = build_lstm(
+            len(vocab), units=args.units, seq_len=seq_len, return_sequences=False,
+            learning_rate=_common.LEARNING_RATE,
+        )  # fmt: skip
         start = time.perf_counter()
         history = fit(
             model,

@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"vocabulary: {len(vocab)} ids; {data}; tokens start: {first}")
 
     # 3. Train one model on the band.
-    model = build_lstm(len(vocab), units=args.units, return_sequences=True)
+    model = build_lstm(
+        len(vocab), units=args.units, return_sequences=True, learning_rate=_common.LEARNING_RATE
+    )
     history = fit(
         model, data, epochs=args.epochs, batch_size=args.batch_size, run_dir=args.out / "run",
         verbose=2,

@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         tokenizer,
         vocab,
         seq_len=SEQ_LEN,
+        shape="windows",
         val_fraction=args.val_fraction,
         seed=args.seed,
         input_mode="scaled",

@@ -138,7 +138,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"vocabulary: {len(vocab)} ids; {data}")
 
     # 3. A chunk model: every position predicts the next token, bar tokens included.
-    model = build_lstm(len(vocab), units=args.units, return_sequences=True)
+    model = build_lstm(
+        len(vocab), units=args.units, return_sequences=True, learning_rate=_common.LEARNING_RATE
+    )
     history = fit(
         model, data, epochs=args.epochs, batch_size=args.batch_size, run_dir=args.out, verbose=2
     )

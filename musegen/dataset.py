@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from musegen._words import plural
+from musegen.defaults import TRAINING
 from musegen.events import Piece
 from musegen.tokenizer import TokenizerProtocol
 from musegen.vocabulary import Vocabulary
@@ -77,9 +79,11 @@ class SequenceDataset:
     Inputs are int32 ids of shape ``(seq_len,)``, or with ``input_mode="scaled"``
     the original recipe's floats ``id / vocab_size`` of shape ``(seq_len, 1)``.
     Labels are sparse int32 ids: shape ``()`` for windows, ``(seq_len,)`` for chunks.
+    The defaults (chunks of `musegen.defaults.TRAINING`'s length) are the measured ones.
 
     Examples:
-        >>> data = SequenceDataset.from_ids([[2, 3, 4, 5, 6]], 8, seq_len=2, val_fraction=0)
+        >>> data = SequenceDataset.from_ids(
+        ...     [[2, 3, 4, 5, 6]], 8, seq_len=2, shape="windows", val_fraction=0)
         >>> sorted((x.tolist(), int(y)) for x, y in data.train.as_numpy_iterator())
         [([2, 3], 4), ([3, 4], 5), ([4, 5], 6)]
         >>> len(data)
@@ -92,8 +96,8 @@ class SequenceDataset:
         val_songs: Sequence[np.ndarray],
         vocab_size: int,
         *,
-        seq_len: int,
-        shape: Shape = "windows",
+        seq_len: int = TRAINING.seq_len,
+        shape: Shape = TRAINING.shape,
         stride: int = 1,
         input_mode: InputMode = "ids",
         seed: int = 0,
@@ -124,8 +128,8 @@ class SequenceDataset:
         songs: Sequence[Sequence[int] | np.ndarray],
         vocab_size: int,
         *,
-        seq_len: int,
-        shape: Shape = "windows",
+        seq_len: int = TRAINING.seq_len,
+        shape: Shape = TRAINING.shape,
         stride: int = 1,
         val_fraction: float = 0.1,
         seed: int = 0,
@@ -136,8 +140,9 @@ class SequenceDataset:
         Args:
             songs: The songs' token ids, each in ``0..vocab_size-1``.
             vocab_size: Number of ids (the model's output size).
-            seq_len: Length of each input sequence.
-            shape: ``"windows"`` (many-to-one) or ``"chunks"`` (many-to-many).
+            seq_len: Length of each input sequence (default ``TRAINING.seq_len``).
+            shape: ``"chunks"`` (many-to-many, the default: ``TRAINING.shape``) or
+                ``"windows"`` (many-to-one, the seed's).
             stride: Ids between the starts of consecutive windows (windows only).
             val_fraction: Share of the songs held out for validation.
             seed: Seed of the song split and of the shuffling.
@@ -178,12 +183,12 @@ class SequenceDataset:
         tokenizer: TokenizerProtocol,
         vocabulary: Vocabulary,
         *,
-        seq_len: int,
-        shape: Shape = "windows",
+        seq_len: int = TRAINING.seq_len,
+        shape: Shape = TRAINING.shape,
         stride: int = 1,
         val_fraction: float = 0.1,
         seed: int = 0,
-        transpose: tuple[int, int] | None = None,
+        transpose: tuple[int, int] | None = TRAINING.transpose,
         unknown: Literal["drop", "map"] = "drop",
         input_mode: InputMode = "ids",
     ) -> SequenceDataset:
@@ -193,8 +198,9 @@ class SequenceDataset:
             pieces: The songs.
             tokenizer: Turns a `Piece` into tokens (`encode`).
             vocabulary: Turns tokens into ids; its length is the vocabulary size.
-            seq_len: Length of each input sequence.
-            shape: ``"windows"`` (many-to-one) or ``"chunks"`` (many-to-many).
+            seq_len: Length of each input sequence (default ``TRAINING.seq_len``).
+            shape: ``"chunks"`` (many-to-many, the default: ``TRAINING.shape``) or
+                ``"windows"`` (many-to-one, the seed's).
             stride: Ids between the starts of consecutive windows (windows only).
             val_fraction: Share of the songs held out for validation.
             seed: Seed of the song split and of the shuffling.
@@ -214,8 +220,8 @@ class SequenceDataset:
             >>> vocab = tok.build_vocabulary([song, song.transpose(1)])
             >>> data = SequenceDataset.from_pieces(
             ...     [song], tok, vocab, seq_len=3, val_fraction=0, transpose=(0, 1))
-            >>> data.num_train_songs, len(data)
-            (2, 6)
+            >>> data.num_train_songs, len(data)  # two chunks of 3 from each 6-token song
+            (2, 4)
         """
         if unknown not in ("drop", "map"):
             raise ValueError(f"unknown must be 'drop' or 'map', got {unknown!r}")
@@ -287,7 +293,7 @@ class SequenceDataset:
 
         Examples:
             >>> SequenceDataset.from_ids([range(2, 12)], 12, seq_len=3,
-            ...                          val_fraction=0).steps_per_epoch(4)
+            ...                          val_fraction=0).steps_per_epoch(2)  # 3 chunks
             2
         """
         return math.ceil(len(self) / batch_size)
@@ -296,10 +302,10 @@ class SequenceDataset:
         return (
             f"SequenceDataset(shape={self.shape!r}, seq_len={self.seq_len}, "
             f"stride={self.stride}, vocab_size={self.vocab_size}, "
-            f"train={len(self)} examples from {self.num_train_songs} songs / "
-            f"{len(self._train.ids)} tokens, "
-            f"val={self.num_val} examples from {self.num_val_songs} songs / "
-            f"{len(self._val.ids)} tokens)"
+            f"train={plural(len(self), 'example')} from {plural(self.num_train_songs, 'song')} / "
+            f"{plural(len(self._train.ids), 'token')}, "
+            f"val={plural(self.num_val, 'example')} from {plural(self.num_val_songs, 'song')} / "
+            f"{plural(len(self._val.ids), 'token')})"
         )
 
     # ------------------------------------------------------------------ tf.data

@@ -28,6 +28,7 @@ from threadpoolctl import ThreadpoolController
 
 from musegen import processors as _processors
 from musegen import samplers
+from musegen.defaults import GENERATION
 from musegen.events import Piece
 from musegen.model import scale_ids
 from musegen.token_table import TokenTable
@@ -51,7 +52,7 @@ def generate(
     model: keras.Model,
     prime: Sequence[int] | Sequence[Sequence[int]] | np.ndarray,
     steps: int,
-    sampler: samplers.Sampler | str | dict[str, Any] = "top_k",
+    sampler: samplers.Sampler | str | dict[str, Any] = GENERATION.sampler_instance,
     *,
     processors: Sequence[_processors.LogitsProcessor | str | dict[str, Any]] = (),
     table: TokenTable | None = None,
@@ -68,7 +69,8 @@ def generate(
         prime: Ids to start from: one sequence (shared by all streams) or one row
             per stream (all rows the same length). See `prime_ids` for tokens.
         steps: How many ids to generate per stream.
-        sampler: A sampler, or a name / config for `musegen.samplers.get`.
+        sampler: A sampler, or a name / config for `musegen.samplers.get`; by default
+            the measured one, `musegen.defaults.GENERATION` (top-p 0.9).
         processors: Logits processors (`musegen.processors`), applied in order to
             every step's logits before the sampler.
         table: The vocabulary's `TokenTable`, for processors that read what ids
@@ -184,7 +186,8 @@ class LSTMRunner:
 
     Examples:
         >>> from musegen.model import build_lstm
-        >>> runner = LSTMRunner(build_lstm(20, units=(8, 8), embedding_dim=4))
+        >>> model = build_lstm(20, units=(8, 8), embedding_dim=4, return_sequences=False)
+        >>> runner = LSTMRunner(model)
         >>> logits, state = runner(np.array([[2, 3, 4]]))
         >>> logits.shape, runner.chunk
         ((1, 20), False)

@@ -23,6 +23,7 @@ from musegen._midi_common import (
     group_onsets,
 )
 from musegen._parallel import file_sizes, map_unordered
+from musegen._words import plural
 from musegen.events import DEFAULT_VELOCITY, Event, Piece
 from musegen.midi_fast import read_midi_fast
 from musegen.tracks import Score, Track
@@ -584,7 +585,7 @@ class Corpus:
 
     Examples:
         >>> Corpus([Piece((Event(0, 1, (60,)),))]).summary()
-        '1 pieces, 1 events, 0 files skipped'
+        '1 piece, 1 event, 0 files skipped'
     """
 
     pieces: list[Piece]
@@ -599,7 +600,8 @@ class Corpus:
     def summary(self) -> str:
         """One line: how many pieces, events, and skipped files."""
         events = sum(len(p) for p in self.pieces)
-        return f"{len(self.pieces)} pieces, {events} events, {len(self.failures)} files skipped"
+        pieces, files = plural(len(self.pieces), "piece"), plural(len(self.failures), "file")
+        return f"{pieces}, {plural(events, 'event')}, {files} skipped"
 
 
 def load_corpus(

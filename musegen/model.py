@@ -6,10 +6,10 @@ round-trip them. Labels are sparse integer ids, never one-hot.
 
 Two shapes:
 
-- ``return_sequences=False``: the window model (many-to-one). It reads a window of
-  ids and predicts the id after it; output ``[batch, vocab_size]``.
-- ``return_sequences=True``: the chunk model (many-to-many). Every position predicts
-  its next id; output ``[batch, seq_len, vocab_size]``.
+- ``return_sequences=False``: the window model (many-to-one, the seed's). It reads a
+  window of ids and predicts the id after it; output ``[batch, vocab_size]``.
+- ``return_sequences=True`` (the default): the chunk model (many-to-many). Every
+  position predicts its next id; output ``[batch, seq_len, vocab_size]``.
 
 Two inputs:
 
@@ -30,6 +30,8 @@ from typing import Any, Literal
 import keras
 import numpy as np
 
+from musegen.defaults import TRAINING
+
 __all__ = ["build_lstm", "scale_ids", "skuli_lstm"]
 
 
@@ -49,23 +51,27 @@ def scale_ids(ids: Any, vocab_size: int) -> np.ndarray:
 def build_lstm(
     vocab_size: int,
     *,
-    units: Sequence[int] = (512, 512, 512),
+    units: Sequence[int] = TRAINING.units,
     embedding_dim: int = 128,
     dropout: float = 0.3,
     layer_dropout: float = 0.0,
     recurrent_dropout: float | Sequence[float] = 0.0,
     dense_units: int | None = 256,
     batch_norm: bool = False,
-    return_sequences: bool = False,
+    return_sequences: bool = TRAINING.shape == "chunks",
     input_mode: Literal["ids", "scaled"] = "ids",
     seq_len: int | None = None,
     output: Literal["logits", "probabilities"] = "logits",
     optimizer: str = "adam",
-    learning_rate: float = 1e-3,
+    learning_rate: float = TRAINING.learning_rate,
     jit_compile: bool | str = "auto",
     name: str = "musegen_lstm",
 ) -> keras.Model:
     """Build and compile a stacked-LSTM next-id model.
+
+    The defaults are the measured ones of `musegen.defaults.TRAINING` (2 x LSTM 128,
+    a chunk model, Adam at 5e-3, which `musegen train` anneals to 0 over its time
+    budget with `musegen.training.TimeBudget`); `skuli_lstm` is the seed's network.
 
     Layers in order: input (``Embedding`` for ids), one ``LSTM`` per entry of `units`
     (with a ``Dropout`` between two LSTMs when `layer_dropout` > 0), then the head:
@@ -76,7 +82,7 @@ def build_lstm(
 
     Args:
         vocab_size: Number of ids (``len(vocabulary)``, reserved ids included).
-        units: Units of each LSTM layer, first to last.
+        units: Units of each LSTM layer, first to last (default ``TRAINING.units``).
         embedding_dim: Embedding width (``input_mode="ids"`` only).
         dropout: Rate of the head's ``Dropout`` layers (0 leaves them out).
         layer_dropout: Rate of a ``Dropout`` between stacked LSTM layers (0: none).
@@ -84,14 +90,15 @@ def build_lstm(
         recurrent_dropout: LSTM recurrent dropout, one rate for all layers or one per layer.
         dense_units: Width of the hidden ``Dense`` layer of the head, or None for none.
         batch_norm: Add Skuli's ``BatchNormalization`` layers to the head.
-        return_sequences: True for the chunk model (every position predicts), False for
-            the window model (the last position predicts).
+        return_sequences: True for the chunk model (every position predicts, the
+            default: ``TRAINING.shape``), False for the window model (the last
+            position predicts, the seed's).
         input_mode: ``"ids"`` (integer ids into an ``Embedding``) or ``"scaled"``
             (Skuli's ``id / vocab_size`` floats, shape ``[seq_len, 1]``).
         seq_len: Fixed sequence length, or None to accept any length.
         output: ``"logits"`` (no final activation) or ``"probabilities"`` (final softmax).
         optimizer: A Keras optimizer name, e.g. ``"adam"`` or ``"rmsprop"``.
-        learning_rate: The optimizer's learning rate.
+        learning_rate: The optimizer's learning rate (default ``TRAINING.learning_rate``).
         jit_compile: Compile the training step with XLA: True, False, or ``"auto"``
             (Keras' choice: off on a CPU-only machine). On 2 CPU cores XLA made
             2 x LSTM 128 four to five times slower and 2 x LSTM 256 1.2 to 1.4
@@ -106,9 +113,10 @@ def build_lstm(
         ValueError: naming the bad argument.
 
     Examples:
-        >>> model = build_lstm(20, units=(16,), seq_len=8, return_sequences=True)
-        >>> model.output_shape
+        >>> build_lstm(20, units=(16,), seq_len=8).output_shape  # a chunk model
         (None, 8, 20)
+        >>> build_lstm(20, units=(16,), seq_len=8, return_sequences=False).output_shape
+        (None, 20)
     """
     units = tuple(int(u) for u in units)
     rates = _per_layer(recurrent_dropout, len(units))

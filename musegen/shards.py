@@ -17,7 +17,7 @@ Examples:
     >>> folder = tempfile.mkdtemp()
     >>> write_shards([[2, 3, 4, 5], [6, 7, 8]], folder, vocabulary=9, shard_tokens=4).num_shards
     2
-    >>> data = ShardedDataset(folder, seq_len=2, val_fraction=0)
+    >>> data = ShardedDataset(folder, seq_len=2, shape="windows", val_fraction=0)
     >>> sorted((x.tolist(), int(y)) for x, y in data.train.as_numpy_iterator())
     [([2, 3], 4), ([3, 4], 5), ([6, 7], 8)]
 """
@@ -36,7 +36,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from musegen._files import atomic_write_bytes, atomic_write_text, dump_document, load_document
+from musegen._words import plural
 from musegen.dataset import InputMode, Shape, _check_options, split_songs
+from musegen.defaults import TRAINING
 from musegen.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
@@ -241,8 +243,9 @@ class ShardedDataset:
 
     Args:
         directory: A folder written by `write_shards`.
-        seq_len: Length of each input sequence.
-        shape: ``"windows"`` (many-to-one) or ``"chunks"`` (many-to-many).
+        seq_len: Length of each input sequence (default ``TRAINING.seq_len``).
+        shape: ``"chunks"`` (many-to-many, the default: ``TRAINING.shape``) or
+            ``"windows"`` (many-to-one, the seed's).
         stride: Ids between the starts of consecutive windows (windows only).
         val_fraction: Share of the songs held out for validation.
         seed: Seed of the song split and of the shuffling.
@@ -268,8 +271,8 @@ class ShardedDataset:
         self,
         directory: str | os.PathLike[str],
         *,
-        seq_len: int,
-        shape: Shape = "windows",
+        seq_len: int = TRAINING.seq_len,
+        shape: Shape = TRAINING.shape,
         stride: int = 1,
         val_fraction: float = 0.1,
         seed: int = 0,
@@ -343,8 +346,8 @@ class ShardedDataset:
         return (
             f"ShardedDataset({str(self.index.directory)!r}, shape={self.shape!r}, "
             f"seq_len={self.seq_len}, shards={self.index.num_shards}, "
-            f"train={len(self)} examples from {self.num_train_songs} songs, "
-            f"val={self.num_val} examples from {self.num_val_songs} songs)"
+            f"train={plural(len(self), 'example')} from {plural(self.num_train_songs, 'song')}, "
+            f"val={plural(self.num_val, 'example')} from {plural(self.num_val_songs, 'song')})"
         )
 
     # ------------------------------------------------------------------ tf.data

@@ -8,6 +8,8 @@ from typing import Any
 
 import keras
 
+from musegen.defaults import TRAINING
+
 __all__ = ["TimeBudget"]
 
 
@@ -23,7 +25,7 @@ class TimeBudget(keras.callbacks.Callback):
     training guide).
 
     Args:
-        minutes: The budget, in minutes of wall-clock time.
+        minutes: The budget, in minutes of wall-clock time (default ``TRAINING.minutes``).
         anneal: Decay the learning rate with the clock (else leave it alone).
         final_fraction: Learning rate at the deadline, as a fraction of the first.
         started_at: A `time.perf_counter()` reading to count the budget from (e.g.
@@ -41,7 +43,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     def __init__(
         self,
-        minutes: float,
+        minutes: float = TRAINING.minutes,
         *,
         anneal: bool = True,
         final_fraction: float = 0.0,

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from musegen._files import atomic_write_text
 from musegen._parallel import file_sizes, map_unordered
+from musegen._words import plural
 from musegen.midi_io import LoadFailure, MidiReadError
 from musegen.tokenizer import TokenizerProtocol
 
@@ -104,7 +105,7 @@ class TokenizedFiles:
 
     Examples:
         >>> TokenizedFiles([Path("a.mid")], [["C4"]]).summary()
-        '1 files tokenized (0 from the cache), 0 skipped'
+        '1 file tokenized (0 from the cache), 0 skipped'
     """
 
     paths: list[Path]
@@ -115,7 +116,7 @@ class TokenizedFiles:
     def summary(self) -> str:
         """One line: how many files, cache hits and failures."""
         return (
-            f"{len(self.tokens)} files tokenized ({self.hits} from the cache), "
+            f"{plural(len(self.tokens), 'file')} tokenized ({self.hits} from the cache), "
             f"{len(self.failures)} skipped"
         )
 

@@ -23,6 +23,7 @@ import keras
 
 from musegen._files import atomic_write_text
 from musegen.custom_loop import fit_custom, is_chief, needs_custom_loop
+from musegen.defaults import TRAINING
 from musegen.time_budget import TimeBudget
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ def fit(
     *,
     epochs: int,
     run_dir: str | os.PathLike[str],
-    batch_size: int = 64,
+    batch_size: int = TRAINING.batch_size,
     verbose: int | str = "auto",
     callbacks: Sequence[keras.callbacks.Callback] = (),
     **callback_options: Any,
@@ -144,7 +145,7 @@ def fit(
         data: The dataset; its validation songs give ``val_loss``.
         epochs: Most epochs to train.
         run_dir: The run directory (see `training_callbacks`).
-        batch_size: Examples per batch.
+        batch_size: Examples per batch (default ``TRAINING.batch_size``).
         verbose: Keras' progress output (0 silent, 1 bar, 2 a line per epoch).
         callbacks: More callbacks to run, e.g. a `TimeBudget`.
         **callback_options: Passed to `training_callbacks` (``patience``, ``monitor``, ...).

@@ -58,7 +58,7 @@ def test_beam_search_with_a_grammar_decodes(chorale_model) -> None:
 
 def test_beam_search_on_a_window_model_and_bad_arguments() -> None:
     keras.utils.set_random_seed(1)
-    model = build_lstm(12, units=(8,), embedding_dim=4, seq_len=5)
+    model = build_lstm(12, units=(8,), embedding_dim=4, seq_len=5, return_sequences=False)
     prime = [2, 3, 4, 5, 6]
     ids, _ = beam_search(model, prime, 6, width=1)
     np.testing.assert_array_equal(ids, generate(model, prime, 6, "argmax"))

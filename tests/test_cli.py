@@ -256,3 +256,60 @@ def test_the_real_command_prints_no_traceback(tmp_path) -> None:
         [sys.executable, "-m", "musegen.cli", "--version"], capture_output=True, text=True
     )
     assert version.returncode == 0 and version.stdout.startswith("musegen ")
+
+
+def drums_and_songs(folder):
+    """A folder of two short songs and one drums-only file; returns the drums file."""
+    from musegen.tracks import Score, Track
+
+    folder.mkdir()
+    for i in range(2):
+        write_midi(Piece((Event(0, 1, (60 + i, 64)), Event(1, 1, (62,)), Event(2, 1, (65,)))),
+                   folder / f"song{i}.mid")  # fmt: skip
+    kit = Track(Piece((Event(0, 1, (38,)), Event(1, 1, (36,)))), name="kit", is_drum=True)
+    return write_midi(Score((kit,)), folder / "drums.mid")
+
+
+def test_evaluate_and_plot_skip_a_drums_only_file_naming_it(tmp_path, capsys) -> None:
+    drums = drums_and_songs(tmp_path / "songs")
+    (tmp_path / "reference").mkdir()
+    for song in ("song0.mid", "song1.mid"):
+        shutil.copy(tmp_path / "songs" / song, tmp_path / "reference")
+    assert (
+        main(["evaluate", str(tmp_path / "songs"), "--reference", str(tmp_path / "reference")]) == 0
+    )
+    out, err = capsys.readouterr()
+    assert err.strip().splitlines() == [
+        f"musegen: skipped {drums}: no pitched notes (empty or drums only)"
+    ]
+    assert "2 generated pieces (1 skipped)" in out
+    header = next(line for line in out.splitlines() if line.startswith("metric"))
+    assert header.split() == ["metric", "generated", "(n=2)", "reference", "(n=2)"]
+    assert main(["plot", str(drums), "--out", str(tmp_path / "pngs")]) == 1
+    assert capsys.readouterr().err.strip().endswith(f"skipped {drums}: no pitched notes "
+                                                    "(empty or drums only)")  # fmt: skip
+    assert not (tmp_path / "pngs" / "drums.png").exists()
+
+
+def test_an_empty_folder_is_a_bad_argument_to_every_command(tmp_path, capsys) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    commands = [
+        ["tokenize", str(empty)],
+        ["train", str(empty), "--out", str(tmp_path / "run")],
+        ["train", str(empty), "--tracks", "--out", str(tmp_path / "run")],
+        ["plot", str(empty)],
+        ["render", str(empty)],
+        ["evaluate", str(empty), "--reference", "musegen:skuli"],
+    ]
+    for command in commands:
+        assert main(command) == 2, command
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("musegen: no ") and str(empty) in err[0], err
+
+
+def test_counts_are_spelt_in_the_singular_for_one(tmp_path, capsys) -> None:
+    drums_and_songs(tmp_path / "songs")
+    assert main(["tokenize", str(tmp_path / "songs"), "--limit", "2", "--quiet"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(f"{tmp_path / 'songs'}: 1 piece, 3 events, 1 file skipped"), first

@@ -95,3 +95,18 @@ def test_harmonize_puts_the_melody_on_top_of_every_event(tmp_path: Path) -> None
     assert 0 <= out["bass_exact"] <= out["bass_pitch_class"] <= 1
     assert (tmp_path / "report.txt").is_file() and list(tmp_path.glob("*.png"))
     assert (tmp_path / f"{out['results'][0]['name']}.mid").is_file()
+
+
+def test_the_seeds_windows_run_end_to_end(midi_folder: Path, tmp_path: Path) -> None:
+    # the seed's settings are passed by name, whatever the library's defaults are
+    long = tmp_path / "long"  # songs longer than the recipe's windows of 100
+    long.mkdir()
+    for song in range(3):
+        notes = tuple(Event(i * 0.5, 0.5, (60 + (i * (song + 2)) % 12,)) for i in range(110))
+        write_midi(Piece(notes), long / f"song{song}.mid")
+    args = ["--data", str(long), "--epochs", "1", "--units", "4,4,4", "--steps", "4"]
+    results = load("skuli_baseline").main([*args, "--out", str(tmp_path / "skuli")])
+    assert results["vocab"] > 2 and results["loss"] > 0
+    args = ["--data", str(midi_folder), "--limit", "3", "--epochs", "1", "--units", "8"]
+    rows = load("sequence_lengths").main([*args, "--seq-lens", "5", "--out", str(tmp_path)])
+    assert list(rows) == [5]

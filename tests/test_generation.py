@@ -83,7 +83,8 @@ def test_generate_chunk_model_equals_greedy_decoding_with_keras(chunk_model: ker
 
 def test_window_mode_equals_the_windowed_forward_pass() -> None:
     keras.utils.set_random_seed(3)
-    model = build_lstm(VOCAB, units=(12, 12), embedding_dim=6, dense_units=None, seq_len=5)
+    model = build_lstm(VOCAB, units=(12, 12), embedding_dim=6, dense_units=None, seq_len=5,
+                       return_sequences=False)  # fmt: skip
     prime = [4, 9, 2, 13, 7, 11, 3]
     sampler, rng = CategoricalSampler(), np.random.default_rng(5)
     ids = list(prime)
@@ -95,7 +96,7 @@ def test_window_mode_equals_the_windowed_forward_pass() -> None:
 
 def test_window_of_a_model_without_seq_len() -> None:
     keras.utils.set_random_seed(3)
-    model = build_lstm(VOCAB, units=(8,), embedding_dim=4, dense_units=None)
+    model = build_lstm(VOCAB, units=(8,), embedding_dim=4, dense_units=None, return_sequences=False)
     prime = [4, 9, 2, 13, 7, 11]
     ids = list(prime)
     for _ in range(4):

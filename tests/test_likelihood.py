@@ -58,6 +58,6 @@ def test_bad_input_is_named(fixed_model):
         nll_per_quarter(fixed_model, [[2, 3]], [0.0])
     with pytest.raises(ValueError, match="id 9"):
         token_nll(fixed_model, [2, 9])
-    window_model = build_lstm(5, units=(3,))
+    window_model = build_lstm(5, units=(3,), return_sequences=False)
     with pytest.raises(ValueError, match="chunk model"):
         token_nll(window_model, [2, 3])

@@ -123,7 +123,7 @@ def test_load_corpus_skips_and_reports_bad_files(tmp_path):
         "readme.txt": "not a music file musegen reads (its suffix is '.txt'; reads "
         ".mid, .midi, .xml, .musicxml, .mxl, .krn)",
     }
-    assert corpus.summary() == "1 pieces, 7 events, 4 files skipped"
+    assert corpus.summary() == "1 piece, 7 events, 4 files skipped"
 
 
 def test_load_corpus_in_parallel_gives_the_same_corpus_in_order(tmp_path):

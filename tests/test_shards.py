@@ -60,7 +60,7 @@ def test_nothing_crosses_a_song_boundary(folder):
     for x, y, w in data.train.as_numpy_iterator():
         real = np.concatenate([x[x > 0], y[w > 0]])  # real ids are >= 2, padding is 0
         assert len(set((real - 2) // 10)) == 1, (x, y, w)
-    windows = ShardedDataset(folder, seq_len=3, val_fraction=0)
+    windows = ShardedDataset(folder, seq_len=3, shape="windows", val_fraction=0)
     for x, y in windows.train.as_numpy_iterator():
         assert len(set((np.append(x, y) - 2) // 10)) == 1
 
@@ -124,9 +124,13 @@ def test_interrupted_write_lists_only_whole_shards(tmp_path):
     listed = index.song_lengths().tolist()
     assert listed == LENGTHS[: len(listed)]
     with pytest.raises(ValueError, match="unfinished"):
-        ShardedDataset(tmp_path, seq_len=3)
-    partial = ShardedDataset(tmp_path, seq_len=3, val_fraction=0, allow_partial=True)
-    memory = SequenceDataset.from_ids(SONGS[: len(listed)], VOCAB, seq_len=3, val_fraction=0)
+        ShardedDataset(tmp_path, seq_len=3, shape="windows")
+    partial = ShardedDataset(
+        tmp_path, seq_len=3, shape="windows", val_fraction=0, allow_partial=True
+    )
+    memory = SequenceDataset.from_ids(
+        SONGS[: len(listed)], VOCAB, seq_len=3, shape="windows", val_fraction=0
+    )
     assert rows(partial.train) == rows(memory.train)
 
 
@@ -139,11 +143,11 @@ def test_corrupt_shard_is_named(folder):
     shard = folder / ShardIndex.load(folder).shards[1].file
     shard.write_bytes(shard.read_bytes()[:-8])
     with pytest.raises(ValueError, match=shard.name):
-        ShardedDataset(folder, seq_len=3)
+        ShardedDataset(folder, seq_len=3, shape="windows")
 
 
 def test_pipelines_split_the_shards_between_them(folder):
-    data = ShardedDataset(folder, seq_len=2, val_fraction=0)
+    data = ShardedDataset(folder, seq_len=2, shape="windows", val_fraction=0)
     parts = [data.batches(4, pipeline=(i, 2)) for i in range(2)]
     assert sorted(rows(parts[0].unbatch()) + rows(parts[1].unbatch())) == rows(data.train)
     assert sum(int(p.cardinality()) for p in parts) >= data.steps_per_epoch(4)
@@ -152,7 +156,7 @@ def test_pipelines_split_the_shards_between_them(folder):
 
 
 def test_reshuffles_every_pass(folder):
-    data = ShardedDataset(folder, seq_len=1, val_fraction=0, shuffle_buffer=1)
+    data = ShardedDataset(folder, seq_len=1, shape="windows", val_fraction=0, shuffle_buffer=1)
     train = data.train
     passes = [[int(y) for _, y in train.as_numpy_iterator()] for _ in range(4)]
     assert all(sorted(p) == sorted(passes[0]) for p in passes)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from musegen._words import plural
 from musegen.midi_io import Corpus, load_corpus
 
 DEFAULT_SOURCE = "music21:bach"
@@ -32,7 +33,8 @@ def load(args: argparse.Namespace) -> Corpus:
     """Read ``args.source`` as the commands do: a summary line, the skipped files named.
 
     Raises:
-        CommandError: for a missing source (status 2), or one with no readable piece (1).
+        CommandError: for a missing source or one without files (status 2), or one
+            whose files gave no piece (1).
     """
     start = time.perf_counter()
     try:
@@ -49,8 +51,8 @@ def load(args: argparse.Namespace) -> Corpus:
     print(f"{args.source}: {corpus.summary()} ({seconds:.1f} s)")
     for failure in corpus.failures:
         print(f"  skipped {failure}")
-    if not corpus.pieces:
-        raise CommandError(f"no pieces to use in {args.source}")
+    if not corpus.pieces:  # none read (1), or nothing there to read: a bad argument (2)
+        raise CommandError(f"no pieces to use in {args.source}", 1 if corpus.failures else 2)
     return corpus
 
 
@@ -58,7 +60,8 @@ def load_scores(args: argparse.Namespace) -> list[Any]:
     """Read ``args.source`` with each file's tracks apart (`musegen.midi_io.read_tracks`).
 
     Raises:
-        CommandError: for a missing source (status 2), or one with no readable score (1).
+        CommandError: for a missing source or one without files (status 2), or one
+            whose files gave no score (1).
     """
     from musegen.midi_io import LoadFailure, MidiReadError, read_tracks, source_files
 
@@ -79,9 +82,12 @@ def load_scores(args: argparse.Namespace) -> list[Any]:
         if score.tracks:
             scores.append(score)
     tracks, skipped = sum(len(s.tracks) for s in scores), len(paths) - len(scores) + len(others)
-    print(f"{args.source}: {len(scores)} scores, {tracks} tracks, {skipped} files skipped")
-    if not scores:
-        raise CommandError(f"no scores to use in {args.source}")
+    print(
+        f"{args.source}: {plural(len(scores), 'score')}, {plural(tracks, 'track')}, "
+        f"{plural(skipped, 'file')} skipped"
+    )
+    if not scores:  # none read (1), or nothing there to read: a bad argument (2)
+        raise CommandError(f"no scores to use in {args.source}", 1 if paths else 2)
     return scores
 
 
@@ -114,15 +120,24 @@ def midi_files(paths: list[str]) -> list[Path]:
 
 
 def read_pieces(files: list[Path]) -> Iterator[tuple[Path, Any]]:
-    """(file, piece) per file (MusicXML: its tracks merged); a bad file is named and gives None."""
+    """(file, piece) per file, MusicXML with its tracks merged; a bad or drums-only file gives None.
+
+    The file is named on standard error with the reason it was skipped.
+    """
     from musegen.midi_io import MidiReadError, read_midi, read_tracks
 
     for file in files:
         try:
             midi = file.suffix.lower() in (".mid", ".midi")
-            yield file, read_midi(file) if midi else read_tracks(file).merged()
+            piece = read_midi(file) if midi else read_tracks(file).merged()
         except MidiReadError as err:
             print_error(f"skipped {err}")
+            yield file, None
+            continue
+        if piece.notes:
+            yield file, piece
+        else:  # as load_corpus: nothing to measure, draw or play
+            print_error(f"skipped {file}: no pitched notes (empty or drums only)")
             yield file, None
 
 

@@ -9,6 +9,7 @@ import math
 import sys
 from typing import Any
 
+from musegen._words import plural
 from musegen.cli._common import CommandError, midi_files, print_error, read_pieces
 
 
@@ -62,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
                 writer.writerow([metric, column, stat["mean"], stat["std"]])
     else:
         print(
-            f"{len(pieces)} generated pieces ({len(files) - len(pieces)} skipped) against "
-            f"{args.reference}: {reference.summary()}\n"
+            f"{plural(len(pieces), 'generated piece')} ({len(files) - len(pieces)} skipped) "
+            f"against {args.reference}: {reference.summary()}\n"
         )
         print(table)
     return 0

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from musegen._quiet import start_tensorflow
+from musegen._words import plural
 from musegen.cli._common import CommandError, bundle_dir, print_error
 from musegen.defaults import GENERATION
 from musegen.events import Piece
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         piece, skipped = _continuation(bundle.tokenizer, *words)
         failed |= write_outputs(piece, out, png=args.png, wav=args.wav, title=f"{out.name} ({how})")
         print(f"  {len(piece.notes)} notes and chords, {piece.duration:.1f} quarter lengths, "
-              f"{len(skipped)} tokens skipped")  # fmt: skip
+              f"{plural(len(skipped), 'token')} skipped")  # fmt: skip
     return failed
 
 
