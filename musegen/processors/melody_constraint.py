@@ -83,7 +83,16 @@ class MelodyConstraint(BaseProcessor):
     _duration: np.ndarray | None = None
 
     def bind(self, table: TokenTable) -> MelodyConstraint:
-        """A copy reading `table`; the melody's durations become the tokenizer's buckets."""
+        """A copy reading `table`; the melody's durations become the tokenizer's buckets.
+
+        Raises:
+            ValueError: for a band's vocabulary (a `TrackTokenizer`'s).
+        """
+        if table.band:
+            raise ValueError(
+                "MelodyConstraint cannot steer a band (TrackTokenizer): each of its events is "
+                "one instrument's, so no event carries the whole harmony under the melody note"
+            )
         bound = super().bind(table)
         bound._pitch = np.array([-1 if p is None else p for p, _ in self.melody])
         bound._duration = np.array([table.snap(d) for _, d in self.melody])
