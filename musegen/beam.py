@@ -65,7 +65,7 @@ def beam_search(
 
     Raises:
         ValueError: for ``width < 1``, a bad prime, or processors that leave
-            nothing to pick.
+            nothing to pick in every beam of a stream (naming the stream).
 
     Examples:
         >>> from musegen.model import build_lstm
@@ -100,12 +100,16 @@ def beam_search(
         for t in range(start, start + steps):
             if not runner.chunk:
                 logits, _ = runner(ids[:, t - width_ : t])
-            if chain:
-                logits = _processors.apply(chain, logits, ids[:, :t], start)
             logits = np.array(logits, dtype=np.float64)
+            if chain:  # on the live beams only: a dead one's history may contradict them
+                live = np.flatnonzero(np.isfinite(scores).ravel())
+                steered = _processors.run(chain, logits[live], ids[live, :t], start)
+                logits[:] = -np.inf
+                logits[live] = steered
             logits[:, reserved] = -np.inf
-            log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-            log_probs[np.isnan(log_probs)] = -np.inf  # a row with nothing allowed (a dead beam)
+            with np.errstate(invalid="ignore"):  # -inf - -inf: a row with nothing allowed
+                log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+            log_probs[np.isnan(log_probs)] = -np.inf  # a dead beam, or one the processors end
             log_probs = log_probs.reshape(streams, rows, vocab)
             total = scores[:, :, None] + log_probs
             beams = total[:, :width].reshape(streams, width * vocab)

@@ -45,6 +45,7 @@ __all__ = [
     "deserialize",
     "get",
     "prepare",
+    "run",
     "serialize",
 ]
 
@@ -147,9 +148,7 @@ def apply(
         >>> apply([NoRepeatNGram(1)], np.zeros((1, 3)), np.array([[0, 2]]), 0).tolist()
         [[-inf, 0.0, -inf]]
     """
-    out = np.asarray(logits, dtype=np.float64)
-    for processor in chain:
-        out = processor(out, ids, start)
+    out = run(chain, logits, ids, start)
     dead = np.flatnonzero(~(out > -np.inf).any(axis=1))
     if dead.size:
         names = ", ".join(type(p).__name__ for p in chain)
@@ -157,4 +156,19 @@ def apply(
             f"the processors ({names}) leave no id to pick in streams {dead.tolist()} "
             f"after {ids.shape[1]} ids: they contradict each other"
         )
+    return out
+
+
+def run(
+    chain: Sequence[LogitsProcessor], logits: np.ndarray, ids: np.ndarray, start: int
+) -> np.ndarray:
+    """`apply` without its check: a row may be left with no allowed id (all ``-inf``).
+
+    Examples:
+        >>> run([NoRepeatNGram(1)], np.zeros((1, 3)), np.array([[0, 2]]), 0).tolist()
+        [[-inf, 0.0, -inf]]
+    """
+    out = np.asarray(logits, dtype=np.float64)
+    for processor in chain:
+        out = processor(out, ids, start)
     return out
