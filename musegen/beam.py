@@ -103,7 +103,7 @@ def beam_search(
             logits = np.array(logits, dtype=np.float64)
             if chain:  # on the live beams only: a dead one's history may contradict them
                 live = np.flatnonzero(np.isfinite(scores).ravel())
-                steered = _processors.run(chain, logits[live], ids[live, :t], start)
+                steered = _processors.run(chain, logits[live], ids[live, :t], start, reserved)
                 logits[:] = -np.inf
                 logits[live] = steered
             logits[:, reserved] = -np.inf

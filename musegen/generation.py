@@ -69,8 +69,8 @@ def generate(
             per stream (all rows the same length). See `prime_ids` for tokens.
         steps: How many ids to generate per stream.
         sampler: A sampler, or a name / config for `musegen.samplers.get`.
-        processors: Logits processors (`musegen.processors`), applied in order to
-            every step's logits before the sampler.
+        processors: Logits processors (`musegen.processors`), applied to every
+            step's logits before the sampler (in any order: `musegen.processors.apply`).
         table: The vocabulary's `TokenTable`, for processors that read what ids
             mean (`musegen.processors.KeyConstraint`, ...).
         seed: Seed of the random generator; the same seed gives the same output.
@@ -103,6 +103,7 @@ def generate(
     runner = LSTMRunner(model)  # the model's weights as numpy arrays
     pick = samplers.get(sampler)
     chain = _processors.prepare(processors, table, runner.vocab_size)
+    reserved = getattr(pick, "reserved_ids", ())  # the processors give way to these too
     rng = np.random.default_rng(seed)
     context = _prime_batch(prime, batch_size, runner.vocab_size)  # [batch, prime length]
     width = runner.window or window or context.shape[1]
@@ -120,7 +121,7 @@ def generate(
             if not runner.chunk:
                 logits, _ = runner(ids[:, t - width : t])  # re-read the window from zero state
             if chain:  # penalties and constraints, in order, on the ids so far
-                logits = _processors.apply(chain, logits, ids[:, :t], start)
+                logits = _processors.apply(chain, logits, ids[:, :t], start, reserved)
             ids[:, t] = pick(logits, rng)  # choose the next id of every stream
             if runner.chunk and t + 1 < start + steps:
                 logits, state = runner(ids[:, t : t + 1], state)  # one LSTM step, the new id

@@ -12,7 +12,7 @@ from musegen.beam import beam_search
 from musegen.generation import generate
 from musegen.model import build_lstm
 from musegen.note_tokenizer import NoteTokenizer
-from musegen.processors import GrammarConstraint, MelodyConstraint, NoRepeatNGram, prepare
+from musegen.processors import GrammarConstraint, MelodyConstraint, NoRepeatNGram, prepare, run
 from musegen.token_table import TokenTable
 from musegen.vocabulary import Vocabulary
 
@@ -84,9 +84,8 @@ def _exhaustive(model: keras.Model, prime: list[int], steps: int, chain: list, t
     total = np.zeros(len(ids))
     for t in range(steps):
         logits = np.log(out[:, t]) if (out >= 0).all() else out[:, t].astype(np.float64)
-        for processor in prepare(chain, table, len(TINY_VOCAB)):
-            logits = processor(logits, ids[:, : len(prime) + t], len(prime))
-        logits[:, :2] = -np.inf
+        logits = run(prepare(chain, table, len(TINY_VOCAB)), logits, ids[:, : len(prime) + t],
+                     len(prime), reserved=(0, 1))  # fmt: skip
         with np.errstate(invalid="ignore"):
             log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
         picked = log_probs[np.arange(len(ids)), choices[:, t]]
@@ -96,8 +95,8 @@ def _exhaustive(model: keras.Model, prime: list[int], steps: int, chain: list, t
 
 @pytest.mark.parametrize(
     "chain",
-    [[], [GrammarConstraint()], [MelodyConstraint([(64, 1.0), (60, 1.0)])]],
-    ids=["none", "grammar", "melody"],
+    [[], [GrammarConstraint()], [NoRepeatNGram(2)], [MelodyConstraint([(64, 1.0), (60, 1.0)])]],
+    ids=["none", "grammar", "no-repeat", "melody"],
 )
 def test_beam_search_against_exhaustive_search(chain: list) -> None:
     keras.utils.set_random_seed(3)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -65,6 +67,43 @@ def test_no_repeat_ngram_yields_rather_than_leave_nothing() -> None:
     logits[0, 2] = 0.0  # only id 2 is allowed (by an earlier constraint)
     out = NoRepeatNGram(1)(logits, np.array([[2]]), 0)
     assert out[0, 2] == 0.0
+
+
+def test_the_chain_gives_the_same_logits_in_any_order() -> None:
+    table = TokenTable.build(NoteTokenizer(holds=True), NOTE_VOCAB)
+    everything = [
+        GrammarConstraint(),
+        NoRepeatNGram(1),
+        RepetitionPenalty(3.0, window=4, only_pitches=True),
+        MelodyConstraint([(64, 1.0), (67, 2.0)]),
+        NoRepeatNGram(2),
+    ]
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(3, len(NOTE_VOCAB)))
+    rows = (["4th", "half", "rest"], ["E4", "4th", "C4"], ["E4", "half", "C4"])
+    ids = np.array([NOTE_VOCAB.encode(row) for row in rows])  # after a rest: 4th or half, both seen
+    outs = []
+    for order in itertools.permutations(range(len(everything))):
+        chain = processors.prepare([everything[i] for i in order], table, len(NOTE_VOCAB))
+        outs.append(processors.apply(chain, logits, ids, 1, reserved=(0, 1)))
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+    assert np.isfinite(outs[0]).any(axis=1).all()  # the n-grams gave way to the grammar
+
+
+def test_no_repeat_ngram_gives_way_before_the_reserved_ids_are_all_that_is_left() -> None:
+    vocab = Vocabulary(["C4", "E4"])  # ids 2 and 3; 0 and 1 are never picked
+    ids = generate(_tiny_model(len(vocab)), [2], 12, "argmax", processors=[NoRepeatNGram(1)])
+    assert ids.shape == (1, 12)
+
+
+def _tiny_model(vocab_size: int):
+    import keras
+
+    from musegen.model import build_lstm
+
+    keras.utils.set_random_seed(0)
+    return build_lstm(vocab_size, units=(4,), embedding_dim=2, return_sequences=True)
 
 
 def test_key_constraint_forbids_ids_with_an_outside_pitch() -> None:

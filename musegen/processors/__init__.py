@@ -1,6 +1,6 @@
 """Logits processors: reshape a batch of logits before a sampler picks (penalties, constraints).
 
-Processors apply in order, each to the previous one's logits, and compose with
+A chain's result does not depend on its order (`apply`); processors compose with
 any sampler: `musegen.generation.generate` and `musegen.beam.beam_search` take
 ``processors=[...]``. Those that read what ids mean (pitches, the grammar) take
 the vocabulary's `musegen.token_table.TokenTable` (``table=``).
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from musegen import _registry
-from musegen.processors.base import BaseProcessor, LogitsProcessor
+from musegen.processors.base import BaseProcessor, LogitsProcessor, give_way
 from musegen.processors.grammar_constraint import GrammarConstraint
 from musegen.processors.key_constraint import KeyConstraint
 from musegen.processors.melody_constraint import MelodyConstraint
@@ -136,9 +136,17 @@ def prepare(
 
 
 def apply(
-    chain: Sequence[LogitsProcessor], logits: np.ndarray, ids: np.ndarray, start: int
+    chain: Sequence[LogitsProcessor],
+    logits: np.ndarray,
+    ids: np.ndarray,
+    start: int,
+    reserved: Sequence[int] = (),
 ) -> np.ndarray:
-    """Run the processors of `chain` in order on `logits` ``[batch, vocab]``.
+    """Run the processors of `chain` on `logits` ``[batch, vocab]``: the same in any order.
+
+    The `reserved` ids (which no sampler picks) are forbidden first, then the
+    constraints (``hard``) run, then the others in their order; a processor
+    that yields (`NoRepeatNGram`) gives way to all of them.
 
     Raises:
         ValueError: when the processors leave a row with no allowed id (they
@@ -148,7 +156,7 @@ def apply(
         >>> apply([NoRepeatNGram(1)], np.zeros((1, 3)), np.array([[0, 2]]), 0).tolist()
         [[-inf, 0.0, -inf]]
     """
-    out = run(chain, logits, ids, start)
+    out = run(chain, logits, ids, start, reserved)
     dead = np.flatnonzero(~(out > -np.inf).any(axis=1))
     if dead.size:
         names = ", ".join(type(p).__name__ for p in chain)
@@ -160,7 +168,11 @@ def apply(
 
 
 def run(
-    chain: Sequence[LogitsProcessor], logits: np.ndarray, ids: np.ndarray, start: int
+    chain: Sequence[LogitsProcessor],
+    logits: np.ndarray,
+    ids: np.ndarray,
+    start: int,
+    reserved: Sequence[int] = (),
 ) -> np.ndarray:
     """`apply` without its check: a row may be left with no allowed id (all ``-inf``).
 
@@ -168,7 +180,15 @@ def run(
         >>> run([NoRepeatNGram(1)], np.zeros((1, 3)), np.array([[0, 2]]), 0).tolist()
         [[-inf, 0.0, -inf]]
     """
-    out = np.asarray(logits, dtype=np.float64)
-    for processor in chain:
-        out = processor(out, ids, start)
+    out = np.array(logits, dtype=np.float64)
+    out[:, [i for i in reserved if 0 <= i < out.shape[1]]] = -np.inf
+    yielding = [p for p in chain if isinstance(p, BaseProcessor) and p.yields]
+    for processor in sorted(chain, key=lambda p: not getattr(p, "hard", False)):
+        if processor not in yielding:
+            out = processor(out, ids, start)
+    if yielding:  # one decision over what everything else leaves
+        banned = np.zeros(out.shape, bool)
+        for processor in yielding:
+            banned |= processor.banned(np.asarray(ids, np.int64), start, out.shape[1])
+        out = give_way(out, banned)
     return out

@@ -55,6 +55,13 @@ class BaseProcessor:
     needs_table: bool = False
     """Whether `process` reads `table`."""
 
+    hard: bool = False
+    """A constraint (it forbids ids outright): a chain runs these first, then the rest."""
+
+    yields: bool = False
+    """It forbids ids only where others stay allowed: a chain decides this last, over
+    what the whole chain leaves (see `banned`)."""
+
     table: TokenTable | None = None
     """The table of the vocabulary, once bound."""
 
@@ -94,6 +101,10 @@ class BaseProcessor:
         """
         raise NotImplementedError(f"{type(self).__name__} must implement process()")
 
+    def banned(self, ids: np.ndarray, start: int, vocab: int) -> np.ndarray:
+        """``bool [batch, vocab]``: the ids a yielding processor forbids where it can."""
+        raise NotImplementedError(f"{type(self).__name__} does not yield")
+
     def bind(self, table: TokenTable) -> Self:
         """A copy of this processor reading `table` (this one is left unbound).
 
@@ -132,4 +143,11 @@ class BaseProcessor:
 def forbid(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """Set to ``-inf`` the logits where `allowed` (broadcast to ``[batch, vocab]``) is False."""
     logits[~np.broadcast_to(allowed, logits.shape)] = -np.inf
+    return logits
+
+
+def give_way(logits: np.ndarray, banned: np.ndarray) -> np.ndarray:
+    """Set the `banned` logits to ``-inf``, except in rows where nothing else would be left."""
+    banned = banned & (np.isfinite(logits) & ~banned).any(axis=1)[:, None]
+    logits[banned] = -np.inf
     return logits

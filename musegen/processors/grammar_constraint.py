@@ -34,6 +34,7 @@ class GrammarConstraint(BaseProcessor):
     """
 
     needs_table = True
+    hard = True
 
     def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
         """Set the logits of the ids the grammar does not allow next to ``-inf``."""

@@ -55,6 +55,7 @@ class MelodyConstraint(BaseProcessor):
     """
 
     needs_table = True
+    hard = True
 
     def __init__(self, melody: Iterable[Sequence[Any]]) -> None:
         notes = [(None if p is None else int(p), float(d)) for p, d in melody]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from musegen.processors.base import BaseProcessor
+from musegen.processors.base import BaseProcessor, give_way
 
 __all__ = ["NoRepeatNGram"]
 
@@ -17,7 +17,8 @@ class NoRepeatNGram(BaseProcessor):
     At each step the last ``n - 1`` ids of a row are looked up among all its
     earlier runs of ``n - 1`` ids; the id that followed each match is
     forbidden. A row whose every allowed id would be forbidden keeps them
-    (the constraint yields rather than leave nothing to pick).
+    (the constraint yields rather than leave nothing to pick); in a chain it
+    yields to everything the rest of the chain forbids, wherever it stands.
 
     Args:
         n: The n-gram length, at least 1 (1 forbids any id already used).
@@ -29,17 +30,21 @@ class NoRepeatNGram(BaseProcessor):
         [[0.0, 0.0, 0.0, -inf, 0.0]]
     """
 
+    yields = True
+
     def __init__(self, n: int = 4) -> None:
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         self.n = int(n)
 
     def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
-        """Set the logits of the ids that would repeat an n-gram to ``-inf``."""
+        """Set the logits of the ids that would repeat an n-gram to ``-inf``, where it can."""
+        return give_way(logits, self.banned(ids, start, logits.shape[1]))
+
+    def banned(self, ids: np.ndarray, start: int, vocab: int) -> np.ndarray:
+        """``bool [batch, vocab]``: the ids that would repeat an n-gram."""
         n, time = self.n, ids.shape[1]
-        if time < n - 1:
-            return logits
-        banned = np.zeros(logits.shape, bool)
+        banned = np.zeros((len(ids), vocab), bool)
         if n == 1:
             np.put_along_axis(banned, ids, True, axis=1)
         elif time >= n:
@@ -48,10 +53,7 @@ class NoRepeatNGram(BaseProcessor):
             match = (windows == ids[:, None, time - n + 1 :]).all(axis=2)
             rows, starts = np.nonzero(match)
             banned[rows, ids[rows, starts + n - 1]] = True
-        still_open = (np.isfinite(logits) & ~banned).any(axis=1)
-        banned &= still_open[:, None]
-        logits[banned] = -np.inf
-        return logits
+        return banned
 
     def get_config(self) -> dict[str, Any]:
         """`n`."""
