@@ -111,6 +111,7 @@ def generate(
         raise ValueError(f"prime has {context.shape[1]} ids; this window model reads {width}")
     start = context.shape[1]  # ids[:, start:] are the generated ones
     ids = np.concatenate([context, np.zeros((len(context), steps), np.int64)], axis=1)
+    steer = _processors.Chain(chain, context, start, reserved)  # keeps its state per stream
     with _blas_limit(_auto_threads() if blas_threads == "auto" else blas_threads):
         if runner.chunk:  # read the whole prime once (once for all if shared), keep the state
             shared = bool((context == context[0]).all())
@@ -120,9 +121,12 @@ def generate(
         for t in range(start, start + steps):
             if not runner.chunk:
                 logits, _ = runner(ids[:, t - width : t])  # re-read the window from zero state
-            if chain:  # penalties and constraints, in order, on the ids so far
-                logits = _processors.apply(chain, logits, ids[:, :t], start, reserved)
+            if chain:  # constraints and penalties, from each stream's state
+                logits = steer(logits)
+                _processors.check(chain, logits, t)
             ids[:, t] = pick(logits, rng)  # choose the next id of every stream
+            if chain:
+                steer.advance(ids[:, t])
             if runner.chunk and t + 1 < start + steps:
                 logits, state = runner(ids[:, t : t + 1], state)  # one LSTM step, the new id
     return ids[:, start:]

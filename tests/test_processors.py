@@ -97,6 +97,49 @@ def test_no_repeat_ngram_gives_way_before_the_reserved_ids_are_all_that_is_left(
     assert ids.shape == (1, 12)
 
 
+class _Spy(processors.BaseProcessor):
+    """Forbids nothing; records how many ids each step was given."""
+
+    lookback = 3
+
+    def __init__(self) -> None:
+        self.widths: list[int] = []
+
+    def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
+        self.widths.append(ids.shape[1])
+        return logits
+
+
+def test_a_step_reads_the_last_lookback_ids_only() -> None:
+    from musegen.beam import beam_search
+
+    model, spy = _tiny_model(12), _Spy()
+    generate(model, list(range(2, 12)) * 3, 40, "argmax", processors=[spy], batch_size=2)
+    beam_search(model, list(range(2, 12)) * 3, 40, 3, processors=[spy])
+    assert len(spy.widths) == 80 and max(spy.widths) == 3, spy.widths[-3:]
+
+
+def test_the_state_kept_step_by_step_equals_reading_every_id() -> None:
+    table = TokenTable.build(NoteTokenizer(holds=True), NOTE_VOCAB)
+    rng = np.random.default_rng(1)
+    chain = processors.prepare(
+        [NoRepeatNGram(3), NoRepeatNGram(1), MelodyConstraint([(64, 1.0), (67, 2.0)] * 20),
+         GrammarConstraint(), RepetitionPenalty(2.0, window=5)],
+        table, len(NOTE_VOCAB),
+    )  # fmt: skip
+    ids = np.array([NOTE_VOCAB.encode(["C4", "E4", "4th"])] * 4)
+    steered = processors.Chain(chain, ids, 3, reserved=(0, 1))
+    for _ in range(60):
+        logits = rng.normal(size=(4, len(NOTE_VOCAB)))
+        out = steered(logits)
+        np.testing.assert_array_equal(out, processors.run(chain, logits, ids, 3, (0, 1)))
+        parents = rng.integers(0, 4, 4)  # as beam search reorders its beams
+        out = out[parents] + rng.gumbel(size=out.shape)
+        chosen = out.argmax(axis=1)
+        ids = np.concatenate([ids[parents], chosen[:, None]], axis=1)
+        steered.advance(chosen, parents)
+
+
 def _tiny_model(vocab_size: int):
     import keras
 

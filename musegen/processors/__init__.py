@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from musegen import _registry
-from musegen.processors.base import BaseProcessor, LogitsProcessor, give_way
+from musegen.processors.base import BaseProcessor, LogitsProcessor
+from musegen.processors.chain import Chain
 from musegen.processors.grammar_constraint import GrammarConstraint
 from musegen.processors.key_constraint import KeyConstraint
 from musegen.processors.melody_constraint import MelodyConstraint
@@ -34,6 +35,7 @@ from musegen.token_table import TokenTable
 
 __all__ = [
     "BaseProcessor",
+    "Chain",
     "GrammarConstraint",
     "KeyConstraint",
     "LogitsProcessor",
@@ -42,6 +44,7 @@ __all__ = [
     "PitchRange",
     "RepetitionPenalty",
     "apply",
+    "check",
     "deserialize",
     "get",
     "prepare",
@@ -157,14 +160,27 @@ def apply(
         [[-inf, 0.0, -inf]]
     """
     out = run(chain, logits, ids, start, reserved)
-    dead = np.flatnonzero(~(out > -np.inf).any(axis=1))
+    check(chain, out, ids.shape[1])
+    return out
+
+
+def check(chain: Sequence[LogitsProcessor], logits: np.ndarray, time: int) -> None:
+    """Raise, naming the streams, when the processors left a row of `logits` nothing.
+
+    Examples:
+        >>> try:
+        ...     check([NoRepeatNGram(1)], np.full((1, 3), -np.inf), 4)
+        ... except ValueError as error:
+        ...     print(str(error)[:65])
+        the processors (NoRepeatNGram) leave no id to pick in streams [0]
+    """
+    dead = np.flatnonzero(~(logits > -np.inf).any(axis=1))
     if dead.size:
         names = ", ".join(type(p).__name__ for p in chain)
         raise ValueError(
             f"the processors ({names}) leave no id to pick in streams {dead.tolist()} "
-            f"after {ids.shape[1]} ids: they contradict each other"
+            f"after {time} ids: they contradict each other"
         )
-    return out
 
 
 def run(
@@ -180,15 +196,4 @@ def run(
         >>> run([NoRepeatNGram(1)], np.zeros((1, 3)), np.array([[0, 2]]), 0).tolist()
         [[-inf, 0.0, -inf]]
     """
-    out = np.array(logits, dtype=np.float64)
-    out[:, [i for i in reserved if 0 <= i < out.shape[1]]] = -np.inf
-    yielding = [p for p in chain if isinstance(p, BaseProcessor) and p.yields]
-    for processor in sorted(chain, key=lambda p: not getattr(p, "hard", False)):
-        if processor not in yielding:
-            out = processor(out, ids, start)
-    if yielding:  # one decision over what everything else leaves
-        banned = np.zeros(out.shape, bool)
-        for processor in yielding:
-            banned |= processor.banned(np.asarray(ids, np.int64), start, out.shape[1])
-        out = give_way(out, banned)
-    return out
+    return Chain(chain, ids, start, reserved)(logits)

@@ -15,6 +15,7 @@ class PitchFilter(BaseProcessor):
 
     needs_table = True
     hard = True
+    lookback = 0
     _allowed: Any = None
 
     def allowed_pitches(self) -> np.ndarray:

@@ -56,6 +56,7 @@ class MelodyConstraint(BaseProcessor):
 
     needs_table = True
     hard = True
+    lookback = 2  # the grammar's context; the events so far are counted in the state
 
     def __init__(self, melody: Iterable[Sequence[Any]]) -> None:
         notes = [(None if p is None else int(p), float(d)) for p, d in melody]
@@ -101,10 +102,32 @@ class MelodyConstraint(BaseProcessor):
 
     def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
         """Forbid what the grammar forbids, and what would not give the melody's next event."""
+        return self.step(logits, ids, start, self.begin(ids, start))
+
+    def begin(self, ids: np.ndarray, start: int) -> tuple[np.ndarray, int]:
+        """Per row, the events generated so far; and how many ids were generated."""
+        assert self.table is not None
+        return self.table.closes(ids[:, start:]).sum(axis=1), ids.shape[1] - start
+
+    def advance(self, state: tuple[np.ndarray, int], ids: np.ndarray) -> tuple[np.ndarray, int]:
+        """Count the event the last id closes (the first generated id has nothing before it)."""
+        assert self.table is not None
+        events, generated = state
+        last = self.table.closes(ids[:, -2:] if generated else ids[:, -1:])[:, -1]
+        return events + last, generated + 1
+
+    def take(self, state: tuple[np.ndarray, int], rows: np.ndarray) -> tuple[np.ndarray, int]:
+        """The counts of rows `rows`."""
+        return state[0][rows], state[1]
+
+    def step(
+        self, logits: np.ndarray, ids: np.ndarray, start: int, state: tuple[np.ndarray, int]
+    ) -> np.ndarray:
+        """`process` from the events counted so far (`state`) and the last two ids."""
         table = self.table
         assert table is not None and self._pitch is not None and self._duration is not None
         allowed = table.allowed_next(ids)
-        k = table.closes(ids[:, start:]).sum(axis=1)  # events generated so far, per row
+        k = state[0]  # events generated so far, per row
         active = k < len(self._pitch)
         if not active.any():
             return forbid(logits, allowed)
