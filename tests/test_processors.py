@@ -340,3 +340,33 @@ def test_high_first_spelling_round_trips_and_its_grammar_falls() -> None:
     assert _allowed(melody, vocab, []) == ["G4"]  # the melody note opens the event
     assert _allowed(melody, vocab, ["G4"]) == ["C3", "G3", "E4", "half"]  # then voices below
     assert _allowed(melody, vocab, ["G4", "C3"]) == ["half"]
+
+
+@pytest.mark.parametrize(
+    "encoding", ["skuli", "final", "notes", "notes-cut", "notes-seed", "notes-high"]
+)
+def test_every_processor_steers_every_shipped_encoding(encoding: str) -> None:
+    from musegen.defaults import encodings
+    from musegen.events import Event, Piece
+
+    tokenizer = encodings()[encoding]
+    chords = [(60, 64, 67), (62, 65, 69), (59, 62, 67), (61,), (48, 60, 72)]
+    piece = Piece(tuple(Event(i * 1.0, 1.0, c, 80) for i, c in enumerate(chords * 3)))
+    vocab = tokenizer.build_vocabulary([piece])
+    table = TokenTable.build(tokenizer, vocab)
+    model = _tiny_model(len(vocab))
+    prime = vocab.encode(tokenizer.encode(piece)[:10])
+    prime = prime[: np.flatnonzero(table.closes(np.array([prime]))[0])[-1] + 1]  # whole events
+    melody = MelodyConstraint([(67, 1.0), (69, 1.0), (72, 1.0)])
+    for chain in ([GrammarConstraint()], [KeyConstraint("C major"), PitchRange("C3", "C5")],
+                  [NoRepeatNGram(3), RepetitionPenalty(2.0, only_pitches=True)], [melody]):  # fmt: skip
+        try:
+            ids = generate(model, prime, 40, "top_k", processors=chain, table=table, seed=0)
+        except ValueError as error:  # refused: one line that names why
+            assert "\n" not in str(error) and type(chain[0]).__name__ in str(error)
+            assert "contradict" not in str(error), error  # the cause, not the symptom
+            continue
+        pitches = table.pitches[ids[0]].any(axis=0)
+        if isinstance(chain[0], KeyConstraint):
+            assert not pitches[[p for p in range(128) if p % 12 in (1, 3, 6, 8, 10)]].any()
+            assert not pitches[:48].any() and not pitches[73:].any()

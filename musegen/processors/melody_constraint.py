@@ -88,7 +88,8 @@ class MelodyConstraint(BaseProcessor):
         """A copy reading `table`; the melody's durations become the tokenizer's buckets.
 
         Raises:
-            ValueError: for a band's vocabulary (a `TrackTokenizer`'s).
+            ValueError: for a band's vocabulary (a `TrackTokenizer`'s), or a
+                melody event no id of the vocabulary can write (naming it).
         """
         if table.band:
             raise ValueError(
@@ -98,6 +99,7 @@ class MelodyConstraint(BaseProcessor):
         bound = super().bind(table)
         bound._pitch = np.array([-1 if p is None else p for p, _ in self.melody])
         bound._duration = np.array([table.snap(d) for _, d in self.melody])
+        _check_writable(table, bound._pitch, bound._duration)
         return bound
 
     def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
@@ -186,3 +188,24 @@ def _move_probability(logits: np.ndarray, source: np.ndarray, target: np.ndarray
     if rows.size:
         total = peak[rows, 0] + np.log(np.exp(pooled[rows] - peak[rows]).sum(axis=1))
         logits[rows, target[rows].argmax(axis=1)] = total
+
+
+def _check_writable(table: TokenTable, pitches: np.ndarray, durations: np.ndarray) -> None:
+    """Raise, naming the first melody event whose pitch, rest or length no id can write."""
+    kinds = table.kinds
+    whole = kinds == EVENT if not table.note_level else kinds == DURATION
+    lengths = np.unique(table.durations[whole & ~np.isnan(table.durations)])
+    for i, (pitch, length) in enumerate(zip(pitches.tolist(), durations.tolist(), strict=True)):
+        if not np.isclose(lengths, length).any():
+            raise ValueError(
+                f"MelodyConstraint: melody event {i} lasts {length:g} quarter notes, a length no "
+                f"token of this vocabulary has (its lengths: {lengths.tolist()})"
+            )
+        if pitch < 0:
+            rest = kinds == REST if table.note_level else (kinds == EVENT) & (table.top < 0)
+            if not rest.any():
+                raise ValueError(f"MelodyConstraint: melody event {i} is a rest, and no token is")
+        elif not (table.top == pitch).any():
+            raise ValueError(
+                f"MelodyConstraint: melody event {i} has pitch {pitch}, which no token carries"
+            )
