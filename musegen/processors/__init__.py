@@ -6,7 +6,8 @@ any sampler: `musegen.generation.generate` and `musegen.beam.beam_search` take
 the vocabulary's `musegen.token_table.TokenTable` (``table=``).
 
 `get` turns a name, a config dict or an instance into a processor; `serialize`
-and `deserialize` go to and from JSON-able dicts; `apply` runs a chain.
+and `deserialize` go to and from JSON-able dicts; `apply` runs a chain once,
+and `Chain` runs it step by step, keeping each processor's state per stream.
 
 Examples:
     >>> from musegen import processors
