@@ -26,6 +26,10 @@ encoding's vocabulary of every pitch (``notes``: 128 pitches, a rest, 8
 durations, 8 steps), random weights, top-k 7, with no processor, each
 processor alone, all of them, and beam search, for one stream and ``--batch``
 streams. Ratios are against no processor, in the same run.
+
+``--processors --lengths 1000 4000 16000`` measures the cost of one step of
+the no-repeat n-gram, the melody constraint and beam search after that many
+ids (`length_rows`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from musegen.samplers import ArgmaxSampler
 
 VOCAB, WINDOW = 400, 100
 REPEAT = 3
+LENGTH_STEPS = 128
+"""Steps per row of `length_rows`."""
 """Runs of each chunk-model row; the best counts, the run least disturbed by other jobs."""
 
 
@@ -138,6 +144,78 @@ def processor_rows(args: argparse.Namespace) -> None:
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 
+def _steer(chain: list, ids: np.ndarray, logits: np.ndarray) -> float:
+    """Seconds for ``len(logits)`` steps of `chain` after `ids`, as generate runs them."""
+    from musegen import processors
+
+    begin = time.perf_counter()
+    steer = processors.Chain(chain, ids, 0, reserved=(0, 1))
+    built = time.perf_counter()
+    for step in logits:
+        out = steer(step)
+        steer.advance(out.argmax(axis=1))
+    return time.perf_counter() - built if len(logits) else built - begin
+
+
+def length_rows(args: argparse.Namespace) -> None:
+    """Microseconds per step of the no-repeat n-gram, the melody and beam search, by length.
+
+    The processors' rows time `LENGTH_STEPS` steps of the processor alone (as
+    `generate` runs it, random logits, the likeliest id chosen) after each of
+    `args.lengths` ids of a random piece. The beam row decodes `LENGTH_STEPS`
+    ids after a prime of each length on a small window model (LSTM 16 reading
+    the last 8 ids), whose step costs the same at every length. Best of `REPEAT`.
+    """
+    from musegen import processors
+    from musegen.beam import beam_search
+    from musegen.defaults import encodings
+    from musegen.events import Event, Piece
+    from musegen.model import build_lstm
+    from musegen.token_table import TokenTable
+
+    tokenizer = encodings()["notes"]
+    rng = np.random.default_rng(0)
+    longest = max(args.lengths)
+    chords = [
+        tuple(int(p) for p in rng.integers(48, 84, rng.integers(1, 4))) for _ in range(longest)
+    ]
+    piece = Piece(tuple(Event(i * 0.5, 0.5, chord) for i, chord in enumerate(chords)))
+    tokens = tokenizer.encode(piece)
+    vocab = tokenizer.build_vocabulary([piece])
+    table = TokenTable.build(tokenizer, vocab)
+    model = build_lstm(len(vocab), units=(16,), embedding_dim=8)
+    closes = np.flatnonzero(table.closes(np.array([vocab.encode(tokens)]))[0])
+    melody = [(int(p), 0.5) for p in rng.integers(60, 72, longest + LENGTH_STEPS)]
+    chains = {
+        "no-repeat 12-gram": [processors.NoRepeatNGram(12)],
+        "melody": [processors.MelodyConstraint(melody)],
+    }
+    print(f"vocabulary {len(vocab)}; {LENGTH_STEPS} steps per row; beam: LSTM 16, window 8")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"{'us per step':<40}" + "".join(f"{f'{n} ids':>10}" for n in args.lengths))
+    for streams in (1, args.batch):
+        per_step: dict[str, list[float]] = {name: [] for name in [*chains, "beam search, width 4"]}
+        for length in args.lengths:
+            end = closes[np.searchsorted(closes, length - 1)] + 1  # a whole event last
+            prime = vocab.encode(tokens[:end])
+            ids = np.repeat(np.array([prime]), streams, axis=0)
+            logits = rng.normal(size=(LENGTH_STEPS, streams, len(vocab)))
+            for name, chain in chains.items():
+                prepared = processors.prepare(chain, table, len(vocab))
+                best = min(_steer(prepared, ids, logits) for _ in range(REPEAT))
+                per_step[name].append(1e6 * best / LENGTH_STEPS)
+            best = []
+            for _ in range(REPEAT):
+                begin = time.perf_counter()
+                beam_search(model, ids, LENGTH_STEPS, 4, window=8)
+                best.append(time.perf_counter() - begin)
+            per_step["beam search, width 4"].append(1e6 * min(best) / LENGTH_STEPS)
+        for name, costs in per_step.items():
+            label = f"{name}, {streams} stream(s)"
+            print(f"{label:<40}" + "".join(f"{c:>10.0f}" for c in costs))
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000, help="tokens per stream, chunk mode")
@@ -148,7 +226,16 @@ def main() -> None:
     parser.add_argument(
         "--processors", action="store_true", help="measure processors and beam search instead"
     )
+    parser.add_argument(
+        "--lengths",
+        type=int,
+        nargs="+",
+        help="with --processors: the cost per step at these lengths",
+    )
     args = parser.parse_args()
+    if args.processors and args.lengths:
+        length_rows(args)
+        return
     if args.processors:
         processor_rows(args)
         return

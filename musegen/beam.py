@@ -2,7 +2,10 @@
 
 At every step each kept sequence (a *beam*) is extended by every id; of all
 ``width x vocab`` extensions of a stream the `width` with the highest total
-log-probability are kept. With width 1 this is argmax decoding. All beams of
+log-probability are kept. With width 1 this is argmax decoding. Each beam
+keeps back-pointers (its last id, the beam it extends), not its history, and
+the processors keep their state per beam (`musegen.processors.chain.Chain`),
+so a step costs the same however long the sequences grow. All beams of
 all streams run as one batch through the numpy runner of `musegen.generation`,
 and the logits processors (`musegen.processors`) apply to every beam, so a
 key, a grammar or a melody constrain beam search as they do sampling.
@@ -65,7 +68,7 @@ def beam_search(
 
     Raises:
         ValueError: for ``width < 1``, a bad prime, or processors that leave
-            nothing to pick.
+            nothing to pick in every beam of a stream (naming the stream).
 
     Examples:
         >>> from musegen.model import build_lstm
@@ -88,24 +91,32 @@ def beam_search(
     # row s * rows + b is beam b of stream s (at first only beam 0 is alive); with a beam
     # wider than one, row s * rows + width is the stream's argmax path
     rows = width + (width > 1)
-    ids = np.repeat(np.concatenate([context, np.zeros((streams, steps), np.int64)], 1), rows, 0)
     scores = np.full((streams, rows), -np.inf)
     scores[:, 0] = scores[:, width:] = 0.0
     reserved = [i for i in reserved_ids if 0 <= i < vocab]
     base = np.arange(streams)[:, None] * rows
+    # back-pointers: the id each row chose at each step, and the row it extended
+    tokens = np.zeros((steps, streams * rows), np.int64)
+    parents = np.zeros((steps, streams * rows), np.int64)
+    recent = np.repeat(context[:, start - min(width_, start) :], rows, 0)  # a window model's
+    steer = _processors.Chain(chain, np.repeat(context, rows, 0), start, reserved)
     with _blas_limit(_auto_threads() if blas_threads == "auto" else blas_threads):
         if runner.chunk:
             logits, state = runner(context)
             logits, state = _repeat((logits, state), rows)
-        for t in range(start, start + steps):
+        for step in range(steps):
             if not runner.chunk:
-                logits, _ = runner(ids[:, t - width_ : t])
-            if chain:
-                logits = _processors.apply(chain, logits, ids[:, :t], start)
+                logits, _ = runner(recent)
             logits = np.array(logits, dtype=np.float64)
+            if chain:  # on the live beams only: a dead one's history may contradict them
+                live = np.flatnonzero(np.isfinite(scores).ravel())
+                steered = steer(logits[live], live)
+                logits[:] = -np.inf
+                logits[live] = steered
             logits[:, reserved] = -np.inf
-            log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-            log_probs[np.isnan(log_probs)] = -np.inf  # a row with nothing allowed (a dead beam)
+            with np.errstate(invalid="ignore"):  # -inf - -inf: a row with nothing allowed
+                log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+            log_probs[np.isnan(log_probs)] = -np.inf  # a dead beam, or one the processors end
             log_probs = log_probs.reshape(streams, rows, vocab)
             total = scores[:, :, None] + log_probs
             beams = total[:, :width].reshape(streams, width * vocab)
@@ -120,12 +131,20 @@ def beam_search(
             scores = np.take_along_axis(total.reshape(streams, rows * vocab), best, 1)
             if not np.isfinite(scores[:, 0]).all():
                 dead = np.flatnonzero(~np.isfinite(scores[:, 0])).tolist()
-                raise ValueError(f"no id can be chosen in streams {dead} at step {t - start}")
+                raise ValueError(f"no id can be chosen in streams {dead} at step {step}")
             chosen = (base + best // vocab).ravel()
-            ids = ids[chosen]
-            ids[:, t] = (best % vocab).ravel()
-            if runner.chunk and t + 1 < start + steps:
+            tokens[step], parents[step] = (best % vocab).ravel(), chosen
+            if chain:
+                steer.advance(tokens[step], chosen)
+            if not runner.chunk:
+                recent = np.concatenate([recent[chosen, 1:], tokens[step, :, None]], axis=1)
+            elif step + 1 < steps:
                 state = [(h[chosen], c[chosen]) for h, c in state]
-                logits, state = runner(ids[:, t : t + 1], state)
+                logits, state = runner(tokens[step, :, None], state)
     winner = scores.argmax(axis=1)  # beams are kept best first: the first beam or argmax's path
-    return ids[base[:, 0] + winner, start:], scores[np.arange(streams), winner]
+    row = base[:, 0] + winner
+    ids = np.zeros((streams, steps), np.int64)
+    for step in range(steps - 1, -1, -1):  # follow the back-pointers from the last step
+        ids[:, step] = tokens[step, row]
+        row = parents[step, row]
+    return ids, scores[np.arange(streams), winner]

@@ -71,8 +71,8 @@ def generate(
         steps: How many ids to generate per stream.
         sampler: A sampler, or a name / config for `musegen.samplers.get`; by default
             the measured one, `musegen.defaults.GENERATION` (top-p 0.9).
-        processors: Logits processors (`musegen.processors`), applied in order to
-            every step's logits before the sampler.
+        processors: Logits processors (`musegen.processors`), applied to every
+            step's logits before the sampler (in any order: `musegen.processors.apply`).
         table: The vocabulary's `TokenTable`, for processors that read what ids
             mean (`musegen.processors.KeyConstraint`, ...).
         seed: Seed of the random generator; the same seed gives the same output.
@@ -105,6 +105,7 @@ def generate(
     runner = LSTMRunner(model)  # the model's weights as numpy arrays
     pick = samplers.get(sampler)
     chain = _processors.prepare(processors, table, runner.vocab_size)
+    reserved = getattr(pick, "reserved_ids", ())  # the processors give way to these too
     rng = np.random.default_rng(seed)
     context = _prime_batch(prime, batch_size, runner.vocab_size)  # [batch, prime length]
     width = runner.window or window or context.shape[1]
@@ -112,6 +113,7 @@ def generate(
         raise ValueError(f"prime has {context.shape[1]} ids; this window model reads {width}")
     start = context.shape[1]  # ids[:, start:] are the generated ones
     ids = np.concatenate([context, np.zeros((len(context), steps), np.int64)], axis=1)
+    steer = _processors.Chain(chain, context, start, reserved)  # keeps its state per stream
     with _blas_limit(_auto_threads() if blas_threads == "auto" else blas_threads):
         if runner.chunk:  # read the whole prime once (once for all if shared), keep the state
             shared = bool((context == context[0]).all())
@@ -121,9 +123,12 @@ def generate(
         for t in range(start, start + steps):
             if not runner.chunk:
                 logits, _ = runner(ids[:, t - width : t])  # re-read the window from zero state
-            if chain:  # penalties and constraints, in order, on the ids so far
-                logits = _processors.apply(chain, logits, ids[:, :t], start)
+            if chain:  # constraints and penalties, from each stream's state
+                logits = steer(logits)
+                _processors.check(chain, logits, t)
             ids[:, t] = pick(logits, rng)  # choose the next id of every stream
+            if chain:
+                steer.advance(ids[:, t])
             if runner.chunk and t + 1 < start + steps:
                 logits, state = runner(ids[:, t : t + 1], state)  # one LSTM step, the new id
     return ids[:, start:]

@@ -269,7 +269,7 @@ class NoteTokenizer(Tokenizer):
         Examples:
             >>> tok = NoteTokenizer(holds=True)
             >>> for token in ("E4", "8th.", "+4th", "rest", "v81"):
-            ...     print(tuple(tok.describe(token)))
+            ...     print(tuple(tok.describe(token))[:3])
             ('pitch', (64,), None)
             ('duration', (), 0.75)
             ('step', (), 1.0)

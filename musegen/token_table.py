@@ -7,12 +7,14 @@ spelling's grammar), and where events close.
 
 The grammar of a note-level spelling (`musegen.note_tokenizer.NoteTokenizer`)::
 
-    event  := pitch+ duration [velocity] [step]      pitches rising (or falling: high_first)
+    event  := [instrument] pitch+ duration [velocity] [step]   pitches rising (or falling)
             | rest duration
 
-A velocity comes after the duration exactly when the tokenizer has velocities; a
-step only with ``holds=True`` and only after a pitched event. What may come next
-depends on the last two ids alone, so the table keeps one row of allowed ids per
+Pitches fall instead with ``high_first``; an instrument token opens a band's
+event (`musegen.track_tokenizer.TrackTokenizer`). A velocity comes after the
+duration exactly when the tokenizer has velocities; a step only with
+``holds=True`` and only after a pitched event. What may come next depends on
+the last two ids alone, so the table keeps one row of allowed ids per
 *context*: the last id, or ``rest + duration`` (a closed rest), or the start.
 In the compound spelling (`musegen.tokenizer.Tokenizer`) every token is a whole
 event, so every known event token may come at any time.
@@ -39,9 +41,9 @@ from musegen.vocabulary import Vocabulary
 
 __all__ = ["KINDS", "TokenTable"]
 
-KINDS = ("unknown", "event", "pitch", "rest", "duration", "velocity", "step")
+KINDS = ("unknown", "event", "pitch", "rest", "duration", "velocity", "step", "instrument")
 """Kind codes of `TokenTable.kinds`: its values index this tuple."""
-UNKNOWN, EVENT, PITCH, REST, DURATION, VELOCITY, STEP = range(len(KINDS))
+UNKNOWN, EVENT, PITCH, REST, DURATION, VELOCITY, STEP, INSTRUMENT = range(len(KINDS))
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +59,8 @@ class TokenTable:
         holds: A note-level pitched event may be followed by a step id.
         high_first: A note-level event spells its pitches from the highest down.
         buckets: The tokenizer's duration buckets, or None.
+        band: Ids name instruments (`musegen.track_tokenizer.TrackTokenizer`): an
+            event is one instrument's, and events at one onset follow a zero step.
 
     Examples:
         >>> from musegen.tokenizer import Tokenizer
@@ -73,6 +77,7 @@ class TokenTable:
     holds: bool
     high_first: bool = False
     buckets: DurationBuckets | None = None
+    band: bool = False
 
     @classmethod
     def build(cls, tokenizer: Tokenizer, vocabulary: Vocabulary) -> TokenTable:
@@ -93,10 +98,12 @@ class TokenTable:
         pitches = np.zeros((size, 128), bool)
         durations = np.full(size, np.nan)
         reserved = set(vocabulary.reserved_ids)
+        band = False
         for i, token in enumerate(vocabulary.decode(range(size))):
             if i in reserved:
                 continue
             info = describe(token)
+            band = band or info.instrument is not None
             kinds[i] = KINDS.index(info.kind)
             pitches[i, list(info.pitches)] = True
             if info.duration is not None:
@@ -111,6 +118,7 @@ class TokenTable:
             holds=note_level and bool(getattr(tokenizer, "holds", False)),
             high_first=note_level and bool(getattr(tokenizer, "high_first", False)),
             buckets=tokenizer.durations,
+            band=band,
         )
 
     def __len__(self) -> int:
@@ -143,7 +151,7 @@ class TokenTable:
         if not self.note_level:  # whole events: any known event, any time
             return np.broadcast_to(kinds == EVENT, (size + 2, size))
         pitch, rest = kinds == PITCH, kinds == REST
-        opening = pitch | rest  # what may start an event
+        opening = pitch | rest | (kinds == INSTRUMENT)  # what may start an event
         after_pitched = opening | (kinds == STEP) if self.holds else opening
         follow = np.zeros((size + 2, size), bool)
         follow[:] = opening  # the start, unknown ids, steps, a closed rest
@@ -156,6 +164,7 @@ class TokenTable:
         if self.high_first:
             onward = (top[None, :] < top[:, None]) & (top[None, :] >= 0)
         by_id[pitch] = ((onward & pitch) | (kinds == DURATION))[pitch]
+        by_id[kinds == INSTRUMENT] = pitch  # an instrument token opens its pitches
         return follow
 
     def contexts(self, ids: np.ndarray) -> np.ndarray:

@@ -63,15 +63,17 @@ class TokenInfo(NamedTuple):
     Attributes:
         kind: ``"event"`` (a whole event: pitches, or none for a rest, with its
             duration), ``"pitch"``, ``"rest"``, ``"duration"``, ``"velocity"``,
-            ``"step"`` (the parts of an event in a note-level spelling) or
-            ``"unknown"``.
+            ``"step"`` (the parts of an event in a note-level spelling),
+            ``"instrument"`` (a band's ``@p33``) or ``"unknown"``.
         pitches: The MIDI pitches the token carries.
         duration: Its length in quarter notes (an event, a duration or a step), else None.
+        instrument: The instrument the token names (``"p33"`` of ``@p33`` or ``p33:C2``), or None.
     """
 
     kind: str
     pitches: tuple[int, ...] = ()
     duration: float | None = None
+    instrument: str | None = None
 
 
 @dataclass(frozen=True)
@@ -432,7 +434,7 @@ class Tokenizer:
 
         Examples:
             >>> Tokenizer.seed().describe("C4,E4_long_v81")
-            TokenInfo(kind='event', pitches=(60, 64), duration=2.0)
+            TokenInfo(kind='event', pitches=(60, 64), duration=2.0, instrument=None)
             >>> Tokenizer.seed().describe("rest_short").pitches, Tokenizer().describe("<unk>").kind
             ((), 'unknown')
         """

@@ -37,7 +37,7 @@ from typing import Any
 
 from musegen.events import Event, Piece
 from musegen.note_tokenizer import NoteTokenizer
-from musegen.tokenizer import _EPS, DurationBuckets, VelocityBuckets
+from musegen.tokenizer import _EPS, DurationBuckets, TokenInfo, VelocityBuckets
 from musegen.tracks import FAMILIES, Score, Track, family
 
 __all__ = ["TrackTokenizer"]
@@ -143,7 +143,7 @@ class TrackTokenizer(NoteTokenizer):
             tokens += [self.rest_text, names[buckets.index(keys[0][0])]]
         for i, (onset, instrument) in enumerate(keys):
             duration, velocity, pitches = slots[(onset, instrument)]
-            tokens += self._spell(instrument, sorted(pitches))
+            tokens += self._spell(instrument, sorted(pitches, reverse=self.high_first))
             length = buckets.index(duration)
             tokens.append(names[length])
             if self.velocities is not None:
@@ -169,6 +169,32 @@ class TrackTokenizer(NoteTokenizer):
         if self.spelling == "qualified":
             return [f"{instrument}:{name}" for name in names]
         return [self.instrument_prefix + instrument, *names]
+
+    # -- what a token means --------------------------------------------------------------
+
+    def describe(self, token: str) -> TokenInfo:
+        """What `token` is: a `NoteTokenizer` kind, an ``"instrument"``, or a qualified pitch.
+
+        Examples:
+            >>> tok = TrackTokenizer(spelling="qualified")
+            >>> tok.describe("p33:C2"), tuple(TrackTokenizer().describe("@p33"))
+            (TokenInfo(kind='pitch', pitches=(36,), duration=None, instrument='p33'), \
+('instrument', (), None, 'p33'))
+        """
+        if self.spelling == "token" and token.startswith(self.instrument_prefix):
+            name = token[len(self.instrument_prefix) :]
+            return (
+                TokenInfo("instrument", instrument=name)
+                if _instrument(name)
+                else TokenInfo("unknown")
+            )
+        if self.spelling == "qualified" and ":" in token:
+            name, text = token.split(":", 1)
+            info = super().describe(text)
+            if info.kind != "pitch" or not _instrument(name):
+                return TokenInfo("unknown")
+            return info._replace(instrument=name)
+        return super().describe(token)
 
     # -- decoding ------------------------------------------------------------------------
 
@@ -242,3 +268,10 @@ class TrackTokenizer(NoteTokenizer):
 
     def _closes(self, kind: str) -> bool:
         return kind == "velocity" or (kind == "duration" and self.velocities is None)
+
+
+def _instrument(name: str) -> bool:
+    """Whether `name` names an instrument: ``drums``, ``p0`` .. ``p127`` or a family."""
+    if name.startswith("p") and name[1:].isdigit():
+        return 0 <= int(name[1:]) <= 127
+    return name == "drums" or name.replace("-", " ") in FAMILIES

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import keras
 import numpy as np
 import pytest
@@ -9,8 +11,10 @@ import pytest
 from musegen.beam import beam_search
 from musegen.generation import generate
 from musegen.model import build_lstm
-from musegen.processors import GrammarConstraint, NoRepeatNGram
+from musegen.note_tokenizer import NoteTokenizer
+from musegen.processors import GrammarConstraint, MelodyConstraint, NoRepeatNGram, prepare, run
 from musegen.token_table import TokenTable
+from musegen.vocabulary import Vocabulary
 
 
 def _log_prob(model: keras.Model, prime: list[int], ids: np.ndarray) -> float:
@@ -67,3 +71,43 @@ def test_beam_search_on_a_window_model_and_bad_arguments() -> None:
         beam_search(model, prime, 6, width=0)
     with pytest.raises(ValueError, match="reads 5"):
         beam_search(model, prime[:3], 6, width=2)
+
+
+TINY_VOCAB = Vocabulary(["C4", "E4", "4th"])  # 5 ids with the reserved two
+
+
+def _exhaustive(model: keras.Model, prime: list[int], steps: int, chain: list, table) -> dict:
+    """The log-probability of every sequence of `steps` ids after `prime`, by the sequence."""
+    choices = np.array(list(itertools.product(range(2, len(TINY_VOCAB)), repeat=steps)))
+    ids = np.concatenate([np.repeat([prime], len(choices), 0), choices], axis=1)
+    out = keras.ops.convert_to_numpy(model(ids[:, :-1]))[:, len(prime) - 1 :]
+    total = np.zeros(len(ids))
+    for t in range(steps):
+        logits = np.log(out[:, t]) if (out >= 0).all() else out[:, t].astype(np.float64)
+        logits = run(prepare(chain, table, len(TINY_VOCAB)), logits, ids[:, : len(prime) + t],
+                     len(prime), reserved=(0, 1))  # fmt: skip
+        with np.errstate(invalid="ignore"):
+            log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+        picked = log_probs[np.arange(len(ids)), choices[:, t]]
+        total += np.where(np.isnan(picked), -np.inf, picked)  # NaN: nothing was allowed
+    return dict(zip(map(tuple, choices.tolist()), total.tolist(), strict=True))
+
+
+@pytest.mark.parametrize(
+    "chain",
+    [[], [GrammarConstraint()], [NoRepeatNGram(2)], [MelodyConstraint([(64, 1.0), (60, 1.0)])]],
+    ids=["none", "grammar", "no-repeat", "melody"],
+)
+def test_beam_search_against_exhaustive_search(chain: list) -> None:
+    keras.utils.set_random_seed(3)
+    model = build_lstm(len(TINY_VOCAB), units=(6,), embedding_dim=3, return_sequences=True)
+    table = TokenTable.build(NoteTokenizer(), TINY_VOCAB)
+    prime = TINY_VOCAB.encode(["E4", "4th", "C4"])  # ends mid-chord
+    every = _exhaustive(model, prime, 8, chain, table)
+    best = max(every.values())
+    for width in (1, 2, 5, 32, 3**7):
+        ids, log_probs = beam_search(model, prime, 8, width, processors=chain, table=table)
+        assert every[tuple(ids[0].tolist())] == pytest.approx(log_probs[0], abs=1e-5)
+        assert log_probs[0] <= best + 1e-6
+        if width == 3**7:  # every sequence is kept to the last step: the search is exhaustive
+            assert log_probs[0] == pytest.approx(best, abs=1e-5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -65,6 +67,86 @@ def test_no_repeat_ngram_yields_rather_than_leave_nothing() -> None:
     logits[0, 2] = 0.0  # only id 2 is allowed (by an earlier constraint)
     out = NoRepeatNGram(1)(logits, np.array([[2]]), 0)
     assert out[0, 2] == 0.0
+
+
+def test_the_chain_gives_the_same_logits_in_any_order() -> None:
+    table = TokenTable.build(NoteTokenizer(holds=True), NOTE_VOCAB)
+    everything = [
+        GrammarConstraint(),
+        NoRepeatNGram(1),
+        RepetitionPenalty(3.0, window=4, only_pitches=True),
+        MelodyConstraint([(64, 1.0), (67, 2.0)]),
+        NoRepeatNGram(2),
+    ]
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(3, len(NOTE_VOCAB)))
+    rows = (["4th", "half", "rest"], ["E4", "4th", "C4"], ["E4", "half", "C4"])
+    ids = np.array([NOTE_VOCAB.encode(row) for row in rows])  # after a rest: 4th or half, both seen
+    outs = []
+    for order in itertools.permutations(range(len(everything))):
+        chain = processors.prepare([everything[i] for i in order], table, len(NOTE_VOCAB))
+        outs.append(processors.apply(chain, logits, ids, 1, reserved=(0, 1)))
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+    assert np.isfinite(outs[0]).any(axis=1).all()  # the n-grams gave way to the grammar
+
+
+def test_no_repeat_ngram_gives_way_before_the_reserved_ids_are_all_that_is_left() -> None:
+    vocab = Vocabulary(["C4", "E4"])  # ids 2 and 3; 0 and 1 are never picked
+    ids = generate(_tiny_model(len(vocab)), [2], 12, "argmax", processors=[NoRepeatNGram(1)])
+    assert ids.shape == (1, 12)
+
+
+class _Spy(processors.BaseProcessor):
+    """Forbids nothing; records how many ids each step was given."""
+
+    lookback = 3
+
+    def __init__(self) -> None:
+        self.widths: list[int] = []
+
+    def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
+        self.widths.append(ids.shape[1])
+        return logits
+
+
+def test_a_step_reads_the_last_lookback_ids_only() -> None:
+    from musegen.beam import beam_search
+
+    model, spy = _tiny_model(12), _Spy()
+    generate(model, list(range(2, 12)) * 3, 40, "argmax", processors=[spy], batch_size=2)
+    beam_search(model, list(range(2, 12)) * 3, 40, 3, processors=[spy])
+    assert len(spy.widths) == 80 and max(spy.widths) == 3, spy.widths[-3:]
+
+
+def test_the_state_kept_step_by_step_equals_reading_every_id() -> None:
+    table = TokenTable.build(NoteTokenizer(holds=True), NOTE_VOCAB)
+    rng = np.random.default_rng(1)
+    chain = processors.prepare(
+        [NoRepeatNGram(3), NoRepeatNGram(1), MelodyConstraint([(64, 1.0), (67, 2.0)] * 20),
+         GrammarConstraint(), RepetitionPenalty(2.0, window=5)],
+        table, len(NOTE_VOCAB),
+    )  # fmt: skip
+    ids = np.array([NOTE_VOCAB.encode(["C4", "E4", "4th"])] * 4)
+    steered = processors.Chain(chain, ids, 3, reserved=(0, 1))
+    for _ in range(60):
+        logits = rng.normal(size=(4, len(NOTE_VOCAB)))
+        out = steered(logits)
+        np.testing.assert_array_equal(out, processors.run(chain, logits, ids, 3, (0, 1)))
+        parents = rng.integers(0, 4, 4)  # as beam search reorders its beams
+        out = out[parents] + rng.gumbel(size=out.shape)
+        chosen = out.argmax(axis=1)
+        ids = np.concatenate([ids[parents], chosen[:, None]], axis=1)
+        steered.advance(chosen, parents)
+
+
+def _tiny_model(vocab_size: int):
+    import keras
+
+    from musegen.model import build_lstm
+
+    keras.utils.set_random_seed(0)
+    return build_lstm(vocab_size, units=(4,), embedding_dim=2, return_sequences=True)
 
 
 def test_key_constraint_forbids_ids_with_an_outside_pitch() -> None:
@@ -258,3 +340,33 @@ def test_high_first_spelling_round_trips_and_its_grammar_falls() -> None:
     assert _allowed(melody, vocab, []) == ["G4"]  # the melody note opens the event
     assert _allowed(melody, vocab, ["G4"]) == ["C3", "G3", "E4", "half"]  # then voices below
     assert _allowed(melody, vocab, ["G4", "C3"]) == ["half"]
+
+
+@pytest.mark.parametrize(
+    "encoding", ["skuli", "final", "notes", "notes-cut", "notes-seed", "notes-high"]
+)
+def test_every_processor_steers_every_shipped_encoding(encoding: str) -> None:
+    from musegen.defaults import encodings
+    from musegen.events import Event, Piece
+
+    tokenizer = encodings()[encoding]
+    chords = [(60, 64, 67), (62, 65, 69), (59, 62, 67), (61,), (48, 60, 72)]
+    piece = Piece(tuple(Event(i * 1.0, 1.0, c, 80) for i, c in enumerate(chords * 3)))
+    vocab = tokenizer.build_vocabulary([piece])
+    table = TokenTable.build(tokenizer, vocab)
+    model = _tiny_model(len(vocab))
+    prime = vocab.encode(tokenizer.encode(piece)[:10])
+    prime = prime[: np.flatnonzero(table.closes(np.array([prime]))[0])[-1] + 1]  # whole events
+    melody = MelodyConstraint([(67, 1.0), (69, 1.0), (72, 1.0)])
+    for chain in ([GrammarConstraint()], [KeyConstraint("C major"), PitchRange("C3", "C5")],
+                  [NoRepeatNGram(3), RepetitionPenalty(2.0, only_pitches=True)], [melody]):  # fmt: skip
+        try:
+            ids = generate(model, prime, 40, "top_k", processors=chain, table=table, seed=0)
+        except ValueError as error:  # refused: one line that names why
+            assert "\n" not in str(error) and type(chain[0]).__name__ in str(error)
+            assert "contradict" not in str(error), error  # the cause, not the symptom
+            continue
+        pitches = table.pitches[ids[0]].any(axis=0)
+        if isinstance(chain[0], KeyConstraint):
+            assert not pitches[[p for p in range(128) if p % 12 in (1, 3, 6, 8, 10)]].any()
+            assert not pitches[:48].any() and not pitches[73:].any()

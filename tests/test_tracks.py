@@ -140,3 +140,62 @@ def test_train_a_band_and_continue_it_from_one_part(tmp_path: Path, capsys) -> N
     written = read_tracks(out)
     assert written.tracks and {t.family for t in written.tracks} <= {"piano", "bass", "drums"}
     assert main([*args, "--transpose", "-1", "1", "--out", str(run)]) == 2
+
+
+@pytest.mark.parametrize("spelling", ["token", "qualified"])
+def test_every_processor_steers_a_band_or_is_refused_in_one_line(spelling: str) -> None:
+    import keras
+    import numpy as np
+
+    from musegen.generation import generate
+    from musegen.model import build_lstm
+    from musegen.processors import (
+        GrammarConstraint,
+        KeyConstraint,
+        MelodyConstraint,
+        NoRepeatNGram,
+        PitchRange,
+        RepetitionPenalty,
+    )
+    from musegen.token_table import KINDS, TokenTable
+    from musegen.track_tokenizer import TrackTokenizer
+
+    tokenizer = TrackTokenizer(spelling=spelling)
+    vocab = tokenizer.build_vocabulary([BAND])
+    table = TokenTable.build(tokenizer, vocab)
+    kinds = dict(zip(vocab.tokens, (KINDS[k] for k in table.kinds[2:]), strict=True))
+    bass_c2 = {"token": "C2", "qualified": "p33:C2"}[spelling]
+    assert kinds[bass_c2] == "pitch" and table.pitches[vocab.encode([bass_c2])[0], 36]
+    assert "unknown" not in kinds.values(), kinds
+    keras.utils.set_random_seed(0)
+    model = build_lstm(len(vocab), units=(8,), embedding_dim=4, return_sequences=True)
+    prime = vocab.encode(tokenizer.encode_score(BAND)[:4])
+
+    def run(*chain):
+        ids = generate(model, prime, 120, "top_k", processors=chain, table=table, seed=0)
+        return vocab.decode(ids[0])
+
+    tokens = run(GrammarConstraint())
+    last_close = np.flatnonzero(table.closes(np.array([vocab.encode(tokens)]))[0]).max()
+    plain_skipped = tokenizer.decode_with_skipped(
+        [t.split(":")[-1] for t in tokens if not t.startswith("@")]
+    )[1]
+    assert not [p for p, _ in plain_skipped if p <= last_close], tokens
+    families = {t.family for t in tokenizer.decode_score(tokens).tracks}
+    assert len(families) >= 2, tokens  # the band does not collapse onto one instrument
+    steered = run(KeyConstraint("C major"), PitchRange("C3", "C6"))
+    pitched = [t for t in steered if kinds[t] == "pitch"]
+    assert pitched and all(48 <= tokenizer.describe(t).pitches[0] <= 84 for t in pitched)
+    assert all(tokenizer.describe(t).pitches[0] % 12 in (0, 2, 4, 5, 7, 9, 11) for t in pitched)
+    assert run(NoRepeatNGram(6), RepetitionPenalty(2.0, only_pitches=True))
+    with pytest.raises(ValueError, match="MelodyConstraint") as refused:
+        run(MelodyConstraint([(64, 1.0)]))
+    assert "\n" not in str(refused.value)
+
+
+def test_track_tokenizer_high_first_spells_each_event_from_its_highest_pitch() -> None:
+    from musegen.track_tokenizer import TrackTokenizer
+
+    assert TrackTokenizer(high_first=True).encode_score(Score((BAND.tracks[0],)))[:4] == [
+        "@p0", "G4", "E4", "C4"
+    ]  # fmt: skip

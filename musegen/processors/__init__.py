@@ -1,12 +1,13 @@
 """Logits processors: reshape a batch of logits before a sampler picks (penalties, constraints).
 
-Processors apply in order, each to the previous one's logits, and compose with
+A chain's result does not depend on its order (`apply`); processors compose with
 any sampler: `musegen.generation.generate` and `musegen.beam.beam_search` take
 ``processors=[...]``. Those that read what ids mean (pitches, the grammar) take
 the vocabulary's `musegen.token_table.TokenTable` (``table=``).
 
 `get` turns a name, a config dict or an instance into a processor; `serialize`
-and `deserialize` go to and from JSON-able dicts; `apply` runs a chain.
+and `deserialize` go to and from JSON-able dicts; `apply` runs a chain once,
+and `Chain` runs it step by step, keeping each processor's state per stream.
 
 Examples:
     >>> from musegen import processors
@@ -24,6 +25,7 @@ import numpy as np
 
 from musegen import _registry
 from musegen.processors.base import BaseProcessor, LogitsProcessor
+from musegen.processors.chain import Chain
 from musegen.processors.grammar_constraint import GrammarConstraint
 from musegen.processors.key_constraint import KeyConstraint
 from musegen.processors.melody_constraint import MelodyConstraint
@@ -34,6 +36,7 @@ from musegen.token_table import TokenTable
 
 __all__ = [
     "BaseProcessor",
+    "Chain",
     "GrammarConstraint",
     "KeyConstraint",
     "LogitsProcessor",
@@ -42,9 +45,11 @@ __all__ = [
     "PitchRange",
     "RepetitionPenalty",
     "apply",
+    "check",
     "deserialize",
     "get",
     "prepare",
+    "run",
     "serialize",
 ]
 
@@ -135,9 +140,17 @@ def prepare(
 
 
 def apply(
-    chain: Sequence[LogitsProcessor], logits: np.ndarray, ids: np.ndarray, start: int
+    chain: Sequence[LogitsProcessor],
+    logits: np.ndarray,
+    ids: np.ndarray,
+    start: int,
+    reserved: Sequence[int] = (),
 ) -> np.ndarray:
-    """Run the processors of `chain` in order on `logits` ``[batch, vocab]``.
+    """Run the processors of `chain` on `logits` ``[batch, vocab]``: the same in any order.
+
+    The `reserved` ids (which no sampler picks) are forbidden first, then the
+    constraints (``hard``) run, then the others in their order; a processor
+    that yields (`NoRepeatNGram`) gives way to all of them.
 
     Raises:
         ValueError: when the processors leave a row with no allowed id (they
@@ -147,14 +160,41 @@ def apply(
         >>> apply([NoRepeatNGram(1)], np.zeros((1, 3)), np.array([[0, 2]]), 0).tolist()
         [[-inf, 0.0, -inf]]
     """
-    out = np.asarray(logits, dtype=np.float64)
-    for processor in chain:
-        out = processor(out, ids, start)
-    dead = np.flatnonzero(~(out > -np.inf).any(axis=1))
+    out = run(chain, logits, ids, start, reserved)
+    check(chain, out, ids.shape[1])
+    return out
+
+
+def check(chain: Sequence[LogitsProcessor], logits: np.ndarray, time: int) -> None:
+    """Raise, naming the streams, when the processors left a row of `logits` nothing.
+
+    Examples:
+        >>> try:
+        ...     check([NoRepeatNGram(1)], np.full((1, 3), -np.inf), 4)
+        ... except ValueError as error:
+        ...     print(str(error)[:65])
+        the processors (NoRepeatNGram) leave no id to pick in streams [0]
+    """
+    dead = np.flatnonzero(~(logits > -np.inf).any(axis=1))
     if dead.size:
         names = ", ".join(type(p).__name__ for p in chain)
         raise ValueError(
             f"the processors ({names}) leave no id to pick in streams {dead.tolist()} "
-            f"after {ids.shape[1]} ids: they contradict each other"
+            f"after {time} ids: they contradict each other"
         )
-    return out
+
+
+def run(
+    chain: Sequence[LogitsProcessor],
+    logits: np.ndarray,
+    ids: np.ndarray,
+    start: int,
+    reserved: Sequence[int] = (),
+) -> np.ndarray:
+    """`apply` without its check: a row may be left with no allowed id (all ``-inf``).
+
+    Examples:
+        >>> run([NoRepeatNGram(1)], np.zeros((1, 3)), np.array([[0, 2]]), 0).tolist()
+        [[-inf, 0.0, -inf]]
+    """
+    return Chain(chain, ids, start, reserved)(logits)

@@ -14,6 +14,8 @@ class PitchFilter(BaseProcessor):
     """Forbid every id carrying a pitch outside `allowed_pitches` (rests and others stay)."""
 
     needs_table = True
+    hard = True
+    lookback = 0
     _allowed: Any = None
 
     def allowed_pitches(self) -> np.ndarray:

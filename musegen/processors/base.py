@@ -44,6 +44,13 @@ class BaseProcessor:
     (pitches, kinds, the grammar): `bind` gives it the table of the model's
     vocabulary (`musegen.generation.generate` does this when given ``table=``).
 
+    Decoding runs processors through a `musegen.processors.chain.Chain`, which
+    gives `step` the last `lookback` ids only (all of them by default) and the
+    processor's state per stream: one that needs more than the last few ids
+    (every n-gram so far, the events so far) keeps it incrementally in
+    `begin` (from the prime), `advance` (one id more) and `take` (beams
+    reordered), so that a step costs the same at the 10th and the 10,000th id.
+
     Examples:
         >>> import numpy as np
         >>> from musegen.processors import RepetitionPenalty
@@ -55,8 +62,18 @@ class BaseProcessor:
     needs_table: bool = False
     """Whether `process` reads `table`."""
 
+    hard: bool = False
+    """A constraint (it forbids ids outright): a chain runs these first, then the rest."""
+
+    yields: bool = False
+    """It forbids ids only where others stay allowed: a chain decides this last, over
+    what the whole chain leaves (see `banned`)."""
+
     table: TokenTable | None = None
     """The table of the vocabulary, once bound."""
+
+    lookback: int | None = None
+    """How many of the last ids `step` and `advance` read (None: all of them)."""
 
     def __call__(self, logits: np.ndarray, ids: np.ndarray, start: int = 0) -> np.ndarray:
         """Check the shapes, then `process` a float64 copy of `logits` (the caller's is kept).
@@ -68,6 +85,11 @@ class BaseProcessor:
         """
         logits = np.array(logits, dtype=np.float64)
         ids = np.asarray(ids, dtype=np.int64)
+        self.check(logits, ids)
+        return self.process(logits, ids, start)
+
+    def check(self, logits: np.ndarray, ids: np.ndarray) -> None:
+        """Raise for logits and ids that do not fit (see `__call__`)."""
         if logits.ndim != 2 or ids.ndim != 2 or len(ids) != len(logits):
             raise ValueError(
                 f"{type(self).__name__} needs logits [batch, vocab] and ids [batch, time], "
@@ -84,7 +106,6 @@ class BaseProcessor:
                     f"{type(self).__name__}: the vocabulary has {len(self.table)} ids but the "
                     f"model gives {logits.shape[1]} logits: a bundle's vocabulary and model differ"
                 )
-        return self.process(logits, ids, start)
 
     def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
         """Return new logits; may change `logits` (a float64 copy) in place.
@@ -93,6 +114,28 @@ class BaseProcessor:
         (the prime's, then the generated ones from column `start`).
         """
         raise NotImplementedError(f"{type(self).__name__} must implement process()")
+
+    # -- per-stream state, for a `musegen.processors.chain.Chain` ---------------------------
+
+    def begin(self, ids: np.ndarray, start: int) -> Any:
+        """The state of each row after `ids` ``[batch, time]`` (None: this processor keeps none)."""
+        return None
+
+    def advance(self, state: Any, ids: np.ndarray) -> Any:
+        """The state once `ids` (the last `lookback` at least) end with one id more."""
+        return state
+
+    def take(self, state: Any, rows: np.ndarray) -> Any:
+        """The state of rows `rows` (an index array: beams reordered, or a subset)."""
+        return state
+
+    def step(self, logits: np.ndarray, ids: np.ndarray, start: int, state: Any) -> np.ndarray:
+        """`process` from `state` and the last `lookback` ids; by default `process` itself."""
+        return self.process(logits, ids, start)
+
+    def banned(self, ids: np.ndarray, start: int, vocab: int, state: Any) -> np.ndarray:
+        """``bool [batch, vocab]``: the ids a yielding processor forbids where it can."""
+        raise NotImplementedError(f"{type(self).__name__} does not yield")
 
     def bind(self, table: TokenTable) -> Self:
         """A copy of this processor reading `table` (this one is left unbound).
@@ -132,4 +175,11 @@ class BaseProcessor:
 def forbid(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """Set to ``-inf`` the logits where `allowed` (broadcast to ``[batch, vocab]``) is False."""
     logits[~np.broadcast_to(allowed, logits.shape)] = -np.inf
+    return logits
+
+
+def give_way(logits: np.ndarray, banned: np.ndarray) -> np.ndarray:
+    """Set the `banned` logits to ``-inf``, except in rows where nothing else would be left."""
+    banned = banned & (np.isfinite(logits) & ~banned).any(axis=1)[:, None]
+    logits[banned] = -np.inf
     return logits

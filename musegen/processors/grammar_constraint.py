@@ -34,6 +34,8 @@ class GrammarConstraint(BaseProcessor):
     """
 
     needs_table = True
+    hard = True
+    lookback = 2  # the grammar's context is the last two ids
 
     def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
         """Set the logits of the ids the grammar does not allow next to ``-inf``."""

@@ -55,6 +55,8 @@ class MelodyConstraint(BaseProcessor):
     """
 
     needs_table = True
+    hard = True
+    lookback = 2  # the grammar's context; the events so far are counted in the state
 
     def __init__(self, melody: Iterable[Sequence[Any]]) -> None:
         notes = [(None if p is None else int(p), float(d)) for p, d in melody]
@@ -83,18 +85,51 @@ class MelodyConstraint(BaseProcessor):
     _duration: np.ndarray | None = None
 
     def bind(self, table: TokenTable) -> MelodyConstraint:
-        """A copy reading `table`; the melody's durations become the tokenizer's buckets."""
+        """A copy reading `table`; the melody's durations become the tokenizer's buckets.
+
+        Raises:
+            ValueError: for a band's vocabulary (a `TrackTokenizer`'s), or a
+                melody event no id of the vocabulary can write (naming it).
+        """
+        if table.band:
+            raise ValueError(
+                "MelodyConstraint cannot steer a band (TrackTokenizer): each of its events is "
+                "one instrument's, so no event carries the whole harmony under the melody note"
+            )
         bound = super().bind(table)
         bound._pitch = np.array([-1 if p is None else p for p, _ in self.melody])
         bound._duration = np.array([table.snap(d) for _, d in self.melody])
+        _check_writable(table, bound._pitch, bound._duration)
         return bound
 
     def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
         """Forbid what the grammar forbids, and what would not give the melody's next event."""
+        return self.step(logits, ids, start, self.begin(ids, start))
+
+    def begin(self, ids: np.ndarray, start: int) -> tuple[np.ndarray, int]:
+        """Per row, the events generated so far; and how many ids were generated."""
+        assert self.table is not None
+        return self.table.closes(ids[:, start:]).sum(axis=1), ids.shape[1] - start
+
+    def advance(self, state: tuple[np.ndarray, int], ids: np.ndarray) -> tuple[np.ndarray, int]:
+        """Count the event the last id closes (the first generated id has nothing before it)."""
+        assert self.table is not None
+        events, generated = state
+        last = self.table.closes(ids[:, -2:] if generated else ids[:, -1:])[:, -1]
+        return events + last, generated + 1
+
+    def take(self, state: tuple[np.ndarray, int], rows: np.ndarray) -> tuple[np.ndarray, int]:
+        """The counts of rows `rows`."""
+        return state[0][rows], state[1]
+
+    def step(
+        self, logits: np.ndarray, ids: np.ndarray, start: int, state: tuple[np.ndarray, int]
+    ) -> np.ndarray:
+        """`process` from the events counted so far (`state`) and the last two ids."""
         table = self.table
         assert table is not None and self._pitch is not None and self._duration is not None
         allowed = table.allowed_next(ids)
-        k = table.closes(ids[:, start:]).sum(axis=1)  # events generated so far, per row
+        k = state[0]  # events generated so far, per row
         active = k < len(self._pitch)
         if not active.any():
             return forbid(logits, allowed)
@@ -153,3 +188,24 @@ def _move_probability(logits: np.ndarray, source: np.ndarray, target: np.ndarray
     if rows.size:
         total = peak[rows, 0] + np.log(np.exp(pooled[rows] - peak[rows]).sum(axis=1))
         logits[rows, target[rows].argmax(axis=1)] = total
+
+
+def _check_writable(table: TokenTable, pitches: np.ndarray, durations: np.ndarray) -> None:
+    """Raise, naming the first melody event whose pitch, rest or length no id can write."""
+    kinds = table.kinds
+    whole = kinds == EVENT if not table.note_level else kinds == DURATION
+    lengths = np.unique(table.durations[whole & ~np.isnan(table.durations)])
+    for i, (pitch, length) in enumerate(zip(pitches.tolist(), durations.tolist(), strict=True)):
+        if not np.isclose(lengths, length).any():
+            raise ValueError(
+                f"MelodyConstraint: melody event {i} lasts {length:g} quarter notes, a length no "
+                f"token of this vocabulary has (its lengths: {lengths.tolist()})"
+            )
+        if pitch < 0:
+            rest = kinds == REST if table.note_level else (kinds == EVENT) & (table.top < 0)
+            if not rest.any():
+                raise ValueError(f"MelodyConstraint: melody event {i} is a rest, and no token is")
+        elif not (table.top == pitch).any():
+            raise ValueError(
+                f"MelodyConstraint: melody event {i} has pitch {pitch}, which no token carries"
+            )

@@ -43,6 +43,7 @@ class RepetitionPenalty(BaseProcessor):
             raise ValueError(f"window must be >= 1, got {window}")
         self.penalty = float(penalty)
         self.window = int(window)
+        self.lookback = self.window
         self.only_pitches = bool(only_pitches)
         self.needs_table = self.only_pitches
 
