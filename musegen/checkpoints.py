@@ -56,9 +56,10 @@ class Backup(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: Any = None) -> None:
         """Restore the newest readable state (Keras then trains from its next epoch)."""
-        if not self.model.optimizer.built:  # its slots must exist before the weights fill them
-            self.model.optimizer.build(self.model.trainable_variables)
-        state = restore_newest(self.folder, self.model.load_weights)
+        optimizer = self.model.optimizer
+        if optimizer is not None and not optimizer.built:  # slots exist before weights fill them
+            optimizer.build(self.model.trainable_variables)
+        state = _restore_newest(self.folder, self.model.load_weights)
         if state is None:
             return
         self.model._initial_epoch = state["epoch"]
@@ -85,7 +86,7 @@ class Backup(keras.callbacks.Callback):
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def restore_newest(folder: Path, load: Any) -> dict[str, Any] | None:
+def _restore_newest(folder: Path, load: Any) -> dict[str, Any] | None:
     """Load the newest readable state in `folder` with `load(weights_path)`; its record.
 
     A state that cannot be read is moved into ``<folder>.unreadable/`` with one line
@@ -140,7 +141,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_history(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+def _read_history(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     """The columns and rows of a history CSV, or none when there is no such file."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -171,7 +172,7 @@ class HistoryLog(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         """Rewrite the file with the rows before `epoch` and this epoch's row."""
-        columns, rows = read_history(self.path)
+        columns, rows = _read_history(self.path)
         row = {"epoch": str(epoch), **{k: str(float(v)) for k, v in (logs or {}).items()}}
         rate = getattr(self.model.optimizer, "learning_rate", None)
         if rate is not None:
@@ -216,7 +217,7 @@ class BestCheckpoint(keras.callbacks.Callback):
             return
         earlier = [
             float(row[self.monitor])
-            for row in read_history(self.history)[1]
+            for row in _read_history(self.history)[1]
             if int(row["epoch"]) < epoch and row.get(self.monitor) not in (None, "", "NA")
         ]
         self.best = min(earlier, default=None)

@@ -116,6 +116,8 @@ def training_callbacks(
         return stopping
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in [*folder.glob(".*.tmp.*"), *folder.glob("backup/.*.tmp.*")]:
+        stale.unlink(missing_ok=True)  # the temporary file of a write that was killed
     history = folder / "history.csv"
     return [  # the backup last: an epoch is logged before the backup says it is done
         BestCheckpoint(folder / "best.keras", monitor, history),
