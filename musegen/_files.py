@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -30,18 +31,36 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     An interrupted write leaves the previous file (or no file) in place, never
     a truncated one.
     """
+    return atomic_save(path, lambda tmp: tmp.write_bytes(data))
+
+
+def atomic_save(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+    """Have `write` fill a temporary file beside `path`, then rename it into place.
+
+    For writers that want a path rather than bytes (``model.save``,
+    ``model.save_weights``): the temporary name ends with the target's name,
+    so a writer that checks the suffix (``.keras``, ``.weights.h5``) accepts it.
+    A kill at any moment leaves the previous file (or none) at `path`.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+        >>> atomic_save(target, lambda tmp: tmp.write_text("hi")).read_text()
+        'hi'
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=".", suffix=f".tmp.{target.name}", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        write(tmp)
+        with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, _file_mode(target))  # mkstemp makes it owner-only
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return target
 

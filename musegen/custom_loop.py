@@ -222,8 +222,8 @@ def fit_custom(
     listed.on_train_begin()
     if budget is not None:
         budget.set_model(model)
+        budget.resume(spent, float(state.first_rate.numpy()))  # not the restored, annealed rate
         budget.on_train_begin()
-        budget.credit(spent)
     model.stop_training = False
     logs: dict[str, float] = {}
     for epoch in range(first_epoch, epochs):
@@ -366,7 +366,12 @@ def _worker_index(strategy: Any) -> int:
 
 
 class _TrainingState:
-    """The checkpoint a cluster resumes from: model, optimizer, epoch, budget spent."""
+    """The checkpoint a cluster resumes from: model, optimizer, epoch, budget spent, first rate.
+
+    The chief keeps its two newest checkpoints (TensorFlow writes each to temporary
+    files and renames them); one that cannot be read is set aside with one line and
+    the one before it (or a fresh start) is used instead.
+    """
 
     def __init__(self, model: keras.Model, strategy: Any, backup_dir: Any, chief: bool, total: Any):
         import tensorflow as tf
@@ -377,21 +382,34 @@ class _TrainingState:
         self.chief = chief
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.spent = tf.Variable(0.0, dtype=tf.float32, trainable=False)
+        rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        self.first_rate = tf.Variable(rate, dtype=tf.float32, trainable=False)
         with strategy.scope():  # the optimizer's slots exist before a restore fills them
             model.optimizer.build(model.trainable_variables)
         self.checkpoint = tf.train.Checkpoint(
-            model=model, optimizer=model.optimizer, epoch=self.epoch, spent=self.spent
+            model=model,
+            optimizer=model.optimizer,
+            epoch=self.epoch,
+            spent=self.spent,
+            first_rate=self.first_rate,
         )
 
     def restore(self) -> int:
-        """Restore the chief's last checkpoint on this worker; the epoch to go on from."""
+        """Restore the chief's last readable checkpoint on this worker; the epoch to go on from."""
         import tensorflow as tf
 
         if self.backup_dir is None:
             return 0
-        latest = tf.train.latest_checkpoint(str(self.backup_dir))
-        if latest is not None:
-            self.checkpoint.restore(latest).expect_partial()
+        latest = None
+        for prefix in self._checkpoints():
+            try:
+                self.checkpoint.restore(str(prefix)).expect_partial()
+            except Exception as err:  # a torn, truncated or foreign file: any error
+                if self.chief:
+                    self._set_aside(prefix, err)
+                continue
+            latest = prefix
+            break
         epoch = float(self.epoch.numpy())  # 0 without a checkpoint
         found = self.total(tf.constant([epoch, epoch * epoch]))
         workers = worker_count(self.strategy)
@@ -404,6 +422,28 @@ class _TrainingState:
             print(f"resuming from {latest} (epoch {int(self.epoch.numpy())})", flush=True)
         return int(self.epoch.numpy())
 
+    def _checkpoints(self) -> list[Path]:
+        """The checkpoint prefixes in the backup folder, newest first (by their files)."""
+        assert self.backup_dir is not None
+        numbered = []
+        for index in self.backup_dir.glob("ckpt-*.index"):
+            number = index.name[len("ckpt-") : -len(".index")]
+            if number.isdigit():
+                numbered.append((int(number), index.with_suffix("")))
+        return [prefix for _, prefix in sorted(numbered, reverse=True)]
+
+    def _set_aside(self, prefix: Path, err: Exception) -> None:
+        """Move an unreadable checkpoint's files aside, saying so and what happens instead."""
+        assert self.backup_dir is not None
+        aside = self.backup_dir.parent / f"{self.backup_dir.name}.unreadable"
+        aside.mkdir(exist_ok=True)
+        for path in self.backup_dir.glob(f"{prefix.name}.*"):
+            os.replace(path, aside / path.name)
+        older = self._checkpoints()
+        instead = f"resuming from {older[0]}" if older else "starting afresh"
+        cause = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"{prefix}: unreadable checkpoint ({cause}); moved to {aside}, {instead}")
+
     def save(self, epoch: int, spent: float) -> None:
         """Save on every worker (a collective): the chief's copy is the one that counts."""
         import tensorflow as tf
@@ -412,8 +452,8 @@ class _TrainingState:
             return
         self.epoch.assign(epoch)
         self.spent.assign(spent)
-        if self.chief:  # numbered files and a pointer written last: a kill leaves the last one
-            tf.train.CheckpointManager(self.checkpoint, str(self.backup_dir), 1).save(epoch)
+        if self.chief:  # numbered files, renamed into place: a kill leaves the last two
+            tf.train.CheckpointManager(self.checkpoint, str(self.backup_dir), 2).save(epoch)
         else:
             with tempfile.TemporaryDirectory(prefix="musegen-worker-") as scratch:
                 self.checkpoint.write(str(Path(scratch) / "ckpt"))

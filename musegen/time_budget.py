@@ -61,6 +61,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.started_at = started_at
         self._start = 0.0
         self._first_rate = 0.0
+        self._resumed: tuple[float, float] | None = None
 
     def learning_rate_at(self, elapsed: float) -> float:
         """The learning rate, as a fraction of the first, after `elapsed` of the budget (0-1)."""
@@ -71,9 +72,17 @@ class TimeBudget(keras.callbacks.Callback):
         """The share of the budget spent so far by this process's clock (1.0 at the deadline)."""
         return (time.perf_counter() - self._start) / self.seconds
 
-    def credit(self, spent: float) -> None:
-        """Count `spent` (a share of the budget, e.g. from before an interruption) as elapsed."""
-        self._start -= spent * self.seconds
+    def state(self) -> dict[str, float]:
+        """What a backup keeps to resume the budget: the share spent and the first rate."""
+        return {"spent": self.elapsed(), "first_rate": self._first_rate}
+
+    def resume(self, spent: float, first_rate: float) -> None:
+        """Go on from a backup: `spent` of the budget is gone, annealing from `first_rate`.
+
+        Call it before training starts. The first rate is the saved one, not the
+        annealed rate the backup put back in the optimizer.
+        """
+        self._resumed = (spent, first_rate)
 
     def advance(self, elapsed: float) -> None:
         """Count a step at `elapsed`: stop past the deadline, set the annealed learning rate.
@@ -90,9 +99,15 @@ class TimeBudget(keras.callbacks.Callback):
             )
 
     def on_train_begin(self, logs: Any = None) -> None:
-        """Start the clock (unless `started_at` was given); note the first learning rate."""
+        """Start the clock (unless `started_at` was given); note the first learning rate.
+
+        After `resume` the clock starts that much earlier and the first rate is the saved one.
+        """
         self._start = time.perf_counter() if self.started_at is None else self.started_at
         self._first_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        if self._resumed is not None:
+            spent, self._first_rate = self._resumed
+            self._start -= spent * self.seconds
 
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
         """Count the step by this process's clock (see `advance`)."""

@@ -3,12 +3,16 @@
 A run directory holds:
 
 - ``best.keras``: the model with the best validation loss so far,
-- ``history.csv``: one row of metrics per epoch (appended to on resume),
-- ``backup/``: the state `keras.callbacks.BackupAndRestore` needs to resume an
+- ``history.csv``: one row of metrics and the learning rate per epoch (a resumed
+  run replaces the rows of the epochs it trains again),
+- ``backup/``: the state `musegen.checkpoints.Backup` needs to resume an
   interrupted run from its last finished epoch (on a cluster, the chief's
   `tf.train.Checkpoint`, see `musegen.custom_loop`); removed when training ends,
 - ``weight_shapes.json``: written by `fit`, so that it can refuse to resume the
   backup of a different model.
+
+Each is written to a temporary file and renamed into place (`musegen.checkpoints`),
+so a run killed at any moment resumes from its last finished epoch.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 
 from musegen._files import atomic_write_text
+from musegen.checkpoints import Backup, BestCheckpoint, HistoryLog
 from musegen.custom_loop import fit_custom, is_chief, needs_custom_loop
 from musegen.defaults import TRAINING
 from musegen.time_budget import TimeBudget
@@ -72,6 +77,7 @@ def training_callbacks(
     restore_best_weights: bool = True,
     resume: bool = True,
     chief: bool = True,
+    budget: TimeBudget | None = None,
 ) -> list[keras.callbacks.Callback]:
     """Checkpoint the best model, stop early, log to CSV and make the run resumable.
 
@@ -80,10 +86,12 @@ def training_callbacks(
         monitor: The metric that decides "best" and early stopping (lower is better).
         patience: Epochs without improvement before stopping, or None to never stop early.
         restore_best_weights: When stopping early, give the model back its best weights.
-        resume: Add `keras.callbacks.BackupAndRestore`, so that running the same
+        resume: Add a `musegen.checkpoints.Backup`, so that running the same
             `fit` again after an interruption continues from the last finished epoch.
         chief: False on the other workers of a cluster: only the callbacks that
             write nothing (early stopping), and no folder is created.
+        budget: The run's `TimeBudget`, whose clock and first learning rate the
+            backup keeps (so a resumed run ends at the same deadline and schedule).
 
     Returns:
         Keras callbacks to pass to ``model.fit(..., callbacks=...)``.
@@ -91,7 +99,7 @@ def training_callbacks(
     Examples:
         >>> import tempfile
         >>> [type(c).__name__ for c in training_callbacks(tempfile.mkdtemp())]
-        ['ModelCheckpoint', 'EarlyStopping', 'CSVLogger', 'BackupAndRestore']
+        ['BestCheckpoint', 'EarlyStopping', 'HistoryLog', 'Backup']
     """
     stopping = (
         [
@@ -109,16 +117,15 @@ def training_callbacks(
         return stopping
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.ModelCheckpoint(
-            str(folder / "best.keras"), monitor=monitor, mode="min", save_best_only=True
-        ),
+    for stale in [*folder.glob(".*.tmp.*"), *folder.glob("backup/.*.tmp.*")]:
+        stale.unlink(missing_ok=True)  # the temporary file of a write that was killed
+    history = folder / "history.csv"
+    return [  # the backup last: an epoch is logged before the backup says it is done
+        BestCheckpoint(folder / "best.keras", monitor, history),
         *stopping,
-        keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True),
+        HistoryLog(history),
+        *([Backup(folder / "backup", budget)] if resume else []),
     ]
-    if resume:
-        callbacks.append(keras.callbacks.BackupAndRestore(str(folder / "backup")))
-    return callbacks
 
 
 def fit(
@@ -173,6 +180,8 @@ def fit(
     if chief:
         _check_same_model(Path(run_dir), model)
     options = {"monitor": "val_loss" if data.num_val else "loss", **callback_options}
+    budgets = [c for c in callbacks if isinstance(c, TimeBudget)]
+    options.setdefault("budget", budgets[0] if budgets else None)
     if needs_custom_loop(strategy):
         return fit_custom(
             model,

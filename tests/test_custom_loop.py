@@ -147,3 +147,27 @@ def test_one_process_is_its_own_chief() -> None:
     strategy = default_strategy()
     assert not needs_custom_loop(strategy)
     assert worker_count(strategy) == 1 and is_chief(strategy)
+
+
+class InterruptAfterTwo(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if epoch == 2:  # checkpoints of epochs 1 and 2 are on disk, 3 never is
+            raise KeyboardInterrupt
+
+
+def test_an_unreadable_checkpoint_is_set_aside_in_one_line(tmp_path, capsys) -> None:
+    keras.utils.set_random_seed(0)
+    backup = tmp_path / "backup"
+    options = {"strategy": default_strategy(), "batch_size": 9, "backup_dir": backup, "verbose": 0}
+    with pytest.raises(KeyboardInterrupt):
+        fit_custom(tiny_model(), tiny_data(), epochs=4, callbacks=[InterruptAfterTwo()], **options)
+    (data,) = backup.glob("ckpt-2.data-*")
+    data.write_bytes(data.read_bytes()[:100])  # truncated: a disk error, a torn copy
+    capsys.readouterr()
+    history = fit_custom(tiny_model(), tiny_data(), epochs=4, **options)
+    unreadable, resuming = capsys.readouterr().out.splitlines()
+    assert unreadable.startswith(f"{backup / 'ckpt-2'}: unreadable checkpoint (")
+    assert unreadable.endswith(f"moved to {tmp_path / 'backup.unreadable'}, resuming from "
+                               f"{backup / 'ckpt-1'}")  # fmt: skip
+    assert resuming == f"resuming from {backup / 'ckpt-1'} (epoch 1)"
+    assert history.epoch == [1, 2, 3]

@@ -8,6 +8,7 @@ of JSON and HDF5: nothing is unpickled on load.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -45,11 +46,18 @@ def pause_before(owner, name, skip=0):
 """
 
 
-def kill_at_marker(snippet: str, tmp_path: Path, *, setup: str = "", wait_s: float = 120) -> None:
+def kill_at_marker(
+    snippet: str,
+    tmp_path: Path,
+    *,
+    setup: str = "",
+    wait_s: float = 120,
+    args: tuple[str, ...] = (),
+) -> None:
     """Run `setup` then `snippet` in a child Python, SIGKILL it once it writes the marker."""
     marker = tmp_path / "paused.marker"
     child = subprocess.Popen(
-        [sys.executable, "-c", PRELUDE + setup + textwrap.dedent(snippet), str(marker)],
+        [sys.executable, "-c", PRELUDE + setup + textwrap.dedent(snippet), str(marker), *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -237,6 +245,164 @@ def test_killed_training_resumes_from_the_last_finished_epoch(tmp_path: Path, ke
     with open(run / "history.csv") as handle:
         assert [row.split(",")[0] for row in handle.read().split()[1:]] == ["0", "1", "2", "3"]
     assert not (run / "backup").exists()
+
+
+# Each moment pauses the k-th call of a function that writes training files: inside an
+# HDF5 write, inside the backup's JSON record, inside the best.keras zip, or between a
+# temporary file and its rename (os.replace: weight_shapes.json, then per epoch
+# best.keras, history.csv, the backup's weights and record).
+KILL_MOMENTS = [
+    ("os", "replace", 1),
+    ("os", "replace", 2),
+    ("os", "replace", 3),
+    ("os", "replace", 4),
+    ("H5IOStore", "close", 1),
+    ("json", "dumps", 3),
+    ("ZipFile", "close", 0),
+]
+
+TRAIN_RUN = """
+import json, zipfile
+import keras
+from keras.src.saving.saving_lib import H5IOStore
+from musegen.training import fit
+keras.utils.set_random_seed(0)
+owners = {"os": os, "json": json, "H5IOStore": H5IOStore, "ZipFile": zipfile.ZipFile}
+pause_before(owners[sys.argv[2]], sys.argv[3], skip=int(sys.argv[4]))
+fit(tiny_model(), tiny_data(), epochs=6, run_dir=sys.argv[5], batch_size=8, verbose=0,
+    patience=None)
+"""
+
+
+def history_epochs(run: Path) -> list[int]:
+    import csv
+
+    with open(run / "history.csv", newline="") as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+def test_training_killed_inside_each_write_resumes(tmp_path: Path, keras_bits) -> None:
+    keras, bundle, training, tiny = keras_bits
+    run = tmp_path / "run"
+    for owner, name, skip in KILL_MOMENTS:  # each run resumes the last one, then is killed
+        kill_at_marker(TRAIN_RUN, tmp_path, setup=TINY, args=(owner, name, str(skip), str(run)))
+        if (run / "history.csv").exists():  # no epoch twice, none missing
+            assert history_epochs(run) == list(range(len(history_epochs(run))))
+    keras.utils.set_random_seed(0)
+    model = tiny["tiny_model"]()
+    training.fit(model, tiny["tiny_data"](), epochs=6, run_dir=run, batch_size=8, verbose=0,
+                 patience=None)  # fmt: skip
+    assert history_epochs(run) == [0, 1, 2, 3, 4, 5]
+    bundle.save_bundle(run / "bundle", model, tiny["Tokenizer"](), tiny["VOCAB"])
+    assert bundle.load_bundle(run / "bundle").model.output_shape == (None, None, 8)
+    # no backup was ever unreadable (none set aside), no temporary file is left
+    assert sorted(p.name for p in run.iterdir()) == [
+        "best.keras", "bundle", "history.csv", "weight_shapes.json",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("damage", "instead"),
+    [
+        ({"epoch-3.weights.h5": "truncate"}, "resuming from epoch 2"),
+        ({"epoch-3.json": "empty", "epoch-2.weights.h5": "truncate"}, "starting afresh"),
+    ],
+)
+def test_an_unreadable_backup_is_set_aside_in_one_line(
+    tmp_path: Path, keras_bits, capsys, damage: dict, instead: str
+) -> None:
+    keras, _, training, tiny = keras_bits
+
+    class InterruptAfter(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs=None) -> None:
+            if epoch == 2:  # after the backup of epoch 2 (three epochs done)
+                raise KeyboardInterrupt
+
+    run = tmp_path / "run"
+    options = {"epochs": 5, "run_dir": run, "batch_size": 8, "verbose": 0, "patience": None}
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(tiny["tiny_model"](), tiny["tiny_data"](), callbacks=[InterruptAfter()],
+                     **options)  # fmt: skip
+    backup = run / "backup"
+    assert sorted(p.name for p in backup.iterdir() if not p.name.startswith(".")) == [
+        "epoch-2.json", "epoch-2.weights.h5", "epoch-3.json", "epoch-3.weights.h5",
+    ]  # fmt: skip
+    for name, how in damage.items():
+        data = (backup / name).read_bytes()
+        (backup / name).write_bytes(data[: len(data) // 2] if how == "truncate" else b"")
+    capsys.readouterr()
+    resumed = training.fit(tiny["tiny_model"](), tiny["tiny_data"](), **options)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(damage) and "Traceback" not in "".join(lines)
+    assert lines[-1].endswith(instead) and "unreadable backup" in lines[-1]
+    assert str(run / "backup.unreadable") in lines[-1]
+    assert resumed.epoch == ([2, 3, 4] if "epoch 2" in instead else [0, 1, 2, 3, 4])
+    assert history_epochs(run) == [0, 1, 2, 3, 4]
+
+
+# `musegen train`, noting when each process's budget started (by the wall clock) and
+# when its training ended
+CLI_RUN = """
+from musegen.cli import main
+from musegen.time_budget import TimeBudget
+log, begin = open(sys.argv[2], "a"), TimeBudget.on_train_begin
+def on_train_begin(self, logs=None):
+    begin(self, logs)
+    started = time.perf_counter() if self.started_at is None else self.started_at
+    print("begin", time.time() - (time.perf_counter() - started), file=log, flush=True)
+def on_train_end(self, logs=None):
+    print("end", time.time(), file=log, flush=True)
+TimeBudget.on_train_begin, TimeBudget.on_train_end = on_train_begin, on_train_end
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def budget_spent(backup: Path) -> float:
+    """The largest share of the budget a backup record in `backup` says was spent."""
+    spent = 0.0
+    for record in backup.glob("epoch-*.json"):
+        try:
+            spent = max(spent, json.loads(record.read_text())["budget"]["spent"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # removed meanwhile, or not this format
+    return spent
+
+
+def test_musegen_train_killed_at_half_its_budget_keeps_it(tmp_path: Path, keras_bits) -> None:
+    minutes, run, log = 0.4, tmp_path / "run", tmp_path / "times.log"
+    argv = [
+        "train", "musegen:skuli", "--limit", "4", "--minutes", str(minutes), "--units", "16",
+        "--seq-len", "16", "--quiet", "--out", str(run),
+    ]  # fmt: skip
+    command = [sys.executable, "-c", PRELUDE + CLI_RUN, str(tmp_path / "unused"), str(log), *argv]
+    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while budget_spent(run / "backup") < 0.5:
+        if child.poll() is not None or time.monotonic() > deadline:
+            child.kill()
+            pytest.fail(f"the run never backed up half its budget:\n{child.communicate()[1]!r}")
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    killed_at = time.time()
+    child.communicate()
+    before = history_epochs(run)
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    times = [float(line.split()[1]) for line in log.read_text().splitlines()]
+    assert len(times) == 3  # begin, (killed), begin, end
+    total = (killed_at - times[0]) + (times[2] - times[1])
+    print(f"trained {killed_at - times[0]:.1f} s + {times[2] - times[1]:.1f} s = {total:.1f} s")
+    assert abs(total - 60 * minutes) <= 0.1 * 60 * minutes
+    import csv
+
+    with open(run / "history.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["epoch"]) for r in rows] == list(range(len(rows))) and len(rows) > len(before)
+    rates = [float(r["learning_rate"]) for r in rows]
+    print("rates around the restart", rates[len(before) - 2 : len(before) + 2])
+    assert all(b <= a for a, b in itertools.pairwise(rates))  # one cosine, no restart
+    assert rates[-1] < 0.05 * rates[0]  # and it reached its end at the deadline
+    assert (run / "bundle" / "model.keras").is_file()
 
 
 # -- safe formats ------------------------------------------------------------------------

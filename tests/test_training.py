@@ -81,7 +81,7 @@ def test_an_interrupted_run_resumes_from_its_last_epoch(tmp_path) -> None:
 
 def test_early_stopping_can_be_left_out(tmp_path) -> None:
     names = [type(c).__name__ for c in training_callbacks(tmp_path, patience=None, resume=False)]
-    assert names == ["ModelCheckpoint", "CSVLogger"]
+    assert names == ["BestCheckpoint", "HistoryLog"]
 
 
 def test_resuming_a_different_models_backup_is_refused(tmp_path):
