@@ -10,9 +10,9 @@ Two training shapes:
   padded with id 0 and its padded positions get sample weight 0.
 
 No example crosses a song boundary. Songs, not examples, are split between
-training and validation. Memory stays O(tokens): the dataset keeps one flat
-int32 array of ids and the start index of each example, and `tf.data` gathers
-the examples while training.
+training and validation (`from_pieces` holds out the end of a single song).
+Memory stays O(tokens): the dataset keeps one flat int32 array of ids and the
+start index of each example, and `tf.data` gathers the examples while training.
 """
 
 from __future__ import annotations
