@@ -10,9 +10,9 @@ Two training shapes:
   padded with id 0 and its padded positions get sample weight 0.
 
 No example crosses a song boundary. Songs, not examples, are split between
-training and validation. Memory stays O(tokens): the dataset keeps one flat
-int32 array of ids and the start index of each example, and `tf.data` gathers
-the examples while training.
+training and validation (`from_pieces` holds out the end of a single song).
+Memory stays O(tokens): the dataset keeps one flat int32 array of ids and the
+start index of each example, and `tf.data` gathers the examples while training.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,7 +35,7 @@ from musegen.vocabulary import Vocabulary
 if TYPE_CHECKING:
     import tensorflow as tf
 
-__all__ = ["SequenceDataset", "split_songs", "transposed"]
+__all__ = ["SequenceDataset", "split_pieces", "split_songs", "transposed"]
 
 Shape = Literal["windows", "chunks"]
 InputMode = Literal["ids", "scaled"]
@@ -202,7 +203,8 @@ class SequenceDataset:
             shape: ``"chunks"`` (many-to-many, the default: ``TRAINING.shape``) or
                 ``"windows"`` (many-to-one, the seed's).
             stride: Ids between the starts of consecutive windows (windows only).
-            val_fraction: Share of the songs held out for validation.
+            val_fraction: Share of the songs held out for validation (`split_pieces`:
+                of a single song, its last part).
             seed: Seed of the song split and of the shuffling.
             transpose: ``(lo, hi)`` semitones: each training song is added once
                 per shift in ``lo..hi`` (the untransposed song is always kept).
@@ -233,19 +235,19 @@ class SequenceDataset:
             ids = vocabulary.encode(tokenizer.encode(piece), unknown=policy)
             return np.asarray(ids, dtype=np.int32)
 
-        train_index, val_index = split_songs(len(pieces), val_fraction, seed)
+        train_pieces, val_pieces = split_pieces(pieces, val_fraction, seed)
         shifts = [0] if transpose is None else sorted({0, *range(transpose[0], transpose[1] + 1)})
         train_songs: list[np.ndarray] = []
-        for i in train_index:
+        for piece in train_pieces:
             for shift in shifts:
                 try:
-                    moved = pieces[i].transpose(shift) if shift else pieces[i]
+                    moved = piece.transpose(shift) if shift else piece
                 except ValueError:  # a pitch would leave 0..127
                     continue
                 train_songs.append(encode(moved))
         return cls(
             train_songs,
-            [encode(pieces[i]) for i in val_index],
+            [encode(piece) for piece in val_pieces],
             len(vocabulary),
             seq_len=seq_len,
             shape=shape,
@@ -493,6 +495,41 @@ def split_songs(count: int, val_fraction: float, seed: int) -> tuple[list[int], 
     if val_fraction > 0 and count >= 2:
         n_val = min(max(n_val, 1), count - 1)
     return sorted(order[n_val:].tolist()), sorted(order[:n_val].tolist())
+
+
+def split_pieces(
+    pieces: Sequence[Piece], val_fraction: float, seed: int
+) -> tuple[list[Piece], list[Piece]]:
+    """Training and validation pieces: whole songs (`split_songs`), or the end of a single song.
+
+    With two songs or more the songs are split as `split_songs` splits them. A
+    single song with ``val_fraction > 0`` is cut at the first onset at or after
+    ``(1 - val_fraction)`` of its length: its start trains (notes sounding past
+    the cut are shortened to it), its end, moved to start at 0, is held out. A
+    song whose notes all start together cannot be cut and holds nothing out.
+    `SequenceDataset.from_pieces` splits so; build the vocabulary from the
+    training pieces, so a held-out token it lacks is unknown, as in a new song.
+
+    Examples:
+        >>> from musegen.events import Event
+        >>> song = Piece(tuple(Event(i, 1, (60 + i,)) for i in range(10)))
+        >>> train, held = split_pieces([song], 0.2, seed=0)
+        >>> train[0].duration, [e.pitches for e in held[0].events]
+        (8.0, [(68,), (69,)])
+    """
+    if len(pieces) != 1 or val_fraction <= 0 or not isinstance(pieces[0], Piece):
+        train_index, val_index = split_songs(len(pieces), val_fraction, seed)
+        return [pieces[i] for i in train_index], [pieces[i] for i in val_index]
+    song = pieces[0]
+    onsets = sorted({e.offset for e in song.events})[1:]  # a cut before the first trains nothing
+    if not onsets:
+        return [song], []
+    cut = next((t for t in onsets if t >= (1 - val_fraction) * song.duration), onsets[-1])
+    head = [
+        replace(e, duration=min(e.duration, cut - e.offset)) for e in song.events if e.offset < cut
+    ]
+    tail = [replace(e, offset=e.offset - cut) for e in song.events if e.offset >= cut]
+    return [song.with_events(head)], [song.with_events(tail)]
 
 
 def transposed(pieces: Iterable[Piece], low: int, high: int) -> Iterator[Piece]:

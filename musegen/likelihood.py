@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from musegen.generation import _is_softmax
+from musegen.model import scale_ids
 
 __all__ = ["nll_per_quarter", "token_nll"]
 
@@ -31,6 +32,8 @@ def token_nll(model: keras.Model, ids: Sequence[int] | np.ndarray) -> np.ndarray
     ``nll[t] = -log p(ids[t + 1] | ids[: t + 1])`` for a chunk model
     (``build_lstm(..., return_sequences=True)``), read in one pass from a zero
     state, as in training. The first id has no prediction and is not counted.
+    A model with Skuli's scaled input (``build_lstm(..., input_mode="scaled")``)
+    reads ``id / vocab_size``, as `SequenceDataset` fed it in training.
 
     Args:
         model: A chunk model giving logits or probabilities ``[batch, time, vocab]``.
@@ -61,6 +64,7 @@ def nll_per_quarter(
     """Mean over songs of the song's summed token NLL per quarter note of music (nats).
 
     ``mean_s( sum_t nll_s[t] / quarters_s )`` with `token_nll` for each song.
+    A song of one id has no prediction and is left out of the mean.
     Lower is better; an untrained model over ``V`` ids scores about
     ``log(V) * tokens / quarters``. Give each song's length from the real piece
     (``piece.duration``), not from its decoded tokens, so every encoding is
@@ -74,7 +78,7 @@ def nll_per_quarter(
 
     Raises:
         ValueError: when `songs` and `quarters` differ in length, a length is not
-            positive, or no song is given.
+            positive, or no song has two ids.
 
     Examples:
         >>> from musegen.model import build_lstm
@@ -86,18 +90,20 @@ def nll_per_quarter(
     """
     if len(songs) != len(quarters):
         raise ValueError(f"{len(songs)} songs but {len(quarters)} lengths")
-    if not songs:
-        raise ValueError("nll_per_quarter needs at least one song")
-    if min(quarters) <= 0:
+    if quarters and min(quarters) <= 0:
         raise ValueError(f"song lengths must be > 0 quarter notes, got {min(quarters)}")
     arrays = [np.asarray(s, dtype=np.int64).reshape(-1) for s in songs]
+    pairs = [(a, float(q)) for a, q in zip(arrays, quarters, strict=True) if len(a) > 1]
+    if not pairs:
+        raise ValueError("nll_per_quarter needs a song of two ids or more (one has no prediction)")
+    arrays = [a for a, _ in pairs]
     order = np.argsort([len(a) for a in arrays])  # similar lengths together: less padding
     totals = np.zeros(len(arrays))
     for begin in range(0, len(order), batch_size):
         index = order[begin : begin + batch_size]
         for i, nll in zip(index, _nll_batch(model, [arrays[i] for i in index]), strict=True):
             totals[i] = nll.sum()
-    return float(np.mean(totals / np.asarray(quarters, dtype=np.float64)))
+    return float(np.mean(totals / np.array([q for _, q in pairs])))
 
 
 def _nll_batch(model: keras.Model, songs: list[np.ndarray]) -> list[np.ndarray]:
@@ -120,7 +126,9 @@ def _nll_batch(model: keras.Model, songs: list[np.ndarray]) -> list[np.ndarray]:
     inputs = np.zeros((len(songs), width), np.int32)
     for row, song in enumerate(songs):
         inputs[row, : len(song) - 1] = song[:-1]
-    out = np.asarray(model(inputs, training=False), dtype=np.float64)
+    scaled = len(model.inputs[0].shape) == 3  # Skuli's floats [batch, time, 1], not ids
+    fed = scale_ids(inputs, vocab_size) if scaled else inputs
+    out = np.asarray(model(fed, training=False), dtype=np.float64)
     if _is_softmax(model.layers[-1]):
         log_p = np.log(np.clip(out, 1e-12, 1.0))
     else:

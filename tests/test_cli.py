@@ -60,10 +60,14 @@ def test_defaults_train_by_time_and_generate_with_a_piano_roll(tmp_path, capsys)
     assert song.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
 
     # steering: constraints hold in the written file; beam search runs; bad options exit 2
+    # (primed in range: new tokens that complete the prime's last chord keep its pitches)
+    prime = write_midi(
+        Piece(tuple(Event(i, 1, (60 + 2 * i,)) for i in range(4))), tmp_path / "p.mid"
+    )
     steered = tmp_path / "steered.mid"
     assert main(["generate", str(run), "--steps", "60", "--seed", "1", "--key", "C major",
                  "--pitch-range", "C4:C6", "--grammar", "--no-repeat-ngram", "6",
-                 "--repetition-penalty", "1.5", "--out", str(steered)]) == 0  # fmt: skip
+                 "--repetition-penalty", "1.5", "--prime", str(prime), "--out", str(steered)]) == 0  # fmt: skip
     pitches = {p for e in read_midi(steered).events for p in e.pitches}
     assert pitches and all(p % 12 in (0, 2, 4, 5, 7, 9, 11) and 60 <= p <= 84 for p in pitches)
     assert ", 0 tokens skipped" in capsys.readouterr().out

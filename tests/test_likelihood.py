@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from musegen.likelihood import nll_per_quarter, token_nll
-from musegen.model import build_lstm
+from musegen.model import build_lstm, scale_ids
 
 PROBABILITIES = np.array([0.05, 0.05, 0.5, 0.25, 0.15])  # ids 0..4
 
@@ -33,12 +33,27 @@ def test_nll_per_quarter_by_hand(fixed_model):
     quarters = [2.0, 0.5, 1.0]
     first = -(math.log(0.25) + math.log(0.15) + math.log(0.5)) / 2.0
     second = -math.log(0.15) / 0.5
-    expected = (first + second + 0.0) / 3
+    expected = (first + second) / 2  # a song without a prediction is left out, not counted 0
     assert nll_per_quarter(fixed_model, songs, quarters) == pytest.approx(expected, rel=1e-5)
     # batched in any grouping, the same figure
     assert nll_per_quarter(fixed_model, songs, quarters, batch_size=1) == pytest.approx(
         expected, rel=1e-5
     )
+    with pytest.raises(ValueError, match="two ids"):
+        nll_per_quarter(fixed_model, [[3], [4]], [1.0, 1.0])
+
+
+def test_a_scaled_input_model_reads_ids_over_vocab_size():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = build_lstm(7, units=(4,), input_mode="scaled", dense_units=None, return_sequences=True)
+    song = [2, 6, 3, 5, 4, 6]
+    logits = np.asarray(model(scale_ids([song[:-1]], 7)), dtype=np.float64)[0]
+    log_p = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    expected = -log_p[np.arange(5), song[1:]]
+    assert token_nll(model, song) == pytest.approx(expected, rel=1e-5)
+    assert nll_per_quarter(model, [song], [2.0]) == pytest.approx(expected.sum() / 2, rel=1e-5)
 
 
 def test_a_model_that_learned_scores_lower():

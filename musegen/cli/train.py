@@ -13,7 +13,6 @@ from typing import Any
 from musegen._quiet import start_tensorflow
 from musegen.cli._common import DEFAULT_SOURCE, WORKERS_HELP, CommandError, load, load_scores
 from musegen.defaults import GENERATION, TRAINING, encodings
-from musegen.events import Piece
 
 
 def add_parser(commands: Any) -> None:
@@ -98,6 +97,7 @@ def add_parser(commands: Any) -> None:
     train.set_defaults(run=run)
 
 
+VAL_FRACTION = 0.1  # of the songs; at least one whole song, or the end of a single one
 _NOT_SAVED = ("quiet", "run", "argv", "local_workers")  # options that do not shape the model
 
 
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     start_tensorflow()
     from musegen.bundle import save_bundle
     from musegen.custom_loop import barrier, is_chief
-    from musegen.dataset import SequenceDataset, transposed
+    from musegen.dataset import SequenceDataset, split_pieces, transposed
     from musegen.model import build_lstm
     from musegen.training import TimeBudget, distribution_strategy, fit
 
@@ -136,22 +136,26 @@ def run(args: argparse.Namespace) -> int:
     else:
         tokenizer = encodings()[args.encoding]
     shifts = tuple(args.transpose) if args.transpose else None
+    # the vocabulary of the training songs: a held-out token it lacks is <unk>, as in a new song
+    train_pieces, val_pieces = split_pieces(pieces, VAL_FRACTION, args.seed)
     vocabulary = tokenizer.build_vocabulary(
-        transposed(pieces, *shifts) if shifts else pieces, min_count=args.min_count
+        transposed(train_pieces, *shifts) if shifts else train_pieces, min_count=args.min_count
     )
-    val_fraction = 0.1 if len(pieces) >= 10 else 0.0
     data = SequenceDataset.from_pieces(
         pieces,
         tokenizer,
         vocabulary,
         seq_len=args.seq_len,
         shape="chunks",
-        val_fraction=val_fraction,
+        val_fraction=VAL_FRACTION,
         seed=args.seed,
         transpose=shifts,
         unknown="map",  # a token rarer than --min-count is still a step in time
     )
     print(f"{args.encoding} encoding: {len(vocabulary)} ids; {data}")
+    print(_validation_line(data, pieces, val_pieces, by_time=args.minutes > 0))
+    if args.minutes > 0 and args.keep == "best" and not data.num_val:
+        raise CommandError("--keep best needs validation data and this run has none", 2)
     with strategy.scope():
         model = build_lstm(
             len(vocabulary),
@@ -167,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         verbose = 1 if sys.stdout.isatty() else 2  # a bar on a terminal, else a line per epoch
     callbacks: list[Any] = [budget] if budget else []
-    keep_best = by_time and args.keep == "best" and data.num_val > 0
+    keep_best = by_time and args.keep == "best"
     if keep_best:  # a time budget outlasts the best epoch on a small corpus: keep that one
         import keras
 
@@ -199,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"trained in {seconds / 60:.1f} min; the chief writes the bundle")
         barrier(strategy)
         return 0
-    nll = _held_out_nll(data, pieces, val_fraction, args.seed, model)
+    nll = _held_out_nll(data, val_pieces, model)
     steps = f"{budget.steps} steps" if budget else f"{len(history.epoch)} epochs"
     print(
         f"trained {steps} in {seconds / 60:.1f} min"
@@ -223,15 +227,39 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _held_out_nll(
-    data: Any, pieces: Sequence[Piece], val_fraction: float, seed: int, model: Any
-) -> float | None:
+def _validation_line(
+    data: Any, pieces: Sequence[Any], val_pieces: Sequence[Any], by_time: bool
+) -> str:
+    """One line on what is held out for validation, or that nothing is and what that costs."""
+    import numpy as np
+
+    if not data.num_val:
+        why = (
+            "the held-out songs are too short to give an example (2 tokens each)"
+            if val_pieces
+            else "the only song cannot be cut in two (its notes start together)"
+        )
+        then = "--keep best is refused" if by_time else "early stopping watches the training loss"
+        return f"no validation data: {why}; no held-out NLL, and {then}"
+    if len(pieces) == 1:
+        what = (
+            f"the last {val_pieces[0].duration:.1f} of {pieces[0].duration:.1f} quarter notes "
+            "of the only song held out"
+        )
+    else:
+        what = f"{len(val_pieces)} of {len(pieces)} songs held out"
+    unknown = 100 * float(np.mean(np.concatenate(data.val_ids) == data.vocabulary.unk_id))
+    return (
+        f"validation: {what}, {data.num_val} examples; {unknown:.1f}% of their tokens "
+        "are not in the training vocabulary"
+    )
+
+
+def _held_out_nll(data: Any, val_pieces: Sequence[Any], model: Any) -> float | None:
     """Held-out NLL per quarter note of the validation songs, or None without any."""
-    from musegen.dataset import split_songs
     from musegen.likelihood import nll_per_quarter
 
-    _, val_index = split_songs(len(pieces), val_fraction, seed)
-    songs = [(ids, pieces[i].duration) for ids, i in zip(data.val_ids, val_index, strict=True)]
+    songs = [(ids, p.duration) for ids, p in zip(data.val_ids, val_pieces, strict=True)]
     songs = [(ids, q) for ids, q in songs if q > 0 and len(ids) > 1]
     if not songs:
         return None
@@ -239,13 +267,22 @@ def _held_out_nll(
 
 
 def _prime(data: Any, length: int, seed: int) -> list[int] | None:
-    """A stretch of a validation song (else a training song) to prime generation with."""
+    """A stretch of a validation song (else a training song) to prime generation with.
+
+    One without ``<unk>`` where a few draws find one: a held-out song may hold
+    tokens the training songs lack, and a model never learnt what follows them.
+    """
+    found: list[list[int]] = []
     for source in ("val", "train"):
-        try:
-            return [int(i) for i in data.prime(length, source=source, seed=seed)]
-        except ValueError:  # no song of that split is long enough (or there is none)
-            continue
-    return None
+        for draw in range(8):
+            try:
+                ids = [int(i) for i in data.prime(length, source=source, seed=seed + draw)]
+            except ValueError:  # no song of that split is long enough (or there is none)
+                break
+            if data.vocabulary.unk_id not in ids:
+                return ids
+            found.append(ids)
+    return found[0] if found else None
 
 
 def _launch(args: argparse.Namespace) -> int:
