@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from musegen.dataset import SequenceDataset
-from musegen.shards import INDEX_NAME, ShardedDataset, ShardIndex, write_shards
-from musegen.vocabulary import Vocabulary
+from musegen.tokens.vocabulary import Vocabulary
+from musegen.training.dataset import SequenceDataset
+from musegen.training.shards import INDEX_NAME, ShardedDataset, ShardIndex, write_shards
 
 VOCAB = 80
 # Song k uses ids 10k+2 .. 10k+9 only, so an example mixing songs would show.
@@ -77,7 +77,7 @@ def test_songs_stay_whole_and_shards_hold_about_shard_tokens(folder):
 def test_index_round_trip(folder):
     index = ShardIndex.load(folder)
     document = json.loads((folder / INDEX_NAME).read_text())
-    assert document["format"] == "musegen.shards"
+    assert document["format"] == "musegen.training.shards"
     assert ShardIndex.load(folder) == index
     assert (index.vocab_size, index.num_songs, index.num_tokens, index.complete) == (
         VOCAB,
