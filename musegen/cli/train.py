@@ -189,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
             callbacks=callbacks,
             patience=None if by_time else 5,
         )
+    except ValueError as err:  # another model's backup, a cluster share without a batch
+        raise CommandError(str(err)) from None
     except tf.errors.UnavailableError:  # a peer of the cluster went away mid-step
         raise CommandError(
             "lost contact with another worker of the cluster; start every worker again "
