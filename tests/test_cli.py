@@ -320,3 +320,17 @@ def test_counts_are_spelt_in_the_singular_for_one(tmp_path, capsys) -> None:
     assert main(["tokenize", str(tmp_path / "songs"), "--limit", "2", "--quiet"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith(f"{tmp_path / 'songs'}: 1 piece, 3 events, 1 file skipped"), first
+
+
+def test_train_refuses_another_models_backup_in_one_line(tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    (run / "backup").mkdir(parents=True)
+    (run / "weight_shapes.json").write_text("[[1, 2]]")
+    code = main(
+        ["train", "musegen:skuli", "--limit", "2", "--units", "4", "--seq-len", "16",
+         "--epochs", "1", "--minutes", "0", "--out", str(run)]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err[-1].startswith(f"musegen: {run} holds the backup of an interrupted run")
+    assert "Traceback" not in "\n".join(err)

@@ -99,9 +99,9 @@ def test_killed_writer_leaves_the_old_entry_intact(tmp_path):
     writer = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)])
     try:
         deadline = time.monotonic() + 30
-        while not list(tmp_path.rglob("*.tmp")) and time.monotonic() < deadline:
+        while not list(tmp_path.rglob(".*.tmp*")) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert list(tmp_path.rglob("*.tmp")), "the writer never started"
+        assert list(tmp_path.rglob(".*.tmp*")), "the writer never started"
     finally:
         writer.kill()
         writer.wait()

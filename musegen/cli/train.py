@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from musegen._quiet import start_tensorflow
+from musegen._words import plural
 from musegen.cli._common import DEFAULT_SOURCE, WORKERS_HELP, CommandError, load, load_scores
 from musegen.defaults import GENERATION, TRAINING
 from musegen.tokens.encodings import encodings
@@ -190,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
             callbacks=callbacks,
             patience=None if by_time else 5,
         )
+    except ValueError as err:  # another model's backup, a cluster share without a batch
+        raise CommandError(str(err)) from None
     except tf.errors.UnavailableError:  # a peer of the cluster went away mid-step
         raise CommandError(
             "lost contact with another worker of the cluster; start every worker again "
@@ -205,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
         barrier(strategy)
         return 0
     nll = _held_out_nll(data, val_pieces, model)
-    steps = f"{budget.steps} steps" if budget else f"{len(history.epoch)} epochs"
+    steps = plural(budget.steps, "step") if budget else plural(len(history.epoch), "epoch")
     print(
         f"trained {steps} in {seconds / 60:.1f} min"
         + (f"; held-out NLL {nll:.2f} nats per quarter note" if nll is not None else "")

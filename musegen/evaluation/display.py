@@ -10,7 +10,7 @@ Examples:
     >>> from musegen.events import Event, Piece
     >>> shown = show(Piece((Event(0, 1, (60, 64, 67)),)), audio=False)
     >>> shown
-    Piece: 1 events, 1 notes and chords, 1 quarter notes
+    Piece: 1 event, 1 note and chords, 1 quarter notes
     >>> "<img" in shown._repr_html_()
     True
 """
@@ -24,6 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from musegen._words import plural
 from musegen.events import Piece
 
 __all__ = ["PieceDisplay", "show"]
@@ -62,8 +63,8 @@ class PieceDisplay:
     def __repr__(self) -> str:
         piece = self.piece
         return (
-            f"Piece: {len(piece.events)} events, {len(piece.notes)} notes and chords, "
-            f"{piece.duration:g} quarter notes"
+            f"Piece: {plural(len(piece.events), 'event')}, "
+            f"{plural(len(piece.notes), 'note')} and chords, {piece.duration:g} quarter notes"
         )
 
     @cached_property

@@ -317,8 +317,8 @@ def _track_notes(
     """(offset, duration, pitches, velocity) per note of one part, as `reading` reads the stream.
 
     Notes are quantized, split at barlines into tied notes and joined again, as
-    music21 and ``reading.piece_from_stream`` do: where a note is struck again
-    while a tied note of the same pitch still sounds, the two are cut as there.
+    music21 and ``reading.piece_from_stream`` do: a tie continues only the note
+    of its pitch that ends where the continuation starts.
     """
     onsets, ticks, pitches, velocities = _group_chords(
         _pair_notes(track.notes), tpq, _DRUM_CHANNEL if drop_drums else None
@@ -453,26 +453,25 @@ def _join_ties(segments: list[_Segment]) -> list[tuple[float, float, tuple[int, 
     takes the loudest of an onset anyway); tied notes are one record per pitch.
     """
     raw: list[tuple[float, float, tuple[int, ...], int]] = []
-    open_ties: dict[int, int] = {}
+    # (pitch, where it ends, in twelfths) -> index in raw of the tied note a "stop" there continues
+    open_ties: dict[tuple[int, int], int] = {}
     for onset, length, pitches, velocities, tie in segments:
         offset, duration = onset / _GRID, length / _GRID
         if tie is None:
-            if open_ties:
-                for pitch in pitches:  # a new note of a pitch ends the tie holding it
-                    open_ties.pop(pitch, None)
             raw.append((offset, duration, pitches, max(velocities)))
             continue
         for pitch, velocity in zip(pitches, velocities, strict=True):
-            held = open_ties.pop(pitch, None)
-            if held is not None and tie != "start":
-                start = raw[held][0]
-                raw[held] = (start, offset + duration - start, *raw[held][2:])
-                if tie == "continue":
-                    open_ties[pitch] = held
-                continue
+            if tie != "start":
+                held = open_ties.pop((pitch, onset), None)
+                if held is not None:
+                    start = raw[held][0]
+                    raw[held] = (start, offset + duration - start, *raw[held][2:])
+                    if tie == "continue":
+                        open_ties[(pitch, onset + length)] = held
+                    continue
             raw.append((offset, duration, (pitch,), velocity))
             if tie == "start":
-                open_ties[pitch] = len(raw) - 1
+                open_ties[(pitch, onset + length)] = len(raw) - 1
     return raw
 
 
