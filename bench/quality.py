@@ -208,8 +208,8 @@ def main() -> None:
     from musegen.io.corpus import load_corpus
     from musegen.tokens.encodings import encodings
     from musegen.training.dataset import SequenceDataset, split_songs, transposed
-    from musegen.training.time_budget import TimeBudget
     from musegen.training.model import build_lstm
+    from musegen.training.time_budget import TimeBudget
 
     source = "music21:bach" if args.corpus == "bach" else str(_recipe.CORPUS)
     shown_source = "music21:bach" if args.corpus == "bach" else "data/skuli-midi"

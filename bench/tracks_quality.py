@@ -100,8 +100,8 @@ def main() -> None:
     from musegen.tokens.encodings import encodings
     from musegen.tokens.track_tokenizer import TrackTokenizer
     from musegen.training.dataset import SequenceDataset, split_songs
-    from musegen.training.time_budget import TimeBudget
     from musegen.training.model import build_lstm
+    from musegen.training.time_budget import TimeBudget
 
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()

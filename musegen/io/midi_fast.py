@@ -562,7 +562,7 @@ def _group_chords(
 
 
 def _chord_velocities(velocities: list[int]) -> tuple[int, ...]:
-    """reading takes the louder of a note's velocity and its chord's (the mean)."""
+    """The stream path takes the louder of a note's velocity and its chord's (the mean)."""
     mean = round(sum(velocities) / len(velocities))
     return tuple([v if v > mean else mean for v in velocities])
 
