@@ -45,7 +45,8 @@ def imports(path: Path) -> set[str]:
                     found.add(node.module)
         elif isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("musegen")}
-    return found - {module_name(path)}
+    inside = path.resolve().is_relative_to(PACKAGE)
+    return found - {module_name(path)} if inside else found
 
 
 def _exists(module: str) -> bool:

@@ -77,7 +77,7 @@ def test_songs_stay_whole_and_shards_hold_about_shard_tokens(folder):
 def test_index_round_trip(folder):
     index = ShardIndex.load(folder)
     document = json.loads((folder / INDEX_NAME).read_text())
-    assert document["format"] == "musegen.training.shards"
+    assert document["format"] == "musegen.shards"
     assert ShardIndex.load(folder) == index
     assert (index.vocab_size, index.num_songs, index.num_tokens, index.complete) == (
         VOCAB,

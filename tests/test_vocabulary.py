@@ -54,7 +54,7 @@ def test_json_round_trip(tmp_path):
     vocab = Vocabulary.build([["C4,E4,G4_long_v81", "rest_short", "D4"]])
     path = vocab.save(tmp_path / "vocab.json")
     document = json.loads(path.read_text())
-    assert document["format"] == "musegen.tokens.vocabulary" and document["class"] == "Vocabulary"
+    assert document["format"] == "musegen.vocabulary" and document["class"] == "Vocabulary"
     assert Vocabulary.load(path) == vocab
     assert Vocabulary.from_json(vocab.to_json()).encode(["D4"]) == vocab.encode(["D4"])
 
@@ -69,15 +69,15 @@ def test_load_keeps_saved_id_order(tmp_path):
     [
         ("not json", "not a JSON document"),
         (
-            '{"format": "musegen.tokens.tokenizer", "format_version": 1}',
-            "expected a musegen.tokens.vocabulary",
+            '{"format": "musegen.tokenizer", "format_version": 1}',
+            "expected a musegen.vocabulary",
         ),
         (
-            '{"format": "musegen.tokens.vocabulary", "format_version": 99, "class": "Vocabulary", "config": {}}',
+            '{"format": "musegen.vocabulary", "format_version": 99, "class": "Vocabulary", "config": {}}',
             "newer",
         ),
         (
-            '{"format": "musegen.tokens.vocabulary", "format_version": 1, "class": "Vocabulary", "config": {"tokens": ["a", "a"]}}',
+            '{"format": "musegen.vocabulary", "format_version": 1, "class": "Vocabulary", "config": {"tokens": ["a", "a"]}}',
             "repeats",
         ),
     ],

@@ -59,6 +59,7 @@ class Corpus:
     """Pieces loaded by `load_corpus`, with the files that failed.
 
     Examples:
+        >>> from musegen.events import Event
         >>> Corpus([Piece((Event(0, 1, (60,)),))]).summary()
         '1 piece, 1 event, 0 files skipped'
     """

@@ -271,6 +271,7 @@ def read_tracks(path: str | os.PathLike[str]) -> Score:
         >>> band = Score((Track(Piece((Event(0, 1, (60, 64)),)), program=0, name="keys"),
         ...               Track(Piece((Event(0, 2, (36,)),)), program=33, name="bass"),
         ...               Track(Piece((Event(0, 1, (38,)),)), name="kit", is_drum=True)))
+        >>> from musegen.io.writing import write_midi
         >>> out = write_midi(band, pathlib.Path(tempfile.mkdtemp()) / "band.mid")
         >>> [(t.name, t.program, t.is_drum) for t in read_tracks(out).tracks]
         [('keys', 0, False), ('bass', 33, False), ('kit', 0, True)]

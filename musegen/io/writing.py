@@ -33,6 +33,7 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     Examples:
         >>> import tempfile, pathlib
         >>> out = pathlib.Path(tempfile.mkdtemp()) / "c.mid"
+        >>> from musegen.io.reading import read_midi
         >>> _ = write_midi(Piece((Event(0, 1, (60, 64, 67), 81),)), out)
         >>> read_midi(out).events[0].pitches
         (60, 64, 67)
@@ -75,6 +76,7 @@ def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
 
     Examples:
         >>> piece = Piece((Event(0, 2, (60, 64), 90), Event(1, 1, (72,)), Event(2, 2, (62,))))
+        >>> from musegen.io.reading import piece_from_stream
         >>> part = piece_to_stream(piece)
         >>> for voice in part.voices:  # a rest has no pitches
         ...     print([(n.offset, [p.nameWithOctave for p in n.pitches]) for n in voice])
