@@ -45,7 +45,7 @@ def floor(
         (floor, round_trip_floor, reference table): the second is the same real
         excerpts after a round trip through `encoding` (None without one).
     """
-    from musegen.metrics import compare
+    from musegen.evaluation.metrics import compare
 
     rng = np.random.default_rng(seed)
     long_train = [p for p in train if p.duration >= quarters]

@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 def load_skuli_tokens(files: int | None) -> tuple[list[list[str]], float]:
     """The original recipe's tokens, one list per song, and the seconds parsing took."""
-    from musegen.tokenizer import Tokenizer
+    from musegen.tokens.tokenizer import Tokenizer
 
     pieces, seconds = load_skuli_pieces(files)
     tokenizer = Tokenizer.skuli()
@@ -44,8 +44,8 @@ def load_skuli_pieces(files: int | None) -> tuple[list[Any], float]:
     `Tokenizer.skuli()`; files that give no notes that way are left out, as the
     recipe leaves them out.
     """
-    from musegen.midi_io import load_corpus
-    from musegen.tokenizer import Tokenizer
+    from musegen.io.corpus import load_corpus
+    from musegen.tokens.tokenizer import Tokenizer
 
     if not CORPUS.is_dir():
         raise SystemExit(f"corpus not found: {CORPUS} (expected data/skuli-midi)")

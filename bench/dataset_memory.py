@@ -42,9 +42,9 @@ SEQ_LEN = 100
 
 def make_stream(folder: Path, tokens: int) -> int:
     """Write the id stream (``ids.npy``, ``lengths.npy``); return the vocabulary size."""
-    from musegen.midi_fast import read_midi_fast
-    from musegen.tokenizer import Tokenizer
-    from musegen.vocabulary import Vocabulary
+    from musegen.io.midi_fast import read_midi_fast
+    from musegen.tokens.tokenizer import Tokenizer
+    from musegen.tokens.vocabulary import Vocabulary
 
     tokenizer = Tokenizer.skuli()
     pieces = [read_midi_fast(f, parts="first") for f in sorted(_recipe.CORPUS.glob("*.mid"))]
@@ -88,8 +88,8 @@ def measure(kind: str, folder: Path, tokens: int, vocab_size: int, batch: int) -
     import keras  # noqa: F401
     import tensorflow as tf  # noqa: F401
 
-    from musegen.dataset import SequenceDataset
-    from musegen.shards import ShardedDataset, write_shards
+    from musegen.training.dataset import SequenceDataset
+    from musegen.training.shards import ShardedDataset, write_shards
 
     baseline = _recipe.max_rss_mib()
     start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Generation speed: the original recipe's decoding loop against `musegen.generation.generate`.
+"""Generation speed: the original recipe's decoding loop against `musegen.generate`.
 
 Run from the repository root:
 
@@ -42,10 +42,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from musegen import samplers
-from musegen.generation import generate
-from musegen.model import skuli_lstm
-from musegen.samplers import ArgmaxSampler
+from musegen.generation import samplers
+from musegen.generation.decoding import generate
+from musegen.generation.samplers import ArgmaxSampler
+from musegen.training.model import skuli_lstm
 
 VOCAB, WINDOW = 400, 100
 REPEAT = 3
@@ -79,12 +79,13 @@ def timed(label: str, tokens: int, run, repeat: int = 1) -> tuple[float, object]
 
 def processor_rows(args: argparse.Namespace) -> None:
     """Tokens/s of generate with each processor, all of them, and beam search (see the docs)."""
-    from musegen import processors
-    from musegen.beam import beam_search
-    from musegen.defaults import TRAINING, encodings
-    from musegen.model import build_lstm
-    from musegen.token_table import TokenTable
-    from musegen.vocabulary import Vocabulary
+    from musegen.defaults import TRAINING
+    from musegen.generation import processors
+    from musegen.generation.beam import beam_search
+    from musegen.tokens.encodings import encodings
+    from musegen.tokens.token_table import TokenTable
+    from musegen.tokens.vocabulary import Vocabulary
+    from musegen.training.model import build_lstm
 
     tokenizer = encodings()["notes"]
     assert tokenizer.durations is not None
@@ -146,7 +147,7 @@ def processor_rows(args: argparse.Namespace) -> None:
 
 def _steer(chain: list, ids: np.ndarray, logits: np.ndarray) -> float:
     """Seconds for ``len(logits)`` steps of `chain` after `ids`, as generate runs them."""
-    from musegen import processors
+    from musegen.generation import processors
 
     begin = time.perf_counter()
     steer = processors.Chain(chain, ids, 0, reserved=(0, 1))
@@ -166,12 +167,12 @@ def length_rows(args: argparse.Namespace) -> None:
     ids after a prime of each length on a small window model (LSTM 16 reading
     the last 8 ids), whose step costs the same at every length. Best of `REPEAT`.
     """
-    from musegen import processors
-    from musegen.beam import beam_search
-    from musegen.defaults import encodings
     from musegen.events import Event, Piece
-    from musegen.model import build_lstm
-    from musegen.token_table import TokenTable
+    from musegen.generation import processors
+    from musegen.generation.beam import beam_search
+    from musegen.tokens.encodings import encodings
+    from musegen.tokens.token_table import TokenTable
+    from musegen.training.model import build_lstm
 
     tokenizer = encodings()["notes"]
     rng = np.random.default_rng(0)

@@ -22,7 +22,7 @@ h5py ``OSError: Unable to synchronously open file (bad object header version
 number)``, a torn ``backup/latest.weights.h5``; 1 x ``JSONDecodeError``, an empty
 ``training_metadata.json``) and 4 repeated all six epochs in ``history.csv`` (killed
 while saving the bundle, after training: the rerun trained again and appended).
-With `musegen.checkpoints`: 18 of 18 reached, 18 resumed.
+With `musegen.training.checkpoints`: 18 of 18 reached, 18 resumed.
 """
 
 from __future__ import annotations
@@ -56,12 +56,12 @@ if spec:  # pause at the k-th call of owner.name: write the marker, sleep until 
     setattr(owner, name, paused)
 
 import keras
-from musegen.bundle import save_bundle
-from musegen.dataset import SequenceDataset
-from musegen.model import build_lstm
-from musegen.tokenizer import Tokenizer
-from musegen.training import fit
-from musegen.vocabulary import Vocabulary
+from musegen.training.bundle import save_bundle
+from musegen.training.dataset import SequenceDataset
+from musegen.training.model import build_lstm
+from musegen.tokens.tokenizer import Tokenizer
+from musegen.training.fitting import fit
+from musegen.tokens.vocabulary import Vocabulary
 
 run = pathlib.Path(sys.argv[1])
 keras.utils.set_random_seed(0)
@@ -112,7 +112,7 @@ def run_command(run: Path, env: dict[str, str], pause: str | None) -> tuple[str,
     if epochs != [str(e) for e in range(6)]:
         return "history", f"epochs {epochs}"
     check = subprocess.run(
-        [sys.executable, "-c", "import sys; from musegen.bundle import load_bundle; "
+        [sys.executable, "-c", "import sys; from musegen.training.bundle import load_bundle; "
          "load_bundle(sys.argv[1])", str(run / "bundle")],
         env=env, capture_output=True, text=True,
     )  # fmt: skip

@@ -10,8 +10,8 @@ LSTM sizes, chunk length, batch) on `data/skuli-midi`, in fresh processes:
 
 - ``keras fit``: one process, TensorFlow's default strategy, Keras' ``model.fit``
   (what ``musegen train`` runs without ``TF_CONFIG``);
-- ``1 worker``: the custom loop (`musegen.custom_loop`) under
-  `MultiWorkerMirroredStrategy`, a cluster of one (`musegen.launch`);
+- ``1 worker``: the custom loop (`musegen.training.custom_loop`) under
+  `MultiWorkerMirroredStrategy`, a cluster of one (`musegen.training.launch`);
 - ``2 workers``: two worker processes on localhost, the same global batch (each
   worker computes half of it);
 - ``2 workers, 2x batch``: each worker computes the one-worker batch.
@@ -65,7 +65,7 @@ def main() -> None:
         work(args)
         return
 
-    from musegen.launch import run_local_workers
+    from musegen.training.launch import run_local_workers
 
     print(_recipe.load_average())
     options = ["--steps", str(args.steps), "--warmup", str(args.warmup), "--units"]
@@ -110,14 +110,15 @@ def main() -> None:
 
 def work(args: argparse.Namespace) -> None:
     """One process of a row: train, time the steps after the warm-up, report from the chief."""
-    from musegen.training import distribution_strategy, fit
+    from musegen.training.fitting import distribution_strategy, fit
 
     strategy = distribution_strategy()  # multi-worker when TF_CONFIG is set
-    from musegen.custom_loop import is_chief
-    from musegen.dataset import SequenceDataset
-    from musegen.defaults import TRAINING, encodings
-    from musegen.midi_io import load_corpus
-    from musegen.model import build_lstm
+    from musegen.defaults import TRAINING
+    from musegen.io.corpus import load_corpus
+    from musegen.tokens.encodings import encodings
+    from musegen.training.custom_loop import is_chief
+    from musegen.training.dataset import SequenceDataset
+    from musegen.training.model import build_lstm
 
     pieces = load_corpus("musegen:skuli", progress=False).pieces
     tokenizer = encodings()[TRAINING.encoding]

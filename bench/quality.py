@@ -15,10 +15,10 @@ them).
 Every row trains a chunk model for ``--minutes`` of wall-clock time (building the
 model included), then reports:
 
-- ``nll/qn``: held-out NLL per quarter note of music (`musegen.likelihood`):
+- ``nll/qn``: held-out NLL per quarter note of music (`musegen.evaluation.likelihood`):
   each held-out song's summed token NLL over its length in quarter notes,
   averaged over songs. Every encoding pays for the same music.
-- for each of its samplers, `musegen.metrics.compare` of ``--pieces`` generated
+- for each of its samplers, `musegen.evaluation.metrics.compare` of ``--pieces`` generated
   pieces against the held-out songs: each held-out song in turn (with a new seed
   when they run out) primes one piece with its first ``--prime-quarters``
   quarter notes; the continuation is cut to ``--quarters`` quarter notes.
@@ -82,7 +82,7 @@ SAMPLERS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class Row:
-    encoding: str  # a musegen.defaults.encodings() name, or "remi"
+    encoding: str  # a musegen.tokens.encodings.encodings() name, or "remi"
     units: tuple[int, ...]
     seq_len: int
     batch: int
@@ -153,7 +153,7 @@ class Remi:
     def encode(self, piece: Any) -> np.ndarray:
         from symusic import Score
 
-        from musegen.midi_io import write_midi
+        from musegen.io.writing import write_midi
 
         path = self.folder / "piece.mid"
         write_midi(piece, path)
@@ -163,7 +163,7 @@ class Remi:
         return np.asarray(sequences.ids, dtype=np.int64)
 
     def decode(self, ids: np.ndarray) -> Any:
-        from musegen.midi_io import read_midi
+        from musegen.io.reading import read_midi
 
         path = self.folder / "out.mid"
         score = self.tokenizer.decode([[int(i) for i in ids]])
@@ -200,16 +200,16 @@ def main() -> None:
 
     import keras
 
-    from musegen.dataset import SequenceDataset, split_songs, transposed
-    from musegen.defaults import encodings
+    from musegen.evaluation.likelihood import nll_per_quarter
+    from musegen.evaluation.metrics import compare
     from musegen.events import Piece
-    from musegen.generation import generate
-    from musegen.likelihood import nll_per_quarter
-    from musegen.metrics import compare
-    from musegen.midi_io import load_corpus
-    from musegen.model import build_lstm
-    from musegen.samplers import get as get_sampler
-    from musegen.training import TimeBudget
+    from musegen.generation.decoding import generate
+    from musegen.generation.samplers import get as get_sampler
+    from musegen.io.corpus import load_corpus
+    from musegen.tokens.encodings import encodings
+    from musegen.training.dataset import SequenceDataset, split_songs, transposed
+    from musegen.training.model import build_lstm
+    from musegen.training.time_budget import TimeBudget
 
     source = "music21:bach" if args.corpus == "bach" else str(_recipe.CORPUS)
     shown_source = "music21:bach" if args.corpus == "bach" else "data/skuli-midi"

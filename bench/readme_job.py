@@ -29,9 +29,10 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=50)
     args = parser.parse_args()
 
-    from musegen.dataset import split_songs
-    from musegen.metrics import compare
-    from musegen.midi_io import load_corpus, read_midi
+    from musegen.evaluation.metrics import compare
+    from musegen.io.corpus import load_corpus
+    from musegen.io.reading import read_midi
+    from musegen.training.dataset import split_songs
 
     metadata = json.loads((args.run / "bundle" / "metadata.json").read_text())
     options = (metadata.get("config") or metadata)["training"]

@@ -18,7 +18,7 @@ Columns:
   **in key**: the share of notes in the key of the song that primed the piece
   (`musegen.keys.best_key` of the whole song), the key the key constraint is given;
 - polyphony and the Jensen-Shannon distances of pitch classes, intervals and
-  durations to the held-out songs (`musegen.metrics.compare`);
+  durations to the held-out songs (`musegen.evaluation.metrics.compare`);
 - copied: the longest run of tokens a generated piece shares with a training
   song (mean over pieces; for the held-out songs, their continuations):
   memorisation, which the distances miss;
@@ -84,16 +84,16 @@ def main() -> None:
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated row names")
     args = parser.parse_args()
 
-    from musegen import processors
-    from musegen.beam import beam_search
-    from musegen.bundle import load_bundle
-    from musegen.dataset import split_songs
-    from musegen.generation import generate
+    from musegen.evaluation.metrics import compare, in_key_share
+    from musegen.generation import processors
+    from musegen.generation.beam import beam_search
+    from musegen.generation.decoding import generate
+    from musegen.generation.samplers import get as get_sampler
+    from musegen.io.corpus import load_corpus
     from musegen.keys import best_key
-    from musegen.metrics import compare, in_key_share
-    from musegen.midi_io import load_corpus
-    from musegen.samplers import get as get_sampler
-    from musegen.token_table import TokenTable
+    from musegen.tokens.token_table import TokenTable
+    from musegen.training.bundle import load_bundle
+    from musegen.training.dataset import split_songs
 
     where = Path(args.bundle)
     bundle = load_bundle(where / "bundle" if (where / "bundle").is_dir() else where)

@@ -89,9 +89,9 @@ def main() -> None:
 
     import music21  # noqa: F401  (imports outside the clocks)
 
-    from musegen.midi_fast import _quantize, read_midi_fast, read_tracks_fast
-    from musegen.token_cache import TokenCache, cached_tokens
-    from musegen.tokenizer import Tokenizer
+    from musegen.io.midi_fast import _quantize, read_midi_fast, read_tracks_fast
+    from musegen.tokens.token_cache import TokenCache, cached_tokens
+    from musegen.tokens.tokenizer import Tokenizer
 
     if not _recipe.CORPUS.is_dir():
         raise SystemExit(f"corpus not found: {_recipe.CORPUS} (data/skuli-midi)")

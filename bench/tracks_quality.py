@@ -22,7 +22,7 @@ Rows, each training the default model (`musegen.defaults`) for ``--minutes``:
   ``qualified-programs``: the same naming each program (the default).
 
 Columns: vocabulary size, training steps, held-out NLL per quarter note
-(`musegen.likelihood`; every option pays for the same music, but ``merged``
+(`musegen.evaluation.likelihood`; every option pays for the same music, but ``merged``
 does not pay for the instruments), and for each row one generated piece primed
 with the first 4 quarter notes of a held-out score: its tracks, their programs
 and notes.
@@ -55,8 +55,9 @@ def corpus(composers: list[str], chorales: int, folder: Path) -> list[Any]:
     from music21 import corpus as m21
     from music21 import instrument
 
-    from musegen.midi_io import piece_from_stream, read_tracks, write_midi
-    from musegen.tracks import Score, Track
+    from musegen.io.reading import piece_from_stream, read_tracks
+    from musegen.io.tracks import Score, Track
+    from musegen.io.writing import write_midi
 
     paths = [p for c in composers for p in m21.getComposer(c)]
     paths = [p for p in paths if str(p).endswith((".mxl", ".xml"))]
@@ -92,14 +93,15 @@ def main() -> None:
 
     import keras
 
-    from musegen.dataset import SequenceDataset, split_songs
-    from musegen.defaults import GENERATION, TRAINING, encodings
-    from musegen.generation import generate
-    from musegen.likelihood import nll_per_quarter
-    from musegen.model import build_lstm
-    from musegen.samplers import get as get_sampler
-    from musegen.track_tokenizer import TrackTokenizer
-    from musegen.training import TimeBudget
+    from musegen.defaults import GENERATION, TRAINING
+    from musegen.evaluation.likelihood import nll_per_quarter
+    from musegen.generation.decoding import generate
+    from musegen.generation.samplers import get as get_sampler
+    from musegen.tokens.encodings import encodings
+    from musegen.tokens.track_tokenizer import TrackTokenizer
+    from musegen.training.dataset import SequenceDataset, split_songs
+    from musegen.training.model import build_lstm
+    from musegen.training.time_budget import TimeBudget
 
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
@@ -134,7 +136,7 @@ def main() -> None:
             def encode(score: Any, tokenizer: Any = tokenizer) -> list[str]:
                 return tokenizer.encode_score(score)
 
-        from musegen.vocabulary import Vocabulary
+        from musegen.tokens.vocabulary import Vocabulary
 
         tokens = [encode(s) for s in scores]
         vocab = Vocabulary.build(tokens[i] for i in train_index)

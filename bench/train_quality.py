@@ -22,7 +22,7 @@ Configurations:
 - ``chunk-2x256-aug6``: as chunk-2x256, training songs in all 12 keys (-5..+6).
 - ``chunk-2x256-aug6-b64``: as chunk-2x256-aug6 with batches of 64.
 - ``chunk-2x256-aug6-cos``: as chunk-2x256-aug6, the learning rate annealed to 0
-  by the deadline (`musegen.training.TimeBudget`, cosine).
+  by the deadline (`musegen.training.time_budget.TimeBudget`, cosine).
 - ``chunk-2x256-aug6-cos-drop``: as chunk-2x256-aug6-cos with ``layer_dropout=0.2``.
 - ``chunk-2x256-aug6-cos-5e-3``: as chunk-2x256-aug6-cos, starting at 5e-3.
 """
@@ -79,10 +79,10 @@ def main() -> None:
 
     import keras
 
-    from musegen.dataset import SequenceDataset
-    from musegen.tokenizer import Tokenizer
-    from musegen.training import TimeBudget
-    from musegen.vocabulary import Vocabulary
+    from musegen.tokens.tokenizer import Tokenizer
+    from musegen.tokens.vocabulary import Vocabulary
+    from musegen.training.dataset import SequenceDataset
+    from musegen.training.time_budget import TimeBudget
 
     print(_recipe.load_average())
     pieces, parse_s = _recipe.load_skuli_pieces(args.files)
@@ -137,7 +137,7 @@ def train_recipe(train_ids: list[np.ndarray], vocab_size: int, stop: Any) -> Any
     """Skuli's training: windows across the concatenated songs, one-hot labels, batch 128."""
     import keras
 
-    from musegen.model import skuli_lstm
+    from musegen.training.model import skuli_lstm
 
     flat = np.concatenate(train_ids)
     starts = np.arange(len(flat) - SEQ_LEN)
@@ -151,7 +151,7 @@ def train_recipe(train_ids: list[np.ndarray], vocab_size: int, stop: Any) -> Any
 
 def train_chunks(data: Any, config: Config, stop: Any) -> Any:
     """musegen's chunk training of a `build_lstm` model."""
-    from musegen.model import build_lstm
+    from musegen.training.model import build_lstm
 
     model = build_lstm(
         data.vocab_size,

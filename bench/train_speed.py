@@ -48,9 +48,9 @@ def main() -> None:
 
     import keras
 
-    from musegen.dataset import SequenceDataset
-    from musegen.model import build_lstm, skuli_lstm
-    from musegen.vocabulary import Vocabulary
+    from musegen.tokens.vocabulary import Vocabulary
+    from musegen.training.dataset import SequenceDataset
+    from musegen.training.model import build_lstm, skuli_lstm
 
     print(_recipe.load_average())
     songs, parse_s = _recipe.load_skuli_tokens(args.files)
@@ -134,9 +134,10 @@ def sweep(args: argparse.Namespace) -> None:
     """Predictions/s of the default configuration's model for each width, batch and XLA."""
     import keras
 
-    from musegen.dataset import SequenceDataset
-    from musegen.defaults import TRAINING, encodings
-    from musegen.model import build_lstm
+    from musegen.defaults import TRAINING
+    from musegen.tokens.encodings import encodings
+    from musegen.training.dataset import SequenceDataset
+    from musegen.training.model import build_lstm
 
     print(_recipe.load_average())
     pieces, _ = _recipe.load_skuli_pieces(args.files)

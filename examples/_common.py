@@ -13,7 +13,8 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TensorFlow's start-up messages
 
 from musegen.events import Piece
-from musegen.midi_io import load_corpus, write_midi
+from musegen.io.corpus import load_corpus
+from musegen.io.writing import write_midi
 
 DEFAULT_DATA = "musegen:skuli"
 """The original recipe's 92 piano MIDI files, shipped with musegen (`musegen.datasets`)."""
@@ -22,7 +23,7 @@ LEARNING_RATE = 1e-3
 """Adam's rate, held for all epochs, in the seed's runs and the runs docs/examples.md quotes.
 
 The library's default (`musegen.defaults.TRAINING`) is the measured 5e-3, annealed
-to 0 over a time budget (`musegen.training.TimeBudget`), as `musegen train` does.
+to 0 over a time budget (`musegen.training.time_budget.TimeBudget`), as `musegen train` does.
 """
 
 
@@ -69,7 +70,7 @@ def load_pieces(args: argparse.Namespace, **read_options: Any) -> list[Piece]:
 
 def save_piece(piece: Piece, path: Path, *, title: str | None = None) -> None:
     """Write `piece` as ``<path>.mid`` and its piano roll as ``<path>.png``."""
-    from musegen import plots
+    from musegen.evaluation import plots
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_midi(piece, path.with_suffix(".mid"))

@@ -11,7 +11,7 @@ script makes the comparison measurable:
 1. train a small chunk model (many-to-many: every position predicts its next
    token), or load one with ``--bundle``;
 2. generate ``--pieces`` pieces per sampler from the same primes and seeds;
-3. print `musegen.metrics.compare` against excerpts of the corpus as the
+3. print `musegen.evaluation.metrics.compare` against excerpts of the corpus as the
    tokenizer sees it (durations and velocities snapped to the buckets), cut to
    the generated length, since repetition metrics grow with length;
 4. write one piano roll per sampler side by side (``piano_rolls.png``), every
@@ -33,16 +33,16 @@ from pathlib import Path
 
 import _common
 
-from musegen import samplers
-from musegen.bundle import load_bundle, save_bundle
-from musegen.dataset import SequenceDataset
+from musegen.evaluation.metrics import compare
 from musegen.events import Piece
-from musegen.generation import generate, prime_ids
-from musegen.metrics import compare
-from musegen.midi_io import write_midi
-from musegen.model import build_lstm
-from musegen.tokenizer import seed_configurations
-from musegen.training import fit
+from musegen.generation import samplers
+from musegen.generation.decoding import generate, prime_ids
+from musegen.io.writing import write_midi
+from musegen.tokens.tokenizer import seed_configurations
+from musegen.training.bundle import load_bundle, save_bundle
+from musegen.training.dataset import SequenceDataset
+from musegen.training.fitting import fit
+from musegen.training.model import build_lstm
 
 SAMPLERS = {
     "argmax": samplers.ArgmaxSampler(),
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> str:
     (args.out / "metrics.txt").write_text(table + "\n", encoding="utf-8")
 
     # 4. Piano rolls of each sampler's first piece; MIDI (and WAV) of every piece.
-    from musegen import plots
+    from musegen.evaluation import plots
 
     first = {name: group[0] for name, group in generated.items()}
     plots.piano_rolls(first, path=args.out / "piano_rolls.png")
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> str:
 
 def render(pieces: dict[str, Piece], out: Path) -> None:
     """WAV files of the pieces, when FluidSynth and a soundfont are installed."""
-    from musegen.audio import AudioError, render_wav
+    from musegen.io.audio import AudioError, render_wav
 
     try:
         for name, piece in pieces.items():

@@ -5,7 +5,7 @@
     python examples/harmonize.py --bundle runs/bach     # the README's model (low to high)
 
 An LSTM trained on the chorales writes the other voices under a given melody:
-`musegen.processors.MelodyConstraint` makes the k-th generated event carry the
+`musegen.generation.processors.MelodyConstraint` makes the k-th generated event carry the
 melody's k-th pitch as its top note, with its duration, and lets the model
 choose the voices below. DeepBach and Coconet do this with models of their
 own; here it is an LSTM like the one that composes freely, steered at
@@ -26,7 +26,7 @@ out: a 90/10 split of ``--limit`` chorales with ``--seed``):
 2. the model harmonises the melody (``--sampler``: beam search of width 4 by
    default; a sampler with ``--tries`` seeds);
 3. the harmonisation is compared with Bach's over the same notes:
-   `musegen.metrics.compare` against Bach's chords at the melody's onsets
+   `musegen.evaluation.metrics.compare` against Bach's chords at the melody's onsets
    (what sounds in his score when each melody note starts, held for that note:
    his harmony in the texture this recipe writes), with his score as written
    beside it; and how often the bass (the lowest note at each melody onset) is
@@ -47,20 +47,23 @@ from typing import Any
 import _common
 import keras
 
-from musegen import samplers
-from musegen.beam import beam_search
-from musegen.bundle import load_bundle, save_bundle
-from musegen.dataset import SequenceDataset, split_songs, transposed
-from musegen.defaults import GENERATION, TRAINING, encodings
+from musegen.defaults import GENERATION, TRAINING
+from musegen.evaluation.metrics import compare
 from musegen.events import Event, Piece
-from musegen.generation import generate
+from musegen.generation import samplers
+from musegen.generation.beam import beam_search
+from musegen.generation.decoding import generate
+from musegen.generation.processors import MelodyConstraint
+from musegen.io.corpus import load_corpus
+from musegen.io.reading import piece_from_stream
+from musegen.io.writing import write_midi
 from musegen.keys import best_key, tonic
-from musegen.metrics import compare
-from musegen.midi_io import load_corpus, piece_from_stream, write_midi
-from musegen.model import build_lstm
-from musegen.processors import MelodyConstraint
-from musegen.token_table import TokenTable
-from musegen.training import TimeBudget, fit
+from musegen.tokens.encodings import encodings
+from musegen.tokens.token_table import TokenTable
+from musegen.training.bundle import load_bundle, save_bundle
+from musegen.training.dataset import SequenceDataset, split_songs, transposed
+from musegen.training.fitting import TimeBudget, fit
+from musegen.training.model import build_lstm
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -304,7 +307,7 @@ def bass_agreement(results: list[dict[str, Any]]) -> tuple[float, float, float]:
 
 def draw(ours: Piece, bach: Piece, path: Path, title: str) -> None:
     """Piano rolls of our harmonisation above Bach's."""
-    from musegen import plots
+    from musegen.evaluation import plots
 
     plots.piano_rolls({f"musegen ({title})": ours, "Bach": bach}, path=path)
     print(f"wrote {path}")

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import _common
 
-from musegen.dataset import SequenceDataset, transposed
-from musegen.generation import generate
-from musegen.metrics import compare
-from musegen.model import build_lstm
-from musegen.samplers import TopKSampler
-from musegen.tokenizer import seed_configurations
-from musegen.training import fit
+from musegen.evaluation.metrics import compare
+from musegen.generation.decoding import generate
+from musegen.generation.samplers import TopKSampler
+from musegen.tokens.tokenizer import seed_configurations
+from musegen.training.dataset import SequenceDataset, transposed
+from musegen.training.fitting import fit
+from musegen.training.model import build_lstm
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:

@@ -4,7 +4,7 @@
     python examples/seed_encodings.py --encoding all          # every step, one table
 
 One script for the write-up's four models, since they differ only in the
-tokenizer (`musegen.tokenizer.seed_configurations`):
+tokenizer (`musegen.tokens.tokenizer.seed_configurations`):
 
     octaves+rests   chords as pitch names with octaves (C4,E4,G4), rest tokens
     +durations      ... and 3 duration buckets (short, medium, long)
@@ -34,13 +34,13 @@ import argparse
 
 import _common
 
-from musegen.dataset import SequenceDataset
 from musegen.events import Piece
-from musegen.generation import generate
-from musegen.model import build_lstm, skuli_lstm
-from musegen.samplers import TopKSampler
-from musegen.tokenizer import Tokenizer, seed_configurations
-from musegen.training import fit
+from musegen.generation.decoding import generate
+from musegen.generation.samplers import TopKSampler
+from musegen.tokens.tokenizer import Tokenizer, seed_configurations
+from musegen.training.dataset import SequenceDataset
+from musegen.training.fitting import fit
+from musegen.training.model import build_lstm, skuli_lstm
 
 ENCODINGS = ["octaves+rests", "+durations", "+velocities", "final"]
 

@@ -28,10 +28,10 @@ import time
 
 import _common
 
-from musegen.dataset import SequenceDataset
-from musegen.model import build_lstm
-from musegen.tokenizer import seed_configurations
-from musegen.training import fit
+from musegen.tokens.tokenizer import seed_configurations
+from musegen.training.dataset import SequenceDataset
+from musegen.training.fitting import fit
+from musegen.training.model import build_lstm
 
 
 def main(argv: list[str] | None = None) -> dict[int, dict]:

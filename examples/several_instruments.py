@@ -5,8 +5,8 @@
 
 The seed's model reads one stream of piano notes; its write-up suggests more
 instruments. Here every file is read with its tracks apart
-(`musegen.midi_io.read_tracks`: a `Score` of tracks, each with its General MIDI
-program; MusicXML parts too), and `musegen.track_tokenizer.TrackTokenizer`
+(`musegen.io.reading.read_tracks`: a `Score` of tracks, each with its General MIDI
+program; MusicXML parts too), and `musegen.tokens.track_tokenizer.TrackTokenizer`
 interleaves the tracks by time in one note-level token stream, every event
 tagged with its instrument's family (``@strings D4 F4 4th +0 @brass ...``, or
 ``strings:D4`` with ``--spelling qualified``). One model learns the whole band.
@@ -28,14 +28,16 @@ from typing import Any
 
 import _common
 
-from musegen.dataset import SequenceDataset, split_songs
-from musegen.generation import generate
-from musegen.midi_io import MidiReadError, read_tracks, source_files, write_midi
-from musegen.model import build_lstm
-from musegen.samplers import TopPSampler
-from musegen.track_tokenizer import TrackTokenizer
-from musegen.tracks import Score
-from musegen.training import fit
+from musegen.generation.decoding import generate
+from musegen.generation.samplers import TopPSampler
+from musegen.io.corpus import source_files
+from musegen.io.reading import MidiReadError, read_tracks
+from musegen.io.tracks import Score
+from musegen.io.writing import write_midi
+from musegen.tokens.track_tokenizer import TrackTokenizer
+from musegen.training.dataset import SequenceDataset, split_songs
+from musegen.training.fitting import fit
+from musegen.training.model import build_lstm
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name, notes in summary.items():
         print(f"  {name}: {notes} notes and chords")
     written = read_tracks(path)
-    from musegen import plots
+    from musegen.evaluation import plots
 
     plots.piano_rolls({t.family: t.piece for t in written.tracks}, path=args.out / "band.png")
     print(f"wrote {args.out / 'band.png'}")

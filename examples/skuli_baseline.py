@@ -9,12 +9,12 @@ The original recipe, step by step, in musegen's parts:
   ``C#4`` for a note, ``0.4.7`` for a chord's normal-order pitch classes);
 - windows of 100 tokens, each predicting the next one (a new window per token),
   fed as Skuli's scaled floats ``id / vocab_size``;
-- Skuli's network (`musegen.model.skuli_lstm`: 3 LSTM layers, BatchNorm,
+- Skuli's network (`musegen.training.model.skuli_lstm`: 3 LSTM layers, BatchNorm,
   Dropout, softmax, rmsprop).
 
 The seed found two bugs in the recipe's generation: the prime was divided by
 the vocabulary size a second time, and each predicted id was fed back without
-scaling. `musegen.generation.generate` takes plain ids and scales them once, at
+scaling. `musegen.generation.decoding.generate` takes plain ids and scales them once, at
 the model's input, so neither can happen. Generation is shown with Skuli's
 argmax and with the seed's top-k 7; both pieces are written as MIDI.
 
@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import _common
 
-from musegen.dataset import SequenceDataset
-from musegen.generation import generate
-from musegen.model import skuli_lstm
-from musegen.samplers import ArgmaxSampler, TopKSampler
-from musegen.tokenizer import Tokenizer
-from musegen.training import fit
+from musegen.generation.decoding import generate
+from musegen.generation.samplers import ArgmaxSampler, TopKSampler
+from musegen.tokens.tokenizer import Tokenizer
+from musegen.training.dataset import SequenceDataset
+from musegen.training.fitting import fit
+from musegen.training.model import skuli_lstm
 
 SEQ_LEN = 100
 

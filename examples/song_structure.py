@@ -38,13 +38,13 @@ from typing import Any
 
 import _common
 
-from musegen.dataset import SequenceDataset
 from musegen.events import Event, Piece
-from musegen.generation import generate
-from musegen.model import build_lstm
-from musegen.samplers import TopKSampler
-from musegen.tokenizer import DurationBuckets, Tokenizer
-from musegen.training import fit
+from musegen.generation.decoding import generate
+from musegen.generation.samplers import TopKSampler
+from musegen.tokens.tokenizer import DurationBuckets, Tokenizer
+from musegen.training.dataset import SequenceDataset
+from musegen.training.fitting import fit
+from musegen.training.model import build_lstm
 
 
 class BarTokenizer(Tokenizer):

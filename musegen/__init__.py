@@ -15,24 +15,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from musegen import datasets, processors, samplers
+from musegen import datasets
 from musegen._files import library_version
-from musegen.display import show
+from musegen.evaluation.display import show
 from musegen.events import Event, Piece
-from musegen.midi_io import (
-    Corpus,
-    LoadFailure,
-    MidiReadError,
-    load_corpus,
-    piece_from_stream,
-    piece_to_stream,
-    read_midi,
-    read_tracks,
-    score_from_stream,
-    write_midi,
-)
-from musegen.note_tokenizer import NoteTokenizer
-from musegen.processors import (
+from musegen.generation import processors, samplers
+from musegen.generation.processors import (
     GrammarConstraint,
     KeyConstraint,
     MelodyConstraint,
@@ -40,7 +28,7 @@ from musegen.processors import (
     PitchRange,
     RepetitionPenalty,
 )
-from musegen.samplers import (
+from musegen.generation.samplers import (
     ArgmaxSampler,
     BaseSampler,
     CategoricalSampler,
@@ -48,51 +36,61 @@ from musegen.samplers import (
     TopKSampler,
     TopPSampler,
 )
-from musegen.token_table import TokenTable
-from musegen.tokenizer import (
+from musegen.io.corpus import Corpus, LoadFailure, load_corpus
+from musegen.io.reading import (
+    MidiReadError,
+    piece_from_stream,
+    read_midi,
+    read_tracks,
+    score_from_stream,
+)
+from musegen.io.tracks import Score, Track
+from musegen.io.writing import piece_to_stream, write_midi
+from musegen.tokens.note_tokenizer import NoteTokenizer
+from musegen.tokens.token_table import TokenTable
+from musegen.tokens.tokenizer import (
     DurationBuckets,
     Tokenizer,
     TokenizerProtocol,
     VelocityBuckets,
     seed_configurations,
 )
-from musegen.track_tokenizer import TrackTokenizer
-from musegen.tracks import Score, Track
-from musegen.vocabulary import UnknownTokenError, Vocabulary
+from musegen.tokens.track_tokenizer import TrackTokenizer
+from musegen.tokens.vocabulary import UnknownTokenError, Vocabulary
 
 if TYPE_CHECKING:
-    from musegen.beam import beam_search
-    from musegen.bundle import Bundle, BundleError, load_bundle, save_bundle
-    from musegen.dataset import SequenceDataset
-    from musegen.generation import generate, prime_ids
-    from musegen.likelihood import nll_per_quarter, token_nll
-    from musegen.model import build_lstm, scale_ids, skuli_lstm
-    from musegen.shards import ShardedDataset, write_shards
-    from musegen.time_budget import TimeBudget
-    from musegen.training import distribution_strategy, fit, training_callbacks
+    from musegen.evaluation.likelihood import nll_per_quarter, token_nll
+    from musegen.generation.beam import beam_search
+    from musegen.generation.decoding import generate, prime_ids
+    from musegen.training.bundle import Bundle, BundleError, load_bundle, save_bundle
+    from musegen.training.dataset import SequenceDataset
+    from musegen.training.fitting import distribution_strategy, fit, training_callbacks
+    from musegen.training.model import build_lstm, scale_ids, skuli_lstm
+    from musegen.training.shards import ShardedDataset, write_shards
+    from musegen.training.time_budget import TimeBudget
 
 __version__ = library_version()
 
 _LAZY = {
-    "Bundle": "musegen.bundle",
-    "BundleError": "musegen.bundle",
-    "load_bundle": "musegen.bundle",
-    "save_bundle": "musegen.bundle",
-    "SequenceDataset": "musegen.dataset",
-    "ShardedDataset": "musegen.shards",
-    "write_shards": "musegen.shards",
-    "TimeBudget": "musegen.time_budget",
-    "distribution_strategy": "musegen.training",
-    "generate": "musegen.generation",
-    "beam_search": "musegen.beam",
-    "nll_per_quarter": "musegen.likelihood",
-    "token_nll": "musegen.likelihood",
-    "prime_ids": "musegen.generation",
-    "build_lstm": "musegen.model",
-    "scale_ids": "musegen.model",
-    "skuli_lstm": "musegen.model",
-    "fit": "musegen.training",
-    "training_callbacks": "musegen.training",
+    "Bundle": "musegen.training.bundle",
+    "BundleError": "musegen.training.bundle",
+    "load_bundle": "musegen.training.bundle",
+    "save_bundle": "musegen.training.bundle",
+    "SequenceDataset": "musegen.training.dataset",
+    "ShardedDataset": "musegen.training.shards",
+    "write_shards": "musegen.training.shards",
+    "TimeBudget": "musegen.training.time_budget",
+    "distribution_strategy": "musegen.training.fitting",
+    "generate": "musegen.generation.decoding",
+    "beam_search": "musegen.generation.beam",
+    "nll_per_quarter": "musegen.evaluation.likelihood",
+    "token_nll": "musegen.evaluation.likelihood",
+    "prime_ids": "musegen.generation.decoding",
+    "build_lstm": "musegen.training.model",
+    "scale_ids": "musegen.training.model",
+    "skuli_lstm": "musegen.training.model",
+    "fit": "musegen.training.fitting",
+    "training_callbacks": "musegen.training.fitting",
 }
 
 

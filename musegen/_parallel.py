@@ -1,7 +1,7 @@
 """Run one function over many files on every core, this process included.
 
-A private leaf module (it imports nothing of musegen): `musegen.midi_io.load_corpus`
-and `musegen.token_cache.cached_tokens` read their files through it.
+A private leaf module (it imports nothing of musegen): `musegen.io.corpus.load_corpus`
+and `musegen.tokens.token_cache.cached_tokens` read their files through it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Name -> class registries, shared by `musegen.samplers` and `musegen.processors` (keras style)."""
+"""Name -> class registries, shared by the samplers and the processors (keras style)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@
 - music21's own corpus (``"music21:bach"``, the Bach chorales, public domain)
   ships inside music21 and is the default everywhere.
 
-Give ``"musegen:skuli"`` to `musegen.midi_io.load_corpus`, ``musegen tokenize |
+Give ``"musegen:skuli"`` to `musegen.io.corpus.load_corpus`, ``musegen tokenize |
 train`` or the examples' ``--data``, or `path` for the folder.
 
 Examples:

@@ -4,15 +4,18 @@ Every value here was chosen by measuring quality per CPU minute with
 ``bench/quality.py`` (held-out NLL per quarter note, and generated music against
 held-out songs with the real-vs-real floor beside it); docs/quality.md holds the
 tables. The library's own signatures read their defaults from here
-(`musegen.model.build_lstm`, `musegen.dataset.SequenceDataset`,
-`musegen.training.fit`, `musegen.generation.generate`), so a default changes in
+(`musegen.training.model.build_lstm`, `musegen.training.dataset.SequenceDataset`,
+`musegen.training.fitting.fit`, `musegen.generation.decoding.generate`), so a default changes in
 one place. The seed's settings stay available by name: its encodings
-(`encodings`, `musegen.tokenizer.seed_configurations`) and its network
-(`musegen.model.skuli_lstm`).
+(`musegen.tokens.encodings.encodings`, `musegen.tokens.tokenizer.seed_configurations`)
+and its network
+(`musegen.training.model.skuli_lstm`).
+
+Plain values only (it imports nothing of musegen), so every stage may read it.
 
 Examples:
-    >>> TRAINING.encoding in encodings()
-    True
+    >>> TRAINING.units, GENERATION.sampler
+    ((128, 128), 'top_p')
 """
 
 from __future__ import annotations
@@ -20,41 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from musegen import samplers
-from musegen.note_tokenizer import NoteTokenizer
-from musegen.tokenizer import DurationBuckets, Tokenizer, VelocityBuckets, seed_configurations
-
-__all__ = ["GENERATION", "TRAINING", "GenerationDefaults", "TrainingDefaults", "encodings"]
-
-
-def encodings() -> dict[str, Tokenizer]:
-    """Tokenizers by name: the seed's five (`seed_configurations`) and the note-level ones.
-
-    - ``notes``: one token per pitch, eight note values, no velocity, and each
-      event keeps its own length (``NoteTokenizer(holds=True)``).
-    - ``notes-cut``: the same with the seed's timing (an event is shortened to
-      the next onset; `NoteTokenizer.fine`).
-    - ``notes-seed``: the seed's final information (3 duration buckets, 4 velocity
-      levels) spelt one token per pitch / duration / velocity.
-    - ``notes-high``: ``notes`` with each event's pitches from the highest down,
-      for harmonising a melody (``examples/harmonize.py``).
-
-    Examples:
-        >>> from musegen.events import Event, Piece
-        >>> list(encodings())[4:]
-        ['final', 'notes', 'notes-cut', 'notes-seed', 'notes-high']
-        >>> encodings()["notes"].encode(Piece((Event(0, 1, (60, 64)),)))
-        ['C4', 'E4', '4th']
-    """
-    return {
-        **seed_configurations(),
-        "notes": NoteTokenizer(holds=True),
-        "notes-cut": NoteTokenizer.fine(),
-        "notes-seed": NoteTokenizer(
-            durations=DurationBuckets.seed(), velocities=VelocityBuckets.seed()
-        ),
-        "notes-high": NoteTokenizer(holds=True, high_first=True),
-    }
+__all__ = ["GENERATION", "TRAINING", "GenerationDefaults", "TrainingDefaults"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +63,7 @@ class GenerationDefaults:
     """What `musegen generate` samples with by default.
 
     Attributes:
-        sampler: A `musegen.samplers.get` name.
+        sampler: A `musegen.generation.samplers.get` name.
         options: The sampler's own arguments (e.g. ``{"k": 7}``).
         temperature: Logits are divided by it before sampling.
     """
@@ -111,16 +80,6 @@ class GenerationDefaults:
             {'name': 'top_k', 'temperature': 0.5, 'k': 3}
         """
         return {"name": self.sampler, "temperature": self.temperature, **self.options}
-
-    @property
-    def sampler_instance(self) -> samplers.Sampler:
-        """The sampler itself, as `musegen.samplers.get` builds it.
-
-        Examples:
-            >>> GenerationDefaults("top_k", {"k": 3}).sampler_instance
-            TopKSampler(temperature=1.0, reserved_ids=[0, 1], k=3)
-        """
-        return samplers.get(self.sampler, temperature=self.temperature, **self.options)
 
 
 TRAINING = TrainingDefaults()

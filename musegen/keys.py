@@ -2,7 +2,7 @@
 
 A key name is a tonic (a letter, then ``#``, ``b`` or ``-`` for sharps and
 flats) and a mode: ``major``, ``minor`` (natural minor, the scale
-`musegen.metrics.scale_consistency` fits), ``harmonic minor`` or
+`musegen.evaluation.metrics.scale_consistency` fits), ``harmonic minor`` or
 ``melodic minor`` (ascending). `best_key` names the major or natural-minor key
 that holds the most notes of a piece.
 

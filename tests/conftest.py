@@ -25,10 +25,10 @@ def chorale_model() -> tuple[Any, Any, Any, list[int]]:
     and a prime (the first 24 tokens of the first chorale): it has learnt their grammar."""
     import keras
 
-    from musegen.dataset import SequenceDataset
-    from musegen.defaults import encodings
-    from musegen.midi_io import load_corpus
-    from musegen.model import build_lstm
+    from musegen.io.corpus import load_corpus
+    from musegen.tokens.encodings import encodings
+    from musegen.training.dataset import SequenceDataset
+    from musegen.training.model import build_lstm
 
     pieces = load_corpus("music21:bach", limit=8, progress=False).pieces
     tokenizer = encodings()["notes"]

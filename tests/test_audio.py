@@ -4,8 +4,8 @@ import wave
 import numpy as np
 import pytest
 
-from musegen.audio import SOUNDFONT_ENV, AudioError, find_soundfont, render_wav
 from musegen.events import Event, Piece
+from musegen.io.audio import SOUNDFONT_ENV, AudioError, find_soundfont, render_wav
 
 # Eight quarter notes at 120 quarters per minute: 4 seconds.
 PIECE = Piece(tuple(Event(i, 1.0, (60 + 2 * i,), 90) for i in range(8)), tempo=120)
@@ -48,7 +48,7 @@ def test_renders_a_piece_to_a_non_silent_wav_of_about_its_length(tmp_path):
 
 @needs_fluidsynth
 def test_renders_a_midi_file(tmp_path):
-    from musegen.midi_io import write_midi
+    from musegen.io.writing import write_midi
 
     midi = write_midi(PIECE, tmp_path / "piece.mid")
     samples, rate = read_wav(render_wav(midi, tmp_path / "piece.wav"))
@@ -83,7 +83,7 @@ def test_soundfont_lookup(tmp_path, monkeypatch):
 
 def test_no_soundfont_anywhere_says_how_to_install_one(monkeypatch):
     monkeypatch.delenv(SOUNDFONT_ENV, raising=False)
-    monkeypatch.setattr("musegen.audio.SOUNDFONT_CANDIDATES", ())
+    monkeypatch.setattr("musegen.io.audio.SOUNDFONT_CANDIDATES", ())
     with pytest.raises(AudioError, match=r"no soundfont found.*fluid-soundfont-gm"):
         find_soundfont()
 

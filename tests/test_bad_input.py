@@ -20,8 +20,9 @@ import pytest
 
 from musegen.cli import main
 from musegen.events import Piece
-from musegen.midi_io import MidiReadError, load_corpus, read_midi
-from musegen.tokenizer import Tokenizer
+from musegen.io.corpus import load_corpus
+from musegen.io.reading import MidiReadError, read_midi
+from musegen.tokens.tokenizer import Tokenizer
 
 LIMIT_S = 30
 

@@ -8,13 +8,19 @@ import keras
 import numpy as np
 import pytest
 
-from musegen.beam import beam_search
-from musegen.generation import generate
-from musegen.model import build_lstm
-from musegen.note_tokenizer import NoteTokenizer
-from musegen.processors import GrammarConstraint, MelodyConstraint, NoRepeatNGram, prepare, run
-from musegen.token_table import TokenTable
-from musegen.vocabulary import Vocabulary
+from musegen.generation.beam import beam_search
+from musegen.generation.decoding import generate
+from musegen.generation.processors import (
+    GrammarConstraint,
+    MelodyConstraint,
+    NoRepeatNGram,
+    prepare,
+    run,
+)
+from musegen.tokens.note_tokenizer import NoteTokenizer
+from musegen.tokens.token_table import TokenTable
+from musegen.tokens.vocabulary import Vocabulary
+from musegen.training.model import build_lstm
 
 
 def _log_prob(model: keras.Model, prime: list[int], ids: np.ndarray) -> float:

@@ -9,10 +9,10 @@ import keras
 import numpy as np
 import pytest
 
-from musegen.bundle import BundleError, load_bundle, save_bundle
-from musegen.model import build_lstm
-from musegen.tokenizer import Tokenizer
-from musegen.vocabulary import Vocabulary
+from musegen.tokens.tokenizer import Tokenizer
+from musegen.tokens.vocabulary import Vocabulary
+from musegen.training.bundle import BundleError, load_bundle, save_bundle
+from musegen.training.model import build_lstm
 
 VOCAB = Vocabulary(["C4", "D4", "E4", "rest"])
 

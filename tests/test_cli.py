@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from musegen.bundle import load_bundle
 from musegen.cli import main
-from musegen.defaults import GENERATION, TRAINING, encodings
+from musegen.defaults import GENERATION, TRAINING
 from musegen.events import Event, Piece
-from musegen.midi_io import load_corpus, read_midi, write_midi
-from musegen.tokenizer import seed_configurations
+from musegen.io.corpus import load_corpus
+from musegen.io.reading import read_midi
+from musegen.io.writing import write_midi
+from musegen.tokens.encodings import encodings
+from musegen.tokens.tokenizer import seed_configurations
+from musegen.training.bundle import load_bundle
 
 
 def test_train_then_generate(tmp_path, capsys) -> None:
@@ -137,7 +140,7 @@ def test_training_by_time_keeps_the_weights_of_the_best_validation_loss(tmp_path
 
 def test_new_tokens_that_complete_the_primes_last_event_are_kept() -> None:
     from musegen.cli.generate import _continuation
-    from musegen.note_tokenizer import NoteTokenizer
+    from musegen.tokens.note_tokenizer import NoteTokenizer
 
     tokenizer = NoteTokenizer(holds=True)
     prime = ["C3", "4th", "C4", "E4"]  # ends mid-chord
@@ -264,7 +267,7 @@ def test_the_real_command_prints_no_traceback(tmp_path) -> None:
 
 def drums_and_songs(folder):
     """A folder of two short songs and one drums-only file; returns the drums file."""
-    from musegen.tracks import Score, Track
+    from musegen.io.tracks import Score, Track
 
     folder.mkdir()
     for i in range(2):

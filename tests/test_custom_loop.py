@@ -13,11 +13,11 @@ import keras
 import numpy as np
 import pytest
 
-from musegen.custom_loop import fit_custom, is_chief, needs_custom_loop, worker_count
-from musegen.dataset import SequenceDataset
-from musegen.model import build_lstm
-from musegen.shards import ShardedDataset, write_shards
-from musegen.time_budget import TimeBudget
+from musegen.training.custom_loop import fit_custom, is_chief, needs_custom_loop, worker_count
+from musegen.training.dataset import SequenceDataset
+from musegen.training.model import build_lstm
+from musegen.training.shards import ShardedDataset, write_shards
+from musegen.training.time_budget import TimeBudget
 
 SONGS = [[2 + (i + k) % 4 for i in range(40)] for k in range(12)]
 
@@ -124,7 +124,7 @@ def test_bad_calls_are_refused() -> None:
 def test_the_workers_agree_on_their_data_before_the_first_step() -> None:
     import tensorflow as tf
 
-    from musegen.custom_loop import _check_shares
+    from musegen.training.custom_loop import _check_shares
 
     # worker 0 of two, each with one replica; `total` adds the row worker 1 sends
     cluster = tf.train.ClusterSpec({"worker": ["localhost:1", "localhost:2"]})

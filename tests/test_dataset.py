@@ -7,10 +7,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
-from musegen.dataset import SequenceDataset
 from musegen.events import Event, Piece
-from musegen.tokenizer import Tokenizer
-from musegen.vocabulary import Vocabulary
+from musegen.tokens.tokenizer import Tokenizer
+from musegen.tokens.vocabulary import Vocabulary
+from musegen.training.dataset import SequenceDataset
 
 
 def examples(data: SequenceDataset, split: str = "train") -> list[tuple[list, ...]]:
@@ -184,7 +184,7 @@ def test_prime_comes_from_a_validation_song() -> None:
 
 
 def test_prime_from_a_midi_file(tmp_path) -> None:
-    from musegen.midi_io import write_midi
+    from musegen.io.writing import write_midi
 
     piece = melody(60, 12)
     tok = Tokenizer()

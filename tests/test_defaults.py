@@ -7,13 +7,13 @@ import inspect
 import keras
 import pytest
 
-from musegen import samplers
-from musegen.dataset import SequenceDataset
 from musegen.defaults import GENERATION, TRAINING
-from musegen.generation import generate
-from musegen.model import build_lstm
-from musegen.shards import ShardedDataset
-from musegen.training import TimeBudget, fit
+from musegen.generation import samplers
+from musegen.generation.decoding import generate
+from musegen.training.dataset import SequenceDataset
+from musegen.training.fitting import TimeBudget, fit
+from musegen.training.model import build_lstm
+from musegen.training.shards import ShardedDataset
 
 
 def default(function, name: str):

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from musegen import audio
-from musegen.display import show
+from musegen.evaluation.display import show
 from musegen.events import Event, Piece
+from musegen.io import audio
 
 PIECE = Piece(
     (Event(0, 1, (60, 64, 67)), Event(1, 1, (62,)), Event(2, 2, (59, 67))), source="x.mid"
@@ -34,7 +34,9 @@ def test_show_without_fluidsynth_says_why(monkeypatch) -> None:
 
 
 def test_show_without_matplotlib_still_shows_text(monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "musegen.plots", None)  # import fails as if not installed
+    monkeypatch.setitem(
+        sys.modules, "musegen.evaluation.plots", None
+    )  # import fails as if not installed
     shown = show(PIECE, audio=False)
     assert shown.png is None and shown._repr_png_() is None
     assert "pip install 'musegen[plot]'" in shown._repr_html_()

@@ -24,11 +24,11 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
 )
-from musegen.custom_loop import fit_custom
-from musegen.dataset import SequenceDataset
-from musegen.model import build_lstm
-from musegen.shards import ShardedDataset, write_shards
-from musegen.training import distribution_strategy, fit
+from musegen.training.custom_loop import fit_custom
+from musegen.training.dataset import SequenceDataset
+from musegen.training.model import build_lstm
+from musegen.training.shards import ShardedDataset, write_shards
+from musegen.training.fitting import distribution_strategy, fit
 
 strategy = distribution_strategy("mirrored")
 songs = [[2 + (i + k) % 6 for i in range(40)] for k in range(8)]

@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 
 from musegen.events import Event, Piece
-from musegen.midi_io import write_midi
+from musegen.io.writing import write_midi
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_"))

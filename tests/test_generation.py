@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from musegen.events import Event, Piece
-from musegen.generation import LSTMRunner, generate, prime_ids
-from musegen.model import build_lstm, scale_ids, skuli_lstm
-from musegen.samplers import ArgmaxSampler, BaseSampler, CategoricalSampler, TopKSampler
-from musegen.vocabulary import UnknownTokenError, Vocabulary
+from musegen.generation.decoding import LSTMRunner, generate, prime_ids
+from musegen.generation.samplers import ArgmaxSampler, BaseSampler, CategoricalSampler, TopKSampler
+from musegen.tokens.vocabulary import UnknownTokenError, Vocabulary
+from musegen.training.model import build_lstm, scale_ids, skuli_lstm
 
 VOCAB = 20
 
@@ -249,8 +249,8 @@ def test_blas_threads_are_restored(chunk_model: keras.Model) -> None:
 def test_auto_blas_threads_use_every_core_only_when_one_is_free(
     monkeypatch: pytest.MonkeyPatch, load: float, threads: int | None
 ) -> None:
-    from musegen import generation
+    from musegen.generation import decoding
 
-    monkeypatch.setattr(generation.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(generation.os, "getloadavg", lambda: (load, load, load))
-    assert generation._auto_threads() == threads
+    monkeypatch.setattr(decoding.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(decoding.os, "getloadavg", lambda: (load, load, load))
+    assert decoding._auto_threads() == threads

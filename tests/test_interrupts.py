@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from musegen.events import Event, Piece
-from musegen.midi_io import read_midi, write_midi
-from musegen.vocabulary import Vocabulary
+from musegen.io.reading import read_midi
+from musegen.io.writing import write_midi
+from musegen.tokens.vocabulary import Vocabulary
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -106,7 +107,7 @@ def test_a_killed_first_write_leaves_no_file(tmp_path: Path) -> None:
     target = tmp_path / "vocab.json"
     kill_at_marker(
         f"""
-        from musegen.vocabulary import Vocabulary
+        from musegen.tokens.vocabulary import Vocabulary
         pause_before(os, "replace")
         Vocabulary(["C4", "D4"]).save({str(target)!r})
         """,
@@ -122,8 +123,8 @@ def test_a_killed_vocabulary_save_and_midi_write_keep_the_previous_files(tmp_pat
     kill_at_marker(
         f"""
         from musegen.events import Event, Piece
-        from musegen.midi_io import write_midi
-        from musegen.vocabulary import Vocabulary
+        from musegen.io.writing import write_midi
+        from musegen.tokens.vocabulary import Vocabulary
         pause_before(os, "replace", skip=1)  # the vocabulary goes through, the MIDI file pauses
         Vocabulary([f"t{{i}}" for i in range(1000)]).save({str(vocab_path)!r})
         write_midi(Piece(tuple(Event(i, 1, (62,)) for i in range(200))), {str(midi_path)!r})
@@ -138,10 +139,10 @@ def test_a_killed_vocabulary_save_and_midi_write_keep_the_previous_files(tmp_pat
 # -- bundles and training (Keras) ----------------------------------------------------------
 
 TINY = """
-from musegen.dataset import SequenceDataset
-from musegen.model import build_lstm
-from musegen.tokenizer import Tokenizer
-from musegen.vocabulary import Vocabulary
+from musegen.training.dataset import SequenceDataset
+from musegen.training.model import build_lstm
+from musegen.tokens.tokenizer import Tokenizer
+from musegen.tokens.vocabulary import Vocabulary
 
 def tiny_model():
     return build_lstm(8, units=(16,), embedding_dim=8, dense_units=None, dropout=0.0,
@@ -157,10 +158,11 @@ VOCAB = Vocabulary([f"t{i}" for i in range(6)])
 
 @pytest.fixture(scope="module")
 def keras_bits():
-    pytest.importorskip("musegen.bundle")
+    pytest.importorskip("musegen.training.bundle")
     import keras
 
-    from musegen import bundle, training
+    from musegen.training import bundle
+    from musegen.training import fitting as training
 
     namespace: dict = {}
     exec(TINY, namespace)
@@ -173,7 +175,7 @@ def test_a_killed_bundle_save_keeps_the_previous_bundle(tmp_path: Path, keras_bi
     bundle.save_bundle(target, tiny["tiny_model"](), tiny["Tokenizer"](), tiny["VOCAB"], run=1)
     kill_at_marker(
         f"""
-        import musegen.bundle as bundle
+        import musegen.training.bundle as bundle
         pause_before(bundle, "_replace_dir")  # the new bundle is complete beside the old one
         bundle.save_bundle({str(target)!r}, tiny_model(), Tokenizer(), VOCAB, run=2)
         """,
@@ -192,7 +194,7 @@ def test_a_bundle_save_killed_between_its_renames_keeps_a_bundle(
     bundle.save_bundle(target, tiny["tiny_model"](), tiny["Tokenizer"](), tiny["VOCAB"], run=1)
     kill_at_marker(
         f"""
-        import musegen.bundle as bundle
+        import musegen.training.bundle as bundle
         bundle.os = type(os)("os_with_a_pause")  # pause at the second os.replace of _replace_dir
         bundle.os.__dict__.update(os.__dict__)
         pause_before(bundle.os, "replace", skip=1)
@@ -214,7 +216,7 @@ def test_killed_training_resumes_from_the_last_finished_epoch(tmp_path: Path, ke
     kill_at_marker(
         f"""
         import keras
-        from musegen.training import training_callbacks
+        from musegen.training.fitting import training_callbacks
 
         class PauseAt(keras.callbacks.Callback):
             def on_train_batch_begin(self, batch, logs=None):
@@ -265,7 +267,7 @@ TRAIN_RUN = """
 import json, zipfile
 import keras
 from keras.src.saving.saving_lib import H5IOStore
-from musegen.training import fit
+from musegen.training.fitting import fit
 keras.utils.set_random_seed(0)
 owners = {"os": os, "json": json, "H5IOStore": H5IOStore, "ZipFile": zipfile.ZipFile}
 pause_before(owners[sys.argv[2]], sys.argv[3], skip=int(sys.argv[4]))
@@ -344,7 +346,7 @@ def test_an_unreadable_backup_is_set_aside_in_one_line(
 # when its training ended
 CLI_RUN = """
 from musegen.cli import main
-from musegen.time_budget import TimeBudget
+from musegen.training.time_budget import TimeBudget
 log, begin = open(sys.argv[2], "a"), TimeBudget.on_train_begin
 def on_train_begin(self, logs=None):
     begin(self, logs)

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from musegen.likelihood import nll_per_quarter, token_nll
-from musegen.model import build_lstm, scale_ids
+from musegen.evaluation.likelihood import nll_per_quarter, token_nll
+from musegen.training.model import build_lstm, scale_ids
 
 PROBABILITIES = np.array([0.05, 0.05, 0.5, 0.25, 0.15])  # ids 0..4
 

@@ -3,8 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from musegen.events import Event, Piece
-from musegen.metrics import (
+from musegen.evaluation.metrics import (
     METRICS,
     Stat,
     compare,
@@ -23,6 +22,7 @@ from musegen.metrics import (
     scale_consistency,
     velocity_histogram,
 )
+from musegen.events import Event, Piece
 
 C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72]
 

@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musegen import midi_fast, midi_io
-from musegen._midi_common import check_midi_header, group_onsets
 from musegen.events import Event, Piece
-from musegen.midi_fast import read_midi_fast
-from musegen.midi_io import MidiReadError, read_midi, write_midi
+from musegen.io import midi_fast, reading
+from musegen.io._midi_common import check_midi_header, group_onsets
+from musegen.io.midi_fast import read_midi_fast
+from musegen.io.reading import MidiReadError, read_midi
+from musegen.io.writing import write_midi
 
 # Small files of data/skuli-midi, chosen for variety: a metre that is not
 # at the start (VincentPiano), chords whose notes differ in velocity, triplets.
@@ -65,7 +66,7 @@ SMALL_DIFFERING = ("FF3_Battle_(Piano).mid", "lurk_in_dark.mid")
 
 
 def stream_read(path, **options):
-    """midi_io.read_midi through music21's streams, whichever engine it would pick."""
+    """reading.read_midi through music21's streams, whichever engine it would pick."""
     if "engine" in inspect.signature(read_midi).parameters:
         options["engine"] = "music21"
     return read_midi(path, **options)
@@ -241,7 +242,7 @@ def _stream_pieces(path, kind):
     from music21 import stream
 
     def parse():
-        return midi_io._parse_midi(path, check_midi_header(path))
+        return reading._parse_midi(path, check_midi_header(path))
 
     def at_bar_lengths(score):
         for part in score.parts:
@@ -250,10 +251,10 @@ def _stream_pieces(path, kind):
                 part.setElementOffset(measure, start)
                 start += measure.barDuration.quarterLength
             part.coreElementsChanged()
-        return _to_json(midi_io.piece_from_stream(score, source=path.name))
+        return _to_json(reading.piece_from_stream(score, source=path.name))
 
     score = parse()
-    pieces = {"read": _to_json(midi_io.piece_from_stream(score, source=path.name))}
+    pieces = {"read": _to_json(reading.piece_from_stream(score, source=path.name))}
     if kind is not None:
         pieces["at_bar_lengths"] = at_bar_lengths(score)
     if kind == VOICES:
@@ -293,12 +294,12 @@ def test_same_pieces_as_stream_path_on_the_whole_corpus(skuli_midi, request):
     and gives the piece its reason names. The stream path takes minutes for
     the corpus, so its pieces are kept in pytest's cache (.pytest_cache), keyed
     by the file's bytes, its reason, the music21 version and the source of
-    midi_io: each file is parsed by music21 once. The test runs when that
+    musegen.io.reading: each file is parsed by music21 once. The test runs when that
     cache is complete or MUSEGEN_FULL_PARITY=1.
     """
     import music21
 
-    stream_path = hashlib.sha256(inspect.getsource(midi_io).encode()).hexdigest()[:16]
+    stream_path = hashlib.sha256(inspect.getsource(reading).encode()).hexdigest()[:16]
     files = sorted(skuli_midi.glob("*.mid"))
     kinds = {f: STREAM_PATH_DIFFERS.get(f.name, (None,))[0] for f in files}
     keys = {

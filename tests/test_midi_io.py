@@ -1,7 +1,9 @@
 import pytest
 
 from musegen.events import Event, Piece
-from musegen.midi_io import Corpus, MidiReadError, load_corpus, read_midi, write_midi
+from musegen.io.corpus import Corpus, load_corpus
+from musegen.io.reading import MidiReadError, read_midi
+from musegen.io.writing import write_midi
 
 PIECE = Piece(
     (
@@ -172,7 +174,8 @@ def test_drop_drums_leaves_out_channel_10_notes_not_the_whole_track(skuli_midi):
 
 
 def test_pieces_go_to_music21_streams_and_back(skuli_midi, tmp_path):
-    from musegen.midi_io import piece_from_stream, piece_to_stream
+    from musegen.io.reading import piece_from_stream
+    from musegen.io.writing import piece_to_stream
 
     held = Piece(
         (Event(0, 2, (48, 64, 67), 90), Event(1, 0.5, (72,), 40), Event(1.5, 1.5, (71,)),

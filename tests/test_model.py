@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from musegen.model import build_lstm, scale_ids, skuli_lstm
+from musegen.training.model import build_lstm, scale_ids, skuli_lstm
 
 VOCAB = 12
 
@@ -140,7 +140,7 @@ def test_bad_arguments(kwargs: dict, message: str) -> None:
 
 
 def test_layer_dropout_sits_between_lstms_and_generate_runs_it() -> None:
-    from musegen.generation import generate
+    from musegen.generation.decoding import generate
 
     model = build_lstm(VOCAB, units=(8, 8, 8), embedding_dim=4, layer_dropout=0.2)
     names = [layer.name for layer in model.layers]

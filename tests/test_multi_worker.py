@@ -1,7 +1,7 @@
 """Training on a cluster: two worker processes on localhost under MultiWorkerMirroredStrategy.
 
 Each test starts real worker processes with their own ``TF_CONFIG`` (through
-`musegen.launch`), as two machines would run them.
+`musegen.training.launch`), as two machines would run them.
 """
 
 from __future__ import annotations
@@ -17,20 +17,20 @@ from pathlib import Path
 
 import pytest
 
-from musegen.launch import WorkerError, local_cluster, run_local_workers
-from musegen.shards import write_shards
+from musegen.training.launch import WorkerError, local_cluster, run_local_workers
+from musegen.training.shards import write_shards
 
 ROOT = Path(__file__).resolve().parents[1]
 
 WORKER = """
 import json, os, sys
-from musegen.training import distribution_strategy, fit
+from musegen.training.fitting import distribution_strategy, fit
 
 strategy = distribution_strategy()  # MultiWorkerMirroredStrategy: TF_CONFIG is set
 import keras
 import numpy as np
-from musegen.dataset import SequenceDataset
-from musegen.model import build_lstm
+from musegen.training.dataset import SequenceDataset
+from musegen.training.model import build_lstm
 
 out = sys.argv[1]
 index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
@@ -44,8 +44,8 @@ def tiny_model():
 
 
 # 1. Shards of which worker 1's hold no batch: every worker stops before the first step.
-from musegen.custom_loop import fit_custom
-from musegen.shards import ShardedDataset
+from musegen.training.custom_loop import fit_custom
+from musegen.training.shards import ShardedDataset
 
 uneven = ShardedDataset(os.path.join(out, "uneven"), seq_len=8, shape="chunks", val_fraction=0)
 try:
@@ -157,8 +157,8 @@ def test_a_two_worker_step_is_the_single_device_step_on_the_same_batch(cluster_r
     import keras
     import numpy as np
 
-    from musegen.dataset import SequenceDataset
-    from musegen.model import build_lstm
+    from musegen.training.dataset import SequenceDataset
+    from musegen.training.model import build_lstm
 
     folder, _ = cluster_run
     before, after, other = (

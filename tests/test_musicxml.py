@@ -9,7 +9,9 @@ from fractions import Fraction
 import pytest
 
 from musegen.events import Event, Piece
-from musegen.midi_io import load_corpus, piece_to_stream, read_tracks
+from musegen.io.corpus import load_corpus
+from musegen.io.reading import read_tracks
+from musegen.io.writing import piece_to_stream
 
 # Held notes under moving ones (two voices), a note tied over the bar line, a gap, triplets.
 HELD = Piece(

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from musegen.events import Event, Piece
-from musegen.note_tokenizer import NoteTokenizer
-from musegen.tokenizer import DurationBuckets, Tokenizer, VelocityBuckets
-from musegen.vocabulary import Vocabulary
+from musegen.tokens.note_tokenizer import NoteTokenizer
+from musegen.tokens.tokenizer import DurationBuckets, Tokenizer, VelocityBuckets
+from musegen.tokens.vocabulary import Vocabulary
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

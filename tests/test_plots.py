@@ -2,9 +2,11 @@ import builtins
 
 import pytest
 
-pytest.importorskip("matplotlib", reason="musegen.plots needs matplotlib (the [plot] extra)")
+pytest.importorskip(
+    "matplotlib", reason="musegen.evaluation.plots needs matplotlib (the [plot] extra)"
+)
 
-from musegen import plots
+from musegen.evaluation import plots
 from musegen.events import Event, Piece
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -7,11 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from musegen import processors
-from musegen.generation import generate
-from musegen.keys import best_key, scale
-from musegen.note_tokenizer import NoteTokenizer
-from musegen.processors import (
+from musegen.generation import processors
+from musegen.generation.decoding import generate
+from musegen.generation.processors import (
     GrammarConstraint,
     KeyConstraint,
     MelodyConstraint,
@@ -19,9 +17,11 @@ from musegen.processors import (
     PitchRange,
     RepetitionPenalty,
 )
-from musegen.token_table import TokenTable
-from musegen.tokenizer import DurationBuckets, Tokenizer, VelocityBuckets
-from musegen.vocabulary import Vocabulary
+from musegen.keys import best_key, scale
+from musegen.tokens.note_tokenizer import NoteTokenizer
+from musegen.tokens.token_table import TokenTable
+from musegen.tokens.tokenizer import DurationBuckets, Tokenizer, VelocityBuckets
+from musegen.tokens.vocabulary import Vocabulary
 
 NOTE_VOCAB = Vocabulary(["C4", "E4", "G4", "C#4", "4th", "half", "rest", "v81", "+8th"])
 
@@ -111,7 +111,7 @@ class _Spy(processors.BaseProcessor):
 
 
 def test_a_step_reads_the_last_lookback_ids_only() -> None:
-    from musegen.beam import beam_search
+    from musegen.generation.beam import beam_search
 
     model, spy = _tiny_model(12), _Spy()
     generate(model, list(range(2, 12)) * 3, 40, "argmax", processors=[spy], batch_size=2)
@@ -143,7 +143,7 @@ def test_the_state_kept_step_by_step_equals_reading_every_id() -> None:
 def _tiny_model(vocab_size: int):
     import keras
 
-    from musegen.model import build_lstm
+    from musegen.training.model import build_lstm
 
     keras.utils.set_random_seed(0)
     return build_lstm(vocab_size, units=(4,), embedding_dim=2, return_sequences=True)
@@ -346,8 +346,8 @@ def test_high_first_spelling_round_trips_and_its_grammar_falls() -> None:
     "encoding", ["skuli", "final", "notes", "notes-cut", "notes-seed", "notes-high"]
 )
 def test_every_processor_steers_every_shipped_encoding(encoding: str) -> None:
-    from musegen.defaults import encodings
     from musegen.events import Event, Piece
+    from musegen.tokens.encodings import encodings
 
     tokenizer = encodings()[encoding]
     chords = [(60, 64, 67), (62, 65, 69), (59, 62, 67), (61,), (48, 60, 72)]

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from musegen.events import Event, Piece
-from musegen.tokenizer import Tokenizer, seed_configurations
-from musegen.vocabulary import PAD_TOKEN, UNK_TOKEN, Vocabulary
+from musegen.tokens.tokenizer import Tokenizer, seed_configurations
+from musegen.tokens.vocabulary import PAD_TOKEN, UNK_TOKEN, Vocabulary
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -161,7 +161,7 @@ def test_vocabulary_encode_and_decode_are_inverse(sequences: list[list[str]], da
 
 # -- samplers ------------------------------------------------------------------------------
 
-samplers = pytest.importorskip("musegen.samplers")
+samplers = pytest.importorskip("musegen.generation.samplers")
 SAMPLERS = [
     samplers.ArgmaxSampler(),
     samplers.CategoricalSampler(),

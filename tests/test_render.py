@@ -7,9 +7,9 @@ import wave
 import numpy as np
 import pytest
 
-from musegen.audio import AudioError, find_soundfont
 from musegen.cli import main
-from musegen.midi_io import read_tracks
+from musegen.io.audio import AudioError, find_soundfont
+from musegen.io.reading import read_tracks
 
 
 def _soundfont_or_none():

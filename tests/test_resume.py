@@ -11,18 +11,18 @@ import keras
 import numpy as np
 import pytest
 
-import musegen.time_budget
-from musegen.custom_loop import fit_custom
-from musegen.dataset import SequenceDataset
-from musegen.model import build_lstm
-from musegen.time_budget import TimeBudget
-from musegen.training import fit
+import musegen.training.time_budget
+from musegen.training.custom_loop import fit_custom
+from musegen.training.dataset import SequenceDataset
+from musegen.training.fitting import fit
+from musegen.training.model import build_lstm
+from musegen.training.time_budget import TimeBudget
 
 BUDGET_STEPS = 20  # the budget, in ticks of the fake clock: about 4 epochs
 
 
 class Clock:
-    """Stands in for the `time` module in `musegen.time_budget`: one second per batch."""
+    """Stands in for the `time` module in `musegen.training.time_budget`: one second per batch."""
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -89,7 +89,7 @@ def train(path: str, run_dir, model, clock: Clock, *extra: keras.callbacks.Callb
 @pytest.mark.parametrize("path", ["keras", "custom"])
 def test_a_resumed_run_keeps_its_budget_and_schedule(tmp_path, monkeypatch, path) -> None:
     clock = Clock()
-    monkeypatch.setattr(musegen.time_budget, "time", clock)
+    monkeypatch.setattr(musegen.training.time_budget, "time", clock)
     keras.utils.set_random_seed(0)
     whole = tiny_model()
     rates, steps, epochs = train(path, tmp_path / "whole", whole, clock)

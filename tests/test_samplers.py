@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from musegen import samplers
-from musegen.samplers import (
+from musegen.generation import samplers
+from musegen.generation.samplers import (
     ArgmaxSampler,
     BaseSampler,
     CategoricalSampler,

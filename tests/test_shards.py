@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from musegen.dataset import SequenceDataset
-from musegen.shards import INDEX_NAME, ShardedDataset, ShardIndex, write_shards
-from musegen.vocabulary import Vocabulary
+from musegen.tokens.vocabulary import Vocabulary
+from musegen.training.dataset import SequenceDataset
+from musegen.training.shards import INDEX_NAME, ShardedDataset, ShardIndex, write_shards
 
 VOCAB = 80
 # Song k uses ids 10k+2 .. 10k+9 only, so an example mixing songs would show.

@@ -4,8 +4,10 @@ and what is left out is named with the reason."""
 from music21 import note, stream
 
 from musegen.events import Event, Piece
-from musegen.midi_io import LoadFailure, load_corpus, read_tracks, source_files, write_midi
-from musegen.tracks import Score, Track
+from musegen.io.corpus import LoadFailure, load_corpus, source_files
+from musegen.io.reading import read_tracks
+from musegen.io.tracks import Score, Track
+from musegen.io.writing import write_midi
 
 TRIO = Score(
     (

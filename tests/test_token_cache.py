@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from musegen import token_cache
 from musegen.events import Event, Piece
-from musegen.midi_io import write_midi
-from musegen.token_cache import TokenCache, cached_tokens, tokenize_file
-from musegen.tokenizer import DurationBuckets, Tokenizer
+from musegen.io.writing import write_midi
+from musegen.tokens import token_cache
+from musegen.tokens.token_cache import TokenCache, cached_tokens, tokenize_file
+from musegen.tokens.tokenizer import DurationBuckets, Tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_killed_writer_leaves_the_old_entry_intact(tmp_path):
     script = (
         "import os, sys, time\n"
         "os.replace = lambda *a: time.sleep(60)\n"
-        "from musegen.token_cache import TokenCache\n"
+        "from musegen.tokens.token_cache import TokenCache\n"
         f"TokenCache(sys.argv[1]).put({key!r}, ['C4'] * 100000)\n"
     )
     writer = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)])

@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from musegen.events import Event, Piece
-from musegen.midi_io import read_midi
-from musegen.tokenizer import (
+from musegen.io.reading import read_midi
+from musegen.tokens.tokenizer import (
     DurationBuckets,
     Tokenizer,
     TokenizerProtocol,

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from musegen.events import Event, Piece
-from musegen.midi_fast import read_midi_fast, read_tracks_fast
-from musegen.midi_io import read_midi, read_tracks, write_midi
-from musegen.tracks import Score, Track, family
+from musegen.io.midi_fast import read_midi_fast, read_tracks_fast
+from musegen.io.reading import read_midi, read_tracks
+from musegen.io.tracks import Score, Track, family
+from musegen.io.writing import write_midi
 
 PIANO = Piece(
     (Event(0, 1, (60, 64, 67), 80), Event(1, 1, (62, 65, 69), 70), Event(2, 2, (59, 62, 67), 90))
@@ -64,7 +65,7 @@ def test_tracks_check_their_program() -> None:
 
 @pytest.mark.parametrize("spelling", ["token", "qualified"])
 def test_the_band_tokenized_and_decoded_keeps_every_track(spelling: str, band_file: Path) -> None:
-    from musegen.track_tokenizer import TrackTokenizer
+    from musegen.tokens.track_tokenizer import TrackTokenizer
 
     tokenizer = TrackTokenizer(spelling=spelling)
     score = read_tracks(band_file)
@@ -108,7 +109,7 @@ def test_tokenize_prints_the_band_encodings(band_file: Path, tmp_path: Path, cap
 def test_music21_scores_become_tracks_with_their_instruments() -> None:
     from music21 import corpus
 
-    from musegen.midi_io import score_from_stream
+    from musegen.io.reading import score_from_stream
 
     score = score_from_stream(corpus.parse("bwv120.8-a"))
     assert [(t.name, t.program) for t in score.tracks][:4] == [
@@ -147,9 +148,8 @@ def test_every_processor_steers_a_band_or_is_refused_in_one_line(spelling: str) 
     import keras
     import numpy as np
 
-    from musegen.generation import generate
-    from musegen.model import build_lstm
-    from musegen.processors import (
+    from musegen.generation.decoding import generate
+    from musegen.generation.processors import (
         GrammarConstraint,
         KeyConstraint,
         MelodyConstraint,
@@ -157,8 +157,9 @@ def test_every_processor_steers_a_band_or_is_refused_in_one_line(spelling: str) 
         PitchRange,
         RepetitionPenalty,
     )
-    from musegen.token_table import KINDS, TokenTable
-    from musegen.track_tokenizer import TrackTokenizer
+    from musegen.tokens.token_table import KINDS, TokenTable
+    from musegen.tokens.track_tokenizer import TrackTokenizer
+    from musegen.training.model import build_lstm
 
     tokenizer = TrackTokenizer(spelling=spelling)
     vocab = tokenizer.build_vocabulary([BAND])
@@ -194,7 +195,7 @@ def test_every_processor_steers_a_band_or_is_refused_in_one_line(spelling: str) 
 
 
 def test_track_tokenizer_high_first_spells_each_event_from_its_highest_pitch() -> None:
-    from musegen.track_tokenizer import TrackTokenizer
+    from musegen.tokens.track_tokenizer import TrackTokenizer
 
     assert TrackTokenizer(high_first=True).encode_score(Score((BAND.tracks[0],)))[:4] == [
         "@p0", "G4", "E4", "C4"

@@ -10,9 +10,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import pytest
 
-from musegen.dataset import SequenceDataset
-from musegen.model import build_lstm
-from musegen.training import TimeBudget, fit, training_callbacks
+from musegen.training.dataset import SequenceDataset
+from musegen.training.fitting import TimeBudget, fit, training_callbacks
+from musegen.training.model import build_lstm
 
 
 def tiny_data() -> SequenceDataset:
@@ -87,9 +87,9 @@ def test_early_stopping_can_be_left_out(tmp_path) -> None:
 def test_resuming_a_different_models_backup_is_refused(tmp_path):
     import pytest
 
-    from musegen.dataset import SequenceDataset
-    from musegen.model import build_lstm
-    from musegen.training import fit
+    from musegen.training.dataset import SequenceDataset
+    from musegen.training.fitting import fit
+    from musegen.training.model import build_lstm
 
     data = SequenceDataset.from_ids(
         [list(range(2, 12))] * 4, 12, seq_len=4, shape="chunks", val_fraction=0.25

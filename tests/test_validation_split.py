@@ -7,13 +7,14 @@ import re
 import numpy as np
 import pytest
 
-from musegen.bundle import load_bundle
 from musegen.cli import main
-from musegen.dataset import SequenceDataset, split_songs
+from musegen.evaluation.likelihood import nll_per_quarter
 from musegen.events import Event, Piece
-from musegen.likelihood import nll_per_quarter
-from musegen.midi_io import load_corpus, write_midi
-from musegen.tokenizer import Tokenizer
+from musegen.io.corpus import load_corpus
+from musegen.io.writing import write_midi
+from musegen.tokens.tokenizer import Tokenizer
+from musegen.training.bundle import load_bundle
+from musegen.training.dataset import SequenceDataset, split_songs
 
 MODEL = [
     "--units",

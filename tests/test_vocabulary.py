@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from musegen.vocabulary import PAD_TOKEN, UNK_TOKEN, UnknownTokenError, Vocabulary
+from musegen.tokens.vocabulary import PAD_TOKEN, UNK_TOKEN, UnknownTokenError, Vocabulary
 
 
 def test_build_sorts_tokens_after_reserved_ids():
@@ -68,7 +68,10 @@ def test_load_keeps_saved_id_order(tmp_path):
     ("text", "message"),
     [
         ("not json", "not a JSON document"),
-        ('{"format": "musegen.tokenizer", "format_version": 1}', "expected a musegen.vocabulary"),
+        (
+            '{"format": "musegen.tokenizer", "format_version": 1}',
+            "expected a musegen.vocabulary",
+        ),
         (
             '{"format": "musegen.vocabulary", "format_version": 99, "class": "Vocabulary", "config": {}}',
             "newer",

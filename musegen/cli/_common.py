@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from musegen._words import plural
-from musegen.midi_io import Corpus, load_corpus
+from musegen.io.corpus import Corpus, load_corpus
 
 DEFAULT_SOURCE = "music21:bach"
 WORKERS_HELP = "processes reading the files (default: every core)"
@@ -57,13 +57,14 @@ def load(args: argparse.Namespace) -> Corpus:
 
 
 def load_scores(args: argparse.Namespace) -> list[Any]:
-    """Read ``args.source`` with each file's tracks apart (`musegen.midi_io.read_tracks`).
+    """Read ``args.source`` with each file's tracks apart (`musegen.io.reading.read_tracks`).
 
     Raises:
         CommandError: for a missing source or one without files (status 2), or one
             whose files gave no score (1).
     """
-    from musegen.midi_io import LoadFailure, MidiReadError, read_tracks, source_files
+    from musegen.io.corpus import LoadFailure, source_files
+    from musegen.io.reading import MidiReadError, read_tracks
 
     others: list[LoadFailure] = []
     try:
@@ -103,7 +104,7 @@ def midi_files(paths: list[str]) -> list[Path]:
     Raises:
         CommandError: (status 2) for a missing path, or when no MIDI file is found.
     """
-    from musegen.midi_io import LoadFailure, source_files
+    from musegen.io.corpus import LoadFailure, source_files
 
     files: list[Path] = []
     for name in paths:
@@ -124,7 +125,7 @@ def read_pieces(files: list[Path]) -> Iterator[tuple[Path, Any]]:
 
     The file is named on standard error with the reason it was skipped.
     """
-    from musegen.midi_io import MidiReadError, read_midi, read_tracks
+    from musegen.io.reading import MidiReadError, read_midi, read_tracks
 
     for file in files:
         try:

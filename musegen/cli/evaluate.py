@@ -17,8 +17,9 @@ def add_parser(commands: Any) -> None:
     """The ``evaluate`` subcommand and its options."""
     evaluate = commands.add_parser(
         "evaluate",
-        help="metrics of MIDI files against a reference corpus (musegen.metrics)",
-        description="The musegen.metrics table of the given MIDI files, the reference's own "
+        help="metrics of MIDI files against a reference corpus (musegen.evaluation.metrics)",
+        description="The metrics table (musegen.evaluation.metrics) of the given MIDI files, "
+        "the reference's own "
         "column beside it, and the Jensen-Shannon distances of their histograms.",
     )
     evaluate.add_argument("files", nargs="+", help="generated MIDI files, or folders of them")
@@ -36,8 +37,8 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the comparison; 0 on success."""
-    from musegen.metrics import compare
-    from musegen.midi_io import load_corpus
+    from musegen.evaluation.metrics import compare
+    from musegen.io.corpus import load_corpus
 
     files = midi_files(args.files)
     pieces = [piece for _, piece in read_pieces(files) if piece is not None]

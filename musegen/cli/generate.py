@@ -86,10 +86,10 @@ def run(args: argparse.Namespace) -> int:
     if args.prime and not Path(args.prime).is_file():
         raise CommandError(f"no such prime file: {args.prime!r}", 2)
     start_tensorflow()
-    from musegen import samplers
-    from musegen.bundle import BundleError, load_bundle
-    from musegen.generation import generate, prime_ids
-    from musegen.midi_io import MidiReadError, read_midi, read_tracks
+    from musegen.generation import samplers
+    from musegen.generation.decoding import generate, prime_ids
+    from musegen.io.reading import MidiReadError, read_midi, read_tracks
+    from musegen.training.bundle import BundleError, load_bundle
 
     try:
         bundle = load_bundle(where)
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{type(bundle.tokenizer).__name__} cannot be steered (no describe())")
     try:
         if args.beam:
-            from musegen.beam import beam_search
+            from musegen.generation.beam import beam_search
 
             rows = beam_search(
                 bundle.model, prime, args.steps, args.beam, processors=chain, table=table
@@ -159,15 +159,15 @@ def write_outputs(piece: Any, out: Path, *, png: bool, wav: bool, title: str) ->
     tracks merged; its WAV is rendered from the MIDI file, each track with its
     instrument.
     """
-    from musegen.midi_io import write_midi
-    from musegen.tracks import Score
+    from musegen.io.tracks import Score
+    from musegen.io.writing import write_midi
 
     write_midi(piece, out)
     print(f"wrote {out}")
     status = 0
     if png:
         try:
-            from musegen.plots import piano_roll, save_png
+            from musegen.evaluation.plots import piano_roll, save_png
         except ImportError:
             print_error("--png needs matplotlib (pip install 'musegen[plot]')")
             status = 1
@@ -175,7 +175,7 @@ def write_outputs(piece: Any, out: Path, *, png: bool, wav: bool, title: str) ->
             shown = piece.merged(drums=True) if isinstance(piece, Score) else piece
             print(f"wrote {save_png(piano_roll(shown, title=title), out.with_suffix('.png'))}")
     if wav:
-        from musegen.audio import AudioError, render_wav
+        from musegen.io.audio import AudioError, render_wav
 
         try:
             print(f"wrote {render_wav(out, out.with_suffix('.wav'))}")
@@ -187,7 +187,7 @@ def write_outputs(piece: Any, out: Path, *, png: bool, wav: bool, title: str) ->
 
 def _band_continuation(tokenizer: Any, prime: list[str], new: list[str]) -> Any:
     """The tracks the new tokens make after the prime's, moved to start at 0."""
-    from musegen.tracks import Score, Track
+    from musegen.io.tracks import Score, Track
 
     whole = tokenizer.decode_score([*prime, *new])
     start = tokenizer.decode_score(prime).duration
@@ -203,7 +203,7 @@ def _band_continuation(tokenizer: Any, prime: list[str], new: list[str]) -> Any:
 
 def _table(tokenizer: Any, vocabulary: Any) -> Any:
     """The vocabulary's `TokenTable`, or None for a tokenizer that cannot describe its tokens."""
-    from musegen.token_table import TokenTable
+    from musegen.tokens.token_table import TokenTable
 
     try:
         return TokenTable.build(tokenizer, vocabulary)
@@ -234,7 +234,7 @@ def _continuation(
 
 def _steering(args: argparse.Namespace) -> list[Any]:
     """The processors the options ask for: hard constraints first, then the penalties."""
-    from musegen import processors
+    from musegen.generation import processors
 
     chain: list[Any] = []
     if args.grammar:

@@ -26,7 +26,7 @@ def run_plot(args: argparse.Namespace) -> int:
     """Write ``FILE.png`` for each MIDI file; 0 when all were drawn, else 1."""
     files = midi_files(args.files)
     try:
-        from musegen.plots import piano_roll, save_png
+        from musegen.evaluation.plots import piano_roll, save_png
     except ImportError:
         raise CommandError("plot needs matplotlib (pip install 'musegen[plot]')") from None
     status = 0
@@ -43,10 +43,10 @@ def run_render(args: argparse.Namespace) -> int:
     """Write ``FILE.wav`` for each file; 0 when all were rendered, else 1.
 
     A MIDI file is played as it is (its instruments, drums, tempo changes); a
-    MusicXML or ``.krn`` file as its tracks (`musegen.midi_io.read_tracks`).
+    MusicXML or ``.krn`` file as its tracks (`musegen.io.reading.read_tracks`).
     """
-    from musegen.audio import AudioError, find_soundfont, render_wav
-    from musegen.midi_io import MidiReadError, read_tracks
+    from musegen.io.audio import AudioError, find_soundfont, render_wav
+    from musegen.io.reading import MidiReadError, read_tracks
 
     files = midi_files(args.files)
     try:

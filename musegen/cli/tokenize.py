@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from musegen.cli._common import DEFAULT_SOURCE, WORKERS_HELP, load
-from musegen.defaults import encodings
 from musegen.events import Piece
+from musegen.tokens.encodings import encodings
 
 
 def add_parser(commands: Any) -> None:
@@ -64,8 +64,9 @@ BAND_ENCODINGS: dict[str, dict[str, Any]] = {
 
 def _band_encodings(args: argparse.Namespace) -> None:
     """Vocabulary and token counts of every band encoding, the files read as tracks."""
-    from musegen.midi_io import MidiReadError, read_tracks, source_files
-    from musegen.track_tokenizer import TrackTokenizer
+    from musegen.io.corpus import source_files
+    from musegen.io.reading import MidiReadError, read_tracks
+    from musegen.tokens.track_tokenizer import TrackTokenizer
 
     scores = []
     for path in source_files(args.source)[: args.limit]:

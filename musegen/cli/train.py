@@ -13,7 +13,8 @@ from typing import Any
 from musegen._quiet import start_tensorflow
 from musegen._words import plural
 from musegen.cli._common import DEFAULT_SOURCE, WORKERS_HELP, CommandError, load, load_scores
-from musegen.defaults import GENERATION, TRAINING, encodings
+from musegen.defaults import GENERATION, TRAINING
+from musegen.tokens.encodings import encodings
 
 
 def add_parser(commands: Any) -> None:
@@ -119,18 +120,18 @@ def run(args: argparse.Namespace) -> int:
         corpus = load(args)  # first: reading forks worker processes, before TensorFlow starts
         pieces, summary = corpus.pieces, corpus.summary()
     start_tensorflow()
-    from musegen.bundle import save_bundle
-    from musegen.custom_loop import barrier, is_chief
-    from musegen.dataset import SequenceDataset, split_pieces, transposed
-    from musegen.model import build_lstm
-    from musegen.training import TimeBudget, distribution_strategy, fit
+    from musegen.training.bundle import save_bundle
+    from musegen.training.custom_loop import barrier, is_chief
+    from musegen.training.dataset import SequenceDataset, split_pieces, transposed
+    from musegen.training.fitting import TimeBudget, distribution_strategy, fit
+    from musegen.training.model import build_lstm
 
     # a worker of a cluster when TF_CONFIG is set; otherwise one device, as always
     strategy = distribution_strategy("multi_worker" if os.environ.get("TF_CONFIG") else "default")
 
     started = time.perf_counter()
     if args.tracks:
-        from musegen.track_tokenizer import TrackTokenizer
+        from musegen.tokens.track_tokenizer import TrackTokenizer
 
         tokenizer: Any = TrackTokenizer()
         args.encoding = "band"
@@ -260,7 +261,7 @@ def _validation_line(
 
 def _held_out_nll(data: Any, val_pieces: Sequence[Any], model: Any) -> float | None:
     """Held-out NLL per quarter note of the validation songs, or None without any."""
-    from musegen.likelihood import nll_per_quarter
+    from musegen.evaluation.likelihood import nll_per_quarter
 
     songs = [(ids, p.duration) for ids, p in zip(data.val_ids, val_pieces, strict=True)]
     songs = [(ids, q) for ids, q in songs if q > 0 and len(ids) > 1]
@@ -290,7 +291,7 @@ def _prime(data: Any, length: int, seed: int) -> list[int] | None:
 
 def _launch(args: argparse.Namespace) -> int:
     """Run this command line as ``--local-workers`` workers of one local cluster."""
-    from musegen.launch import WorkerError, run_local_workers
+    from musegen.training.launch import WorkerError, run_local_workers
 
     if args.local_workers < 1:
         raise CommandError(f"--local-workers must be >= 1, got {args.local_workers}", 2)

@@ -1,0 +1,137 @@
+"""How likely a trained model finds real songs: token NLLs and NLL per quarter note.
+
+Per-token loss cannot compare encodings: a spelling with more, easier tokens
+(one per pitch) has a lower loss per token for the same music. Dividing a song's
+summed token NLL by its length in quarter notes makes every encoding pay for the
+same music, so `nll_per_quarter` compares tokenizers, models and budgets.
+
+Examples:
+    >>> from musegen.training.model import build_lstm
+    >>> model = build_lstm(10, units=(4,), return_sequences=True)
+    >>> song = [2, 3, 4, 5]
+    >>> token_nll(model, song).shape
+    (3,)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+
+from musegen.generation.decoding import _is_softmax
+from musegen.training.model import scale_ids
+
+__all__ = ["nll_per_quarter", "token_nll"]
+
+
+def token_nll(model: keras.Model, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The NLL, in nats, of each id of a song after the first, given the ids before it.
+
+    ``nll[t] = -log p(ids[t + 1] | ids[: t + 1])`` for a chunk model
+    (``build_lstm(..., return_sequences=True)``), read in one pass from a zero
+    state, as in training. The first id has no prediction and is not counted.
+    A model with Skuli's scaled input (``build_lstm(..., input_mode="scaled")``)
+    reads ``id / vocab_size``, as `SequenceDataset` fed it in training.
+
+    Args:
+        model: A chunk model giving logits or probabilities ``[batch, time, vocab]``.
+        ids: The song's ids.
+
+    Returns:
+        float64 array of ``len(ids) - 1`` NLLs (empty for a song of one id).
+
+    Raises:
+        ValueError: for a window model (many-to-one), or an id outside the model's vocabulary.
+
+    Examples:
+        >>> from musegen.training.model import build_lstm
+        >>> model = build_lstm(8, units=(4,), return_sequences=True)
+        >>> bool(np.all(token_nll(model, [2, 3, 4]) > 0))
+        True
+    """
+    return _nll_batch(model, [np.asarray(ids, dtype=np.int64).reshape(-1)])[0]
+
+
+def nll_per_quarter(
+    model: keras.Model,
+    songs: Sequence[Sequence[int] | np.ndarray],
+    quarters: Sequence[float],
+    *,
+    batch_size: int = 16,
+) -> float:
+    """Mean over songs of the song's summed token NLL per quarter note of music (nats).
+
+    ``mean_s( sum_t nll_s[t] / quarters_s )`` with `token_nll` for each song.
+    A song of one id has no prediction and is left out of the mean.
+    Lower is better; an untrained model over ``V`` ids scores about
+    ``log(V) * tokens / quarters``. Give each song's length from the real piece
+    (``piece.duration``), not from its decoded tokens, so every encoding is
+    divided by the same number.
+
+    Args:
+        model: A chunk model.
+        songs: Each song's ids.
+        quarters: Each song's length in quarter notes (> 0).
+        batch_size: Songs read together.
+
+    Raises:
+        ValueError: when `songs` and `quarters` differ in length, a length is not
+            positive, or no song has two ids.
+
+    Examples:
+        >>> from musegen.training.model import build_lstm
+        >>> model = build_lstm(6, units=(4,), return_sequences=True)
+        >>> songs, quarters = [[2, 3, 4, 5], [5, 4, 3]], [2.0, 1.0]
+        >>> per_song = [token_nll(model, s).sum() / q for s, q in zip(songs, quarters)]
+        >>> bool(np.isclose(nll_per_quarter(model, songs, quarters), np.mean(per_song)))
+        True
+    """
+    if len(songs) != len(quarters):
+        raise ValueError(f"{len(songs)} songs but {len(quarters)} lengths")
+    if quarters and min(quarters) <= 0:
+        raise ValueError(f"song lengths must be > 0 quarter notes, got {min(quarters)}")
+    arrays = [np.asarray(s, dtype=np.int64).reshape(-1) for s in songs]
+    pairs = [(a, float(q)) for a, q in zip(arrays, quarters, strict=True) if len(a) > 1]
+    if not pairs:
+        raise ValueError("nll_per_quarter needs a song of two ids or more (one has no prediction)")
+    arrays = [a for a, _ in pairs]
+    order = np.argsort([len(a) for a in arrays])  # similar lengths together: less padding
+    totals = np.zeros(len(arrays))
+    for begin in range(0, len(order), batch_size):
+        index = order[begin : begin + batch_size]
+        for i, nll in zip(index, _nll_batch(model, [arrays[i] for i in index]), strict=True):
+            totals[i] = nll.sum()
+    return float(np.mean(totals / np.array([q for _, q in pairs])))
+
+
+def _nll_batch(model: keras.Model, songs: list[np.ndarray]) -> list[np.ndarray]:
+    """`token_nll` of several songs in one padded pass."""
+    if len(model.outputs[0].shape) != 3:
+        raise ValueError(
+            f"model {model.name!r} predicts one id per window; token NLLs need a chunk "
+            "model (build_lstm(..., return_sequences=True))"
+        )
+    vocab_size = int(model.outputs[0].shape[-1])
+    for song in songs:
+        bad = song[(song < 0) | (song >= vocab_size)]
+        if bad.size:
+            raise ValueError(
+                f"id {int(bad[0])} is outside the model's vocabulary (0..{vocab_size - 1})"
+            )
+    width = max(len(s) for s in songs) - 1
+    if width < 1:
+        return [np.zeros(0) for _ in songs]
+    inputs = np.zeros((len(songs), width), np.int32)
+    for row, song in enumerate(songs):
+        inputs[row, : len(song) - 1] = song[:-1]
+    scaled = len(model.inputs[0].shape) == 3  # Skuli's floats [batch, time, 1], not ids
+    fed = scale_ids(inputs, vocab_size) if scaled else inputs
+    out = np.asarray(model(fed, training=False), dtype=np.float64)
+    if _is_softmax(model.layers[-1]):
+        log_p = np.log(np.clip(out, 1e-12, 1.0))
+    else:
+        shifted = out - out.max(axis=-1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return [-log_p[row, np.arange(len(song) - 1), song[1:]] for row, song in enumerate(songs)]

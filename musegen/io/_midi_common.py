@@ -1,0 +1,116 @@
+"""What both MIDI readers share: the error, the cheap structure check, chord grouping.
+
+A private leaf module (it imports no other reader), so that `musegen.io.reading`
+and `musegen.io.midi_fast` need not import each other.
+"""
+
+from __future__ import annotations
+
+import os
+from operator import itemgetter
+from pathlib import Path
+
+import numpy as np
+
+from musegen.events import DEFAULT_VELOCITY, Event, trusted_event
+
+_EPS = 1e-6
+
+MAX_QUARTER_LENGTH = 10_000.0
+"""Longest track `read_midi` accepts, in quarter notes (83 minutes at 120 bpm).
+
+Longer files are refused before music21 translates them: its time grows faster
+than the length, so a corrupt delta time could keep it busy for hours.
+"""
+
+
+class MidiReadError(Exception):
+    """A file could not be read as music; `path` and `reason` say which and why.
+
+    Examples:
+        >>> str(MidiReadError("song.mid", "not a MIDI file"))
+        "cannot read 'song.mid': not a MIDI file"
+    """
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot read {self.path!r}: {reason}")
+
+
+def check_midi_header(file: Path) -> bytes:
+    """Return the bytes after checking the chunks (music21 reads truncated files silently)."""
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise MidiReadError(file, "no such file") from None
+    except OSError as err:
+        raise MidiReadError(file, f"cannot open ({err.strerror or err})") from None
+    if not data:
+        raise MidiReadError(file, "empty file")
+    if not data.startswith(b"MThd"):
+        raise MidiReadError(file, "not a MIDI file (no 'MThd' header)")
+    if len(data) < 14:
+        raise MidiReadError(file, "truncated MIDI header")
+    header_length = int.from_bytes(data[4:8], "big")
+    midi_format = int.from_bytes(data[8:10], "big")
+    if midi_format not in (0, 1):
+        raise MidiReadError(file, f"MIDI format {midi_format} is not supported (only 0 and 1)")
+    declared_tracks = int.from_bytes(data[10:12], "big")
+    position, tracks = 8 + header_length, 0
+    while tracks < declared_tracks:
+        if position + 8 > len(data):
+            raise MidiReadError(
+                file, f"truncated: header declares {declared_tracks} tracks, file holds {tracks}"
+            )
+        length = int.from_bytes(data[position + 4 : position + 8], "big")
+        if position + 8 + length > len(data):
+            raise MidiReadError(
+                file,
+                f"truncated: a chunk at byte {position} declares {length} bytes, "
+                f"{len(data) - position - 8} remain",
+            )
+        tracks += data[position : position + 4] == b"MTrk"
+        position += 8 + length
+    return data
+
+
+def group_onsets(raw: list[tuple[float, float, tuple[int, ...], int]]) -> list[Event]:
+    """Merge notes that start together into chords and fill silent gaps with rests.
+
+    `raw` holds (offset, duration, pitches, velocity) records with times >= 0 and
+    MIDI velocities; a chord takes the longest duration and the loudest velocity.
+    """
+    records = sorted(raw, key=itemgetter(0))  # stable: the readers' order within an onset
+    if not records:
+        return []
+    offsets = np.array([r[0] for r in records], dtype=np.float64)
+    keys = np.round(offsets * 1e6)  # microquarters: offsets this close start together
+    firsts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    onsets = offsets[firsts]
+    durations = np.maximum.reduceat(np.array([r[1] for r in records], dtype=np.float64), firsts)
+    loudest = np.maximum.reduceat(np.array([r[3] for r in records], dtype=np.int64), firsts)
+    # what sounds until each onset: the latest end before it, from time 0
+    sounding = np.maximum.accumulate(np.concatenate(([0.0], onsets + durations)))[:-1]
+    events: list[Event] = []
+    append = events.append
+    ends = [*firsts[1:].tolist(), len(records)]
+    for first, end, offset, duration, velocity, before in zip(
+        firsts.tolist(),
+        ends,
+        onsets.tolist(),
+        durations.tolist(),
+        np.clip(loudest, 0, 127).tolist(),
+        sounding.tolist(),
+        strict=True,
+    ):
+        if end - first == 1:
+            pitches = records[first][2]
+            if len(pitches) > 1:
+                pitches = tuple(sorted(set(pitches)))
+        else:
+            pitches = tuple(sorted({p for record in records[first:end] for p in record[2]}))
+        if offset - before > _EPS:
+            append(trusted_event(before, offset - before, (), DEFAULT_VELOCITY))
+        append(trusted_event(offset, duration, pitches, velocity))
+    return events

@@ -1,0 +1,149 @@
+"""Render a piece, a score or a MIDI file to a WAV file with FluidSynth.
+
+Needs the ``fluidsynth`` program and a General MIDI soundfont (``.sf2``). On
+Debian or Ubuntu: ``apt-get install fluidsynth fluid-soundfont-gm``; on macOS:
+``brew install fluid-synth`` plus a soundfont of your choice. The soundfont is,
+in order: the ``soundfont=`` argument, the ``MUSEGEN_SOUNDFONT`` environment
+variable, or the first of `SOUNDFONT_CANDIDATES` that exists.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from musegen._files import atomic_write_bytes
+from musegen.events import Piece
+from musegen.io.tracks import Score
+
+__all__ = ["SOUNDFONT_CANDIDATES", "SOUNDFONT_ENV", "AudioError", "find_soundfont", "render_wav"]
+
+SOUNDFONT_ENV = "MUSEGEN_SOUNDFONT"
+"""Environment variable naming the soundfont to use when none is passed."""
+
+SOUNDFONT_CANDIDATES = (
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+    "/usr/share/soundfonts/default.sf2",
+    "/usr/local/share/soundfonts/default.sf2",
+    "/opt/homebrew/share/soundfonts/default.sf2",
+)
+"""Where the usual packages install a General MIDI soundfont, searched in this order."""
+
+_INSTALL_HINT = (
+    "install FluidSynth and a General MIDI soundfont (Debian/Ubuntu: "
+    "'apt-get install fluidsynth fluid-soundfont-gm'; macOS: 'brew install fluid-synth')"
+)
+
+
+class AudioError(RuntimeError):
+    """FluidSynth or a soundfont is missing, or rendering failed; the message says how to fix it.
+
+    Examples:
+        >>> raise AudioError("no soundfont found")
+        Traceback (most recent call last):
+        ...
+        musegen.io.audio.AudioError: no soundfont found
+    """
+
+
+def find_soundfont(soundfont: str | os.PathLike[str] | None = None) -> Path:
+    """The soundfont to render with: `soundfont`, else ``$MUSEGEN_SOUNDFONT``, else a usual place.
+
+    Raises:
+        AudioError: the named file does not exist, or none was named and none
+            is installed in the usual places.
+
+    Examples:
+        >>> find_soundfont()  # doctest: +SKIP
+        PosixPath('/usr/share/sounds/sf2/FluidR3_GM.sf2')
+    """
+    named = soundfont if soundfont is not None else os.environ.get(SOUNDFONT_ENV) or None
+    if named is not None:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            origin = "soundfont" if soundfont is not None else f"${SOUNDFONT_ENV}"
+            raise AudioError(f"{origin} {str(path)!r} is not a file")
+        return path
+    for candidate in SOUNDFONT_CANDIDATES:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    raise AudioError(
+        f"no soundfont found: pass soundfont=, set ${SOUNDFONT_ENV} to an .sf2 file, "
+        f"or {_INSTALL_HINT}"
+    )
+
+
+def _fluidsynth() -> str:
+    program = shutil.which("fluidsynth")
+    if program is None:
+        raise AudioError(f"the 'fluidsynth' program was not found on PATH: {_INSTALL_HINT}")
+    return program
+
+
+def render_wav(
+    source: Piece | Score | str | os.PathLike[str],
+    wav_path: str | os.PathLike[str],
+    *,
+    soundfont: str | os.PathLike[str] | None = None,
+    sample_rate: int = 44100,
+) -> Path:
+    """Render a piece, a score or a MIDI file to a 16-bit stereo WAV file (written atomically).
+
+    Args:
+        source: A `Piece` or a `Score` (written to a temporary MIDI file with
+            `musegen.io.writing.write_midi`: a score keeps its programs and drums),
+            or the path of a MIDI file, which FluidSynth plays as it is (its
+            instruments, drums and tempo changes).
+        wav_path: Where to write the WAV file.
+        soundfont: The ``.sf2`` file to play with; see `find_soundfont`.
+        sample_rate: Samples per second, 8000 to 96000.
+
+    Returns:
+        The path written.
+
+    Raises:
+        AudioError: FluidSynth or a soundfont is missing (the message says how to
+            install them), or FluidSynth failed (its message is included).
+        FileNotFoundError: `source` is a path that does not exist.
+        ValueError: `sample_rate` is out of FluidSynth's range.
+
+    Examples:
+        >>> from musegen.events import Event
+        >>> piece = Piece((Event(0, 1, (60, 64, 67)),))
+        >>> render_wav(piece, "chord.wav")  # doctest: +SKIP
+        PosixPath('chord.wav')
+    """
+    if not 8000 <= sample_rate <= 96000:
+        raise ValueError(
+            f"sample_rate must lie in 8000..96000 (FluidSynth's range), got {sample_rate}"
+        )
+    program = _fluidsynth()
+    font = find_soundfont(soundfont)
+    if not isinstance(source, (Piece, Score)) and not Path(source).is_file():
+        raise FileNotFoundError(f"no MIDI file at {str(source)!r}")
+    with tempfile.TemporaryDirectory(prefix="musegen-audio-") as work:
+        if isinstance(source, (Piece, Score)):
+            from musegen.io.writing import write_midi
+
+            midi = write_midi(source, Path(work) / "piece.mid")
+        else:
+            midi = Path(source)
+        rendered = Path(work) / "out.wav"
+        command = [program, "-ni", "-q", "-F", str(rendered), "-T", "wav"]
+        command += ["-r", str(sample_rate), str(font), str(midi)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        messages = (result.stderr + result.stdout).strip()
+        # FluidSynth skips a file it cannot read (exit code 0, silent output): catch that too.
+        skipped = "not a SoundFont or MIDI file" in messages
+        if result.returncode != 0 or skipped or not rendered.is_file():
+            detail = messages[-500:] or "no output"
+            raise AudioError(
+                f"fluidsynth could not render {midi.name!r} with {str(font)!r} "
+                f"(exit code {result.returncode}): {detail}"
+            )
+        return atomic_write_bytes(wav_path, rendered.read_bytes())

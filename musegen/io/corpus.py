@@ -1,0 +1,240 @@
+"""Corpora: the files a source names, and `load_corpus`, which reads them all.
+
+A source is a folder, a file, ``music21:<composer>`` or ``musegen:<name>``; a file
+that cannot be read is reported (`LoadFailure`) and the rest are read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from musegen._parallel import file_sizes, map_unordered
+from musegen._words import plural
+from musegen.events import Piece
+from musegen.io._midi_common import (
+    MidiReadError,
+)
+from musegen.io.reading import (
+    _MIDI_SUFFIXES,
+    Engine,
+    Grouping,
+    Parts,
+    _is_midi,
+    _parse,
+    piece_from_stream,
+    read_midi,
+)
+
+__all__ = ["Corpus", "LoadFailure", "load_corpus", "source_files"]
+
+
+_MUSIC_SUFFIXES = (*_MIDI_SUFFIXES, ".xml", ".musicxml", ".mxl", ".krn")
+
+"""What folder reading finds (in any case: ``.MID``, ``.Mid`` too)."""
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A file `load_corpus` could not use, and why.
+
+    Examples:
+        >>> str(LoadFailure("bad.mid", "empty file"))
+        'bad.mid: empty file'
+    """
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class Corpus:
+    """Pieces loaded by `load_corpus`, with the files that failed.
+
+    Examples:
+        >>> from musegen.events import Event
+        >>> Corpus([Piece((Event(0, 1, (60,)),))]).summary()
+        '1 piece, 1 event, 0 files skipped'
+    """
+
+    pieces: list[Piece]
+    failures: list[LoadFailure] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.pieces)
+
+    def __iter__(self) -> Iterator[Piece]:
+        return iter(self.pieces)
+
+    def summary(self) -> str:
+        """One line: how many pieces, events, and skipped files."""
+        events = sum(len(p) for p in self.pieces)
+        pieces, files = plural(len(self.pieces), "piece"), plural(len(self.failures), "file")
+        return f"{pieces}, {plural(events, 'event')}, {files} skipped"
+
+
+def load_corpus(
+    source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    parts: Parts = "all",
+    drop_drums: bool = True,
+    grouping: Grouping = "onset",
+    limit: int | None = None,
+    progress: bool = True,
+    engine: Engine = "auto",
+    workers: int | None = 1,
+) -> Corpus:
+    """Load many pieces, skipping (and reporting) files that fail.
+
+    Args:
+        source: A folder (searched recursively for MIDI, MusicXML and ``.krn``
+            files: see `source_files`), a list of files, ``"music21:<composer>"``
+            for a corpus bundled with music21 (e.g. ``"music21:bach"``: Bach
+            chorales, offline, MusicXML), or
+            ``"musegen:<name>"`` for a dataset bundled with musegen
+            (``"musegen:skuli"``: the original recipe's 92 MIDI files; see
+            `musegen.datasets`).
+        parts: As for `read_midi`.
+        drop_drums: As for `read_midi`.
+        grouping: As for `read_midi`.
+        limit: Read at most this many files (in sorted order).
+        progress: Show a progress bar on standard error.
+        engine: As for `read_midi` (MIDI files only; other formats use music21).
+        workers: Processes reading files at once; None uses every core.
+
+    Returns:
+        A `Corpus`: the pieces that hold notes, and a `LoadFailure` for each file
+        that could not be read or holds no pitched notes, and for each other
+        file of a folder.
+
+    Examples:
+        >>> corpus = load_corpus("music21:bach", limit=3, progress=False)
+        >>> len(corpus.pieces), corpus.failures
+        (3, [])
+    """
+    skipped: list[LoadFailure] = []
+    paths = source_files(source, skipped=skipped)
+    if limit is not None:
+        paths = paths[:limit]
+    read = partial(_read_one, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine)
+    results: list[Piece | LoadFailure | None] = [None] * len(paths)
+    done = map_unordered(read, paths, workers, file_sizes(paths))
+    for index, result in _progress(done, progress, len(paths)):
+        results[index] = result
+    pieces = [r for r in results if isinstance(r, Piece)]
+    failures = [r for r in results if isinstance(r, LoadFailure)]
+    return Corpus(pieces, skipped + failures)
+
+
+def _read_one(
+    file: Path, *, parts: Parts, drop_drums: bool, grouping: Grouping, engine: Engine
+) -> Piece | LoadFailure:
+    """One file of `load_corpus` (module level, so worker processes can run it)."""
+    try:
+        if _is_midi(file):
+            piece = read_midi(
+                file, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine
+            )
+        else:
+            piece = _read_any(file, parts, drop_drums, grouping)
+    except MidiReadError as err:
+        return LoadFailure(str(file), err.reason)
+    if not piece.notes:
+        return LoadFailure(str(file), "no pitched notes (empty or drums only)")
+    return piece
+
+
+def _read_any(file: Path, parts: Parts, drop_drums: bool, grouping: Grouping) -> Piece:
+    """Read a non-MIDI file music21 understands (MusicXML, Humdrum, ...)."""
+    if not file.is_file():
+        raise MidiReadError(file, "no such file")
+    score = _parse(file)
+    return piece_from_stream(
+        score, parts=parts, drop_drums=drop_drums, grouping=grouping, source=file.name
+    )
+
+
+def source_files(
+    source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    skipped: list[LoadFailure] | None = None,
+) -> list[Path]:
+    """The files a corpus source names, sorted (see `load_corpus` for the sources).
+
+    A folder is searched recursively for MIDI (``.mid``, ``.midi``), MusicXML
+    (``.xml``, ``.musicxml``, ``.mxl``) and Humdrum (``.krn``) files, the
+    suffix in any case (``.MID``, ``.Mid``). Hidden files and folders (a name
+    starting with ``.``) are left out.
+
+    Args:
+        source: A folder, a file, a list of files, ``"music21:<composer>"`` or
+            ``"musegen:<name>"``.
+        skipped: A list to which a `LoadFailure` is appended for each other
+            file of a folder, naming it and why it is not read.
+
+    Raises:
+        FileNotFoundError: for a path that does not exist.
+        ValueError: for a music21 composer with no pieces, or an unknown dataset.
+
+    Examples:
+        >>> [p.name for p in source_files("musegen:skuli")[:2]]
+        ['0fithos.mid', '8.mid']
+    """
+    if isinstance(source, str) and source.startswith("musegen:"):
+        from musegen.datasets import path
+
+        source = path(source.split(":", 1)[1])
+    if isinstance(source, str) and source.startswith("music21:"):
+        from music21 import corpus
+
+        composer = source.split(":", 1)[1]
+        found = [
+            Path(p)
+            for p in corpus.getComposer(composer)
+            if Path(p).suffix.lower() in _MUSIC_SUFFIXES
+        ]
+        if not found:
+            raise ValueError(f"music21's corpus has no pieces for {composer!r}")
+        return sorted(found)
+    if isinstance(source, (str, os.PathLike)):
+        root = Path(source)
+        if root.is_dir():
+            return _folder_files(root, skipped if skipped is not None else [])
+        if root.is_file():
+            return [root]
+        raise FileNotFoundError(f"no such file or folder: {str(root)!r}")
+    return [Path(p) for p in source]
+
+
+def _folder_files(root: Path, skipped: list[LoadFailure]) -> list[Path]:
+    """The music files under `root`, sorted; the other (not hidden) files go to `skipped`."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        if not path.is_file():
+            continue
+        if path.suffix.lower() in _MUSIC_SUFFIXES:
+            found.append(path)
+        else:
+            known = ", ".join(_MUSIC_SUFFIXES)
+            reason = f"its suffix is {path.suffix!r}" if path.suffix else "it has no suffix"
+            skipped.append(
+                LoadFailure(str(path), f"not a music file musegen reads ({reason}; reads {known})")
+            )
+    return found
+
+
+def _progress(items: Iterable[Any], enabled: bool, total: int) -> Iterable[Any]:
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc="reading", unit="file", leave=False, total=total)

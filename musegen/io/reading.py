@@ -1,0 +1,380 @@
+"""Read MIDI, MusicXML and the other files music21 knows as a `Piece` or a `Score`.
+
+A file that cannot be read raises `MidiReadError` naming the file and the cause.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from musegen.events import DEFAULT_VELOCITY, Event, Piece
+from musegen.io._midi_common import (
+    MAX_QUARTER_LENGTH,
+    MidiReadError,
+    check_midi_header,
+    group_onsets,
+)
+from musegen.io.midi_fast import read_midi_fast
+from musegen.io.tracks import Score, Track
+
+__all__ = [
+    "MAX_QUARTER_LENGTH",
+    "MidiReadError",
+    "piece_from_stream",
+    "read_midi",
+    "read_tracks",
+    "score_from_stream",
+]
+
+
+Parts = Literal["all", "first"]
+
+Grouping = Literal["onset", "stream"]
+
+Engine = Literal["auto", "fast", "music21"]
+
+_MIDI_SUFFIXES = (".mid", ".midi")
+
+
+def _is_midi(file: Path) -> bool:
+    return file.suffix.lower() in _MIDI_SUFFIXES
+
+
+def read_midi(
+    path: str | os.PathLike[str],
+    *,
+    parts: Parts = "all",
+    drop_drums: bool = True,
+    grouping: Grouping = "onset",
+    engine: Engine = "auto",
+) -> Piece:
+    """Read a MIDI file into a `Piece`.
+
+    Args:
+        path: The MIDI file.
+        parts: ``"all"`` merges every part; ``"first"`` keeps the first part after
+            music21's ``partitionByInstrument`` (what the original recipe reads).
+        drop_drums: Leave out percussion (MIDI channel 10) notes; False keeps them
+            as notes of their key numbers.
+        grouping: ``"onset"`` (default) merges all notes that start together into
+            one chord event, joins tied notes and fills gaps with rests.
+            ``"stream"`` keeps one event per music21 note or chord, in the
+            stream's order, with no rests: the original recipe's view of a file.
+        engine: ``"fast"`` reads the events with `musegen.io.midi_fast` (much
+            faster: see docs/performance.md; the same piece except where music21
+            moves notes while splitting parts into voices);
+            ``"music21"`` builds music21 streams. ``"auto"`` (default) is
+            ``"fast"`` for ``parts="all", grouping="onset"``, else ``"music21"``.
+
+    Returns:
+        The piece; it has no events when the file holds no pitched notes.
+
+    Raises:
+        MidiReadError: the file is missing, empty, not MIDI, or corrupt.
+
+    Examples:
+        >>> from musegen import datasets
+        >>> piece = read_midi(datasets.path("skuli") / "8.mid")
+        >>> piece.events[0]
+        Event(offset=0.0, duration=2.0, pitches=(36, 64, 72), velocity=110)
+    """
+    if engine not in ("auto", "fast", "music21"):
+        raise ValueError(f"engine must be 'auto', 'fast' or 'music21', got {engine!r}")
+    if engine == "fast" and grouping != "onset":
+        raise ValueError("engine='fast' reads with grouping='onset' only")
+    if engine == "fast" or (engine == "auto" and parts == "all" and grouping == "onset"):
+        return read_midi_fast(path, parts=parts, drop_drums=drop_drums)
+    file = Path(path)
+    score = _parse_midi(file, check_midi_header(file))
+    return piece_from_stream(
+        score, parts=parts, drop_drums=drop_drums, grouping=grouping, source=file.name
+    )
+
+
+def _parse_midi(file: Path, data: bytes) -> Any:
+    """Parse MIDI bytes (checked by `check_midi_header`) into a music21 score.
+
+    The events are read first and the longest track measured, since music21's
+    translation takes time growing faster than the length: one enormous delta
+    time would keep it busy for hours.
+    """
+    from music21 import midi
+
+    midi_file = midi.MidiFile()
+    try:
+        midi_file.readstr(data)
+    except Exception as err:  # music21 raises many types for corrupt data
+        raise MidiReadError(file, f"corrupt or unsupported MIDI data ({_describe(err)})") from None
+    if not midi_file.ticksPerQuarterNote:
+        raise MidiReadError(file, "header gives 0 ticks per quarter note")
+    ticks = max(
+        (sum(e.time for e in t.events if isinstance(e, midi.DeltaTime)) for t in midi_file.tracks),
+        default=0,
+    )
+    length = ticks / midi_file.ticksPerQuarterNote
+    if length > MAX_QUARTER_LENGTH:
+        raise MidiReadError(
+            file,
+            f"a track lasts {length:.0f} quarter notes, more than the {MAX_QUARTER_LENGTH:.0f} "
+            "read_midi accepts (a corrupt delta time?)",
+        )
+    try:
+        return midi.translate.midiFileToStream(midi_file)
+    except Exception as err:
+        raise MidiReadError(file, f"corrupt or unsupported MIDI data ({_describe(err)})") from None
+
+
+def _describe(err: Exception) -> str:
+    return str(err).strip() or type(err).__name__
+
+
+def _parse(file: Path) -> Any:
+    from music21 import converter
+
+    try:
+        # forceSource/storePickle: never read or write music21's pickle cache.
+        return converter.parseFile(file, forceSource=True, storePickle=False)
+    except RecursionError:
+        raise MidiReadError(file, "too deeply nested to parse") from None
+    except Exception as err:  # music21 raises many types for corrupt data
+        raise MidiReadError(file, f"corrupt or unsupported MIDI data ({_describe(err)})") from None
+
+
+def piece_from_stream(
+    score: Any,
+    *,
+    parts: Parts = "all",
+    drop_drums: bool = True,
+    grouping: Grouping = "onset",
+    source: str = "",
+) -> Piece:
+    """Turn a parsed music21 stream (MIDI, MusicXML, ...) into a `Piece`.
+
+    Arguments are as for `read_midi`.
+
+    Examples:
+        >>> from music21 import stream, note
+        >>> s = stream.Stream([note.Note("C4", quarterLength=2)])
+        >>> piece_from_stream(s).events
+        (Event(offset=0.0, duration=2.0, pitches=(60,), velocity=64),)
+    """
+    from music21 import chord, instrument, meter, note, tempo
+
+    if parts not in ("all", "first"):
+        raise ValueError(f"parts must be 'all' or 'first', got {parts!r}")
+    if grouping not in ("onset", "stream"):
+        raise ValueError(f"grouping must be 'onset' or 'stream', got {grouping!r}")
+    containers: list[Any]
+    if parts == "first":
+        try:
+            partitioned: Any = instrument.partitionByInstrument(score)
+            containers = [partitioned.parts[0]]
+        except Exception:  # no instrument parts: a flat stream, as in the original recipe
+            containers = [score]
+    else:
+        containers = list(getattr(score, "parts", [])) or [score]
+
+    unisons: list[bool] = []  # grouping="stream": a chord of one pitch struck twice
+    raw: list[tuple[float, float, tuple[int, ...], int]] = []
+    for container in containers:
+        # (pitch, where it ends) -> index in raw of the tied note a "stop" there continues:
+        # another voice may strike the same pitch at that moment
+        open_ties: dict[tuple[int, float], int] = {}
+        flat = container.flatten()  # absolute offsets (recurse's offsets can mislead)
+        for element in flat.notes:
+            if isinstance(element, note.Note):
+                members = [element]
+            elif isinstance(element, chord.Chord):
+                members = list(element.notes)
+            elif drop_drums:  # percussion (MIDI channel 10), which music21 makes unpitched
+                continue
+            else:
+                members = list(getattr(element, "notes", [element]))
+            offset = float(element.getOffsetInHierarchy(flat))
+            duration = float(element.duration.quarterLength)
+            if grouping == "stream":  # one event per music21 element, ties kept apart
+                velocity = _velocity([*members, element])
+                pitches = tuple(_key_number(m) for m in members)
+                unisons.append(len(pitches) > 1 and len(set(pitches)) == 1)
+                raw.append((offset, duration, pitches, velocity))
+                continue
+            for member in members:  # one record per note; tied notes join into one
+                midi = _key_number(member)
+                tie = member.tie.type if member.tie is not None else None
+                end = round(offset + duration, 6)
+                if tie in ("stop", "continue"):
+                    held = open_ties.pop((midi, round(offset, 6)), None)
+                    if held is not None:
+                        start = raw[held][0]
+                        raw[held] = (start, offset + duration - start, *raw[held][2:])
+                        if tie == "continue":
+                            open_ties[(midi, end)] = held
+                        continue
+                raw.append((offset, duration, (midi,), _velocity([member, element])))
+                if tie == "start":
+                    open_ties[(midi, end)] = len(raw) - 1
+    if len(containers) > 1 or grouping == "onset":
+        order = sorted(range(len(raw)), key=lambda i: raw[i][0])  # stable, as list.sort
+        raw = [raw[i] for i in order]
+        unisons = [unisons[i] for i in order] if unisons else unisons
+
+    if grouping == "stream":
+        events = [Event(o, d, p, v, u) for (o, d, p, v), u in zip(raw, unisons, strict=True)]
+    else:
+        events = group_onsets(raw)
+
+    marks = list(score.recurse().getElementsByClass(tempo.MetronomeMark))
+    signatures = list(score.recurse().getElementsByClass(meter.TimeSignature))
+    bpm = marks[0].getQuarterBPM() if marks else None
+    return Piece(
+        tuple(events),
+        tempo=float(bpm) if bpm else 120.0,
+        time_signature=signatures[0].ratioString if signatures else "4/4",
+        source=source,
+    )
+
+
+def _velocity(elements: list[Any]) -> int:
+    """The loudest velocity stated on any of `elements` (notes, then their chord)."""
+    known = [e.volume.velocity for e in elements if e.volume.velocity is not None]
+    return int(max(known)) if known else DEFAULT_VELOCITY
+
+
+def _key_number(element: Any) -> int:
+    """The MIDI key of a music21 note, pitched or (percussion) unpitched."""
+    if hasattr(element, "pitch"):
+        return int(element.pitch.midi)
+    stored = getattr(element, "storedInstrument", None)
+    key = getattr(stored, "percMapPitch", None)
+    return int(key) if key is not None else int(element.displayPitch().midi)
+
+
+def read_tracks(path: str | os.PathLike[str]) -> Score:
+    """Read a MIDI file keeping its tracks apart: a `Score` of `Track` objects.
+
+    Each track with notes gives a `Track` with its General MIDI program, its name
+    and whether it is percussion (the notes of channel 10 become a drum track of
+    their own). Read by the fast reader (`musegen.io.midi_fast.read_tracks_fast`);
+    `read_midi` stays the merged reading. Other formats music21 reads
+    (MusicXML, ``.krn``) go through `score_from_stream`: a part's program is
+    its ``<midi-program>``, and a percussion part is a drum track, each note
+    the key its ``<midi-unpitched>`` names.
+
+    Raises:
+        MidiReadError: the file is missing, empty, not MIDI, or corrupt.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from musegen.io.tracks import Track
+        >>> band = Score((Track(Piece((Event(0, 1, (60, 64)),)), program=0, name="keys"),
+        ...               Track(Piece((Event(0, 2, (36,)),)), program=33, name="bass"),
+        ...               Track(Piece((Event(0, 1, (38,)),)), name="kit", is_drum=True)))
+        >>> from musegen.io.writing import write_midi
+        >>> out = write_midi(band, pathlib.Path(tempfile.mkdtemp()) / "band.mid")
+        >>> [(t.name, t.program, t.is_drum) for t in read_tracks(out).tracks]
+        [('keys', 0, False), ('bass', 33, False), ('kit', 0, True)]
+    """
+    from musegen.io.midi_fast import read_tracks_fast
+
+    file = Path(path)
+    if _is_midi(file):
+        return read_tracks_fast(file)
+    parsed = _parse(file)
+    return score_from_stream(parsed, source=file.name, drum_keys=_drum_keys(file))
+
+
+def score_from_stream(
+    parsed: Any, *, source: str = "", drum_keys: dict[str, dict[str, int]] | None = None
+) -> Score:
+    """A music21 score as a `Score`: a `Track` per part with notes.
+
+    The program is the one the file states (MusicXML ``<midi-program>``, read
+    by music21), else that of the instrument music21 names after the part
+    (``instrument.fromString``: "Violin I" gives 40, "Viola" 41, "Soprano"
+    53), else 0. A percussion part (unpitched notes, or MIDI channel 10) is a
+    drum track; its notes are the drum keys `drum_keys` gives (see
+    `read_tracks`), else those of music21's instrument or display position.
+
+    Args:
+        parsed: A music21 score (or part).
+        source: The file's name, for the score and its tracks.
+        drum_keys: Per part name: the drum key of each display position
+            (``"F4"``) of its unpitched notes.
+
+    Examples:
+        >>> from music21 import stream, note
+        >>> viola = stream.Part([note.Note("C4", quarterLength=2)])
+        >>> viola.partName = "Viola"
+        >>> [(t.name, t.program) for t in score_from_stream(stream.Score([viola])).tracks]
+        [('Viola', 41)]
+    """
+    from music21 import instrument, note
+
+    tracks = []
+    for part in getattr(parsed, "parts", None) or [parsed]:
+        name = getattr(part, "partName", None) or ""
+        own = part.getInstrument(returnDefault=False)
+        program = getattr(own, "midiProgram", None)
+        if program is None:
+            try:
+                program = instrument.fromString(name).midiProgram
+            except Exception:  # a name music21 does not know
+                program = None
+        unpitched = [n for n in part.recurse().notes if isinstance(n, note.Unpitched)]
+        drums = bool(unpitched) or getattr(own, "midiChannel", None) == 9
+        keys = (drum_keys or {}).get(name, {})
+        for element in unpitched:
+            key = keys.get(f"{element.displayStep}{element.displayOctave}")
+            if key is not None:
+                element.storedInstrument = instrument.UnpitchedPercussion()
+                element.storedInstrument.percMapPitch = key
+        piece = piece_from_stream(part, source=source, drop_drums=not drums)
+        if piece.notes:
+            program = 0 if drums or program is None else program
+            tracks.append(Track(piece, program=int(program), name=name, is_drum=drums))
+    tempo = tracks[0].piece.tempo if tracks else 120.0
+    signature = tracks[0].piece.time_signature if tracks else "4/4"
+    return Score(tuple(tracks), tempo=tempo, time_signature=signature, source=source)
+
+
+def _drum_keys(file: Path) -> dict[str, dict[str, int]]:
+    """Per part name of a MusicXML file: the drum key of each display position of its drums.
+
+    music21 keeps one instrument per part and no key on an unpitched note, so
+    each note's ``<instrument id>`` is looked up in its part's
+    ``<midi-unpitched>`` (1-based) here. Not MusicXML, or unreadable: ``{}``.
+    """
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    try:
+        if zipfile.is_zipfile(file):  # .mxl: the container names the score
+            with zipfile.ZipFile(file) as archive:
+                container = ET.fromstring(archive.read("META-INF/container.xml"))
+                rootfile = container.find(".//rootfile")
+                if rootfile is None:
+                    return {}
+                root = ET.fromstring(archive.read(rootfile.get("full-path", "")))
+        else:
+            root = ET.parse(file).getroot()
+    except (OSError, KeyError, ET.ParseError, zipfile.BadZipFile):
+        return {}
+    keys: dict[str, dict[str, int]] = {}
+    for score_part in root.iter("score-part"):
+        unpitched = {
+            midi.get("id"): int(midi.findtext("midi-unpitched", "0").strip() or 0) - 1
+            for midi in score_part.iter("midi-instrument")
+        }
+        name = score_part.findtext("part-name", "").strip()
+        part = root.find(f"part[@id='{score_part.get('id')}']")
+        for mx_note in part.iter("note") if part is not None else ():
+            display = mx_note.find("unpitched")
+            instrument = mx_note.find("instrument")
+            key = unpitched.get(instrument.get("id") if instrument is not None else None, -1)
+            if display is not None and key >= 0:
+                step = display.findtext("display-step", "")
+                where = f"{step.strip()}{display.findtext('display-octave', '').strip()}"
+                keys.setdefault(name, {}).setdefault(where, key)
+    return keys

@@ -1,0 +1,209 @@
+"""Save and load a trained model together with its tokenizer and vocabulary.
+
+A bundle is one directory::
+
+    model.keras        the Keras model (loaded with safe_mode=True)
+    tokenizer.json     the tokenizer (`Tokenizer.to_json`)
+    vocabulary.json    the vocabulary (`Vocabulary.to_json`)
+    metadata.json      library version, format version, anything the caller adds
+
+`save_bundle` writes a complete bundle into a temporary folder beside the
+target and only then moves it into place, so an interrupted save leaves the
+previous bundle (or nothing) behind, never half a bundle. Directories cannot be
+swapped atomically: the previous bundle is first moved aside (into a hidden
+``.<name>.*.old`` folder beside it), then the new one moved in. A save that
+fails between the two moves puts the previous bundle back; one killed there
+leaves it aside, where `load_bundle` still finds it.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from musegen._files import atomic_write_text, dump_document, library_version, load_document
+from musegen.tokens.note_tokenizer import NoteTokenizer  # noqa: F401  (registers it for Tokenizer.load)
+from musegen.tokens.tokenizer import Tokenizer
+from musegen.tokens.vocabulary import Vocabulary
+
+__all__ = ["BUNDLE_FILES", "Bundle", "BundleError", "load_bundle", "save_bundle"]
+
+BUNDLE_FILES = ("model.keras", "tokenizer.json", "vocabulary.json", "metadata.json")
+"""The files every bundle holds."""
+
+
+class BundleError(Exception):
+    """A bundle cannot be saved or loaded; the message names the bundle and the cause."""
+
+
+@dataclass
+class Bundle:
+    """A trained model with what it needs to read and write music.
+
+    Attributes:
+        model: The Keras model.
+        tokenizer: The tokenizer its training data went through.
+        vocabulary: Token <-> id mapping; its length is the model's output size.
+        metadata: What `save_bundle` was given, plus ``vocab_size`` and the
+            ``musegen_version`` that saved it.
+
+    Examples:
+        >>> from musegen.training.model import build_lstm
+        >>> vocab = Vocabulary(["C4", "D4"])
+        >>> Bundle(build_lstm(len(vocab), units=(4,)), Tokenizer(), vocab).vocabulary
+        Vocabulary(4 ids)
+    """
+
+    model: keras.Model
+    tokenizer: Tokenizer
+    vocabulary: Vocabulary
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def save_bundle(
+    path: str | os.PathLike[str],
+    model: keras.Model,
+    tokenizer: Tokenizer,
+    vocabulary: Vocabulary,
+    **metadata: Any,
+) -> Path:
+    """Write a bundle directory at `path`, replacing any bundle already there.
+
+    Args:
+        path: The bundle directory.
+        model: The trained Keras model; its output size must be ``len(vocabulary)``.
+        tokenizer: The tokenizer (anything with ``to_json()``).
+        vocabulary: The vocabulary.
+        **metadata: JSON-able facts to keep with it (training configuration,
+            corpus summary, ...); ``vocab_size`` and ``musegen_version`` are added.
+
+    Returns:
+        The bundle's path.
+
+    Raises:
+        BundleError: when the model's output size differs from the vocabulary's,
+            or a metadata value is not JSON-able (naming it).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from musegen.training.model import build_lstm
+        >>> vocab = Vocabulary(["C4", "D4"])
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "run"
+        >>> _ = save_bundle(path, build_lstm(4, units=(4,)), Tokenizer(), vocab, epochs=3)
+        >>> sorted(p.name for p in path.iterdir())
+        ['metadata.json', 'model.keras', 'tokenizer.json', 'vocabulary.json']
+    """
+    target = Path(path)
+    _check_sizes(target, model, vocabulary)
+    for key, value in metadata.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as err:
+            raise BundleError(f"{target}: metadata {key!r} is not JSON-able ({err})") from None
+    facts = {**metadata, "vocab_size": len(vocabulary), "musegen_version": library_version()}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        model.save(staging / "model.keras")
+        atomic_write_text(staging / "tokenizer.json", tokenizer.to_json())
+        atomic_write_text(staging / "vocabulary.json", vocabulary.to_json())
+        atomic_write_text(
+            staging / "metadata.json",
+            dump_document("bundle", "Bundle", facts),
+        )
+        _replace_dir(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def load_bundle(path: str | os.PathLike[str]) -> Bundle:
+    """Read a bundle written by `save_bundle`.
+
+    Raises:
+        BundleError: naming the bundle when a file is missing or unreadable, the
+            bundle was written by a newer format version, or the vocabulary size
+            differs from the model's output size.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from musegen.training.model import build_lstm
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "run"
+        >>> _ = save_bundle(path, build_lstm(4, units=(4,)), Tokenizer(), Vocabulary(["C4", "D4"]))
+        >>> load_bundle(path).vocabulary.tokens
+        ['C4', 'D4']
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        retired = _retired(folder)
+        if not retired:
+            raise BundleError(f"{folder}: no bundle directory there")
+        folder = retired[0]  # a save was killed between moving the old bundle out and the new in
+    missing = [name for name in BUNDLE_FILES if not (folder / name).is_file()]
+    if missing:
+        raise BundleError(f"{folder}: bundle lacks {', '.join(missing)}")
+    try:
+        _, metadata = load_document(
+            (folder / "metadata.json").read_text(encoding="utf-8"),
+            "bundle",
+            str(folder / "metadata.json"),
+        )
+        tokenizer = Tokenizer.load(folder / "tokenizer.json")
+        vocabulary = Vocabulary.load(folder / "vocabulary.json")
+    except (OSError, ValueError) as err:
+        raise BundleError(f"{folder}: {err}") from err
+    try:
+        model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+    except Exception as err:  # Keras raises many types for a bad archive
+        raise BundleError(f"{folder / 'model.keras'}: cannot load the model ({err})") from err
+    _check_sizes(folder, model, vocabulary)
+    return Bundle(model, tokenizer, vocabulary, metadata)
+
+
+def _check_sizes(where: Path, model: keras.Model, vocabulary: Vocabulary) -> None:
+    outputs = model.output_shape[-1]
+    if outputs != len(vocabulary):
+        raise BundleError(
+            f"{where}: the vocabulary has {len(vocabulary)} ids but the model predicts "
+            f"{outputs}; they were not trained together"
+        )
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    """Move `staging` to `target`; an old bundle stays on disk until the new one is in place."""
+    if target.exists():
+        if not (target / "metadata.json").is_file() and any(target.iterdir()):
+            raise BundleError(f"{target}: exists and is not a bundle; not replacing it")
+        retired = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+        )
+        os.replace(target, retired / target.name)
+        try:
+            os.replace(staging, target)
+        except BaseException:
+            os.replace(retired / target.name, target)  # put the previous bundle back
+            retired.rmdir()
+            raise
+    else:
+        os.replace(staging, target)
+    for old in target.parent.glob(f".{glob.escape(target.name)}.*.old"):
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _retired(target: Path) -> list[Path]:
+    """Previous bundles a save moved aside and never removed (it was killed), newest first."""
+    found = [
+        old / target.name
+        for old in target.parent.glob(f".{glob.escape(target.name)}.*.old")
+        if (old / target.name / "metadata.json").is_file()
+    ]
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
