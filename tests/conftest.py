@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +42,22 @@ def chorale_model() -> tuple[Any, Any, Any, list[int]]:
     model.fit(data.batches(8), epochs=6, verbose=0, shuffle=False)
     prime = vocab.encode(tokenizer.encode(pieces[0])[:24])
     return model, tokenizer, vocab, prime
+
+
+@pytest.fixture(scope="session")
+def copy_repository() -> Callable[[Path], Path]:
+    """Copy the files git tracks (and new ones it would track) to a folder: a fresh clone."""
+    root = Path(__file__).resolve().parents[1]
+
+    def copy(to: Path) -> Path:
+        listed = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+            cwd=root, capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        for name in listed:
+            if (root / name).is_file():
+                (to / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(root / name, to / name)
+        return to
+
+    return copy

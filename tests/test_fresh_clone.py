@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,24 +39,12 @@ print("DONE " + json.dumps(done))
 """
 
 
-def _copy_repository(to: Path) -> Path:
-    """The files git tracks (and new ones it would track), copied to `to`."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    for name in listed:
-        source = ROOT / name
-        if source.is_file():
-            (to / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, to / name)
-    return to
-
-
-def test_every_example_runs_in_a_copy_with_nothing_beside_it(tmp_path: Path) -> None:
+def test_every_example_runs_in_a_copy_with_nothing_beside_it(
+    tmp_path: Path, copy_repository
+) -> None:
     examples = sorted(p.stem for p in (ROOT / "examples").glob("*.py") if p.stem[0] != "_")
     assert sorted(QUICKEST) == examples, "give every example its quickest setting here"
-    clone = _copy_repository(tmp_path / "alone" / "musegen")
+    clone = copy_repository(tmp_path / "alone" / "musegen")
     assert sorted(p.name for p in clone.parent.iterdir()) == ["musegen"]
     assert (clone / "data" / "skuli-midi" / "LICENSE").is_file()
     env = {**os.environ, "PYTHONPATH": str(clone), "MPLBACKEND": "Agg"}
