@@ -1,28 +1,14 @@
-import shutil
 import wave
 
 import numpy as np
 import pytest
+from _players import needs_fluidsynth
 
 from musegen.events import Event, Piece
 from musegen.io.audio import SOUNDFONT_ENV, AudioError, find_soundfont, render_wav
 
 # Eight quarter notes at 120 quarters per minute: 4 seconds.
 PIECE = Piece(tuple(Event(i, 1.0, (60 + 2 * i,), 90) for i in range(8)), tempo=120)
-
-
-def _soundfont_or_none():
-    try:
-        return find_soundfont()
-    except AudioError:
-        return None
-
-
-needs_fluidsynth = pytest.mark.skipif(
-    shutil.which("fluidsynth") is None or _soundfont_or_none() is None,
-    reason="needs the fluidsynth program and a GM soundfont (apt-get install fluidsynth "
-    "fluid-soundfont-gm)",
-)
 
 
 def read_wav(path):

@@ -1,29 +1,16 @@
 """``musegen render`` plays the file it is given: its instruments, its drums, its tempo changes."""
 
-import shutil
 import subprocess
 import wave
 
 import numpy as np
-import pytest
+from _players import needs_fluidsynth
 
 from musegen.cli import main
-from musegen.io.audio import AudioError, find_soundfont
+from musegen.io.audio import find_soundfont
 from musegen.io.reading import read_tracks
 
-
-def _soundfont_or_none():
-    try:
-        return find_soundfont()
-    except AudioError:
-        return None
-
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("fluidsynth") is None or _soundfont_or_none() is None,
-    reason="needs the fluidsynth program and a GM soundfont (apt-get install fluidsynth "
-    "fluid-soundfont-gm)",
-)
+pytestmark = needs_fluidsynth
 
 
 def _band(path, *, drums_only=False):
