@@ -407,6 +407,36 @@ def test_musegen_train_killed_at_half_its_budget_keeps_it(tmp_path: Path, keras_
     assert (run / "bundle" / "model.keras").is_file()
 
 
+def test_musegen_train_killed_while_writing_its_bundle_does_not_train_again(
+    tmp_path: Path, keras_bits
+) -> None:
+    _, bundle, _, _ = keras_bits
+    run = tmp_path / "run"
+    argv = [
+        "train", "musegen:skuli", "--limit", "3", "--minutes", "0", "--epochs", "2",
+        "--units", "8", "--seq-len", "16", "--quiet", "--out", str(run),
+    ]  # fmt: skip
+    snippet = f"""
+    import musegen.training.bundle as bundle
+    pause_before(bundle, "save_bundle")
+    from musegen.cli import main
+    sys.exit(main({argv!r}))
+    """
+    kill_at_marker(snippet, tmp_path)
+    rows = (run / "history.csv").read_text()
+    assert (run / "trained.json").is_file() and not (run / "backup").exists()
+    again = subprocess.run(
+        [sys.executable, "-m", "musegen.cli", *argv], cwd=REPO, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "training had ended before the bundle was written" in again.stdout
+    assert (run / "history.csv").read_text() == rows  # no epoch trained again
+    names = sorted(p.name for p in run.iterdir())
+    assert names == ["best.keras", "bundle", "history.csv", "weight_shapes.json"]
+    assert len(bundle.load_bundle(run / "bundle").metadata["history"]["loss"]) == 2
+
+
 # -- safe formats ------------------------------------------------------------------------
 
 

@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         pieces, summary = corpus.pieces, corpus.summary()
     start_tensorflow()
     from musegen.training.bundle import save_bundle
-    from musegen.training.custom_loop import barrier, is_chief
+    from musegen.training.custom_loop import barrier, is_chief, needs_custom_loop
     from musegen.training.dataset import SequenceDataset, split_pieces, transposed
     from musegen.training.fitting import TimeBudget, distribution_strategy, fit
     from musegen.training.model import build_lstm
@@ -180,17 +180,23 @@ def run(args: argparse.Namespace) -> int:
         callbacks.append(keras.callbacks.EarlyStopping(patience=10**9, restore_best_weights=True))
     import tensorflow as tf
 
+    trained = _Trained(Path(args.out)) if is_chief(strategy) else None
+    history = trained.restore(model) if trained is not None else None
     try:
-        history = fit(
-            model,
-            data,
-            epochs=epochs,
-            run_dir=args.out,
-            batch_size=args.batch_size,
-            verbose=verbose,
-            callbacks=callbacks,
-            patience=None if by_time else 5,
-        )
+        if history is None:  # else the training had ended and only its bundle was missing
+            history = fit(
+                model,
+                data,
+                epochs=epochs,
+                run_dir=args.out,
+                batch_size=args.batch_size,
+                verbose=verbose,
+                callbacks=callbacks,
+                patience=None if by_time else 5,
+                **({} if needs_custom_loop(strategy) else {"keep_backup": True}),
+            )
+            if trained is not None:
+                trained.save(model, history.history)
     except ValueError as err:  # another model's backup, a cluster share without a batch
         raise CommandError(str(err)) from None
     except tf.errors.UnavailableError:  # a peer of the cluster went away mid-step
@@ -209,6 +215,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     nll = _held_out_nll(data, val_pieces, model)
     steps = plural(budget.steps, "step") if budget else plural(len(history.epoch), "epoch")
+    if budget and not budget.steps and history.epoch:
+        steps = f"{plural(len(history.epoch), 'epoch')} (before the restart)"
     print(
         f"trained {steps} in {seconds / 60:.1f} min"
         + (f"; held-out NLL {nll:.2f} nats per quarter note" if nll is not None else "")
@@ -227,6 +235,8 @@ def run(args: argparse.Namespace) -> int:
         history={k: [float(x) for x in v] for k, v in history.history.items()},
     )
     print(f"saved {path}")
+    if trained is not None:
+        trained.finish()
     barrier(strategy)  # the workers leave together: one gone early reads as a crash to the rest
     return 0
 
@@ -323,3 +333,59 @@ def _without_option(argv: Sequence[str], option: str) -> list[str]:
         else:
             kept.append(arg)
     return kept
+
+
+class _Trained:
+    """The weights and history a finished training leaves until its bundle is written.
+
+    ``fit`` keeps its backup when training ends; `save` writes the trained model's
+    weights and history here, then removes the backup; the bundle comes next. A
+    run killed before the bundle is written finds them on the rerun (`restore`)
+    and writes the bundle without training again.
+    """
+
+    def __init__(self, run_dir: Path):
+        self.weights = run_dir / "trained.weights.h5"
+        self.record = run_dir / "trained.json"
+        self.backup = run_dir / "backup"
+
+    def save(self, model: Any, history: dict[str, list[float]]) -> None:
+        import json
+        import shutil
+
+        from musegen._files import atomic_save, atomic_write_text
+
+        atomic_save(self.weights, model.save_weights)
+        floats = {k: [float(x) for x in v] for k, v in history.items()}
+        atomic_write_text(self.record, json.dumps({"history": floats}))  # last: the marker
+        shutil.rmtree(self.backup, ignore_errors=True)
+
+    def restore(self, model: Any) -> Any:
+        """The history of the training that ended (its weights loaded), or None."""
+        import json
+        from types import SimpleNamespace
+
+        if not self.record.is_file():
+            self.remove()  # a leftover of a kill while saving: the backup is still there
+            return None
+        try:
+            history = json.loads(self.record.read_text(encoding="utf-8"))["history"]
+            model.load_weights(self.weights)
+        except Exception as err:  # a foreign or damaged file: train again
+            print(f"{self.record}: unreadable ({type(err).__name__}); training again")
+            self.remove()
+            return None
+        epochs = len(next(iter(history.values()), []))
+        print(f"training had ended before the bundle was written: writing it from {self.weights}")
+        return SimpleNamespace(history=history, epoch=list(range(epochs)))
+
+    def remove(self) -> None:
+        self.record.unlink(missing_ok=True)
+        self.weights.unlink(missing_ok=True)
+
+    def finish(self) -> None:
+        """The bundle is written: nothing of the training is needed any more."""
+        import shutil
+
+        self.remove()
+        shutil.rmtree(self.backup, ignore_errors=True)

@@ -36,12 +36,14 @@ class Backup(keras.callbacks.Callback):
 
     Epoch ``N``'s state is ``epoch-N.weights.h5`` and ``epoch-N.json`` (written last:
     the epoch, the weights' SHA-256 and the budget's state); the two newest states
-    are kept. When training ends the folder is removed.
+    are kept. When training ends the folder is removed, unless `keep` says that
+    the caller removes it once what it makes of the trained model is safely written.
 
     Args:
         folder: The backup folder (created on the first save).
         budget: A `TimeBudget` whose spent time and first learning rate go with
             the backup, so that a resumed run keeps the same schedule and deadline.
+        keep: Leave the folder in place when training ends.
 
     Examples:
         >>> import tempfile
@@ -49,10 +51,17 @@ class Backup(keras.callbacks.Callback):
         True
     """
 
-    def __init__(self, folder: str | os.PathLike[str], budget: TimeBudget | None = None):
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        budget: TimeBudget | None = None,
+        *,
+        keep: bool = False,
+    ):
         super().__init__()
         self.folder = Path(folder)
         self.budget = budget
+        self.keep = keep
 
     def on_train_begin(self, logs: Any = None) -> None:
         """Restore the newest readable state (Keras then trains from its next epoch)."""
@@ -82,8 +91,9 @@ class Backup(keras.callbacks.Callback):
             older.unlink(missing_ok=True)
 
     def on_train_end(self, logs: Any = None) -> None:
-        """Training ended: the backup is no longer needed."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Training ended: the backup is no longer needed (unless it is to be kept)."""
+        if not self.keep:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _restore_newest(folder: Path, load: Any) -> dict[str, Any] | None:

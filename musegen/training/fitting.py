@@ -78,6 +78,7 @@ def training_callbacks(
     resume: bool = True,
     chief: bool = True,
     budget: TimeBudget | None = None,
+    keep_backup: bool = False,
 ) -> list[keras.callbacks.Callback]:
     """Checkpoint the best model, stop early, log to CSV and make the run resumable.
 
@@ -92,6 +93,8 @@ def training_callbacks(
             write nothing (early stopping), and no folder is created.
         budget: The run's `TimeBudget`, whose clock and first learning rate the
             backup keeps (so a resumed run ends at the same deadline and schedule).
+        keep_backup: Leave ``backup/`` when training ends, for a caller that removes
+            it once it has written what it makes of the model (``musegen train``).
 
     Returns:
         Keras callbacks to pass to ``model.fit(..., callbacks=...)``.
@@ -124,7 +127,7 @@ def training_callbacks(
         BestCheckpoint(folder / "best.keras", monitor, history),
         *stopping,
         HistoryLog(history),
-        *([Backup(folder / "backup", budget)] if resume else []),
+        *([Backup(folder / "backup", budget, keep=keep_backup)] if resume else []),
     ]
 
 
