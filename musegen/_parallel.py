@@ -1,4 +1,4 @@
-"""Run one function over many files on every core, this process included.
+"""Run one function over many files on every core, this process included; a bar over files.
 
 A private leaf module (it imports nothing of musegen): `musegen.io.corpus.load_corpus`
 and `musegen.tokens.token_cache.cached_tokens` read their files through it.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -114,3 +114,14 @@ def _call(function: Callable[[Item], Result], item: Item) -> Result:
     finally:
         if collecting:
             gc.enable()
+
+
+def file_progress(
+    items: Iterable[Item], enabled: bool, desc: str, total: int | None = None
+) -> Iterable[Item]:
+    """`items` behind a tqdm bar counting files (`items` itself when not `enabled`)."""
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit="file", leave=False, total=total)

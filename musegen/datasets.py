@@ -26,12 +26,12 @@ import hashlib
 import os
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from musegen._files import atomic_write_bytes
+from musegen._parallel import file_progress
 
 __all__ = ["DATASETS", "Dataset", "DatasetNotFoundError", "cache_dir", "download", "path"]
 
@@ -157,8 +157,10 @@ def download(
     dataset = _dataset(name)
     folder = Path(to).expanduser() if to is not None else cache_dir()
     folder = folder / dataset.folder
-    base = url or dataset.url
-    for local, (remote, digest) in _progress(dataset.files.items(), progress, name):
+    base, files = url or dataset.url, dataset.files  # files: read from the package once
+    for local, (remote, digest) in file_progress(
+        files.items(), progress, f"musegen:{name}", len(files)
+    ):
         target = folder / local
         if target.is_file() and _sha256(target.read_bytes()) == digest:
             continue
@@ -185,13 +187,3 @@ def _dataset(name: str) -> Dataset:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _progress(
-    items: Iterable[tuple[str, tuple[str, str]]], enabled: bool, name: str
-) -> Iterable[tuple[str, tuple[str, str]]]:
-    if not enabled:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(list(items), desc=f"musegen:{name}", unit="file", leave=False)

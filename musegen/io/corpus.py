@@ -11,9 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-from musegen._parallel import file_sizes, map_unordered
+from musegen._parallel import file_progress, file_sizes, map_unordered
 from musegen._words import plural
 from musegen.events import Piece
 from musegen.io._midi_common import (
@@ -126,7 +125,7 @@ def load_corpus(
     read = partial(_read_one, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine)
     results: list[Piece | LoadFailure | None] = [None] * len(paths)
     done = map_unordered(read, paths, workers, file_sizes(paths))
-    for index, result in _progress(done, progress, len(paths)):
+    for index, result in file_progress(done, progress, "reading", len(paths)):
         results[index] = result
     pieces = [r for r in results if isinstance(r, Piece)]
     failures = [r for r in results if isinstance(r, LoadFailure)]
@@ -230,11 +229,3 @@ def _folder_files(root: Path, skipped: list[LoadFailure]) -> list[Path]:
                 LoadFailure(str(path), f"not a music file musegen reads ({reason}; reads {known})")
             )
     return found
-
-
-def _progress(items: Iterable[Any], enabled: bool, total: int) -> Iterable[Any]:
-    if not enabled:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc="reading", unit="file", leave=False, total=total)
