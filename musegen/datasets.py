@@ -113,8 +113,9 @@ def path(name: str = "skuli") -> Path:
         'skuli-midi'
     """
     dataset = _dataset(name)
+    files = dataset.files
     for folder in (_REPOSITORY / dataset.folder, cache_dir() / dataset.folder):
-        if all((folder / file).is_file() for file in dataset.files):
+        if all((folder / file).is_file() for file in files):
             return folder
     raise DatasetNotFoundError(
         f"musegen:{name} is not on this machine: {dataset.description}; fetch it once with "
