@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+from musegen._files import atomic_save, atomic_write_text
 from musegen._quiet import start_tensorflow
 from musegen._words import plural
 from musegen.cli._common import DEFAULT_SOURCE, WORKERS_HELP, CommandError, load, load_scores
@@ -350,11 +354,6 @@ class _Trained:
         self.backup = run_dir / "backup"
 
     def save(self, model: Any, history: dict[str, list[float]]) -> None:
-        import json
-        import shutil
-
-        from musegen._files import atomic_save, atomic_write_text
-
         atomic_save(self.weights, model.save_weights)
         floats = {k: [float(x) for x in v] for k, v in history.items()}
         atomic_write_text(self.record, json.dumps({"history": floats}))  # last: the marker
@@ -362,9 +361,6 @@ class _Trained:
 
     def restore(self, model: Any) -> Any:
         """The history of the training that ended (its weights loaded), or None."""
-        import json
-        from types import SimpleNamespace
-
         if not self.record.is_file():
             self.remove()  # a leftover of a kill while saving: the backup is still there
             return None
@@ -385,7 +381,5 @@ class _Trained:
 
     def finish(self) -> None:
         """The bundle is written: nothing of the training is needed any more."""
-        import shutil
-
         self.remove()
         shutil.rmtree(self.backup, ignore_errors=True)
