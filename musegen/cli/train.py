@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         pieces, summary = corpus.pieces, corpus.summary()
     start_tensorflow()
     from musegen.training.bundle import save_bundle
-    from musegen.training.custom_loop import barrier, is_chief, needs_custom_loop
+    from musegen.training.custom_loop import barrier, is_chief
     from musegen.training.dataset import SequenceDataset, split_pieces, transposed
     from musegen.training.fitting import TimeBudget, distribution_strategy, fit
     from musegen.training.model import build_lstm
@@ -197,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
                 verbose=verbose,
                 callbacks=callbacks,
                 patience=None if by_time else 5,
-                **({} if needs_custom_loop(strategy) else {"keep_backup": True}),
+                keep_backup=True,  # until the trained weights are saved (a cluster's goes at once)
             )
             if trained is not None:
                 trained.save(model, history.history)
