@@ -59,6 +59,7 @@ Rows:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import tempfile
@@ -197,6 +198,8 @@ def main() -> None:
     unknown = [n for n in names if n not in table]
     if unknown:
         raise SystemExit(f"unknown rows {unknown}; choose from {list(table)}")
+    if "remi" in names and importlib.util.find_spec("miditok") is None:
+        raise SystemExit("the remi row needs MidiTok (pip install miditok), or leave it out")
 
     import keras
 
