@@ -46,6 +46,7 @@ from musegen.io.reading import (
 )
 from musegen.io.tracks import Score, Track
 from musegen.io.writing import piece_to_stream, write_midi
+from musegen.tokens.frame_tokenizer import FrameTokenizer
 from musegen.tokens.note_tokenizer import NoteTokenizer
 from musegen.tokens.token_table import TokenTable
 from musegen.tokens.tokenizer import (
@@ -134,6 +135,7 @@ __all__ = [
     "LoadFailure",
     "MidiReadError",
     "NoteTokenizer",
+    "FrameTokenizer",
     "Piece",
     "Sampler",
     "SequenceDataset",

@@ -7,6 +7,14 @@
   the repository has them in ``data/skuli-midi``, and after a ``pip install``
   `download` fetches them once from the recipe's repository (a pinned commit,
   every file checked against its SHA-256) into the user's cache.
+- ``jsb``: the JSB Chorales benchmark split (Boulanger-Lewandowski, Vincent and
+  Bengio, ICML 2012: 229 train, 76 valid, 77 test chorales by J. S. Bach, public
+  domain), a frame per quarter note, shipped with the package (44 kB; the JSON of
+  C.-Z. A. Huang's github.com/czhuang/JSB-Chorales-dataset, commit 9a7f733, checked
+  against its SHA-256 when read). `jsb_chorales` gives one split;
+  ``"musegen:jsb"`` is train and valid (the songs a model is built and chosen on),
+  ``"musegen:jsb/test"`` (or ``/train``, ``/valid``) one split. `bench/jsb.py`
+  runs the benchmark.
 - music21's own corpus (``"music21:bach"``, the Bach chorales, public domain)
   ships inside music21 and is the default everywhere.
 
@@ -22,7 +30,9 @@ Examples:
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
 import os
 import urllib.parse
 import urllib.request
@@ -32,8 +42,19 @@ from pathlib import Path
 
 from musegen._files import atomic_write_bytes
 from musegen._parallel import file_progress
+from musegen.events import Event, Piece
 
-__all__ = ["DATASETS", "Dataset", "DatasetNotFoundError", "cache_dir", "download", "path"]
+__all__ = [
+    "DATASETS",
+    "JSB_SPLITS",
+    "Dataset",
+    "DatasetNotFoundError",
+    "cache_dir",
+    "download",
+    "jsb_chorales",
+    "jsb_source",
+    "path",
+]
 
 _REPOSITORY = Path(__file__).resolve().parents[1] / "data"
 """``data/`` of a clone of the musegen repository (absent in an installed wheel)."""
@@ -188,3 +209,68 @@ def _dataset(name: str) -> Dataset:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+JSB_SPLITS = ("train", "valid", "test")
+"""The JSB Chorales benchmark's splits, in the order of `jsb_chorales`' sources."""
+
+_JSB_FILE = "jsb-chorales-quarter.json.gz"
+_JSB_SHA256 = "2db9329f1881a1d3f49703ec556bf1d6f84b4f6c1d702c156536e93cf31e1c91"
+
+
+def jsb_chorales(split: str = "train") -> list[Piece]:
+    """One split of the JSB Chorales benchmark, a piece per chorale, an event per frame.
+
+    Each frame (a quarter note) becomes an event of length 1 holding the pitches
+    sounding then (a rest where none does), so held and repeated notes look the
+    same, as in the benchmark. `musegen.tokens.frame_tokenizer.FrameTokenizer`
+    spells them frame by frame (``bench/jsb.py``: NLL per frame).
+
+    Args:
+        split: ``"train"`` (229 chorales), ``"valid"`` (76) or ``"test"`` (77).
+
+    Raises:
+        ValueError: for another split, or a shipped file that does not match its
+            published SHA-256.
+
+    Examples:
+        >>> chorales = jsb_chorales("valid")
+        >>> len(chorales), chorales[0].source
+        (76, 'jsb/valid/000')
+        >>> chorales[0].events[0].pitches
+        (72, 76, 79, 84)
+    """
+    if split not in JSB_SPLITS:
+        raise ValueError(f"unknown JSB split {split!r}; choose from {list(JSB_SPLITS)}")
+    raw = gzip.decompress((resources.files("musegen") / "data" / _JSB_FILE).read_bytes())
+    if _sha256(raw) != _JSB_SHA256:
+        raise ValueError(
+            f"musegen/data/{_JSB_FILE} has SHA-256 {_sha256(raw)}, expected {_JSB_SHA256}: "
+            "the package is damaged; reinstall musegen"
+        )
+    chorales = json.loads(raw)[split]
+    return [
+        Piece(
+            tuple(Event(float(k), 1.0, tuple(map(int, frame))) for k, frame in enumerate(c)),
+            source=f"jsb/{split}/{i:03d}",
+        )
+        for i, c in enumerate(chorales)
+    ]
+
+
+def jsb_source(source: str) -> list[Piece] | None:
+    """The chorales a ``"musegen:jsb[/split]"`` source names, or None for another source.
+
+    ``"musegen:jsb"`` is train and valid (the test split stays out of training).
+
+    Examples:
+        >>> len(jsb_source("musegen:jsb")), len(jsb_source("musegen:jsb/test"))
+        (305, 77)
+        >>> jsb_source("musegen:skuli") is None
+        True
+    """
+    name, _, split = source.removeprefix("musegen:").partition("/")
+    if not source.startswith("musegen:") or name != "jsb":
+        return None
+    splits = [split] if split else ["train", "valid"]
+    return [piece for s in splits for piece in jsb_chorales(s)]

@@ -343,7 +343,7 @@ def test_high_first_spelling_round_trips_and_its_grammar_falls() -> None:
 
 
 @pytest.mark.parametrize(
-    "encoding", ["skuli", "final", "notes", "notes-cut", "notes-seed", "notes-high"]
+    "encoding", ["skuli", "final", "notes", "notes-cut", "notes-seed", "notes-high", "frames"]
 )
 def test_every_processor_steers_every_shipped_encoding(encoding: str) -> None:
     from musegen.events import Event, Piece

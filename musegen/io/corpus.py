@@ -98,8 +98,10 @@ def load_corpus(
             for a corpus bundled with music21 (e.g. ``"music21:bach"``: Bach
             chorales, offline, MusicXML), or
             ``"musegen:<name>"`` for a dataset bundled with musegen
-            (``"musegen:skuli"``: the original recipe's 92 MIDI files; see
-            `musegen.datasets`).
+            (``"musegen:skuli"``: the original recipe's 92 MIDI files;
+            ``"musegen:jsb"``: the JSB Chorales' train and valid splits, a
+            frame per quarter note, ``"musegen:jsb/test"`` the test split;
+            see `musegen.datasets`).
         parts: As for `read_midi`.
         drop_drums: As for `read_midi`.
         grouping: As for `read_midi`.
@@ -118,6 +120,12 @@ def load_corpus(
         >>> len(corpus.pieces), corpus.failures
         (3, [])
     """
+    if isinstance(source, str):
+        from musegen.datasets import jsb_source
+
+        chorales = jsb_source(source)
+        if chorales is not None:  # frames, not files
+            return Corpus(chorales[:limit])
     skipped: list[LoadFailure] = []
     paths = source_files(source, skipped=skipped)
     if limit is not None:

@@ -3,6 +3,7 @@
 One module per concept; every public name is importable from `musegen` too.
 
 - `musegen.tokens.encodings`
+- `musegen.tokens.frame_tokenizer`
 - `musegen.tokens.note_tokenizer`
 - `musegen.tokens.token_cache`
 - `musegen.tokens.token_table`

@@ -11,6 +11,7 @@ Examples:
 
 from __future__ import annotations
 
+from musegen.tokens.frame_tokenizer import FrameTokenizer
 from musegen.tokens.note_tokenizer import NoteTokenizer
 from musegen.tokens.tokenizer import (
     DurationBuckets,
@@ -33,11 +34,13 @@ def encodings() -> dict[str, Tokenizer]:
       levels) spelt one token per pitch / duration / velocity.
     - ``notes-high``: ``notes`` with each event's pitches from the highest down,
       for harmonising a melody (``examples/harmonize.py``).
+    - ``frames``: a frame per quarter note, its sounding pitches then a step
+      token (`FrameTokenizer`, the JSB benchmark's view: ``bench/jsb.py``).
 
     Examples:
         >>> from musegen.events import Event, Piece
         >>> list(encodings())[4:]
-        ['final', 'notes', 'notes-cut', 'notes-seed', 'notes-high']
+        ['final', 'notes', 'notes-cut', 'notes-seed', 'notes-high', 'frames']
         >>> encodings()["notes"].encode(Piece((Event(0, 1, (60, 64)),)))
         ['C4', 'E4', '4th']
     """
@@ -49,4 +52,5 @@ def encodings() -> dict[str, Tokenizer]:
             durations=DurationBuckets.seed(), velocities=VelocityBuckets.seed()
         ),
         "notes-high": NoteTokenizer(holds=True, high_first=True),
+        "frames": FrameTokenizer(),
     }

@@ -1,0 +1,152 @@
+"""`FrameTokenizer`: music on a grid, each step spelt as the pitches sounding then.
+
+The polyphonic-music benchmarks (the JSB Chorales of Boulanger-Lewandowski et
+al. 2012, `musegen.datasets.jsb_chorales`) see music as frames: one per quarter
+note, each the set of pitches sounding at that time, held and repeated notes
+alike. `FrameTokenizer` spells a frame note by note, its pitches low to high,
+closed by a step token (``4th`` for quarter-note frames); a silent frame is
+``rest 4th``; a start token opens each piece, so that the first frame is
+predicted too and a model's NLL per frame counts every frame::
+
+    start C3 G3 E4 C5 4th C3 G3 E4 D5 4th ...
+
+It is a `musegen.tokens.note_tokenizer.NoteTokenizer` with one duration bucket,
+so every processor, the grammar and `TokenTable` work on it unchanged; decoding
+gives one event per frame (a frame's notes last one step).
+
+Examples:
+    >>> from musegen.events import Event, Piece
+    >>> tok = FrameTokenizer()
+    >>> piece = Piece((Event(0, 2, (48, 64)), Event(1, 1, (67,))))
+    >>> tok.encode(piece)
+    ['start', 'C3', 'E4', '4th', 'C3', 'E4', 'G4', '4th']
+    >>> [e.pitches for e in tok.decode(tok.encode(piece)).events]
+    [(48, 64), (48, 64, 67)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from typing_extensions import Self
+
+from musegen.events import DEFAULT_VELOCITY, Piece
+from musegen.tokens.note_tokenizer import NoteTokenizer
+from musegen.tokens.tokenizer import _EPS, DurationBuckets
+
+__all__ = ["FrameTokenizer"]
+
+_STEP_NAMES = {1.0: "4th", 0.5: "8th", 0.25: "16th", 2.0: "half"}
+
+
+class FrameTokenizer(NoteTokenizer):
+    """Frames of a grid: each step's sounding pitches low to high, then a step token.
+
+    A pitch sounds in the frame at time ``t`` when its event starts at or before
+    ``t`` and ends after it, so a note shorter than a step between two grid
+    times is not seen (the benchmarks' convention).
+
+    Args:
+        step: The grid's step in quarter notes (1.0: the JSB benchmark's frames).
+        start: Open each piece with `start_text`.
+        default_velocity: Velocity of the decoded notes.
+
+    Raises:
+        ValueError: for a step that is not positive.
+
+    Examples:
+        >>> from musegen.events import Event, Piece
+        >>> FrameTokenizer(0.5, start=False).encode(Piece((Event(0, 0.5, (60,)),
+        ...                                                Event(1, 0.5, (62,)))))
+        ['C4', '8th', 'rest', '8th', 'D4', '8th']
+    """
+
+    start_text = "start"
+    """The token that opens a piece (``start=True``)."""
+
+    def __init__(
+        self, step: float = 1.0, *, start: bool = True, default_velocity: int = DEFAULT_VELOCITY
+    ) -> None:
+        if not step > 0:
+            raise ValueError(f"step must be > 0 quarter notes, got {step}")
+        self.step = float(step)
+        self.start = bool(start)
+        name = _STEP_NAMES.get(self.step, f"step{self.step:g}")
+        super().__init__(
+            durations=DurationBuckets((), (name,), (self.step,)),
+            rests=True,
+            default_velocity=default_velocity,
+        )
+
+    @property
+    def step_text(self) -> str:
+        """The token that closes a frame (``4th`` for quarter-note frames)."""
+        assert self.durations is not None
+        return self.durations.names[0]
+
+    def get_config(self) -> dict[str, Any]:
+        """JSON-able configuration; `from_config` rebuilds an equal tokenizer."""
+        return {"step": self.step, "start": self.start, "default_velocity": self.default_velocity}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Self:
+        """Rebuild a tokenizer from `get_config` output."""
+        return cls(**config)
+
+    def frames(self, piece: Piece) -> list[tuple[int, ...]]:
+        """The pitches sounding at each grid time of `piece`, low to high.
+
+        The piece lasts ``ceil(piece.duration / step)`` frames (rests count).
+
+        Examples:
+            >>> from musegen.events import Event, Piece
+            >>> FrameTokenizer().frames(Piece((Event(0, 1.5, (60,)), Event(0.5, 2, (64,)))))
+            [(60,), (60, 64), (64,)]
+        """
+        count = max(0, math.ceil(piece.duration / self.step - _EPS))
+        frames: list[set[int]] = [set() for _ in range(count)]
+        for event in piece.events:
+            if not event.pitches:
+                continue
+            first = math.ceil(event.offset / self.step - _EPS)
+            last = math.ceil(event.end / self.step - _EPS)  # frames first..last-1
+            for k in range(first, min(last, count)):
+                frames[k].update(event.pitches)
+        return [tuple(sorted(f)) for f in frames]
+
+    def encode(self, piece: Piece) -> list[str]:
+        """The tokens of `piece`: [start], then per frame its pitches and the step token.
+
+        Examples:
+            >>> from musegen.events import Event, Piece
+            >>> FrameTokenizer().encode(Piece((Event(1, 1, (60, 67)),)))
+            ['start', 'rest', '4th', 'C4', 'G4', '4th']
+        """
+        names: dict[int, str] = {}
+        tokens = [self.start_text] if self.start else []
+        step, rest = self.step_text, self.rest_text
+        for frame in self.frames(piece):
+            if not frame:
+                tokens += (rest, step)
+                continue
+            for p in frame:
+                name = names.get(p)
+                if name is None:
+                    name = names[p] = self.pitches_to_text((p,))
+                tokens.append(name)
+            tokens.append(step)
+        return tokens
+
+    def decode_with_skipped(self, tokens: Iterable[str]) -> tuple[Piece, list[tuple[int, str]]]:
+        """A piece of one event per frame, and the skipped tokens (start tokens are not).
+
+        Examples:
+            >>> piece, skipped = FrameTokenizer().decode_with_skipped(
+            ...     ["start", "C4", "4th", "4th", "E4", "4th"])
+            >>> [(e.offset, e.pitches) for e in piece.events], skipped
+            ([(0.0, (60,)), (1.0, (64,))], [(3, '4th')])
+        """
+        piece, skipped = super().decode_with_skipped(tokens)
+        return piece, [(i, t) for i, t in skipped if t != self.start_text]
