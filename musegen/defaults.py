@@ -33,6 +33,8 @@ class TrainingDefaults:
     Attributes:
         encoding: A name from `encodings`.
         units: LSTM sizes, first to last.
+        dropout: Rate of the ``Dropout`` layers of the model's head.
+        layer_dropout: Rate of a ``Dropout`` between stacked LSTM layers.
         shape: ``"chunks"`` (every position predicts its next token: held-out loss
             5.05 against 5.79 for the seed's windows, scaled input and rmsprop in
             the same 2 minutes, docs/training.md) or ``"windows"`` (the seed's).
@@ -49,6 +51,8 @@ class TrainingDefaults:
 
     encoding: str = "notes"
     units: tuple[int, ...] = (128, 128)
+    dropout: float = 0.3
+    layer_dropout: float = 0.0
     shape: Literal["windows", "chunks"] = "chunks"
     seq_len: int = 64
     batch_size: int = 32

@@ -1,0 +1,254 @@
+"""The JSB Chorales benchmark: NLL per frame on the test chorales, chosen on the valid ones.
+
+The benchmark of Boulanger-Lewandowski, Vincent and Bengio (ICML 2012), as the
+literature runs it: 229 train, 76 valid and 77 test chorales, one frame per
+quarter note (`musegen.datasets.jsb_chorales`), spelt frame by frame by
+`musegen.FrameTokenizer` (each frame's pitches low to high, then a step token; a
+start token opens each chorale, so every frame is predicted). The model trains on
+``train`` only, under a wall-clock budget; ``valid`` chooses everything (the
+epoch whose weights are kept, the configuration); ``test`` is scored once per
+configuration. The score is the negative log-likelihood of a chorale's tokens
+summed and divided by its frames, averaged over chorales, in nats: the
+published table's measure (docs/quality.md has it beside ours).
+
+Each row trains once and reports two configurations: the weights at the
+deadline (``last``) and those of the lowest valid loss seen at the end of an
+epoch (``best``). The vocabulary is the training tokens plus all 88 piano keys,
+so a test pitch unseen in training costs what the model gives it, never an
+``<unk>``.
+
+Run ``python bench/jsb.py --rows default,best-found --minutes 3`` (rows below;
+``--minutes`` is each row's budget unless the row sets its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _recipe  # noqa: E402  (the bench folder's helpers)
+
+from musegen.defaults import TRAINING  # noqa: E402
+
+PUBLISHED = (
+    ("LSTM (Chung et al. 2014)", 8.67),
+    ("GRU (Chung et al. 2014)", 8.54),
+    ("LSTM (Bai et al. 2018)", 8.45),
+    ("TCN (Bai et al. 2018)", 8.10),
+    ("RNN-RBM (Boulanger-Lewandowski et al. 2012)", 6.27),
+    ("RNN-NADE, Hessian-free (Boulanger-Lewandowski et al. 2012)", 5.56),
+    ("Coconet (Huang et al. 2017)", 5.0),
+)
+"""Test NLL per frame reported on the quarter-note split (nats; lower is better)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One configuration: the model, the data and the budget."""
+
+    units: tuple[int, ...] = TRAINING.units
+    dropout: float = TRAINING.dropout  # the head's Dropout layers
+    layer_dropout: float = TRAINING.layer_dropout  # between stacked LSTMs
+    embedding_dropout: float = 0.0
+    dense_units: int | None = 256
+    seq_len: int = TRAINING.seq_len
+    batch: int = TRAINING.batch_size
+    learning_rate: float = TRAINING.learning_rate
+    weight_decay: float = 0.0
+    transpose: tuple[int, int] | None = TRAINING.transpose
+    minutes: float | None = None  # None: --minutes
+
+
+def rows() -> dict[str, Row]:
+    """The configurations by name; ``default`` is `musegen.defaults.TRAINING`'s."""
+    default = Row()
+    return {
+        "default": default,
+        "head-0.3": replace(default, dropout=0.3),
+        "no-dropout": replace(default, dropout=0.0, layer_dropout=0.0),
+        "layer-0.3": replace(default, dropout=0.0, layer_dropout=0.3),
+        "both-0.3": replace(default, dropout=0.3, layer_dropout=0.3),
+        "t3": replace(default, transpose=(-3, 3)),
+        "t6": replace(default, transpose=(-6, 5)),
+        "t3-no-dropout": replace(default, dropout=0.0, layer_dropout=0.0, transpose=(-3, 3)),
+        "t3-layer-0.3": replace(default, dropout=0.0, layer_dropout=0.3, transpose=(-3, 3)),
+        "t3-seq128": replace(default, transpose=(-3, 3), seq_len=128),
+        "t3-seq256": replace(default, transpose=(-3, 3), seq_len=256),
+        "t3-wd": replace(default, transpose=(-3, 3), weight_decay=1e-2),
+        "t3-emb0.2": replace(default, transpose=(-3, 3), embedding_dropout=0.2),
+        "t3-256": replace(default, units=(256, 256), transpose=(-3, 3), learning_rate=3e-3),
+        "t3-256-layer-0.3": replace(
+            default, units=(256, 256), layer_dropout=0.3, transpose=(-3, 3), learning_rate=3e-3
+        ),
+        "t3-3x192": replace(default, units=(192, 192, 192), transpose=(-3, 3), learning_rate=3e-3),
+    }
+
+
+class _Weights:
+    """A Keras callback keeping the weights of the lowest ``val_loss`` seen (in memory)."""
+
+    def __init__(self) -> None:
+        import keras
+
+        class Keep(keras.callbacks.Callback):
+            def __init__(self, outer: _Weights) -> None:
+                super().__init__()
+                self.outer = outer
+
+            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+                loss = float((logs or {}).get("val_loss", math.inf))
+                self.outer.epochs = epoch + 1
+                if loss < self.outer.loss:
+                    self.outer.loss, self.outer.epoch = loss, epoch + 1
+                    self.outer.weights = self.model.get_weights()
+
+        self.loss, self.epoch, self.epochs = math.inf, 0, 0
+        self.weights: list[Any] | None = None
+        self.callback = Keep(self)
+
+
+def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
+    """Train one row and score its last and best weights on valid and test (nats per frame)."""
+    import keras
+
+    from musegen.datasets import jsb_chorales
+    from musegen.evaluation.likelihood import nll_per_quarter
+    from musegen.tokens.frame_tokenizer import FrameTokenizer
+    from musegen.tokens.vocabulary import Vocabulary
+    from musegen.training.dataset import SequenceDataset, transposed
+    from musegen.training.model import build_lstm
+    from musegen.training.time_budget import TimeBudget
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    start = time.perf_counter()
+    tokenizer = FrameTokenizer()
+    split = {s: jsb_chorales(s) for s in ("train", "valid", "test")}
+    train = list(transposed(split["train"], *row.transpose)) if row.transpose else split["train"]
+    keys = [tokenizer.pitches_to_text((p,)) for p in range(21, 109)]
+    vocabulary = Vocabulary([tokenizer.start_text, tokenizer.rest_text, tokenizer.step_text, *keys])
+    assert not set(Vocabulary.build(tokenizer.encode(p) for p in train).tokens) - set(
+        vocabulary.tokens
+    )
+
+    def ids(pieces: list[Any]) -> list[np.ndarray]:
+        return [
+            np.asarray(vocabulary.encode(tokenizer.encode(p), unknown="error"), np.int32)
+            for p in pieces
+        ]
+
+    songs = {s: ids(p) for s, p in split.items()}
+    data = SequenceDataset(
+        ids(train), songs["valid"], len(vocabulary), seq_len=row.seq_len, shape="chunks", seed=seed
+    )
+    model = build_lstm(
+        len(vocabulary),
+        units=row.units,
+        dropout=row.dropout,
+        layer_dropout=row.layer_dropout,
+        dense_units=row.dense_units,
+        learning_rate=row.learning_rate,
+    )
+    if row.embedding_dropout or row.weight_decay:
+        model = _with_options(model, row)
+    budget = TimeBudget(row.minutes or minutes, started_at=start)
+    keep = _Weights()
+    model.fit(
+        data.batches(row.batch),
+        validation_data=data.batches(row.batch, split="val"),
+        epochs=1_000_000,
+        callbacks=[budget, keep.callback],
+        shuffle=False,
+        verbose=0,
+    )
+    trained = time.perf_counter() - start
+    frames = {s: [float(len(p.events)) for p in pieces] for s, pieces in split.items()}
+
+    def score(which: str) -> float:
+        return nll_per_quarter(model, songs[which], frames[which], batch_size=16)
+
+    result: dict[str, Any] = {
+        "row": name, "minutes": trained / 60, "steps": budget.steps, "epochs": keep.epochs,
+        "best_epoch": keep.epoch, "last_valid": score("valid"), "last_test": score("test"),
+    }  # fmt: skip
+    assert keep.weights is not None
+    model.set_weights(keep.weights)
+    result["best_valid"], result["best_test"] = score("valid"), score("test")
+    return result
+
+
+def _with_options(model: Any, row: Row) -> Any:
+    """`model` with dropout on its embedding's output and / or AdamW weight decay."""
+    import keras
+
+    if row.embedding_dropout:
+        inputs = model.inputs[0]
+        x = model.get_layer("embedding")(inputs)
+        x = keras.layers.Dropout(row.embedding_dropout, name="embedding_dropout")(x)
+        for layer in model.layers[2:]:
+            x = layer(x)
+        model = keras.Model(inputs, x, name=model.name)
+    optimizer = (
+        keras.optimizers.AdamW(row.learning_rate, weight_decay=row.weight_decay)
+        if row.weight_decay
+        else keras.optimizers.Adam(row.learning_rate)
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model
+
+
+def main() -> None:
+    table = rows()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="default")
+    parser.add_argument("--minutes", type=float, default=TRAINING.minutes)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    names = args.rows.split(",")
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise SystemExit(f"unknown rows {unknown}; choose from {list(table)}")
+    print(
+        f"JSB Chorales, quarter-note frames: 229 train / 76 valid / 77 test; budget "
+        f"{args.minutes:g} min per row unless the row says; {os.cpu_count()} cores; "
+        f"{_recipe.load_average()}",
+        flush=True,
+    )
+    results = []
+    for name in names:
+        row = table[name]
+        result = run_row(name, row, args.minutes, args.seed)
+        results.append(result)
+        print(f"{name}: {row}\n  {result}", flush=True)
+    print()
+    print("| row | minutes | steps | epochs | best epoch | valid (last) | test (last) "
+          "| valid (best) | test (best) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['row']} | {r['minutes']:.1f} | {r['steps']} | {r['epochs']} | "
+            f"{r['best_epoch']} | {r['last_valid']:.2f} | {r['last_test']:.2f} | "
+            f"{r['best_valid']:.2f} | {r['best_test']:.2f} |"
+        )
+    print()
+    print("| published (test NLL per frame) | |")
+    print("|---|---|")
+    for label, value in PUBLISHED:
+        print(f"| {label} | {value:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
