@@ -17,27 +17,25 @@ epoch (``best``). The vocabulary is the training tokens plus all 88 piano keys,
 so a test pitch unseen in training costs what the model gives it, never an
 ``<unk>``.
 
-Run ``python bench/jsb.py --rows default,best-found --minutes 3`` (rows below;
-``--minutes`` is each row's budget unless the row sets its own).
+Run ``python bench/jsb.py --rows default,t3 --minutes 3`` (rows in `rows`;
+``--minutes`` is each row's budget unless the row sets its own; a row named
+``default+batch=64+dropout=0`` is ``default`` with those fields changed).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
+import _recipe
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _recipe  # noqa: E402  (the bench folder's helpers)
-
-from musegen.defaults import TRAINING  # noqa: E402
+from musegen.defaults import TRAINING
 
 PUBLISHED = (
     ("LSTM (Chung et al. 2014)", 8.67),
@@ -90,6 +88,14 @@ def rows() -> dict[str, Row]:
             default, units=(256, 256), layer_dropout=0.3, transpose=(-3, 3), learning_rate=3e-3
         ),
         "t3-3x192": replace(default, units=(192, 192, 192), transpose=(-3, 3), learning_rate=3e-3),
+        "b64": replace(default, batch=64),
+        "b128": replace(default, batch=128),
+        "b128-lr1e-2": replace(default, batch=128, learning_rate=1e-2),
+        "b64-no-dropout": replace(default, batch=64, dropout=0.0, layer_dropout=0.0),
+        "t3-b64-no-dropout": replace(
+            default, batch=64, dropout=0.0, layer_dropout=0.0, transpose=(-3, 3)
+        ),
+        "t3-b64": replace(default, batch=64, transpose=(-3, 3)),
     }
 
 
@@ -210,6 +216,21 @@ def _with_options(model: Any, row: Row) -> Any:
     return model
 
 
+def _variant(table: dict[str, Row], name: str) -> Row:
+    """A row named ``base+field=value+...``: `base` with those fields changed.
+
+    Examples: ``default+batch=64+dropout=0``, ``t3+units=(256,256)``.
+    """
+    base, *changes = name.split("+")
+    fields = {}
+    for change in changes:
+        key, _, value = change.partition("=")
+        if key not in Row.__dataclass_fields__:
+            raise SystemExit(f"{name}: Row has no field {key!r}")
+        fields[key] = ast.literal_eval(value)
+    return replace(table[base], **fields)
+
+
 def main() -> None:
     table = rows()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -218,9 +239,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     names = args.rows.split(",")
-    unknown = [n for n in names if n not in table]
+    unknown = [n for n in names if n.split("+")[0] not in table]
     if unknown:
         raise SystemExit(f"unknown rows {unknown}; choose from {list(table)}")
+    table.update({n: _variant(table, n) for n in names if "+" in n})
     print(
         f"JSB Chorales, quarter-note frames: 229 train / 76 valid / 77 test; budget "
         f"{args.minutes:g} min per row unless the row says; {os.cpu_count()} cores; "

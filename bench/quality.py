@@ -6,11 +6,13 @@ Command (from the repository root; not run in CI)::
     nice python bench/quality.py --corpus skuli --minutes 3 --rows default,final,remi
 
 Corpora: ``bach`` is music21's bundled Bach chorales (the first 100, as the
-README's main job reads them); ``skuli`` is ``data/skuli-midi``. Songs
-are split 90/10 with seed 0 (`SequenceDataset`'s split); the vocabulary comes
-from the training songs only, so a held-out token it lacks maps to ``<unk>``
-(the ``unk`` column gives their share: a compound encoding's NLL is flattered by
-them).
+README's main job reads them); ``skuli`` is ``data/skuli-midi``. Three splits
+by song, each a seeded 90/10 split (`split_pieces`, seed 0): 10% of the songs are
+held out and scored; of the rest, 10% are validation songs, which choose the
+weights of the rows that keep the best ones and are never scored; the others
+train every row. The vocabulary comes from the training songs only, so a
+held-out token it lacks maps to ``<unk>`` (the ``unk`` column gives their share:
+a compound encoding's NLL is flattered by them).
 
 Every row trains a chunk model for ``--minutes`` of wall-clock time (building the
 model included), then reports:
@@ -51,7 +53,12 @@ Rows:
   model, transposition, budget and sampler (``pip install miditok``; REMI spells timing more
   finely: positions in 8ths of a beat).
 - ``notes-best``: ``notes`` keeping the weights of the lowest validation loss
-  (validated on the held-out songs every epoch) instead of the last ones.
+  (on the validation songs, every epoch) instead of the last ones.
+- ``last-0.3``: the model before the JSB measurements (head dropout 0.3, the
+  last weights, no transposition); ``best``, ``best-0.3``, ``t3-best``,
+  ``t3-last``: keeping the best weights, with and without the head's dropout and
+  the -3..+3 transposition (``bench/jsb.py`` found both worth more than any change
+  of model).
 - ``default-2x256``, ``default-b64``, ``default-aug2``, ``notes-seq100``: variations
   of the default, for choosing it.
 """
@@ -71,6 +78,8 @@ from typing import Any
 import _floor
 import _recipe
 import numpy as np
+
+from musegen.defaults import TRAINING
 
 SAMPLERS: dict[str, dict[str, Any]] = {
     "top-k 7": {"name": "top_k", "k": 7},
@@ -92,10 +101,12 @@ class Row:
     transpose: tuple[int, int] | None = None
     samplers: tuple[str, ...] = ()  # SAMPLERS names; () means the default sampler
     best: bool = False  # keep the weights of the lowest validation loss, not the last
+    dropout: float = TRAINING.dropout
+    layer_dropout: float = TRAINING.layer_dropout
 
 
 def rows() -> dict[str, Row]:
-    from musegen.defaults import GENERATION, TRAINING
+    from musegen.defaults import GENERATION
 
     default = Row(
         TRAINING.encoding,
@@ -108,7 +119,9 @@ def rows() -> dict[str, Row]:
     )
     keys = (-5, 6)
     return {
-        "readme-0.1": Row("final", (256, 256), 100, 32, 3e-3, anneal=False, samplers=("top-k 7",)),
+        "readme-0.1": Row(
+            "final", (256, 256), 100, 32, 3e-3, anneal=False, samplers=("top-k 7",), dropout=0.3
+        ),
         "final": replace(default, encoding="final", transpose=None),
         "final-12keys": replace(default, encoding="final", transpose=keys),
         "notes-seed": replace(default, encoding="notes-seed", transpose=None),
@@ -136,6 +149,13 @@ def rows() -> dict[str, Row]:
         ),
         "notes-seq100": replace(default, encoding="notes", seq_len=100),
         "default-samplers": replace(default, samplers=tuple(SAMPLERS)),
+        "last-0.3": replace(
+            default, encoding="notes", transpose=None, best=False, dropout=0.3, layer_dropout=0
+        ),
+        "best": replace(default, encoding="notes", transpose=None, best=True, dropout=0),
+        "best-0.3": replace(default, encoding="notes", transpose=None, best=True, dropout=0.3),
+        "t3-best": replace(default, encoding="notes", transpose=(-3, 3), best=True, dropout=0),
+        "t3-last": replace(default, encoding="notes", transpose=(-3, 3), best=False, dropout=0),
     }, GENERATION
 
 
@@ -210,7 +230,7 @@ def main() -> None:
     from musegen.generation.samplers import get as get_sampler
     from musegen.io.corpus import load_corpus
     from musegen.tokens.encodings import encodings
-    from musegen.training.dataset import SequenceDataset, split_songs, transposed
+    from musegen.training.dataset import SequenceDataset, split_pieces, split_songs, transposed
     from musegen.training.model import build_lstm
     from musegen.training.time_budget import TimeBudget
 
@@ -219,8 +239,8 @@ def main() -> None:
     corpus = load_corpus(source, limit=100 if args.corpus == "bach" else None, progress=False)
     pieces = [p for p in corpus.pieces if p.notes]
     train_index, val_index = split_songs(len(pieces), 0.1, args.seed)
-    train = [pieces[i] for i in train_index]
-    held_out = [pieces[i] for i in val_index]
+    held_out = [pieces[i] for i in val_index]  # scored, never seen
+    train, valid = split_pieces([pieces[i] for i in train_index], 0.1, args.seed)
     quarters = [p.duration for p in held_out]
     long_enough = [p for p in held_out if p.duration >= args.prime_quarters + args.quarters]
     if not long_enough:
@@ -228,7 +248,7 @@ def main() -> None:
     primed = [long_enough[i % len(long_enough)] for i in range(args.pieces)]  # seeds differ
     print(
         f"corpus {shown_source}: {len(pieces)} songs, {len(train)} training, "
-        f"{len(held_out)} held out "
+        f"{len(valid)} validation (choose the weights), {len(held_out)} held out (scored) "
         f"({len(long_enough)} long enough to prime {args.prime_quarters:g} + continue "
         f"{args.quarters:g} quarter notes); budget {args.minutes:g} min per row; "
         f"{_recipe.load_average()}; {os.cpu_count()} cores",
@@ -266,19 +286,27 @@ def main() -> None:
             decode = remi.decode
             prime_of = remi.encode
             data = SequenceDataset(
-                train_ids, val_ids, vocab_size, seq_len=row.seq_len, shape="chunks",
-                seed=args.seed,
+                train_ids, [remi.encode(p) for p in valid], vocab_size, seq_len=row.seq_len,
+                shape="chunks", seed=args.seed,
             )  # fmt: skip
             sampler_reserved: tuple[int, ...] = (0, 1, 2, 3)
         else:
             tokenizer = encodings()[row.encoding]
-            sources = transposed(train, *row.transpose) if row.transpose else train
+            sources = list(transposed(train, *row.transpose)) if row.transpose else train
             vocabulary = tokenizer.build_vocabulary(sources)
-            data = SequenceDataset.from_pieces(
-                pieces, tokenizer, vocabulary, seq_len=row.seq_len, shape="chunks",
-                val_fraction=0.1, seed=args.seed, transpose=row.transpose, unknown="map",
+            def ids_of(
+                pieces: list[Piece], tokenizer: Any = tokenizer, vocabulary: Any = vocabulary
+            ) -> list[np.ndarray]:
+                return [
+                    np.asarray(vocabulary.encode(tokenizer.encode(p), unknown="map"), np.int32)
+                    for p in pieces
+                ]
+
+            data = SequenceDataset(
+                ids_of(list(sources)), ids_of(valid), len(vocabulary), seq_len=row.seq_len,
+                shape="chunks", seed=args.seed,
             )  # fmt: skip
-            val_ids = data.val_ids
+            val_ids = ids_of(held_out)
             vocab_size = len(vocabulary)
             unk_share = float(np.mean(np.concatenate(val_ids) == 1))  # <unk> is id 1
 
@@ -295,11 +323,12 @@ def main() -> None:
 
             sampler_reserved = (0, 1)
         model = build_lstm(
-            vocab_size, units=row.units, return_sequences=True, learning_rate=row.learning_rate
-        )
+            vocab_size, units=row.units, return_sequences=True, learning_rate=row.learning_rate,
+            dropout=row.dropout, layer_dropout=row.layer_dropout,
+        )  # fmt: skip
         budget = TimeBudget(args.minutes, anneal=row.anneal, started_at=start)
         callbacks: list[Any] = [budget]
-        if row.best:  # validation on the held-out songs every epoch, the best weights kept
+        if row.best:  # validation every epoch (not on the scored songs), the best weights kept
             callbacks.append(
                 keras.callbacks.EarlyStopping(patience=10**9, restore_best_weights=True)
             )

@@ -119,7 +119,11 @@ def test_no_validation_data_is_said_in_one_line_and_keep_best_is_refused(tmp_pat
     out = capsys.readouterr().out.splitlines()
     lines = [line for line in out if re.match("(no )?validation", line)]
     assert len(lines) == 1 and lines[0].startswith("no validation data")
-    refused = ["train", str(folder), *MODEL, "--minutes", "0.02", "--keep", "best"]
+    by_time = ["train", str(folder), *MODEL, "--minutes", "0.02"]
+    assert main([*by_time, "--out", str(tmp_path / "default")]) == 0  # the default falls back
+    out = capsys.readouterr().out
+    assert "the last weights are kept" in out and "kept the weights of epoch" not in out
+    refused = [*by_time, "--keep", "best"]
     assert main([*refused, "--out", str(tmp_path / "best")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("musegen: ") and "--keep best" in err[0]

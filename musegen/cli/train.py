@@ -63,9 +63,9 @@ def add_parser(commands: Any) -> None:
     train.add_argument(
         "--keep",
         choices=("best", "last"),
-        default=TRAINING.keep,
+        default=None,
         help="with --minutes: the weights of the lowest validation loss, or the last "
-        f"(default {TRAINING.keep})",
+        f"(default {TRAINING.keep}; last when nothing can be held out for validation)",
     )
     train.add_argument("--batch-size", type=int, default=TRAINING.batch_size)
     train.add_argument("--learning-rate", type=float, default=TRAINING.learning_rate)
@@ -162,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
     print(_validation_line(data, pieces, val_pieces, by_time=args.minutes > 0))
     if args.minutes > 0 and args.keep == "best" and not data.num_val:
         raise CommandError("--keep best needs validation data and this run has none", 2)
+    if args.keep is None:  # the default: best where there is validation data to choose by
+        args.keep = TRAINING.keep if data.num_val else "last"
     with strategy.scope():
         model = build_lstm(
             len(vocabulary),
@@ -224,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"trained {steps} in {seconds / 60:.1f} min"
         + (f"; held-out NLL {nll:.2f} nats per quarter note" if nll is not None else "")
+        + (" (on the songs that chose the weights)" if keep_best and nll is not None else "")
     )
     prime = _prime(data, min(args.seq_len, 16), args.seed)
     path = save_bundle(
@@ -257,7 +260,11 @@ def _validation_line(
             if val_pieces
             else "the only song cannot be cut in two (its notes start together)"
         )
-        then = "--keep best is refused" if by_time else "early stopping watches the training loss"
+        then = (
+            "the last weights are kept (--keep best is refused)"
+            if by_time
+            else "early stopping watches the training loss"
+        )
         return f"no validation data: {why}; no held-out NLL, and {then}"
     if len(pieces) == 1:
         what = (
