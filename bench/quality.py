@@ -88,6 +88,9 @@ SAMPLERS: dict[str, dict[str, Any]] = {
     "top-k 3": {"name": "top_k", "k": 3},
     "top-p 0.9": {"name": "top_p", "p": 0.9},
     "top-p 0.8, T 0.8": {"name": "top_p", "p": 0.8, "temperature": 0.8},
+    "top-p 0.9, T 0.9": {"name": "top_p", "p": 0.9, "temperature": 0.9},
+    "top-p 0.8": {"name": "top_p", "p": 0.8},
+    "top-p 0.95, T 0.8": {"name": "top_p", "p": 0.95, "temperature": 0.8},
 }
 
 
@@ -210,6 +213,13 @@ def main() -> None:
     parser.add_argument("--floor-draws", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--judge",
+        choices=("held-out", "valid"),
+        default="held-out",
+        help="the songs that prime the generated pieces and that they are compared with: "
+        "'valid' to choose a sampler (the held-out songs stay unseen), 'held-out' to report",
+    )
+    parser.add_argument(
         "--extra-samplers",
         default="",
         help="rows (comma-separated, or 'default') that also generate with every sampler",
@@ -243,7 +253,8 @@ def main() -> None:
     held_out = [pieces[i] for i in val_index]  # scored, never seen
     train, valid = split_pieces([pieces[i] for i in train_index], 0.1, args.seed)
     quarters = [p.duration for p in held_out]
-    long_enough = [p for p in held_out if p.duration >= args.prime_quarters + args.quarters]
+    judged = valid if args.judge == "valid" else held_out  # primes and reference of the music
+    long_enough = [p for p in judged if p.duration >= args.prime_quarters + args.quarters]
     if not long_enough:
         raise SystemExit("no held-out song is long enough: lower --quarters")
     primed = [long_enough[i % len(long_enough)] for i in range(args.pieces)]  # seeds differ
@@ -258,7 +269,7 @@ def main() -> None:
 
     round_trip_name = table["default"].encoding
     floor, trip_floor, reference = _floor.floor(
-        train, held_out, pieces=args.pieces, quarters=args.quarters, draws=args.floor_draws,
+        train, judged, pieces=args.pieces, quarters=args.quarters, draws=args.floor_draws,
         seed=args.seed, encoding=encodings()[round_trip_name],
     )  # fmt: skip
     cut = _floor.cut
@@ -267,7 +278,7 @@ def main() -> None:
     train_notes = [notes.encode(p) for p in train]
     real_copied = np.mean(
         [_floor.longest_shared_run(notes.encode(_floor.cut(p, 0.0, args.quarters)), train_notes)
-         for p in held_out]
+         for p in judged]
     )  # fmt: skip
     results: list[tuple[str, dict[str, Any]]] = []
     for name in names:
@@ -377,7 +388,7 @@ def main() -> None:
             copied = np.mean(
                 [_floor.longest_shared_run(notes.encode(p), train_notes) for p in generated]
             )
-            table_ = compare({"gen": generated}, reference=held_out)["gen"]
+            table_ = compare({"gen": generated}, reference=judged)["gen"]
             title = f"{name} = default" if name != "default" and row == table["default"] else name
             label = f"{title} [{sampler_name}]" if len(samplers) > 1 else title
             results.append((label, {
@@ -409,9 +420,10 @@ def main() -> None:
             + " | ".join(cells) + " |"
         )  # fmt: skip
     held = [f"{reference[k].mean:.3f} ± {reference[k].std:.3f}" for k in shown[:5]]
-    print(f"| held-out songs | | | | | | {real_copied:.0f} | {' | '.join(held)} | | | |")
+    songs = "validation songs" if args.judge == "valid" else "held-out songs"
+    print(f"| {songs} | | | | | | {real_copied:.0f} | {' | '.join(held)} | | | |")
     floor_cells = [f"{floor[k][0]:.3f} ± {floor[k][1]:.3f}" for k in shown]
-    print(f"| real vs held-out (floor) | | | | | | | {' | '.join(floor_cells)} |")
+    print(f"| real vs {songs.split()[0]} (floor) | | | | | | | {' | '.join(floor_cells)} |")
     assert trip_floor is not None
     trip_cells = [f"{trip_floor[k][0]:.3f} ± {trip_floor[k][1]:.3f}" for k in shown]
     trip = f"the same through `{round_trip_name}` and back"

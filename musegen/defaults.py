@@ -43,10 +43,13 @@ class TrainingDefaults:
         learning_rate: Adam's first learning rate, annealed (cosine) to 0 at the deadline.
         minutes: Wall-clock training budget.
         transpose: ``(lo, hi)`` semitones the training songs are also moved by, or None.
-        keep: ``"last"``: the weights at the deadline; ``"best"``: those of the
-            lowest validation loss seen while training by time (half the
-            copying from training songs and half the held-out NLL on a small
-            corpus, but further from it in pitch classes: docs/quality.md).
+        keep: ``"best"``: the weights of the lowest validation loss seen while
+            training by time (`musegen train` falls back to the last ones when
+            nothing can be held out); ``"last"``: the weights at the deadline. On
+            the JSB Chorales a run that memorizes scored 7.80 nats per frame with
+            its last weights and 5.06 with its best (on a machine four times
+            faster than the one of docs/quality.md's JSB table, where 3 minutes
+            are too short to memorize and both are the same).
     """
 
     encoding: str = "notes"
@@ -59,7 +62,7 @@ class TrainingDefaults:
     learning_rate: float = 5e-3
     minutes: float = 3.0
     transpose: tuple[int, int] | None = None
-    keep: str = "last"
+    keep: str = "best"
 
 
 @dataclass(frozen=True)
