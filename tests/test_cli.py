@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from musegen.cli import main
 from musegen.defaults import GENERATION, TRAINING
 from musegen.events import Event, Piece
@@ -49,7 +51,7 @@ def test_defaults_train_by_time_and_generate_with_a_piano_roll(tmp_path, capsys)
     )  # fmt: skip
     assert status == 0
     out = capsys.readouterr().out
-    assert "trained" in out and "steps in" in out
+    assert re.search(r"trained \d+ steps? in", out)  # one step only on a loaded machine
     bundle = load_bundle(run / "bundle")
     assert type(bundle.tokenizer) is type(encodings()[TRAINING.encoding])  # the default encoding
     assert bundle.metadata["generation"] == GENERATION.to_dict()
