@@ -21,6 +21,7 @@ from musegen.evaluation.display import show
 from musegen.events import Event, Piece
 from musegen.generation import processors, samplers
 from musegen.generation.processors import (
+    ChordProgression,
     GrammarConstraint,
     KeyConstraint,
     MelodyConstraint,
@@ -123,6 +124,7 @@ __all__ = [
     "MelodyConstraint",
     "KeyConstraint",
     "GrammarConstraint",
+    "ChordProgression",
     "ArgmaxSampler",
     "BaseSampler",
     "Bundle",
