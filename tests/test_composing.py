@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -177,6 +178,7 @@ def _untrained(encoding: str):
     tokenizer = _tokenizer(encoding)
     piece = _piece()
     vocab = tokenizer.build_vocabulary([piece, piece.transpose(2)])
+    keras.utils.set_random_seed(0)
     model = build_lstm(len(vocab), units=(8,), embedding_dim=4, return_sequences=True)
     return model, tokenizer, vocab
 
@@ -200,3 +202,84 @@ def test_quarters_stop_each_stream_on_a_whole_event_at_the_length(encoding: str)
         assert all(e.offset - zero >= 12.0 - 1e-9 for e in more[len(events) :])
     with pytest.raises(ValueError, match="needs table="):
         generate(model, prime, None, quarters=4.0)
+
+
+# -- the command line: --bars, --tempo, --time-signature, --chords ---------------------------
+
+
+def _bundle(tmp_path, encoding: str):
+    from musegen.training.bundle import save_bundle
+
+    model, tokenizer, vocab = _untrained(encoding)
+    return save_bundle(tmp_path / f"bundle-{encoding}", model, tokenizer, vocab)
+
+
+def _notes(path) -> list[tuple[str, float, float, int]]:
+    """(track, start, end, pitch) of every note in the file, in quarter notes, as symusic reads it."""
+    import symusic
+
+    score = symusic.Score(str(path), ttype="quarter")
+    return [(t.name, n.time, n.end, n.pitch) for t in score.tracks for n in t.notes]
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_bars_write_exactly_that_many_bars(encoding: str, tmp_path, capsys) -> None:
+    from musegen.cli import main
+
+    song = tmp_path / "song.mid"
+    args = ["generate", str(_bundle(tmp_path, encoding)), "--bars", "8", "--grammar"]
+    assert main([*args, "--seed", "0", "--out", str(song)]) == 0
+    notes = _notes(song)
+    assert notes and all(start < 32 - 1e-6 and end <= 32 + 1e-6 for _, start, end, _ in notes)
+    assert max(end for _, _, end, _ in notes) > 28  # the music sounds in bar 8
+    assert "8 bars of 4/4 (32.0 quarter lengths, 16.0 s at 120 bpm)" in capsys.readouterr().out
+
+
+def test_tempo_metre_and_a_chords_track_are_read_back_by_symusic(tmp_path, capsys) -> None:
+    import symusic
+
+    from musegen.cli import main
+
+    song = tmp_path / "song.mid"
+    args = ["generate", str(_bundle(tmp_path, "notes")), "--bars", "4", "--tempo", "92",
+            "--time-signature", "3/4", "--chords", "Am F", "--chords-track", "--grammar"]  # fmt: skip
+    assert main([*args, "--seed", "0", "--out", str(song)]) == 0
+    assert "4 bars of 3/4 (12.0 quarter lengths, 7.8 s at 92 bpm)" in capsys.readouterr().out
+    score = symusic.Score(str(song), ttype="quarter")
+    assert [round(t.qpm, 3) for t in score.tempos] == [92.0]
+    assert [(t.numerator, t.denominator) for t in score.time_signatures] == [(3, 4)]
+    notes = _notes(song)
+    chords = ChordProgression("Am F", time_signature="3/4")
+    am, f = (
+        [(s, s + 3, p) for s in (0, 6) for p in (45, 48, 52)],
+        [(s, s + 3, p) for s in (3, 9) for p in (53, 57, 60)],
+    )  # A C E and F A C, a bar each, twice
+    assert sorted((s, e, p) for name, s, e, p in notes if name == "chords") == sorted(am + f)
+    music = [(s, p) for name, s, _, p in notes if name == "music"]
+    assert music and all(p % 12 in chords.pitch_classes[int(chords.chord_at(s))] for s, p in music)
+    assert max(s for s, _ in music) < 12
+
+
+def test_a_primes_tempo_and_metre_are_kept_and_bars_counted_in_it(tmp_path, capsys) -> None:
+    import symusic
+
+    from musegen.cli import main
+    from musegen.io.writing import write_midi
+
+    prime = write_midi(
+        Piece(_piece().events, tempo=100.0, time_signature="6/8"), tmp_path / "p.mid"
+    )
+    song = tmp_path / "song.mid"
+    args = ["generate", str(_bundle(tmp_path, "final")), "--bars", "3", "--prime", str(prime)]
+    assert main([*args, "--seed", "0", "--out", str(song)]) == 0
+    assert "3 bars of 6/8 (9.0 quarter lengths, 5.4 s at 100 bpm)" in capsys.readouterr().out
+    score = symusic.Score(str(song), ttype="quarter")
+    assert [round(t.qpm, 3) for t in score.tempos] == [100.0]
+    assert [(t.numerator, t.denominator) for t in score.time_signatures] == [(6, 8)]
+    assert max(n.end for t in score.tracks for n in t.notes) <= 9 + 1e-6
+    for bad, message in [(["--bars", "0"], "--bars takes a number > 0"),
+                         (["--time-signature", "x"], "--time-signature takes e.g. 3/4"),
+                         (["--chords", "Am Hx"], "--chords: cannot read chord symbol 'Hx'"),
+                         (["--chords-track"], "--chords-track writes the --chords")]:  # fmt: skip
+        assert main([*args[:2], *bad, "--out", str(song)]) == 2
+        assert message in capsys.readouterr().err

@@ -172,6 +172,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(
             f"{type(bundle.tokenizer).__name__} cannot be steered or measured (no describe())"
         )
+    if chords is not None and table is not None:  # an event the prime began keeps its pitches:
+        ends = np.flatnonzero(table.closes(np.asarray([prime]))[0])  # begin after whole events
+        prime = prime[: ends[-1] + 1] if ends.size else prime
     steps = args.steps or (500 if quarters is None else int(64 * quarters) + 64)
     try:
         if args.beam:
@@ -198,11 +201,13 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for i, ids in enumerate(rows):
         out = _numbered(Path(args.out), i, args.num)
+        reached = quarters is not None  # the music's clock reached the length (a rest may end it)
         if table is not None:  # leave out an event still open when the steps ran out
             closes = np.flatnonzero(table.closes(np.asarray([[*prime, *ids]]))[0]) - len(prime)
             ids = ids[: closes.max() + 1] if closes.size and closes.max() >= 0 else ids
             if quarters is not None and len(ids) >= steps:
                 print_error(f"{out.name}: the {steps} --steps ran out before the length")
+                reached = False
         words = (bundle.vocabulary.decode(prime), bundle.vocabulary.decode(ids))
         if band:
             score = _band_continuation(bundle.tokenizer, *words, start=zero)
@@ -212,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
             failed |= write_outputs(score, out, png=args.png, wav=args.wav, title=f"{out.name}")
             print("  " + ", ".join(
                 f"{t.family} (program {t.program}): {len(t.piece.notes)}" for t in score.tracks
-            ) + f"; {metre.describe(score.duration)}")  # fmt: skip
+            ) + f"; {metre.describe(quarters if reached else score.duration)}")  # fmt: skip
             continue
         piece, skipped = _continuation(bundle.tokenizer, *words, start=zero)
         piece = metre.apply(_fit(piece, quarters))
@@ -222,7 +227,8 @@ def run(args: argparse.Namespace) -> int:
         failed |= write_outputs(
             written, out, png=args.png, wav=args.wav, title=f"{out.name} ({how})"
         )
-        print(f"  {len(piece.notes)} notes and chords, {metre.describe(piece.duration)}, "
+        length = quarters if reached else piece.duration
+        print(f"  {len(piece.notes)} notes and chords, {metre.describe(length)}, "
               f"{plural(len(skipped), 'token')} skipped")  # fmt: skip
     return failed
 
