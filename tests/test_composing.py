@@ -97,6 +97,40 @@ def test_chord_progression_reads_symbols_lengths_and_bars() -> None:
         )
 
 
+@pytest.mark.parametrize("high_first", [False, True])
+def test_the_chord_state_kept_step_by_step_equals_reading_every_id(high_first: bool) -> None:
+    from musegen.generation import processors
+    from musegen.tokens.note_tokenizer import NoteTokenizer
+
+    vocab = Vocabulary(
+        ["C3", "E3", "A3", "C4", "E4", "F4", "G4", "B4", "4th", "8th", "+8th", "rest"]
+    )
+    table = TokenTable.build(NoteTokenizer(holds=True, high_first=high_first), vocab)
+    rng = np.random.default_rng(2)
+    chain = processors.prepare(
+        [ChordProgression("C:1.5 Am:1 F:0.5 G", lowest="root"), GrammarConstraint(),
+         ChordProgression("Am F", per=1.0, strength=2.0)],
+        table, len(vocab),
+    )  # fmt: skip
+    ids = np.array([vocab.encode(["C3", "E4", "8th"])] * 4)
+    steered = processors.Chain(chain, ids, 3, reserved=(0, 1))
+    for _ in range(80):
+        logits = rng.normal(size=(4, len(vocab)))
+        out = steered(logits)
+        np.testing.assert_array_equal(out, processors.run(chain, logits, ids, 3, (0, 1)))
+        parents = rng.integers(0, 4, 4)  # as beam search reorders its beams
+        out = out[parents] + rng.gumbel(size=out.shape)
+        chosen = out.argmax(axis=1)
+        ids = np.concatenate([ids[parents], chosen[:, None]], axis=1)
+        steered.advance(chosen, parents)
+    events = _decoded(NoteTokenizer(holds=True), vocab.decode(ids[0]))[1:]
+    chords = ChordProgression("C:1.5 Am:1 F:0.5 G")
+    for event in [e for e in events if e.pitches]:  # the time 0 is the prime's end: 0.5
+        chord = int(chords.chord_at(event.offset - 0.5))
+        assert {p % 12 for p in event.pitches} <= set(chords.pitch_classes[chord])
+        assert min(event.pitches) % 12 == chords.targets[chord]
+
+
 PROGRESSION = "C:1.5 Am:1.5 F:2 G:3"  # changes at 1.5 and 3: in the middle of quarter notes
 
 
