@@ -227,7 +227,7 @@ class ChordProgression(BaseProcessor):
         if not table.note_level:
             return self._lowest_ok[chord]
         target = np.array(self.targets)[chord][:, None]
-        pitch_class = np.where(table.pitches.any(axis=1), table.pitches.argmax(axis=1), 128)
+        bottom = np.where(table.pitches.any(axis=1), table.pitches.argmax(axis=1), 128)[None]
         kinds = table.kinds[None]
         # a pitch after a rest or a pending duration opens a new event: nothing below it yet
         fresh = time.rest | ~np.isnan(time.length) | ~time.pitched
@@ -237,7 +237,7 @@ class ChordProgression(BaseProcessor):
             low_ok = (low % 12 == target) | (low == 128)
             return ~closing | low_ok
         # pitches rise: the first of an event, or any below it, must be the target
-        return (kinds != PITCH) | (pitch_class[None] >= low) | (pitch_class[None] % 12 == target)
+        return (kinds != PITCH) | (bottom >= low) | (bottom % 12 == target)
 
     def get_config(self) -> dict[str, Any]:
         """The chords, their default length, the metre, the strength and the lowest voice."""
