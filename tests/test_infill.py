@@ -95,6 +95,11 @@ def test_the_infill_command_leaves_every_note_outside_the_bars_as_it_was(
 
     assert notes(out, False) == notes(song, False)
     assert notes(out, True) and notes(out, True) != notes(song, True)
+    assert main([*args, "--seed", "1", "--chords", "C G", "--out", str(out)]) == 0
+    assert notes(out, False) == notes(song, False)
+    chords = {8.0: {0, 4, 7}, 12.0: {7, 11, 2}}  # bar 3 under C, bar 4 under G
+    gap = notes(out, True)
+    assert gap and all(p % 12 in chords[8.0 if s < 12 else 12.0] for s, _, p in gap)
     for bad, message in [("12:9", "1 <= FIRST <= LAST"), ("x", "FIRST:LAST")]:
         assert main([*args[:3], "--bars", bad, "--out", str(out)]) == 2
         assert message in capsys.readouterr().err

@@ -29,6 +29,12 @@ def add_parser(commands: Any) -> None:
         "--key", default=None, help="only pitches of this key in the gap, e.g. 'D minor'"
     )
     infill.add_argument(
+        "--chords",
+        default=None,
+        metavar="SYMBOLS",
+        help="only the sounding chord's pitches in the gap: 'Am F' (a bar each from its start)",
+    )
+    infill.add_argument(
         "--grammar", action="store_true", help="only tokens that keep the gap decodable"
     )
     infill.add_argument("--png", action="store_true", help="also draw the piano roll")
@@ -75,6 +81,12 @@ def run(args: argparse.Namespace) -> int:
     chain: list[Any] = [processors.GrammarConstraint()] if args.grammar else []
     try:
         chain += [processors.KeyConstraint(args.key)] if args.key else []
+        if args.chords:
+            metre = piece.time_signature
+            chain.append(processors.ChordProgression(args.chords, time_signature=metre))
+    except ValueError as err:
+        raise CommandError(str(err), 2) from None
+    try:
         filled = infill(
             bundle.model, bundle.tokenizer, bundle.vocabulary, piece, start, end,
             candidates=args.candidates, processors=chain, seed=args.seed,
