@@ -35,7 +35,11 @@ def add_parser(commands: Any) -> None:
         "--quarters", type=float, default=None, metavar="N", help="stop after N quarter notes"
     )
     generate.add_argument(
-        "--tempo", type=float, default=None, metavar="BPM", help="the file's tempo (the prime's)"
+        "--tempo",
+        type=float,
+        default=None,
+        metavar="BPM",
+        help="the file's tempo (default: the prime's, else 120)",
     )
     generate.add_argument(
         "--time-signature",
