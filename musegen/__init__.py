@@ -21,6 +21,7 @@ from musegen.evaluation.display import show
 from musegen.events import Event, Piece
 from musegen.generation import processors, samplers
 from musegen.generation.processors import (
+    ChordProgression,
     GrammarConstraint,
     KeyConstraint,
     MelodyConstraint,
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     from musegen.evaluation.likelihood import nll_per_quarter, token_nll
     from musegen.generation.beam import beam_search
     from musegen.generation.decoding import generate, prime_ids
+    from musegen.generation.infill import Infill, infill
     from musegen.training.bundle import Bundle, BundleError, load_bundle, save_bundle
     from musegen.training.dataset import SequenceDataset
     from musegen.training.fitting import distribution_strategy, fit, training_callbacks
@@ -84,6 +86,8 @@ _LAZY = {
     "distribution_strategy": "musegen.training.fitting",
     "generate": "musegen.generation.decoding",
     "beam_search": "musegen.generation.beam",
+    "infill": "musegen.generation.infill",
+    "Infill": "musegen.generation.infill",
     "nll_per_quarter": "musegen.evaluation.likelihood",
     "token_nll": "musegen.evaluation.likelihood",
     "prime_ids": "musegen.generation.decoding",
@@ -117,6 +121,8 @@ __all__ = [
     "datasets",
     "processors",
     "beam_search",
+    "infill",
+    "Infill",
     "TokenTable",
     "RepetitionPenalty",
     "PitchRange",
@@ -124,6 +130,7 @@ __all__ = [
     "MelodyConstraint",
     "KeyConstraint",
     "GrammarConstraint",
+    "ChordProgression",
     "ArgmaxSampler",
     "BaseSampler",
     "Bundle",

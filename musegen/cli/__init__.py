@@ -6,6 +6,7 @@ Examples:
     $ musegen tokenize musegen:skuli --parts first
     $ musegen train music21:bach --limit 100 --out runs/bach
     $ musegen generate runs/bach --num 4 --png --wav --out runs/bach/bach.mid
+    $ musegen infill runs/bach song.mid --bars 9:12 --candidates 64 --out filled.mid
     $ musegen evaluate runs/bach/*.mid --reference music21:bach --limit 100
     $ musegen plot song.mid && musegen render song.mid
     $ musegen train music21:bach --limit 100 --out runs/two --local-workers 2
@@ -22,7 +23,7 @@ import sys
 from collections.abc import Sequence
 
 from musegen._files import library_version
-from musegen.cli import download, evaluate, generate, look, tokenize, train
+from musegen.cli import download, evaluate, generate, infill, look, tokenize, train
 from musegen.cli._common import CommandError, print_error
 
 __all__ = ["CommandError", "main"]
@@ -39,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="musegen", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"musegen {library_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in (tokenize, train, generate, evaluate, look, download):
+    for command in (tokenize, train, generate, infill, evaluate, look, download):
         command.add_parser(commands)
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that rerun it

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,32 @@ def add_parser(commands: Any) -> None:
     generate = commands.add_parser("generate", help="generate a MIDI file from a trained bundle")
     generate.add_argument("bundle", help="a bundle directory or the run directory holding one")
     generate.add_argument("--out", required=True, help="MIDI file to write (numbered with --num)")
-    generate.add_argument("--steps", type=int, default=500, help="tokens to generate")
+    generate.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="tokens to generate (default 500; with --bars or --quarters: at most this many)",
+    )
+    length = generate.add_mutually_exclusive_group()
+    length.add_argument(
+        "--bars", type=float, default=None, metavar="N", help="stop each piece after N bars"
+    )
+    length.add_argument(
+        "--quarters", type=float, default=None, metavar="N", help="stop after N quarter notes"
+    )
+    generate.add_argument(
+        "--tempo",
+        type=float,
+        default=None,
+        metavar="BPM",
+        help="the file's tempo (default: the prime's, else 120)",
+    )
+    generate.add_argument(
+        "--time-signature",
+        default=None,
+        metavar="N/D",
+        help="the file's metre, e.g. 3/4; bars are counted in it (default: the prime's, else 4/4)",
+    )
     generate.add_argument(
         "--sampler",
         default=None,
@@ -67,6 +92,29 @@ def add_parser(commands: Any) -> None:
     )
     steer.add_argument("--penalty-window", type=int, default=32, metavar="N")
     steer.add_argument(
+        "--chords",
+        default=None,
+        metavar="SYMBOLS",
+        help="only the pitches of the sounding chord: 'Am F C G' (one a bar), 'Am:2 F:2 C:4' "
+        "(in quarter notes)",
+    )
+    steer.add_argument(
+        "--chord-strength",
+        type=float,
+        default=None,
+        metavar="X",
+        help="raise the chord's pitches by X instead of allowing only them",
+    )
+    steer.add_argument(
+        "--chord-lowest",
+        choices=("root", "bass"),
+        default=None,
+        help="the lowest pitch of every event is the chord's root (or bass)",
+    )
+    steer.add_argument(
+        "--chords-track", action="store_true", help="write the chords as a second track"
+    )
+    steer.add_argument(
         "--beam",
         type=int,
         default=None,
@@ -80,6 +128,12 @@ def run(args: argparse.Namespace) -> int:
     """Generate ``--num`` pieces and write them (and their pictures, audio); 0 on success."""
     if args.num < 1:
         raise CommandError(f"--num takes a count >= 1, got {args.num}", 2)
+    for option in ("steps", "bars", "quarters", "tempo"):
+        value = getattr(args, option)
+        if value is not None and not value > 0:
+            raise CommandError(f"--{option} takes a number > 0, got {value:g}", 2)
+    if args.chords_track and not args.chords:
+        raise CommandError("--chords-track writes the --chords: give them too", 2)
     where = bundle_dir(args.bundle)
     if not where.exists():
         raise CommandError(f"no such run or bundle directory: {args.bundle!r}", 2)
@@ -103,52 +157,189 @@ def run(args: argparse.Namespace) -> int:
     if args.beam and args.num > 1:
         raise CommandError("beam search is deterministic: --num would give copies of one piece", 2)
     band = hasattr(bundle.tokenizer, "decode_score")  # a TrackTokenizer: several instruments
+    music: Any = None
     if args.prime:
         try:
-            music: Any = read_tracks(args.prime) if band else read_midi(args.prime)
+            music = read_tracks(args.prime) if band else read_midi(args.prime)
             tokens = bundle.tokenizer.encode(music)
             prime = prime_ids(tokens, bundle.vocabulary, unknown="skip")
         except (MidiReadError, ValueError) as err:
             raise CommandError(f"--prime: {err}") from None
     else:
         prime = list(bundle.metadata.get("prime") or [2])
+    metre = _Metre.of(args, music)
     table = _table(bundle.tokenizer, bundle.vocabulary)
-    if chain and table is None:
-        raise CommandError(f"{type(bundle.tokenizer).__name__} cannot be steered (no describe())")
+    quarters = args.quarters if args.bars is None else args.bars * metre.bar
+    chords = _chords(args, metre)
+    chain += [chords] if chords is not None else []
+    if (chain or quarters) and table is None:
+        raise CommandError(
+            f"{type(bundle.tokenizer).__name__} cannot be steered or measured (no describe())"
+        )
+    if chords is not None and table is not None:  # an event the prime began keeps its pitches:
+        ends = np.flatnonzero(table.closes(np.asarray([prime]))[0])  # begin after whole events
+        prime = prime[: ends[-1] + 1] if ends.size else prime
+    steps = args.steps or (500 if quarters is None else int(64 * quarters) + 64)
     try:
         if args.beam:
             from musegen.generation.beam import beam_search
 
-            rows = beam_search(
-                bundle.model, prime, args.steps, args.beam, processors=chain, table=table
+            rows: Any = beam_search(
+                bundle.model, prime, steps, args.beam, processors=chain, table=table
             )[0]
+            if quarters is not None:
+                rows = _cut(table, prime, rows, quarters)
         else:
             rows = generate(
-                bundle.model, prime, args.steps, sampler, processors=chain, table=table,
-                seed=args.seed, batch_size=args.num,
+                bundle.model, prime, steps, sampler, processors=chain, table=table,
+                seed=args.seed, batch_size=args.num, quarters=quarters,
             )  # fmt: skip
     except (ValueError, TypeError) as err:  # a processor that cannot read this tokenizer
         raise CommandError(str(err)) from None
     how = f"beam {args.beam}" if args.beam else repr(sampler)
+    zero = None
+    if table is not None:  # the generated music begins where the prime's ends
+        from musegen.generation._clock import Clock
+
+        zero = float(Clock(table).run(np.asarray([prime])).time[0])
     failed = 0
     for i, ids in enumerate(rows):
         out = _numbered(Path(args.out), i, args.num)
+        reached = quarters is not None  # the music's clock reached the length (a rest may end it)
         if table is not None:  # leave out an event still open when the steps ran out
             closes = np.flatnonzero(table.closes(np.asarray([[*prime, *ids]]))[0]) - len(prime)
             ids = ids[: closes.max() + 1] if closes.size and closes.max() >= 0 else ids
+            if quarters is not None and len(ids) >= steps:
+                print_error(f"{out.name}: the {steps} --steps ran out before the length")
+                reached = False
         words = (bundle.vocabulary.decode(prime), bundle.vocabulary.decode(ids))
         if band:
-            score = _band_continuation(bundle.tokenizer, *words)
+            score = _band_continuation(bundle.tokenizer, *words, start=zero)
+            score = metre.apply(_fit(score, quarters))
+            if chords is not None and args.chords_track:
+                score = _with_chords(score, chords, quarters or score.duration)
             failed |= write_outputs(score, out, png=args.png, wav=args.wav, title=f"{out.name}")
             print("  " + ", ".join(
                 f"{t.family} (program {t.program}): {len(t.piece.notes)}" for t in score.tracks
-            ) + f"; {score.duration:.1f} quarter lengths")  # fmt: skip
+            ) + f"; {metre.describe(quarters if reached else score.duration)}")  # fmt: skip
             continue
-        piece, skipped = _continuation(bundle.tokenizer, *words)
-        failed |= write_outputs(piece, out, png=args.png, wav=args.wav, title=f"{out.name} ({how})")
-        print(f"  {len(piece.notes)} notes and chords, {piece.duration:.1f} quarter lengths, "
+        piece, skipped = _continuation(bundle.tokenizer, *words, start=zero)
+        piece = metre.apply(_fit(piece, quarters))
+        written: Any = piece
+        if chords is not None and args.chords_track:
+            written = _with_chords(piece, chords, quarters or piece.duration)
+        failed |= write_outputs(
+            written, out, png=args.png, wav=args.wav, title=f"{out.name} ({how})"
+        )
+        length = quarters if reached else piece.duration
+        print(f"  {len(piece.notes)} notes and chords, {metre.describe(length)}, "
               f"{plural(len(skipped), 'token')} skipped")  # fmt: skip
     return failed
+
+
+@dataclass(frozen=True)
+class _Metre:
+    """The written file's tempo and metre, and the length of its bar in quarter notes."""
+
+    tempo: float
+    time_signature: str
+    bar: float
+
+    @classmethod
+    def of(cls, args: argparse.Namespace, prime: Any) -> _Metre:
+        """The options' tempo and metre, else the prime's, else 120 bpm in 4/4."""
+        from music21 import meter
+
+        tempo = args.tempo or (prime.tempo if prime is not None else 120.0)
+        signature = args.time_signature or (prime.time_signature if prime is not None else "4/4")
+        try:
+            bar = float(meter.TimeSignature(signature).barDuration.quarterLength)
+        except Exception:
+            raise CommandError(
+                f"--time-signature takes e.g. 3/4 or 6/8, got {signature!r}", 2
+            ) from None
+        if not bar > 0:
+            raise CommandError(f"--time-signature takes e.g. 3/4 or 6/8, got {signature!r}", 2)
+        return cls(float(tempo), signature, bar)
+
+    def apply(self, music: Any) -> Any:
+        """`music` (a piece or a score) with this tempo and metre."""
+        return replace(music, tempo=self.tempo, time_signature=self.time_signature)
+
+    def describe(self, quarters: float) -> str:
+        """``8 bars of 4/4 (32.0 quarter lengths, 16.0 s at 120 bpm)``."""
+        bars = round(quarters / self.bar, 2)
+        return (
+            f"{bars:g} bar{'' if bars == 1 else 's'} of {self.time_signature} "
+            f"({quarters:.1f} quarter lengths, {quarters * 60 / self.tempo:.1f} s "
+            f"at {self.tempo:g} bpm)"
+        )
+
+
+def _chords(args: argparse.Namespace, metre: _Metre) -> Any:
+    """The `ChordProgression` of ``--chords`` (a chord a bar of the metre), or None."""
+    from musegen.generation.processors import ChordProgression
+
+    if args.chords is None:
+        if args.chord_strength is not None or args.chord_lowest is not None:
+            raise CommandError(
+                "--chord-strength and --chord-lowest steer the --chords: give them", 2
+            )
+        return None
+    try:
+        return ChordProgression(
+            args.chords, time_signature=metre.time_signature, strength=args.chord_strength,
+            lowest=args.chord_lowest,
+        )  # fmt: skip
+    except ValueError as err:
+        raise CommandError(f"--chords: {err}", 2) from None
+
+
+def _cut(table: Any, prime: list[int], rows: np.ndarray, quarters: float) -> list[np.ndarray]:
+    """Each row up to where its music reaches `quarters` (as ``generate(quarters=...)``)."""
+    from musegen.generation._clock import Clock, LengthStop
+
+    clock = Clock(table)
+    cut = []
+    for row in rows:
+        stop = LengthStop(clock, clock.run(np.asarray([prime])), quarters)
+        for position, token in enumerate(row):
+            if stop.update(np.asarray([token]), position):
+                break
+        cut.append(row[: stop.ends[0]] if stop.ends[0] >= 0 else row)
+    return cut
+
+
+def _fit(music: Any, quarters: float | None) -> Any:
+    """`music` (a piece or a score) with no event past `quarters`: the last ones cut there."""
+    from musegen.io.tracks import Score
+
+    if quarters is None:
+        return music
+    if isinstance(music, Score):
+        return replace(
+            music, tracks=tuple(replace(t, piece=_fit(t.piece, quarters)) for t in music.tracks)
+        )
+    kept = [
+        replace(e, duration=min(e.duration, quarters - e.offset))
+        for e in music.events
+        if e.offset < quarters - 1e-9
+    ]
+    return music.with_events(kept)
+
+
+def _with_chords(music: Any, chords: Any, quarters: float) -> Any:
+    """A score of `music` (a piece, or a band's tracks) and the chords as a track of their own."""
+    from musegen.io.tracks import Score, Track
+
+    backing = Track(chords.to_piece(quarters), program=0, name="chords")
+    if isinstance(music, Score):
+        return replace(music, tracks=(*music.tracks, backing))
+    return Score(
+        (Track(music, program=0, name="music"), backing),
+        tempo=music.tempo,
+        time_signature=music.time_signature,
+    )
 
 
 def write_outputs(piece: Any, out: Path, *, png: bool, wav: bool, title: str) -> int:
@@ -185,12 +376,14 @@ def write_outputs(piece: Any, out: Path, *, png: bool, wav: bool, title: str) ->
     return status
 
 
-def _band_continuation(tokenizer: Any, prime: list[str], new: list[str]) -> Any:
-    """The tracks the new tokens make after the prime's, moved to start at 0."""
+def _band_continuation(
+    tokenizer: Any, prime: list[str], new: list[str], start: float | None = None
+) -> Any:
+    """The tracks the new tokens make after `start` (the prime's end), moved to start at 0."""
     from musegen.io.tracks import Score, Track
 
     whole = tokenizer.decode_score([*prime, *new])
-    start = tokenizer.decode_score(prime).duration
+    start = tokenizer.decode_score(prime).duration if start is None else start
     tracks = []
     for track in whole.tracks:
         after = [e for e in track.piece.events if e.offset >= start - 1e-9]
@@ -217,17 +410,19 @@ def _numbered(out: Path, index: int, count: int) -> Path:
 
 
 def _continuation(
-    tokenizer: Any, prime: list[str], new: list[str]
+    tokenizer: Any, prime: list[str], new: list[str], start: float | None = None
 ) -> tuple[Piece, list[tuple[int, str]]]:
     """The piece the new tokens make after the prime, and the new tokens skipped.
 
     The prime and the new tokens are decoded together, so that new tokens that
     complete an event the prime began (a prime may end mid-chord) are not
-    orphaned; then the prime's own events are dropped and the rest moved to 0.
+    orphaned; then the prime's own events are dropped and the rest moved so
+    that `start` (where the prime ends; by default the first new event) is 0.
     """
     whole, skipped = tokenizer.decode_with_skipped([*prime, *new])
     events = whole.events[len(tokenizer.decode(prime).events) :]
-    start = events[0].offset if events else 0.0
+    if start is None or (events and events[0].offset < start):  # (a step back: from there)
+        start = events[0].offset if events else 0.0
     moved = tuple(replace(e, offset=e.offset - start) for e in events)
     return whole.with_events(moved), [(i - len(prime), t) for i, t in skipped if i >= len(prime)]
 

@@ -30,6 +30,7 @@ from musegen.defaults import GENERATION
 from musegen.events import Piece
 from musegen.generation import processors as _processors
 from musegen.generation import samplers
+from musegen.generation._clock import Clock, LengthStop
 from musegen.tokens.token_table import TokenTable
 from musegen.tokens.vocabulary import Vocabulary
 from musegen.training.model import scale_ids
@@ -56,7 +57,7 @@ _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 def generate(
     model: keras.Model,
     prime: Sequence[int] | Sequence[Sequence[int]] | np.ndarray,
-    steps: int,
+    steps: int | None,
     sampler: samplers.Sampler | str | dict[str, Any] = _DEFAULT_SAMPLER,
     *,
     processors: Sequence[_processors.LogitsProcessor | str | dict[str, Any]] = (),
@@ -65,15 +66,23 @@ def generate(
     batch_size: int | None = None,
     window: int | None = None,
     blas_threads: int | Literal["auto"] | None = "auto",
+    quarters: float | None = None,
 ) -> np.ndarray:
     """Generate `steps` new ids for each stream; returns them, ``[batch, steps]`` int64.
+
+    With `quarters`, each stream stops instead where its decoded music reaches
+    that many quarter notes (counted from the prime's end), on a whole event:
+    its last event starts before the length, and no event starts at or after
+    it. The rows are as long as the longest stream's, the others padded with
+    the pad id (0), which decoders skip. A stream that has not reached the
+    length after `steps` ids ends there (None: 64 ids per quarter note).
 
     Args:
         model: A model from `musegen.training.model.build_lstm` (or any chain of Embedding,
             LSTM, Dense, BatchNormalization, Activation, Dropout layers).
         prime: Ids to start from: one sequence (shared by all streams) or one row
             per stream (all rows the same length). See `prime_ids` for tokens.
-        steps: How many ids to generate per stream.
+        steps: How many ids to generate per stream (with `quarters`: at most).
         sampler: A sampler, or a name / config for `musegen.generation.samplers.get`; by default
             the measured one, `musegen.defaults.GENERATION` (top-p 0.9).
         processors: Logits processors (`musegen.generation.processors`), applied to every
@@ -92,6 +101,8 @@ def generate(
             1.6 to 2 times faster, while on a busy machine competing BLAS
             threads made these small products many times slower
             (see bench/generate_speed.py).
+        quarters: The length of music to generate per stream, in quarter notes
+            (needs `table`, which knows each token's length); None: `steps` ids.
 
     Raises:
         ValueError: for a bad prime (naming the bad id or length), a layer the
@@ -105,8 +116,14 @@ def generate(
         >>> ids.shape
         (2, 5)
     """
+    if steps is None:
+        if quarters is None:
+            raise ValueError("give steps (ids per stream) or quarters (a length of music)")
+        steps = int(64 * quarters) + 64
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
+    if quarters is not None and table is None:
+        raise ValueError("quarters= needs table=TokenTable.build(tokenizer, vocabulary)")
     runner = LSTMRunner(model)  # the model's weights as numpy arrays
     pick = samplers.get(sampler)
     chain = _processors.prepare(processors, table, runner.vocab_size)
@@ -119,6 +136,7 @@ def generate(
     start = context.shape[1]  # ids[:, start:] are the generated ones
     ids = np.concatenate([context, np.zeros((len(context), steps), np.int64)], axis=1)
     steer = _processors.Chain(chain, context, start, reserved)  # keeps its state per stream
+    stop = None if quarters is None or table is None else _length_stop(table, context, quarters)
     with _blas_limit(_auto_threads() if blas_threads == "auto" else blas_threads):
         if runner.chunk:  # read the whole prime once (once for all if shared), keep the state
             shared = bool((context == context[0]).all())
@@ -132,11 +150,24 @@ def generate(
                 logits = steer(logits)
                 _processors.check(chain, logits, t)
             ids[:, t] = pick(logits, rng)  # choose the next id of every stream
+            if stop is not None and stop.update(ids[:, t], t - start):
+                break  # every stream has reached its length
             if chain:
                 steer.advance(ids[:, t])
             if runner.chunk and t + 1 < start + steps:
                 logits, state = runner(ids[:, t : t + 1], state)  # one LSTM step, the new id
-    return ids[:, start:]
+    if stop is None:
+        return ids[:, start:]
+    ends = np.where(stop.ends < 0, steps, stop.ends)  # the streams that ran out of steps
+    out = ids[:, start : start + int(ends.max(initial=0))].copy()
+    out[np.arange(out.shape[1])[None] >= ends[:, None]] = Vocabulary.pad_id
+    return out
+
+
+def _length_stop(table: TokenTable, prime: np.ndarray, quarters: float) -> LengthStop:
+    """The `LengthStop` of streams that begin after `prime` ``[batch, length]``."""
+    clock = Clock(table)
+    return LengthStop(clock, clock.run(prime), quarters)
 
 
 def prime_ids(

@@ -26,6 +26,7 @@ import numpy as np
 from musegen import _registry
 from musegen.generation.processors.base import BaseProcessor, LogitsProcessor
 from musegen.generation.processors.chain import Chain
+from musegen.generation.processors.chord_progression import ChordProgression
 from musegen.generation.processors.grammar_constraint import GrammarConstraint
 from musegen.generation.processors.key_constraint import KeyConstraint
 from musegen.generation.processors.melody_constraint import MelodyConstraint
@@ -37,6 +38,7 @@ from musegen.tokens.token_table import TokenTable
 __all__ = [
     "BaseProcessor",
     "Chain",
+    "ChordProgression",
     "GrammarConstraint",
     "KeyConstraint",
     "LogitsProcessor",
@@ -60,6 +62,7 @@ _BY_NAME: dict[str, type[BaseProcessor]] = {
     "pitch_range": PitchRange,
     "grammar": GrammarConstraint,
     "melody": MelodyConstraint,
+    "chords": ChordProgression,
 }
 _BY_NAME.update({cls.__name__: cls for cls in set(_BY_NAME.values())})
 
@@ -68,7 +71,7 @@ def get(identifier: str | dict[str, Any] | LogitsProcessor, **kwargs: Any) -> Lo
     """Resolve a processor name, `serialize` dict or processor instance into a processor.
 
     Names: ``"repetition_penalty"``, ``"no_repeat_ngram"``, ``"key"``,
-    ``"pitch_range"``, ``"grammar"``, ``"melody"``, or a class name.
+    ``"pitch_range"``, ``"grammar"``, ``"melody"``, ``"chords"``, or a class name.
 
     Raises:
         ValueError: naming an unknown processor and the known names.

@@ -1,0 +1,105 @@
+"""``musegen infill``: regenerate bars of a piece so that they lead into the music after them."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from musegen._words import plural
+from musegen.cli._common import CommandError, bundle_dir
+
+
+def add_parser(commands: Any) -> None:
+    """The ``infill`` subcommand and its options."""
+    infill = commands.add_parser(
+        "infill", help="regenerate bars of a MIDI file, keeping the rest of it"
+    )
+    infill.add_argument("bundle", help="a bundle directory or the run directory holding one")
+    infill.add_argument("file", help="the MIDI file to fill")
+    infill.add_argument(
+        "--bars", required=True, metavar="FIRST:LAST", help="the bars to regenerate, e.g. 9:12"
+    )
+    infill.add_argument("--out", required=True, help="MIDI file to write")
+    infill.add_argument(
+        "--candidates", type=int, default=64, help="candidates sampled for the gap (64)"
+    )
+    infill.add_argument("--seed", type=int, default=None)
+    infill.add_argument(
+        "--key", default=None, help="only pitches of this key in the gap, e.g. 'D minor'"
+    )
+    infill.add_argument(
+        "--chords",
+        default=None,
+        metavar="SYMBOLS",
+        help="only the sounding chord's pitches in the gap: 'Am F' (a bar each from its start)",
+    )
+    infill.add_argument(
+        "--grammar", action="store_true", help="only tokens that keep the gap decodable"
+    )
+    infill.add_argument("--png", action="store_true", help="also draw the piano roll")
+    infill.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fill ``--bars`` of the file with the best of ``--candidates``; 0 on success."""
+    first, sep, last = args.bars.partition(":")
+    try:
+        bars = (int(first), int(last) if sep else int(first))
+    except ValueError:
+        raise CommandError(f"--bars takes FIRST:LAST (e.g. 9:12), got {args.bars!r}", 2) from None
+    if not 1 <= bars[0] <= bars[1]:
+        raise CommandError(f"--bars takes 1 <= FIRST <= LAST, got {args.bars!r}", 2)
+    if args.candidates < 1:
+        raise CommandError(f"--candidates takes a count >= 1, got {args.candidates}", 2)
+    where = bundle_dir(args.bundle)
+    if not where.exists():
+        raise CommandError(f"no such run or bundle directory: {args.bundle!r}", 2)
+    if not Path(args.file).is_file():
+        raise CommandError(f"no such file: {args.file!r}", 2)
+    from musegen._quiet import start_tensorflow
+
+    start_tensorflow()
+    from music21 import meter
+
+    from musegen.cli.generate import write_outputs
+    from musegen.generation import processors
+    from musegen.generation.infill import infill
+    from musegen.io.reading import MidiReadError, read_midi
+    from musegen.training.bundle import BundleError, load_bundle
+
+    try:
+        bundle = load_bundle(where)
+        piece = read_midi(args.file)
+    except (BundleError, MidiReadError) as err:
+        raise CommandError(str(err)) from None
+    try:
+        bar = float(meter.TimeSignature(piece.time_signature).barDuration.quarterLength)
+    except Exception:
+        bar = 4.0
+    start, end = (bars[0] - 1) * bar, bars[1] * bar
+    chain: list[Any] = [processors.GrammarConstraint()] if args.grammar else []
+    try:
+        chain += [processors.KeyConstraint(args.key)] if args.key else []
+        if args.chords:
+            metre = piece.time_signature
+            chain.append(processors.ChordProgression(args.chords, time_signature=metre))
+    except ValueError as err:
+        raise CommandError(str(err), 2) from None
+    try:
+        filled = infill(
+            bundle.model, bundle.tokenizer, bundle.vocabulary, piece, start, end,
+            candidates=args.candidates, processors=chain, seed=args.seed,
+        )  # fmt: skip
+    except ValueError as err:
+        raise CommandError(f"{args.file}: {err}") from None
+    scores = sorted(filled.scores.tolist())
+    gap = [e for e in filled.piece.notes if start <= e.offset < end]
+    print(
+        f"bars {bars[0]}-{bars[1]} of {piece.time_signature} (quarter notes {start:g} to "
+        f"{end:g}): {plural(args.candidates, 'candidate')}, kept #{filled.chosen + 1} with "
+        f"{plural(len(gap), 'note')} and chords; log-likelihood of the music after the gap "
+        f"{scores[-1]:.1f} (median candidate {scores[len(scores) // 2]:.1f}, "
+        f"worst {scores[0]:.1f})"
+    )
+    return write_outputs(filled.piece, Path(args.out), png=args.png, wav=False, title=args.out)

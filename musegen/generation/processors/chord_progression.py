@@ -1,0 +1,263 @@
+"""`ChordProgression`: the pitches of the chord sounding at each step's time (a backing chart)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from musegen.events import Event, Piece
+from musegen.generation._clock import Clock, Time
+from musegen.generation.processors.base import BaseProcessor, forbid
+from musegen.tokens.token_table import DURATION, PITCH, TokenTable
+
+__all__ = ["ChordProgression"]
+
+_LOWEST = (None, "root", "bass")
+
+
+class ChordProgression(BaseProcessor):
+    """Only the pitch classes of the chord sounding where the music stands (or more of them).
+
+    The music's time is kept per stream from the table's durations and steps
+    (every shipped spelling: compound tokens, note-level ones, bands), counted
+    from where the prime ends. **The chord at an event's onset governs the
+    whole event**: an event that begins under ``C`` and lasts past the change
+    to ``G`` holds C's pitches only; the next event, starting under ``G``,
+    takes G's. An event a step places before the prime's end counts as at 0.
+    The progression repeats when the music outlasts it.
+
+    Args:
+        chords: Chord symbols as music21's ``harmony.ChordSymbol`` reads them
+            (``"Am F C G"``, ``"C/E"``, ``"G7"``, ``"B-maj7"``), each optionally
+            with its length in quarter notes (``"Am:2 F:2 C:4"``).
+        per: The length of a chord given without one: ``"bar"`` (of
+            `time_signature`) or a number of quarter notes.
+        time_signature: The metre a ``"bar"`` is counted in.
+        strength: None for a constraint (no other pitch class is ever
+            played); a number > 0 to raise the logits of the ids carrying only
+            chord tones by it instead (a bias: other pitches stay possible).
+        lowest: ``"root"`` or ``"bass"``: the lowest pitch of every event is
+            the chord's root (or its bass, for a slash chord ``C/E``); refused
+            for a band, whose events are one instrument's each.
+
+    Raises:
+        ValueError: naming a symbol music21 cannot read, a bad length, metre,
+            strength or `lowest`.
+
+    Examples:
+        >>> from musegen.tokens.note_tokenizer import NoteTokenizer
+        >>> from musegen.tokens.vocabulary import Vocabulary
+        >>> vocab = Vocabulary(["C4", "E4", "G4", "B4", "half", "4th"])
+        >>> chords = ChordProgression("C:2 G:2").bind(TokenTable.build(NoteTokenizer(), vocab))
+        >>> def allowed(tokens):
+        ...     ids = np.array([vocab.encode(tokens)], dtype=np.int64).reshape(1, -1)
+        ...     out = chords(np.zeros((1, 8)), ids, 0)
+        ...     return [t for t in vocab.decode(np.flatnonzero(out[0] > -np.inf)) if t[0] != "<"]
+        >>> allowed([]), allowed(["C4", "4th"]), allowed(["C4", "half"])
+        (['C4', 'E4', 'G4', 'half', '4th'], ['C4', 'E4', 'G4', 'half', '4th'], \
+['G4', 'B4', 'half', '4th'])
+    """
+
+    needs_table = True
+    lookback = 1  # the time of each stream is its state, moved on by the last id
+
+    def __init__(
+        self,
+        chords: str,
+        per: str | float = "bar",
+        *,
+        time_signature: str = "4/4",
+        strength: float | None = None,
+        lowest: str | None = None,
+    ) -> None:
+        from music21 import harmony, meter
+
+        try:
+            bar = float(meter.TimeSignature(time_signature).barDuration.quarterLength)
+        except Exception:
+            raise ValueError(f"bad time signature {time_signature!r} (give e.g. '3/4')") from None
+        default = bar if per == "bar" else _length(per, "per")
+        if strength is not None and not float(strength) > 0:
+            raise ValueError(f"strength must be > 0 (or None for a constraint), got {strength}")
+        if lowest not in _LOWEST:
+            raise ValueError(f"lowest must be 'root', 'bass' or None, got {lowest!r}")
+        self.chords, self.per, self.time_signature = str(chords), per, time_signature
+        self.strength = None if strength is None else float(strength)
+        self.lowest = lowest
+        self.hard = strength is None
+        symbols, lengths, classes, roots, basses = [], [], [], [], []
+        for item in str(chords).split():
+            symbol, sep, length = item.partition(":")
+            try:
+                chord = harmony.ChordSymbol(symbol)
+                pcs = tuple(sorted(set(chord.pitchClasses)))
+                root, bass = chord.root().pitchClass, chord.bass().pitchClass
+            except Exception:
+                raise ValueError(
+                    f"cannot read chord symbol {symbol!r} in {chords!r} (music21's spelling: "
+                    "'Am', 'F#m7', 'B-maj7', 'C/E')"
+                ) from None
+            if not pcs:
+                raise ValueError(f"chord symbol {symbol!r} has no pitches")
+            symbols.append(symbol)
+            lengths.append(_length(length, f"the length of {symbol!r}") if sep else default)
+            classes.append(pcs)
+            roots.append(root)
+            basses.append(bass)
+        if not symbols:
+            raise ValueError("the chord progression has no chords")
+        self.symbols = tuple(symbols)
+        """The chord symbols, in order."""
+        self.lengths = tuple(lengths)
+        """Each chord's length in quarter notes."""
+        self.pitch_classes = tuple(classes)
+        """Each chord's pitch classes (0 = C)."""
+        self.targets = tuple(roots if lowest != "bass" else basses)
+        """Each chord's pitch class for the lowest voice (its root, or its bass)."""
+        self._ends = np.cumsum(self.lengths)
+
+    @property
+    def duration(self) -> float:
+        """The length of the progression once through, in quarter notes."""
+        return float(self._ends[-1])
+
+    def chord_at(self, quarters: float | np.ndarray) -> np.ndarray:
+        """The index of the chord sounding `quarters` after the start (repeating; 0 before it).
+
+        Examples:
+            >>> chords = ChordProgression("Am:2 F:2 C:4")
+            >>> chords.chord_at(np.array([0, 1.99, 2, 7.5, 8, 10])).tolist()
+            [0, 0, 1, 2, 0, 1]
+        """
+        at = np.mod(np.maximum(np.asarray(quarters, dtype=np.float64), 0.0), self.duration)
+        index = np.searchsorted(self._ends, at + 1e-6, side="right")
+        return np.minimum(index, len(self.symbols) - 1)
+
+    def to_piece(self, quarters: float, *, octave: int = 3, velocity: int = 64) -> Piece:
+        """The chords as block chords over `quarters` (repeating), e.g. a second track.
+
+        Each chord is its pitch classes stacked upwards from its bass in `octave`.
+
+        Examples:
+            >>> piece = ChordProgression("C:2 G/B:2").to_piece(4)
+            >>> [(e.offset, e.duration, e.pitches) for e in piece.events]
+            [(0.0, 2.0, (48, 52, 55)), (2.0, 2.0, (47, 50, 55))]
+        """
+        from music21 import harmony
+
+        events, at, i = [], 0.0, 0
+        while at < quarters - 1e-9:
+            chord = harmony.ChordSymbol(self.symbols[i % len(self.symbols)])
+            bass = chord.bass().pitchClass
+            base = 12 * (octave + 1) + bass
+            base -= 12 if base > 12 * (octave + 1) + 6 else 0  # the bass near the octave's C
+            pitches = [base + (pc - bass) % 12 for pc in self.pitch_classes[i % len(self.symbols)]]
+            length = min(self.lengths[i % len(self.symbols)], quarters - at)
+            events.append(Event(at, length, tuple(sorted(pitches)), velocity))
+            at += self.lengths[i % len(self.symbols)]
+            i += 1
+        return Piece(tuple(events))
+
+    # -- binding and steps ---------------------------------------------------------------
+
+    _clock: Clock | None = None
+    _fits: Any = None  # [chords, vocab]: the id carries only chord tones (or no pitch)
+    _lowest_ok: Any = None  # [chords, vocab]: its lowest pitch is the chord's target
+
+    def bind(self, table: TokenTable) -> ChordProgression:
+        """A copy reading `table`, each chord's allowed ids found once.
+
+        Raises:
+            ValueError: for `lowest` with a band's vocabulary.
+        """
+        if self.lowest and table.band:
+            raise ValueError(
+                "ChordProgression(lowest=...) cannot steer a band (TrackTokenizer): each event "
+                "is one instrument's, so no event holds the lowest voice of the whole band"
+            )
+        bound = super().bind(table)
+        bound._clock = Clock(table)
+        inside = np.zeros((len(self.symbols), 128), bool)
+        for i, pcs in enumerate(self.pitch_classes):
+            inside[i] = np.isin(np.arange(128) % 12, pcs)
+        bound._fits = ~(table.pitches[None] & ~inside[:, None]).any(axis=2)
+        bottom = np.where(table.pitches.any(axis=1), table.pitches.argmax(axis=1) % 12, -1)
+        bound._lowest_ok = (bottom[None] < 0) | (bottom[None] == np.array(self.targets)[:, None])
+        return bound
+
+    def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
+        """Forbid (or, with a strength, lower the others below) the ids off the sounding chord."""
+        return self.step(logits, ids, start, self.begin(ids, start))
+
+    def begin(self, ids: np.ndarray, start: int) -> tuple[Time, np.ndarray]:
+        """Per stream: the music's time after `ids`, and where the prime ended (the chords' 0)."""
+        assert self._clock is not None
+        prime = self._clock.run(ids[:, :start])
+        return self._clock.run(ids[:, start:], prime), prime.time.copy()
+
+    def advance(self, state: tuple[Time, np.ndarray], ids: np.ndarray) -> tuple[Time, np.ndarray]:
+        """The time once the last id is read."""
+        assert self._clock is not None
+        return self._clock.advance(state[0], ids[:, -1]), state[1]
+
+    def take(self, state: tuple[Time, np.ndarray], rows: np.ndarray) -> tuple[Time, np.ndarray]:
+        """The states of rows `rows`."""
+        return state[0].take(rows), state[1][rows]
+
+    def step(
+        self, logits: np.ndarray, ids: np.ndarray, start: int, state: tuple[Time, np.ndarray]
+    ) -> np.ndarray:
+        """`process` from the time of each stream (`state`)."""
+        table = self.table
+        assert table is not None and self._fits is not None
+        time, zero = state
+        chord = self.chord_at(time.time - zero)  # [batch]: the chord at the next onset
+        allowed = self._fits[chord]
+        if self.lowest:
+            allowed = allowed & self._lowest_rule(time, chord, table)
+        if self.strength is None:
+            return forbid(logits, allowed)
+        carries = np.asarray(table.pitches.any(axis=1))[None]
+        logits[allowed & carries] += self.strength
+        return logits
+
+    def _lowest_rule(self, time: Time, chord: np.ndarray, table: TokenTable) -> np.ndarray:
+        """``bool [batch, vocab]``: the ids that keep the chord's target the lowest pitch."""
+        if not table.note_level:
+            return self._lowest_ok[chord]
+        target = np.array(self.targets)[chord][:, None]
+        bottom = np.where(table.pitches.any(axis=1), table.pitches.argmax(axis=1), 128)[None]
+        kinds = table.kinds[None]
+        # a pitch after a rest or a pending duration opens a new event: nothing below it yet
+        fresh = time.rest | ~np.isnan(time.length) | ~time.pitched
+        low = np.where(fresh, 128, time.low)[:, None]
+        if table.high_first:  # pitches fall: the event may close only on its target
+            closing = (kinds == DURATION) & time.pitched[:, None] & np.isnan(time.length)[:, None]
+            low_ok = (low % 12 == target) | (low == 128)
+            return ~closing | low_ok
+        # pitches rise: the first of an event, or any below it, must be the target
+        return (kinds != PITCH) | (bottom >= low) | (bottom % 12 == target)
+
+    def get_config(self) -> dict[str, Any]:
+        """The chords, their default length, the metre, the strength and the lowest voice."""
+        return {
+            "chords": self.chords,
+            "per": self.per,
+            "time_signature": self.time_signature,
+            "strength": self.strength,
+            "lowest": self.lowest,
+        }
+
+
+def _length(value: Any, what: str) -> float:
+    """A length in quarter notes > 0, or a ValueError naming `what`."""
+    try:
+        length = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{what} must be 'bar' or a number of quarter notes, got {value!r}"
+        ) from None
+    if not length > 0:
+        raise ValueError(f"{what} must be > 0 quarter notes, got {value!r}")
+    return length
