@@ -26,6 +26,7 @@ from musegen.generation.processors import (
     KeyConstraint,
     MelodyConstraint,
     NoRepeatNGram,
+    PitchClassHistogram,
     PitchRange,
     RepetitionPenalty,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "KeyConstraint",
     "GrammarConstraint",
     "ChordProgression",
+    "PitchClassHistogram",
     "ArgmaxSampler",
     "BaseSampler",
     "Bundle",

@@ -31,6 +31,7 @@ from musegen.generation.processors.grammar_constraint import GrammarConstraint
 from musegen.generation.processors.key_constraint import KeyConstraint
 from musegen.generation.processors.melody_constraint import MelodyConstraint
 from musegen.generation.processors.no_repeat_ngram import NoRepeatNGram
+from musegen.generation.processors.pitch_class_histogram import PitchClassHistogram
 from musegen.generation.processors.pitch_range import PitchRange
 from musegen.generation.processors.repetition_penalty import RepetitionPenalty
 from musegen.tokens.token_table import TokenTable
@@ -44,6 +45,7 @@ __all__ = [
     "LogitsProcessor",
     "MelodyConstraint",
     "NoRepeatNGram",
+    "PitchClassHistogram",
     "PitchRange",
     "RepetitionPenalty",
     "apply",
@@ -63,6 +65,7 @@ _BY_NAME: dict[str, type[BaseProcessor]] = {
     "grammar": GrammarConstraint,
     "melody": MelodyConstraint,
     "chords": ChordProgression,
+    "pitch_classes": PitchClassHistogram,
 }
 _BY_NAME.update({cls.__name__: cls for cls in set(_BY_NAME.values())})
 
@@ -71,7 +74,8 @@ def get(identifier: str | dict[str, Any] | LogitsProcessor, **kwargs: Any) -> Lo
     """Resolve a processor name, `serialize` dict or processor instance into a processor.
 
     Names: ``"repetition_penalty"``, ``"no_repeat_ngram"``, ``"key"``,
-    ``"pitch_range"``, ``"grammar"``, ``"melody"``, ``"chords"``, or a class name.
+    ``"pitch_range"``, ``"grammar"``, ``"melody"``, ``"chords"``, ``"pitch_classes"``,
+    or a class name.
 
     Raises:
         ValueError: naming an unknown processor and the known names.
