@@ -33,13 +33,18 @@ def test_write_then_read_round_trip(tmp_path):
     assert [(e.offset, e.duration) for e in piece.events if e.is_rest] == [(1.5, 0.5)]
 
 
-def test_same_pitch_restart_cuts_the_earlier_note(tmp_path):
-    piece = Piece((Event(0, 2.0, (60,)), Event(1.0, 1.0, (60,))))
+def test_same_pitch_restart_cuts_the_earlier_note_only_where_they_end_apart(tmp_path):
+    piece = Piece((Event(0, 3.0, (60,)), Event(1.0, 1.0, (60,))))
     back = read_midi(write_midi(piece, tmp_path / "x.mid"))
     assert [(e.offset, e.duration, e.pitches) for e in back.events] == [
         (0.0, 1.0, (60,)),
         (1.0, 1.0, (60,)),
     ]
+    # ending together, both notes fit in MIDI (two note-ons, then the note-offs): kept
+    piece = Piece((Event(0, 2.0, (60,)), Event(1.0, 1.0, (60,))))
+    back = read_midi(write_midi(piece, tmp_path / "y.mid"))
+    assert back.events == piece.events
+    assert back == read_midi(tmp_path / "y.mid", engine="music21")
 
 
 def test_write_leaves_no_temporary_files(tmp_path):

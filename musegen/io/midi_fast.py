@@ -20,15 +20,18 @@ Percussion (MIDI channel 10) never gives notes, as in music21. See
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from musegen.events import Piece
+from musegen.io._instruments import instrument_parts, note_events, program_timeline
 from musegen.io._midi_common import (
     MAX_QUARTER_LENGTH,
     MidiReadError,
@@ -56,8 +59,14 @@ class _Track:
     tempos: list[tuple[int, float]] = field(default_factory=list)
     signatures: list[tuple[int, str]] = field(default_factory=list)
     length: int = 0
-    programs: dict[int, int] = field(default_factory=dict)
-    """The first program change of each channel (1-based)."""
+    program_changes: list[tuple[int, int, int]] = field(default_factory=list)
+    """Tick, channel (1-based) and program of each program change."""
+    bends: int = 0
+    """Pitch-bend messages (not kept)."""
+    controllers: dict[int, int] = field(default_factory=dict)
+    """Messages per controller number (not kept)."""
+    keys: int = 0
+    """Key-signature meta events (not kept)."""
     name: str = ""
     """The track name (meta event 0x03), if any."""
 
@@ -104,12 +113,22 @@ def read_midi_fast(
 
 
 def read_tracks_fast(path: str | os.PathLike[str]) -> Score:
-    """Read a MIDI file into a `Score`: one `Track` per instrument, with its program and name.
+    """Read a MIDI file into a `Score`: a `Track` per instrument, as a player hears the file.
 
-    Each track of the file that has notes gives a track; its notes on channel 10
-    (percussion) give a drum track of their own. A track's events are read as
-    `read_midi_fast` reads a one-track file (quantized, chords, rests); the
-    program is the track's first program change (0 without one).
+    An instrument is a (channel, program) of a track of the file: a note's
+    program is the last program change on its channel at or before it,
+    wherever in the file that change sits (often in the first, "conductor"
+    track); a track that plays on several channels, or changes program, gives
+    a `Track` for each, in the order they first sound; a format-0 file (one
+    track) gives a track per channel. Notes on channel 10 are drums, their
+    program the kit's. Each note's onset and end go to the nearest sixteenth
+    or eighth-note triplet, each note keeps its own velocity (a chord of mixed
+    velocities is an event per velocity, at one onset), and rests fill the
+    gaps. `write_midi` writes the score back as it is read here.
+
+    What the score does not hold (pitch bends, controllers such as the
+    sustain pedal, key signatures, tempo and metre changes after the first)
+    is counted in `Score.not_kept`.
 
     Raises:
         MidiReadError: the file is missing, empty, not MIDI, or corrupt.
@@ -125,29 +144,47 @@ def read_tracks_fast(path: str | os.PathLike[str]) -> Score:
         Piano LH Echo 0 43
     """
     file, tpq, tracks = _read(path)
+    timeline = program_timeline([t.program_changes for t in tracks])
     out: list[Track] = []
     note_tracks, tempo, signature = _note_tracks(tracks, tpq)
-    for track, meter in note_tracks:
-        drums = track.notes[2::4].count(_DRUM_CHANNEL)
-        parts = [(track, False)]
-        if drums:  # the percussion notes apart from the pitched ones
-            notes = np.array(track.notes, dtype=np.int64).reshape(-1, 4)
-            on_drums = notes[:, 2] == _DRUM_CHANNEL
-            parts = [
-                (replace(track, notes=notes[~on_drums].ravel().tolist()), False),
-                (replace(track, notes=notes[on_drums].ravel().tolist()), True),
-            ]
-        for part, is_drum in parts:
-            if not any(part.notes[3::4]):
-                continue
-            events = group_onsets(_track_notes(part, meter, tpq, drop_drums=False))
-            channels = set(part.notes[2::4])
-            program = next((part.programs[c] for c in sorted(channels) if c in part.programs), 0)
-            piece = Piece(tuple(events), tempo=tempo or 120.0, time_signature=signature or "4/4")
-            out.append(Track(piece, program=program, name=part.name, is_drum=is_drum))
+    tempo, signature = tempo or 120.0, signature or "4/4"
+    for track, _ in note_tracks:
+        for channel, program, notes in instrument_parts(_pair_notes(track.notes), timeline):
+            events = note_events(notes, tpq)
+            if events:
+                piece = Piece(tuple(events), tempo=tempo, time_signature=signature)
+                is_drum = channel == _DRUM_CHANNEL
+                out.append(Track(piece, program=program, name=track.name, is_drum=is_drum))
     return Score(
-        tuple(out), tempo=tempo or 120.0, time_signature=signature or "4/4", source=file.name
+        tuple(out),
+        tempo=tempo,
+        time_signature=signature,
+        source=file.name,
+        not_kept=_not_kept(tracks),
     )
+
+
+def _not_kept(tracks: list[_Track]) -> tuple[tuple[str, int], ...]:
+    """What a `Score` read from `tracks` does not hold, counted (only what the file has)."""
+    controllers: dict[int, int] = {}
+    for track in tracks:
+        for number, count in track.controllers.items():
+            controllers[number] = controllers.get(number, 0) + count
+    counts = {
+        "pitch bend": sum(t.bends for t in tracks),
+        "sustain pedal message": controllers.pop(64, 0),
+        "other controller message": sum(controllers.values()),
+        "key signature": sum(t.keys for t in tracks),
+        "tempo change": _changes([t.tempos for t in tracks]),
+        "time signature change": _changes([t.signatures for t in tracks]),
+    }
+    return tuple((what, count) for what, count in counts.items() if count)
+
+
+def _changes(marks: list[list[tuple[int, Any]]]) -> int:
+    """How many times the value of (tick, value) marks of every track changes, in time order."""
+    values = [value for _, value in sorted({mark for track in marks for mark in track})]
+    return sum(a != b for a, b in itertools.pairwise(values))
 
 
 def _read(path: str | os.PathLike[str]) -> tuple[Path, int, list[_Track]]:
@@ -260,8 +297,15 @@ def _parse_track(data: bytes, position: int, end: int) -> _Track:
                 position += 2
             elif kind == 0xC0:
                 track.meta_ticks.append(tick)
-                track.programs.setdefault((byte & 0x0F) + 1, data[position] & 0x7F)
+                track.program_changes.append((tick, (byte & 0x0F) + 1, data[position] & 0x7F))
                 position += 1
+            elif kind == 0xB0:
+                number = data[position]
+                track.controllers[number] = track.controllers.get(number, 0) + 1
+                position += 2
+            elif kind == 0xE0:
+                track.bends += 1
+                position += 2
             else:
                 position += 1 if kind == 0xD0 else 2
             continue
@@ -284,6 +328,7 @@ def _parse_track(data: bytes, position: int, end: int) -> _Track:
                 if len(payload) < 2:
                     raise ValueError("key signature shorter than 2 bytes")
                 track.meta_ticks.append(tick)
+                track.keys += 1
             elif meta_type in (0x03, 0x04):  # track name, instrument name
                 track.meta_ticks.append(tick)
                 if meta_type == 0x03 and not track.name:

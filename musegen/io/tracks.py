@@ -85,12 +85,16 @@ class Score:
         tempo: Quarter notes per minute.
         time_signature: The metre, e.g. ``"4/4"``.
         source: The file it was read from, or "".
+        not_kept: What the file held that the score does not, counted:
+            ``(("pitch bend", 12), ("sustain pedal message", 4))``; empty for a
+            score made in code. It takes no part in equality.
     """
 
     tracks: tuple[Track, ...] = field(default_factory=tuple)
     tempo: float = 120.0
     time_signature: str = "4/4"
     source: str = ""
+    not_kept: tuple[tuple[str, int], ...] = field(default=(), compare=False)
 
     @property
     def duration(self) -> float:
