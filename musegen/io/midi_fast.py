@@ -97,6 +97,13 @@ def read_midi_fast(
         >>> piece.events[0]
         Event(offset=0.0, duration=2.0, pitches=(36, 64, 72), velocity=110)
     """
+    return _read_counted(path, parts=parts, drop_drums=drop_drums)[0]
+
+
+def _read_counted(
+    path: str | os.PathLike[str], *, parts: str = "all", drop_drums: bool = True
+) -> tuple[Piece, tuple[tuple[str, int], ...]]:
+    """`read_midi_fast`, and what the piece does not hold, counted (as `Score.not_kept`)."""
     if parts not in ("all", "first"):
         raise ValueError(f"parts must be 'all' or 'first', got {parts!r}")
     file, tpq, tracks = _read(path)
@@ -104,12 +111,13 @@ def read_midi_fast(
     parts_, tempo, signature = _note_tracks(tracks, tpq)
     for track, meter in parts_[:1] if parts == "first" else parts_:
         raw += _track_notes(track, meter, tpq, drop_drums)
-    return Piece(
+    piece = Piece(
         tuple(group_onsets(raw)),
         tempo=tempo if tempo else 120.0,
         time_signature=signature or "4/4",
         source=file.name,
     )
+    return piece, _not_kept(tracks)
 
 
 def read_tracks_fast(path: str | os.PathLike[str]) -> Score:

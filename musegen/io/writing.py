@@ -47,7 +47,7 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
 
     if isinstance(piece, Score):
         tempo, signature = piece.tempo, piece.time_signature
-        tracks = [(t.piece, t.program, t.name or t.family, t.is_drum) for t in piece.tracks]
+        tracks = [(t.piece, t.program, t.name, t.is_drum) for t in piece.tracks]
     else:
         tempo, signature = piece.tempo, piece.time_signature
         tracks = [(piece, program, "", False)]

@@ -1,0 +1,241 @@
+"""Real music in, the same music out: small MIDI files made here by mido, read by musegen,
+compared with an independent reader (symusic, pretty_midi), written back and read again.
+
+Each case compares the instruments (program, drums), the notes of each instrument
+(onset, end, pitch, velocity, in quarter notes) and the end time, then checks that
+`write_midi` of the score read gives back exactly that score.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from musegen.io.corpus import load_corpus
+from musegen.io.reading import read_midi, read_tracks
+from musegen.io.tracks import Score
+from musegen.io.writing import write_midi
+
+mido = pytest.importorskip("mido")
+symusic = pytest.importorskip("symusic")
+
+TPQ = 480
+
+
+def midi_file(path: Path, *tracks: list[tuple[int, object]], kind: int = 1) -> Path:
+    """A MIDI file of `tracks`, each a list of (tick, mido message) in time order."""
+    file = mido.MidiFile(type=kind, ticks_per_beat=TPQ)
+    for events in tracks:
+        track, last = mido.MidiTrack(), 0
+        for tick, message in events:
+            track.append(message.copy(time=tick - last))
+            last = tick
+        file.tracks.append(track)
+    file.save(path)
+    return path
+
+
+def note(
+    channel: int, pitch: int, on: int, off: int, velocity: int = 80
+) -> list[tuple[int, object]]:
+    return [
+        (on, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity)),
+        (off, mido.Message("note_off", channel=channel, note=pitch)),
+    ]
+
+
+def timed(*groups: list[tuple[int, object]]) -> list[tuple[int, object]]:
+    """Messages of several notes in one track, in time order (note-offs first at a tick)."""
+    events = [event for group in groups for event in group]
+    return sorted(events, key=lambda e: (e[0], e[1].type != "note_off"))
+
+
+def program(channel: int, number: int, tick: int = 0) -> tuple[int, object]:
+    return (tick, mido.Message("program_change", channel=channel, program=number))
+
+
+def ours(score: Score) -> list[tuple[int, bool, list[tuple[float, float, int, int]]]]:
+    """Per instrument of a `Score`: program, drums, notes (onset, end, pitch, velocity), sorted."""
+    return sorted(
+        (
+            t.program,
+            t.is_drum,
+            sorted((e.offset, e.end, p, e.velocity) for e in t.piece.notes for p in e.pitches),
+        )
+        for t in score.tracks
+    )
+
+
+def symusic_reads(path: Path) -> list[tuple[int, bool, list[tuple[float, float, int, int]]]]:
+    """The same, as symusic (MidiTok's C++ reader) reads the file."""
+    score = symusic.Score(str(path))
+    tpq = score.ticks_per_quarter
+    return sorted(
+        (
+            t.program,
+            t.is_drum,
+            sorted((n.time / tpq, n.end / tpq, n.pitch, n.velocity) for n in t.notes),
+        )
+        for t in score.tracks
+        if len(t.notes)
+    )
+
+
+def end_time(instruments: list[tuple[int, bool, list[tuple[float, float, int, int]]]]) -> float:
+    return max(end for *_, notes in instruments for _, end, _, _ in notes)
+
+
+def assert_written_back_the_same(score: Score, path: Path) -> None:
+    again = read_tracks(write_midi(score, path.with_name(f"again-{path.name}")))
+    assert [(t.program, t.is_drum, t.name) for t in again.tracks] == [
+        (t.program, t.is_drum, t.name) for t in score.tracks
+    ]
+    assert [t.piece.events for t in again.tracks] == [t.piece.events for t in score.tracks]
+    assert (again.tempo, again.time_signature) == (score.tempo, score.time_signature)
+
+
+def test_a_program_change_in_the_conductor_track_sets_its_channel_everywhere(tmp_path):
+    conductor = [(0, mido.MetaMessage("set_tempo", tempo=600_000)), program(1, 33), program(2, 40)]
+    bass = timed(note(1, 36, 0, 960, 100), note(1, 43, 960, 1920, 90))
+    strings = [program(3, 48), *timed(note(2, 64, 0, 1920, 70), note(3, 67, 0, 1920, 60))]
+    path = midi_file(tmp_path / "conductor.mid", conductor, bass, strings)
+    score = read_tracks(path)
+    # symusic (and pretty_midi) give a track's notes the programs of that track only (0 here);
+    # a synthesizer plays the merged tracks: symusic reading them merged is the reference
+    merged = mido.MidiFile(type=0, ticks_per_beat=TPQ)
+    merged.tracks.append(mido.merge_tracks(mido.MidiFile(path).tracks))
+    merged.save(tmp_path / "merged.mid")
+    reference = symusic_reads(tmp_path / "merged.mid")
+    assert [p for p, *_ in reference] == [33, 40, 48]
+    assert ours(score) == reference
+    assert [p for p, *_ in symusic_reads(path)] == [0, 0, 48]  # what a per-track reading says
+    assert score.duration == end_time(reference) == 4.0 and score.tempo == 100.0
+    assert_written_back_the_same(score, path)
+
+
+def test_one_track_on_several_channels_and_programs_gives_an_instrument_each(tmp_path):
+    track = timed(
+        [program(0, 40), program(1, 33)],
+        note(0, 72, 0, 480, 80),
+        note(1, 36, 0, 960, 100),
+        [program(0, 73, 480)],  # the violinist takes a flute for the second beat
+        note(0, 74, 480, 960, 70),
+    )
+    path = midi_file(tmp_path / "several.mid", track)
+    score = read_tracks(path)
+    assert [t.program for t in score.tracks] == [40, 33, 73]  # in the order they first sound
+    assert ours(score) == symusic_reads(path)
+    assert_written_back_the_same(score, path)
+
+
+def test_a_format_0_file_gives_a_track_per_channel(tmp_path):
+    events = [program(c, c * 8) for c in range(9)]
+    for c in range(9):
+        events += note(c, 48 + c, c * 240, c * 240 + 480, 60 + c)
+    events += note(9, 36, 0, 240, 110) + note(9, 42, 240, 480, 90)  # drums on channel 10
+    path = midi_file(tmp_path / "zero.mid", timed(events), kind=0)
+    score = read_tracks(path)
+    assert len(score.tracks) == 10 and [t.is_drum for t in score.tracks].count(True) == 1
+    assert ours(score) == symusic_reads(path)
+    assert score.duration == end_time(symusic_reads(path))
+    assert_written_back_the_same(score, path)
+
+
+def test_drums_are_channel_10_and_keep_their_kit(tmp_path):
+    kit = [program(9, 25), *timed(note(9, 36, 0, 240, 110), note(9, 38, 480, 720, 100))]
+    piano = timed(note(0, 60, 0, 960))
+    path = midi_file(tmp_path / "Trio.MID", piano, kit)  # an upper-case suffix reads as well
+    score = read_tracks(path)
+    assert [(t.program, t.is_drum) for t in score.tracks] == [(0, False), (25, True)]
+    assert ours(score) == symusic_reads(path)
+    assert_written_back_the_same(score, path)  # the kit's program written and read back
+
+
+def test_overlapping_notes_of_one_pitch_and_zero_length_notes_are_kept(tmp_path):
+    track = [
+        (0, mido.Message("note_on", note=60, velocity=80)),
+        (480, mido.Message("note_on", note=60, velocity=70)),  # struck again while it sounds
+        (480, mido.Message("note_on", note=64, velocity=50)),  # a zero-length note
+        (480, mido.Message("note_off", note=64)),
+        (960, mido.Message("note_off", note=60)),  # both notes of 60 released at beat 3
+        (960, mido.Message("note_off", note=60)),
+        *note(0, 67, 2400, 2880, 90),  # the last note, long after the others (past their bar)
+    ]
+    path = midi_file(tmp_path / "overlap.mid", track)
+    score = read_tracks(path)
+    # note-offs: the second note-on of 60 ends with the first at tick 960
+    assert (
+        ours(score)
+        == symusic_reads(path)
+        == [
+            (
+                0,
+                False,
+                [(0.0, 2.0, 60, 80), (1.0, 1.0, 64, 50), (1.0, 2.0, 60, 70), (5.0, 6.0, 67, 90)],
+            )
+        ]
+    )
+    assert score.duration == 6.0
+    assert_written_back_the_same(score, path)
+
+
+def test_notes_of_one_pitch_that_end_apart_are_read_as_players_pair_them(tmp_path):
+    pretty_midi = pytest.importorskip("pretty_midi")
+    # 60 on at 0 and at 1, off at 2 and at 3: the first note-off ends both (as pretty_midi
+    # and music21 read it; symusic pairs them first in, first out)
+    track = [
+        (0, mido.Message("note_on", note=60, velocity=80)),
+        (480, mido.Message("note_on", note=60, velocity=70)),
+        (960, mido.Message("note_off", note=60)),
+        (1440, mido.Message("note_off", note=60)),
+    ]
+    path = midi_file(tmp_path / "apart.mid", track)
+    score = read_tracks(path)
+    (instrument,) = pretty_midi.PrettyMIDI(str(path)).instruments
+    reference = sorted((n.start * 2, n.end * 2, n.pitch, n.velocity) for n in instrument.notes)
+    assert ours(score) == [(0, False, reference)]  # 120 bpm: a second is two quarter notes
+    assert_written_back_the_same(score, path)
+
+
+def test_a_chord_of_mixed_velocities_keeps_each_notes_velocity(tmp_path):
+    chord = timed(note(0, 36, 0, 960, 110), note(0, 60, 0, 960, 70), note(0, 64, 0, 480, 70))
+    path = midi_file(tmp_path / "chord.mid", [program(0, 4), *chord])
+    score = read_tracks(path)
+    assert ours(score) == symusic_reads(path)  # the hi-hat stays at 70, not the chord's 110
+    (track,) = score.tracks
+    assert [(e.pitches, e.velocity, e.duration) for e in track.piece.notes] == [
+        ((36,), 110, 2.0), ((60,), 70, 2.0), ((64,), 70, 1.0)
+    ]  # fmt: skip
+    assert_written_back_the_same(score, path)
+    # the merged reading (the recipe's) still gives the chord one event, the loudest velocity
+    assert [(e.pitches, e.velocity) for e in read_midi(path).notes] == [((36, 60, 64), 110)]
+
+
+def test_what_is_not_kept_is_counted_and_said_once_per_read(tmp_path):
+    track = timed(note(0, 60, 0, 960), note(0, 62, 960, 1920))
+    track += [
+        (0, mido.MetaMessage("key_signature", key="Bb")),
+        (0, mido.MetaMessage("set_tempo", tempo=600_000)),
+        (960, mido.MetaMessage("set_tempo", tempo=430_000)),
+        (100, mido.Message("pitchwheel", pitch=2000)),
+        (200, mido.Message("pitchwheel", pitch=0)),
+        (0, mido.Message("control_change", control=64, value=127)),
+        (900, mido.Message("control_change", control=64, value=0)),
+        (0, mido.Message("control_change", control=7, value=100)),
+    ]
+    path = midi_file(tmp_path / "bends.mid", sorted(track, key=lambda e: e[0]))
+    plain = midi_file(tmp_path / "plain.mid", timed(note(0, 60, 0, 960)))
+    assert dict(read_tracks(path).not_kept) == {
+        "pitch bend": 2,
+        "sustain pedal message": 2,
+        "other controller message": 1,
+        "key signature": 1,
+        "tempo change": 1,
+    }
+    assert read_tracks(plain).not_kept == ()
+    corpus = load_corpus([path, plain, path], progress=False)
+    assert corpus.summary() == (
+        "3 pieces, 5 events, 0 files skipped; read 3 files: 4 pitch bends, 4 sustain pedal "
+        "messages, 2 other controller messages, 2 key signatures and 2 tempo changes not kept"
+    )
