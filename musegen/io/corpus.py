@@ -132,9 +132,9 @@ def load_corpus(
         results[index] = result
     pieces = [r[0] for r in results if isinstance(r, tuple)]
     not_kept: dict[str, int] = {}
-    for result in results:
-        if isinstance(result, tuple):
-            add_counts(not_kept, result[1])
+    for read_one in results:
+        if isinstance(read_one, tuple):
+            add_counts(not_kept, read_one[1])
     failures = [r for r in results if isinstance(r, LoadFailure)]
     return Corpus(pieces, skipped + failures, not_kept)
 
