@@ -8,6 +8,7 @@ Each case compares the instruments (program, drums), the notes of each instrumen
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -226,16 +227,75 @@ def test_what_is_not_kept_is_counted_and_said_once_per_read(tmp_path):
     ]
     path = midi_file(tmp_path / "bends.mid", sorted(track, key=lambda e: e[0]))
     plain = midi_file(tmp_path / "plain.mid", timed(note(0, 60, 0, 960)))
-    assert dict(read_tracks(path).not_kept) == {
-        "pitch bend": 2,
-        "sustain pedal message": 2,
-        "other controller message": 1,
-        "key signature": 1,
-        "tempo change": 1,
-    }
+    # symusic reads the same pitch bends and controllers (the pedal's among them)
+    reference = symusic.Score(str(path)).tracks[0]
+    assert (len(reference.pitch_bends), len(reference.controls)) == (2, 3)
+    assert read_tracks(path).not_kept == (  # a Score keeps the key and the tempo map
+        ("pitch bend", 2), ("sustain pedal message", 2), ("other controller message", 1)
+    )  # fmt: skip
     assert read_tracks(plain).not_kept == ()
-    corpus = load_corpus([path, plain, path], progress=False)
+    corpus = load_corpus([path, plain, path], progress=False)  # a Piece keeps neither
     assert corpus.summary() == (
         "3 pieces, 5 events, 0 files skipped; read 3 files: 4 pitch bends, 4 sustain pedal "
         "messages, 2 other controller messages, 2 key signatures and 2 tempo changes not kept"
     )
+
+
+def test_the_tempo_map_metre_changes_and_key_signatures_are_kept_and_written_back(tmp_path):
+    conductor = [
+        (0, mido.MetaMessage("set_tempo", tempo=600_000)),  # 100 bpm
+        (0, mido.MetaMessage("time_signature", numerator=4, denominator=4)),
+        (0, mido.MetaMessage("key_signature", key="Bb")),
+        (1920, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(140))),  # bar 2: 140 bpm
+        (3840, mido.MetaMessage("time_signature", numerator=3, denominator=4)),  # bar 3: 3/4
+        (3840, mido.MetaMessage("key_signature", key="F#m")),
+    ]
+    melody = timed(*(note(0, 60 + i, i * 960, i * 960 + 960) for i in range(6)))
+    path = midi_file(tmp_path / "changes.mid", conductor, melody)
+    score = read_tracks(path)
+    reference = symusic.Score(str(path))
+    tpq = reference.ticks_per_quarter
+    assert (score.tempo, score.time_signature) == (100.0, "4/4")
+    assert score.tempo_changes == tuple(
+        (t.time / tpq, round(t.qpm, 2)) for t in reference.tempos[1:]
+    ) == ((4.0, 140.0),)  # fmt: skip
+    assert score.time_signature_changes == tuple(
+        (t.time / tpq, f"{t.numerator}/{t.denominator}") for t in reference.time_signatures[1:]
+    ) == ((8.0, "3/4"),)  # fmt: skip
+    assert [(k.time / tpq, k.key, k.tonality) for k in reference.key_signatures] == [
+        (0.0, -2, 0), (8.0, 3, 1)
+    ]  # fmt: skip
+    assert score.key_signatures == ((0.0, "Bb major"), (8.0, "F# minor"))
+    assert score.not_kept == ()
+    assert_written_back_the_same(score, path)
+    again = read_tracks(write_midi(score, tmp_path / "changes-again.mid"))
+    assert replace(again, source=score.source) == score  # the maps take part in equality
+    assert replace(again, tempo_changes=()) != again
+    # 12 quarters, 4 at 100 bpm and 8 at 140: how long a player plays the file written back
+    written = symusic.Score(str(tmp_path / "changes-again.mid")).to("second")
+    assert max(n.end for t in written.tracks for n in t.notes) == pytest.approx(
+        4 * 60 / 100 + 8 * 60 / 140
+    )
+
+
+def test_the_sustain_pedal_lengthens_held_notes_as_note_seq_does(tmp_path):
+    track = [
+        (0, mido.Message("control_change", control=64, value=127)),  # pedal down at 0
+        *note(0, 60, 0, 240, 80),  # released at a sixteenth: sounds until the pedal lifts
+        *note(0, 64, 480, 720, 70),  # struck again at 2 while the pedal holds it ...
+        *note(0, 64, 960, 1200, 75),  # ... so the first 64 ends there
+        (1440, mido.Message("control_change", control=64, value=0)),  # pedal up at beat 3
+        *note(0, 67, 1440, 1680, 90),  # after the pedal: as long as the key is held
+    ]
+    path = midi_file(tmp_path / "pedal.mid", sorted(track, key=lambda e: e[0]))
+    held = read_tracks(path, sustain=True)
+    assert ours(held) == [
+        (0, False, [(0.0, 3.0, 60, 80), (1.0, 2.0, 64, 70), (2.0, 3.0, 64, 75), (3.0, 3.5, 67, 90)])
+    ]
+    assert held.not_kept == ()
+    plain = read_tracks(path)  # the default: each note as long as its key is held
+    assert ours(plain) == symusic_reads(path)
+    pedals = [p for t in symusic.Score(str(path)).tracks for p in t.pedals]
+    assert [(p.time, p.end) for p in pedals] == [(0, 1440)]  # symusic sees the same pedal
+    assert plain.not_kept == (("sustain pedal message", 2),)
+    assert_written_back_the_same(held, path)

@@ -15,9 +15,13 @@ A private leaf module for `musegen.io.midi_fast.read_tracks_fast` (numpy only):
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 
 from musegen.events import DEFAULT_VELOCITY, Event, trusted_event
+
+V = TypeVar("V")
 
 _GRID = 12  # quantized times are whole twelfths of a quarter note
 
@@ -139,3 +143,99 @@ def note_events(notes: Notes, tpq: int) -> list[Event]:
         )
         sounding = max(sounding, until)
     return events
+
+
+MAJOR_KEYS = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
+MINOR_KEYS = ("Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#", "G#", "D#", "A#")
+"""Key names by the sharps of a MIDI key signature (-7..7, flats negative), from index 0: -7."""
+
+
+def key_name(sharps: int, minor: int) -> str:
+    """A MIDI key signature as text: ``key_name(-2, 0)`` is ``"Bb major"``."""
+    names = MINOR_KEYS if minor else MAJOR_KEYS
+    return f"{names[max(-7, min(7, sharps)) + 7]} {'minor' if minor else 'major'}"
+
+
+def key_of_name(name: str) -> tuple[int, int]:
+    """(sharps, minor) of a key named as `key_name` names it; ValueError for another name."""
+    tonic, _, mode = name.partition(" ")
+    names = {"major": MAJOR_KEYS, "minor": MINOR_KEYS}.get(mode)
+    if names is None or tonic not in names:
+        raise ValueError(f"a key is named like 'Bb major' or 'F# minor', got {name!r}")
+    return names.index(tonic) - 7, int(mode == "minor")
+
+
+def changes(marks: list[tuple[int, V]], tpq: int, first: V | None) -> tuple[tuple[float, V], ...]:
+    """(offset, value) where the value of (tick, value) `marks` changes, from `first` on.
+
+    Offsets are on the grid of the notes (`grid_times`); of marks at one grid
+    point the last in time counts. With a `first` value (the score's tempo or
+    metre), nothing at offset 0 is a change; with None, a mark at 0 is one.
+    """
+    if not marks:
+        return ()
+    ordered = sorted(set(marks), key=lambda mark: mark[0])
+    points = grid_times(np.array([t for t, _ in ordered], np.int64), tpq).tolist()
+    by_point = dict(zip(points, (value for _, value in ordered), strict=True))
+    found: list[tuple[float, V]] = []
+    last = first
+    for point, value in by_point.items():
+        if value != last and (point or first is None):
+            found.append((point / _GRID, value))
+            last = value
+    return tuple(found)
+
+
+_DOWN, _UP, _ON, _OFF = 0, 1, 2, 3
+"""Sustain-pedal and note events in the order they are met at one tick (as note_seq's)."""
+
+
+def apply_sustain(notes: Notes, pedal: list[tuple[int, int]]) -> Notes:
+    """Notes of one channel as the sustain pedal holds them (as note_seq's sustain does).
+
+    The rule of ``note_seq.apply_sustain_control_changes``: `pedal` holds
+    (tick, value) of the channel's controller-64 messages, 64 and more press
+    the pedal. While it is down a released note sounds on until the pedal is
+    lifted, or until its pitch is struck again; at one tick the pedal moves
+    first, then notes start, then they end. A note still held at the end of
+    the file ends with the last note or pedal message.
+    """
+    starts, stops, pitches, channels, velocities = notes
+    if not pedal or not len(starts):
+        return notes
+    events = [(t, _DOWN if v >= 64 else _UP, -1) for t, v in pedal]
+    events += [(t, _ON, i) for i, t in enumerate(starts.tolist())]
+    events += [(t, _OFF, i) for i, t in enumerate(stops.tolist())]
+    events.sort(key=lambda e: (e[0], e[1]))
+    ends = stops.copy()
+    keep = np.ones(len(starts), bool)
+    active: list[int] = []  # notes sounding: held, or released under the pedal
+    released: set[int] = set()
+    down = False
+    pitch = pitches.tolist()
+    last = 0
+    for tick, kind, i in events:
+        last = max(last, tick)
+        if kind == _DOWN:
+            down = True
+        elif kind == _UP:
+            down = False
+            for j in [j for j in active if j in released]:
+                ends[j] = tick
+                active.remove(j)
+        elif kind == _ON:
+            if down:
+                for j in [j for j in active if pitch[j] == pitch[i]]:
+                    ends[j] = tick
+                    active.remove(j)
+                    keep[j] = keep[j] and starts[j] != tick
+            active.append(i)
+        elif i in active:  # a note-off: under the pedal the note sounds on
+            if down:
+                released.add(i)
+            else:
+                active.remove(i)
+    for j in active:
+        if j in released:
+            ends[j] = last
+    return starts[keep], ends[keep], pitches[keep], channels[keep], velocities[keep]

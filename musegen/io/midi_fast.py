@@ -31,7 +31,14 @@ from typing import Any
 import numpy as np
 
 from musegen.events import Piece
-from musegen.io._instruments import instrument_parts, note_events, program_timeline
+from musegen.io._instruments import (
+    apply_sustain,
+    changes,
+    instrument_parts,
+    key_name,
+    note_events,
+    program_timeline,
+)
 from musegen.io._midi_common import (
     MAX_QUARTER_LENGTH,
     MidiReadError,
@@ -65,8 +72,10 @@ class _Track:
     """Pitch-bend messages (not kept)."""
     controllers: dict[int, int] = field(default_factory=dict)
     """Messages per controller number (not kept)."""
-    keys: int = 0
-    """Key-signature meta events (not kept)."""
+    keys: list[tuple[int, int, int]] = field(default_factory=list)
+    """Tick, sharps (negative: flats) and minor (1) or major (0) of each key signature."""
+    pedal: list[tuple[int, int, int]] = field(default_factory=list)
+    """Tick, channel (1-based) and value of each sustain-pedal message (controller 64)."""
     name: str = ""
     """The track name (meta event 0x03), if any."""
 
@@ -120,7 +129,7 @@ def _read_counted(
     return piece, _not_kept(tracks)
 
 
-def read_tracks_fast(path: str | os.PathLike[str]) -> Score:
+def read_tracks_fast(path: str | os.PathLike[str], *, sustain: bool = False) -> Score:
     """Read a MIDI file into a `Score`: a `Track` per instrument, as a player hears the file.
 
     An instrument is a (channel, program) of a track of the file: a note's
@@ -132,11 +141,18 @@ def read_tracks_fast(path: str | os.PathLike[str]) -> Score:
     program the kit's. Each note's onset and end go to the nearest sixteenth
     or eighth-note triplet, each note keeps its own velocity (a chord of mixed
     velocities is an event per velocity, at one onset), and rests fill the
-    gaps. `write_midi` writes the score back as it is read here.
+    gaps. The tempo map, the metre changes and the key signatures are kept
+    (`Score.tempo_changes`, `Score.time_signature_changes`,
+    `Score.key_signatures`). `write_midi` writes the score back as it is read here.
 
-    What the score does not hold (pitch bends, controllers such as the
-    sustain pedal, key signatures, tempo and metre changes after the first)
-    is counted in `Score.not_kept`.
+    Args:
+        path: The MIDI file.
+        sustain: Lengthen the notes the sustain pedal (controller 64) holds, as
+            ``note_seq.apply_sustain_control_changes`` does; False (default)
+            keeps each note as long as its key is held.
+
+    What the score does not hold (pitch bends, controllers, the sustain pedal
+    unless `sustain`) is counted in `Score.not_kept`.
 
     Raises:
         MidiReadError: the file is missing, empty, not MIDI, or corrupt.
@@ -153,39 +169,58 @@ def read_tracks_fast(path: str | os.PathLike[str]) -> Score:
     """
     file, tpq, tracks = _read(path)
     timeline = program_timeline([t.program_changes for t in tracks])
+    pedals: dict[int, list[tuple[int, int]]] = {}
+    if sustain:
+        for tick, channel, value in sorted(
+            (m for t in tracks for m in t.pedal), key=lambda m: m[0]
+        ):
+            pedals.setdefault(channel, []).append((tick, value))
     out: list[Track] = []
     note_tracks, tempo, signature = _note_tracks(tracks, tpq)
     tempo, signature = tempo or 120.0, signature or "4/4"
     for track, _ in note_tracks:
         for channel, program, notes in instrument_parts(_pair_notes(track.notes), timeline):
+            if channel in pedals:
+                notes = apply_sustain(notes, pedals[channel])
             events = note_events(notes, tpq)
             if events:
                 piece = Piece(tuple(events), tempo=tempo, time_signature=signature)
                 is_drum = channel == _DRUM_CHANNEL
                 out.append(Track(piece, program=program, name=track.name, is_drum=is_drum))
+    keys = [(tick, key_name(sharps, minor)) for t in tracks for tick, sharps, minor in t.keys]
     return Score(
         tuple(out),
         tempo=tempo,
         time_signature=signature,
         source=file.name,
-        not_kept=_not_kept(tracks),
+        tempo_changes=changes([m for t in tracks for m in t.tempos], tpq, tempo),
+        time_signature_changes=changes([m for t in tracks for m in t.signatures], tpq, signature),
+        key_signatures=changes(keys, tpq, None),
+        not_kept=_not_kept(tracks, maps=False, pedal=not sustain),
     )
 
 
-def _not_kept(tracks: list[_Track]) -> tuple[tuple[str, int], ...]:
-    """What a `Score` read from `tracks` does not hold, counted (only what the file has)."""
+def _not_kept(
+    tracks: list[_Track], *, maps: bool = True, pedal: bool = True
+) -> tuple[tuple[str, int], ...]:
+    """What is read from `tracks` does not hold, counted (only what the file has).
+
+    `maps`: tempo and metre changes and key signatures (which a `Piece` does
+    not hold); `pedal`: the sustain pedal's messages.
+    """
     controllers: dict[int, int] = {}
     for track in tracks:
         for number, count in track.controllers.items():
             controllers[number] = controllers.get(number, 0) + count
     counts = {
         "pitch bend": sum(t.bends for t in tracks),
-        "sustain pedal message": controllers.pop(64, 0),
+        "sustain pedal message": sum(len(t.pedal) for t in tracks) if pedal else 0,
         "other controller message": sum(controllers.values()),
-        "key signature": sum(t.keys for t in tracks),
-        "tempo change": _changes([t.tempos for t in tracks]),
-        "time signature change": _changes([t.signatures for t in tracks]),
     }
+    if maps:
+        counts["key signature"] = sum(len(t.keys) for t in tracks)
+        counts["tempo change"] = _changes([t.tempos for t in tracks])
+        counts["time signature change"] = _changes([t.signatures for t in tracks])
     return tuple((what, count) for what, count in counts.items() if count)
 
 
@@ -309,7 +344,10 @@ def _parse_track(data: bytes, position: int, end: int) -> _Track:
                 position += 1
             elif kind == 0xB0:
                 number = data[position]
-                track.controllers[number] = track.controllers.get(number, 0) + 1
+                if number == 64:
+                    track.pedal.append((tick, (byte & 0x0F) + 1, data[position + 1]))
+                else:
+                    track.controllers[number] = track.controllers.get(number, 0) + 1
                 position += 2
             elif kind == 0xE0:
                 track.bends += 1
@@ -336,7 +374,8 @@ def _parse_track(data: bytes, position: int, end: int) -> _Track:
                 if len(payload) < 2:
                     raise ValueError("key signature shorter than 2 bytes")
                 track.meta_ticks.append(tick)
-                track.keys += 1
+                sharps = payload[0] - 256 if payload[0] > 127 else payload[0]
+                track.keys.append((tick, sharps, payload[1]))
             elif meta_type in (0x03, 0x04):  # track name, instrument name
                 track.meta_ticks.append(tick)
                 if meta_type == 0x03 and not track.name:

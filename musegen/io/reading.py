@@ -251,16 +251,24 @@ def _key_number(element: Any) -> int:
     return int(key) if key is not None else int(element.displayPitch().midi)
 
 
-def read_tracks(path: str | os.PathLike[str]) -> Score:
+def read_tracks(path: str | os.PathLike[str], *, sustain: bool = False) -> Score:
     """Read a MIDI file keeping its tracks apart: a `Score` of `Track` objects.
 
-    Each track with notes gives a `Track` with its General MIDI program, its name
-    and whether it is percussion (the notes of channel 10 become a drum track of
-    their own). Read by the fast reader (`musegen.io.midi_fast.read_tracks_fast`);
-    `read_midi` stays the merged reading. Other formats music21 reads
-    (MusicXML, ``.krn``) go through `score_from_stream`: a part's program is
-    its ``<midi-program>``, and a percussion part is a drum track, each note
-    the key its ``<midi-unpitched>`` names.
+    A MIDI file is read as a player hears it, by the fast reader
+    (`musegen.io.midi_fast.read_tracks_fast`): a `Track` per channel and
+    program of each track, the program the last program change on the
+    channel before the notes, wherever it sits; channel 10 is drums. Each
+    note keeps its velocity; the tempo map, metre changes and key signatures
+    are kept, and `Score.not_kept` counts what is not (pitch bends,
+    controllers). `read_midi` stays the merged reading. Other formats music21
+    reads (MusicXML, ``.krn``) go through `score_from_stream`: a part's
+    program is its ``<midi-program>``, and a percussion part is a drum track,
+    each note the key its ``<midi-unpitched>`` names.
+
+    Args:
+        path: The file.
+        sustain: MIDI only: lengthen the notes the sustain pedal holds, as
+            ``note_seq.apply_sustain_control_changes`` does.
 
     Raises:
         MidiReadError: the file is missing, empty, not MIDI, or corrupt.
@@ -280,7 +288,7 @@ def read_tracks(path: str | os.PathLike[str]) -> Score:
 
     file = Path(path)
     if _is_midi(file):
-        return read_tracks_fast(file)
+        return read_tracks_fast(file, sustain=sustain)
     parsed = _parse(file)
     return score_from_stream(parsed, source=file.name, drum_keys=_drum_keys(file))
 

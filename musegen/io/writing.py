@@ -9,6 +9,7 @@ from typing import Any
 
 from musegen._files import atomic_write_bytes
 from musegen.events import Event, Piece
+from musegen.io._instruments import key_of_name
 from musegen.io.tracks import Score
 
 __all__ = ["piece_to_stream", "write_midi"]
@@ -23,7 +24,8 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
 
     No half-written file is left behind on an interrupt. A score's tracks keep
     their programs, names and each note's velocity, a track to a channel of its
-    own; drum tracks go to channel 10 with their kit's program. `read_tracks`
+    own; drum tracks go to channel 10 with their kit's program; a score's tempo
+    map, metre changes and key signatures are written too. `read_tracks`
     reads a score it read back the same. The bytes are written by symusic.
 
     Args:
@@ -45,17 +47,26 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     """
     import symusic
 
+    tempos: list[tuple[float, float]] = [(0.0, piece.tempo)]
+    signatures: list[tuple[float, str]] = [(0.0, piece.time_signature)]
+    keys: list[tuple[float, str]] = []
     if isinstance(piece, Score):
-        tempo, signature = piece.tempo, piece.time_signature
         tracks = [(t.piece, t.program, t.name, t.is_drum) for t in piece.tracks]
+        tempos += piece.tempo_changes
+        signatures += piece.time_signature_changes
+        keys = list(piece.key_signatures)
     else:
-        tempo, signature = piece.tempo, piece.time_signature
         tracks = [(piece, program, "", False)]
     score: Any = symusic.Score(TICKS_PER_QUARTER)  # symusic's stubs name no attributes
-    score.tempos.append(symusic.Tempo(0, float(tempo)))
-    numerator, _, denominator = signature.partition("/")
-    if numerator.isdigit() and denominator.isdigit() and int(numerator) and int(denominator):
-        score.time_signatures.append(symusic.TimeSignature(0, int(numerator), int(denominator)))
+    score.tempos.extend(symusic.Tempo(_tick(at), float(bpm)) for at, bpm in tempos)
+    for at, signature in signatures:
+        numerator, _, denominator = signature.partition("/")
+        if numerator.isdigit() and denominator.isdigit() and int(numerator) and int(denominator):
+            metre = symusic.TimeSignature(_tick(at), int(numerator), int(denominator))
+            score.time_signatures.append(metre)
+    for at, key in keys:
+        sharps, minor = key_of_name(key)
+        score.key_signatures.append(symusic.KeySignature(_tick(at), sharps, minor))
     for events, number, name, is_drum in tracks:
         track: Any = symusic.Track(name=name, program=number, is_drum=is_drum)
         track.notes.extend(
