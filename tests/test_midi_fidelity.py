@@ -87,8 +87,8 @@ def end_time(instruments: list[tuple[int, bool, list[tuple[float, float, int, in
     return max(end for *_, notes in instruments for _, end, _, _ in notes)
 
 
-def assert_written_back_the_same(score: Score, path: Path) -> None:
-    again = read_tracks(write_midi(score, path.with_name(f"again-{path.name}")))
+def assert_written_back_the_same(score: Score, folder: Path) -> None:
+    again = read_tracks(write_midi(score, folder / f"again-{score.source}"))
     assert [(t.program, t.is_drum, t.name) for t in again.tracks] == [
         (t.program, t.is_drum, t.name) for t in score.tracks
     ]
@@ -112,7 +112,7 @@ def test_a_program_change_in_the_conductor_track_sets_its_channel_everywhere(tmp
     assert ours(score) == reference
     assert [p for p, *_ in symusic_reads(path)] == [0, 0, 48]  # what a per-track reading says
     assert score.duration == end_time(reference) == 4.0 and score.tempo == 100.0
-    assert_written_back_the_same(score, path)
+    assert_written_back_the_same(score, tmp_path)
 
 
 def test_one_track_on_several_channels_and_programs_gives_an_instrument_each(tmp_path):
@@ -127,7 +127,7 @@ def test_one_track_on_several_channels_and_programs_gives_an_instrument_each(tmp
     score = read_tracks(path)
     assert [t.program for t in score.tracks] == [40, 33, 73]  # in the order they first sound
     assert ours(score) == symusic_reads(path)
-    assert_written_back_the_same(score, path)
+    assert_written_back_the_same(score, tmp_path)
 
 
 def test_a_format_0_file_gives_a_track_per_channel(tmp_path):
@@ -140,7 +140,7 @@ def test_a_format_0_file_gives_a_track_per_channel(tmp_path):
     assert len(score.tracks) == 10 and [t.is_drum for t in score.tracks].count(True) == 1
     assert ours(score) == symusic_reads(path)
     assert score.duration == end_time(symusic_reads(path))
-    assert_written_back_the_same(score, path)
+    assert_written_back_the_same(score, tmp_path)
 
 
 def test_drums_are_channel_10_and_keep_their_kit(tmp_path):
@@ -150,7 +150,7 @@ def test_drums_are_channel_10_and_keep_their_kit(tmp_path):
     score = read_tracks(path)
     assert [(t.program, t.is_drum) for t in score.tracks] == [(0, False), (25, True)]
     assert ours(score) == symusic_reads(path)
-    assert_written_back_the_same(score, path)  # the kit's program written and read back
+    assert_written_back_the_same(score, tmp_path)  # the kit's program written and read back
 
 
 def test_overlapping_notes_of_one_pitch_and_zero_length_notes_are_kept(tmp_path):
@@ -178,7 +178,7 @@ def test_overlapping_notes_of_one_pitch_and_zero_length_notes_are_kept(tmp_path)
         ]
     )
     assert score.duration == 6.0
-    assert_written_back_the_same(score, path)
+    assert_written_back_the_same(score, tmp_path)
 
 
 def test_notes_of_one_pitch_that_end_apart_are_read_as_players_pair_them(tmp_path):
@@ -196,7 +196,7 @@ def test_notes_of_one_pitch_that_end_apart_are_read_as_players_pair_them(tmp_pat
     (instrument,) = pretty_midi.PrettyMIDI(str(path)).instruments
     reference = sorted((n.start * 2, n.end * 2, n.pitch, n.velocity) for n in instrument.notes)
     assert ours(score) == [(0, False, reference)]  # 120 bpm: a second is two quarter notes
-    assert_written_back_the_same(score, path)
+    assert_written_back_the_same(score, tmp_path)
 
 
 def test_a_chord_of_mixed_velocities_keeps_each_notes_velocity(tmp_path):
@@ -208,7 +208,7 @@ def test_a_chord_of_mixed_velocities_keeps_each_notes_velocity(tmp_path):
     assert [(e.pitches, e.velocity, e.duration) for e in track.piece.notes] == [
         ((36,), 110, 2.0), ((60,), 70, 2.0), ((64,), 70, 1.0)
     ]  # fmt: skip
-    assert_written_back_the_same(score, path)
+    assert_written_back_the_same(score, tmp_path)
     # the merged reading (the recipe's) still gives the chord one event, the loudest velocity
     assert [(e.pitches, e.velocity) for e in read_midi(path).notes] == [((36, 60, 64), 110)]
 
@@ -267,7 +267,7 @@ def test_the_tempo_map_metre_changes_and_key_signatures_are_kept_and_written_bac
     ]  # fmt: skip
     assert score.key_signatures == ((0.0, "Bb major"), (8.0, "F# minor"))
     assert score.not_kept == ()
-    assert_written_back_the_same(score, path)
+    assert_written_back_the_same(score, tmp_path)
     again = read_tracks(write_midi(score, tmp_path / "changes-again.mid"))
     assert replace(again, source=score.source) == score  # the maps take part in equality
     assert replace(again, tempo_changes=()) != again
@@ -298,4 +298,37 @@ def test_the_sustain_pedal_lengthens_held_notes_as_note_seq_does(tmp_path):
     pedals = [p for t in symusic.Score(str(path)).tracks for p in t.pedals]
     assert [(p.time, p.end) for p in pedals] == [(0, 1440)]  # symusic sees the same pedal
     assert plain.not_kept == (("sustain pedal message", 2),)
-    assert_written_back_the_same(held, path)
+    assert_written_back_the_same(held, tmp_path)
+
+
+def test_a_key_struck_twice_at_once_is_two_notes_as_the_other_readers_count(tmp_path):
+    pretty_midi = pytest.importorskip("pretty_midi")
+    track = [  # a melody doubled in its chord: 72 twice at 0, one note-off ends both
+        (0, mido.Message("note_on", note=72, velocity=100)),
+        (0, mido.Message("note_on", note=72, velocity=110)),
+        (0, mido.Message("note_on", note=64, velocity=110)),
+        (480, mido.Message("note_off", note=72)),
+        (480, mido.Message("note_off", note=64)),
+        (480, mido.Message("note_off", note=72)),
+    ]
+    path = midi_file(tmp_path / "doubled.mid", track)
+    score = read_tracks(path)
+    (instrument,) = pretty_midi.PrettyMIDI(str(path)).instruments
+    reference = sorted((n.start * 2, n.end * 2, n.pitch, n.velocity) for n in instrument.notes)
+    assert ours(score) == [(0, False, reference)] == symusic_reads(path)
+    assert len(reference) == 3
+    assert_written_back_the_same(score, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["8.mid", "AT.mid", "Oppressed.mid", "caitsith.mid"])
+def test_files_of_the_corpus_read_as_pretty_midi_reads_them_and_write_back(
+    skuli_midi, name, tmp_path
+):
+    pretty_midi = pytest.importorskip("pretty_midi")
+    path = skuli_midi / name  # 8.mid doubles notes; AT.mid is format 0 on 14 channels
+    score = read_tracks(path)
+    reference = pretty_midi.PrettyMIDI(str(path)).instruments
+    assert sorted(
+        (t.program, t.is_drum, sum(len(e.pitches) for e in t.piece.notes)) for t in score.tracks
+    ) == sorted((i.program, i.is_drum, len(i.notes)) for i in reference if i.notes)
+    assert_written_back_the_same(score, tmp_path)

@@ -91,7 +91,7 @@ def grid_times(ticks: np.ndarray, tpq: int) -> np.ndarray:
     return np.where(triplet_error < error, (low + up) * 4, sixteenths)
 
 
-def note_events(notes: Notes, tpq: int) -> list[Event]:
+def note_events(notes: Notes, tpq: int) -> tuple[list[Event], int]:
     """The notes of one instrument as events, silent gaps filled with rests.
 
     Each note's onset and end go to the nearest grid point (`grid_times`) on
@@ -99,27 +99,44 @@ def note_events(notes: Notes, tpq: int) -> list[Event]:
     grid (a sixteenth, or a triplet eighth), a note of no length keeps none.
     Notes with the same onset, end and velocity are one event (a chord): a
     chord of mixed velocities or lengths is an event per velocity and
-    length, all at its onset. One pitch struck twice at one onset (which a
-    channel cannot sound twice) is one note, the longest and the loudest.
+    length, all at its onset. A pitch struck twice at one onset (two note-ons
+    of one key, which the next note-off both ends) is two notes: the second
+    goes to an event of its own. A note that comes to the onset of a longer
+    note of its pitch on the grid (struck and struck again within a grid
+    step) is left out, since MIDI cannot hold the two: the count of those
+    comes with the events.
     """
     starts, stops, pitches, _, velocities = notes
     if not len(starts):
-        return []
+        return [], 0
     onset, end = grid_times(starts, tpq), grid_times(stops, tpq)
     lost = (end <= onset) & (stops > starts)
     end = np.where(lost, onset + np.where(onset % 3 == 0, 3, 4), end)
-    # one note per (onset, pitch): the longest, then the loudest, first in this order
-    order = np.lexsort((-velocities, -end, pitches, onset))
+    # the notes of one onset and pitch keep the longest end (and all notes of that end)
+    order = np.lexsort((-end, pitches, onset))
     onset, end, pitches, velocities = onset[order], end[order], pitches[order], velocities[order]
-    keep = np.concatenate(([True], (onset[1:] != onset[:-1]) | (pitches[1:] != pitches[:-1])))
+    first = np.concatenate(([True], (onset[1:] != onset[:-1]) | (pitches[1:] != pitches[:-1])))
+    longest = end[np.maximum.accumulate(np.where(first, np.arange(len(end)), 0))]
+    keep = end == longest
+    merged = int(len(keep) - keep.sum())
     onset, end, pitches, velocities = onset[keep], end[keep], pitches[keep], velocities[keep]
-    # one event per (onset, end, velocity), louder first, then longer
+    # each note's rank among the notes of its onset, end, velocity and pitch (0: the first)
     order = np.lexsort((pitches, -end, -velocities, onset))
     onset, end, pitches, velocities = onset[order], end[order], pitches[order], velocities[order]
+    new = np.concatenate(
+        ([True], (onset[1:] != onset[:-1]) | (end[1:] != end[:-1])
+         | (velocities[1:] != velocities[:-1]) | (pitches[1:] != pitches[:-1]))
+    )  # fmt: skip
+    index = np.arange(len(onset))
+    rank = index - np.maximum.accumulate(np.where(new, index, 0))
+    # one event per (onset, end, velocity, rank), louder first, then longer
+    order = np.lexsort((pitches, rank, -end, -velocities, onset))
+    onset, end, pitches = onset[order], end[order], pitches[order]
+    velocities, rank = velocities[order], rank[order]
     firsts = np.flatnonzero(
         np.concatenate(
             ([True], (onset[1:] != onset[:-1]) | (end[1:] != end[:-1])
-             | (velocities[1:] != velocities[:-1]))
+             | (velocities[1:] != velocities[:-1]) | (rank[1:] != rank[:-1]))
         )
     )  # fmt: skip
     ends = [*firsts[1:].tolist(), len(onset)]
@@ -142,7 +159,7 @@ def note_events(notes: Notes, tpq: int) -> list[Event]:
             trusted_event(at / _GRID, (until - at) / _GRID, tuple(pitch[first:last]), velocity)
         )
         sounding = max(sounding, until)
-    return events
+    return events, merged
 
 
 MAJOR_KEYS = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
