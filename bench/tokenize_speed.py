@@ -24,8 +24,9 @@ extrapolated per file to the corpus when fewer):
   MidiTok's own reading (``symusic.Score``, tracks kept) beside them, and
   musegen's byte parser alone (`midi_fast._parse_file`, what symusic would replace);
 - with ``--baseline REV``: the same two reading rows of musegen as it was at the
-  git revision REV (extracted to a temporary folder, timed in a subprocess
-  right after), so that before and after come from one run.
+  git revision REV (extracted to a temporary folder) beside this checkout's,
+  each timed in a fresh process, in turns, three turns, the best of each:
+  before and after come from one run, under the same load.
 
 Every row imports its libraries before its clock starts. The recipe row runs once;
 every other row runs three times and its best time counts (as ``timeit`` reports),
@@ -55,6 +56,9 @@ import _recipe
 
 REPEAT = 3
 """Runs of each fast row; the best counts (as timeit does): the least disturbed by other jobs."""
+
+ROUNDS = 3
+"""With --baseline: turns of (reading now, reading at the baseline), each REPEAT runs."""
 
 
 def timed(
@@ -100,19 +104,34 @@ def reading_rows(files: list[Path]) -> dict[str, float]:
     return {"merged": merged_s, "tracks": tracks_s}
 
 
-def baseline_rows(revision: str, files: list[Path]) -> dict[str, float]:
-    """`reading_rows` of musegen at git `revision`, in a subprocess importing that version."""
+def rows_in_subprocess(package_root: str, files: list[Path]) -> dict[str, float]:
+    """`reading_rows` in a fresh process importing musegen from `package_root`."""
+    env = {**os.environ, "PYTHONPATH": package_root}
+    command = [sys.executable, __file__, "--reading-json", *map(str, files)]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def before_and_after(revision: str, files: list[Path]) -> tuple[dict[str, float], dict[str, float]]:
+    """`reading_rows` of musegen at git `revision` and of this checkout, best of ROUNDS turns.
+
+    Each in a fresh process (this one holds every row's results by now, which
+    slows Python's garbage collector), in turns, so both see the same load.
+    """
     root = Path(__file__).resolve().parents[1]
     archive = subprocess.run(
         ["git", "archive", revision, "musegen"], cwd=root, capture_output=True, check=True
     ).stdout
+    before: dict[str, float] = {}
+    after: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(folder, filter="data")
-        env = {**os.environ, "PYTHONPATH": folder}
-        command = [sys.executable, __file__, "--reading-json", *map(str, files)]
-        out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
-    return json.loads(out.splitlines()[-1])
+        for _ in range(ROUNDS):
+            for best, package in ((before, folder), (after, str(root))):
+                for key, seconds in rows_in_subprocess(package, files).items():
+                    best[key] = min(best.get(key, seconds), seconds)
+    return before, after
 
 
 def main() -> None:
@@ -127,7 +146,7 @@ def main() -> None:
     if args.reading_json:  # the subprocess of --baseline
         import musegen
 
-        assert Path(musegen.__file__).is_relative_to(os.environ["PYTHONPATH"])
+        assert Path(musegen.__file__).is_relative_to(os.environ["PYTHONPATH"]), musegen.__file__
         print(json.dumps(reading_rows(args.reading_json)))
         return
 
@@ -186,12 +205,14 @@ def main() -> None:
     assert warm.tokens == cold.tokens and warm.hits == len(warm.tokens)
     print(f"musegen: {cold.summary()}; {sum(len(t) for t in cold.tokens)} tokens")
 
-    reading = reading_rows(files)
+    if args.baseline:
+        before, reading = before_and_after(args.baseline, files)
+    else:
+        reading = reading_rows(files)
     merged_s, tracks_s = reading["merged"], reading["tracks"]
     rows["musegen read merged (read_midi_fast)"] = merged_s
     rows["musegen read tracks (read_tracks_fast)"] = tracks_s
     if args.baseline:
-        before = baseline_rows(args.baseline, files)
         rows[f"  the same at {args.baseline}: merged"] = before["merged"]
         rows[f"  the same at {args.baseline}: tracks"] = before["tracks"]
         print(
