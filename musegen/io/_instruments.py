@@ -1,6 +1,6 @@
 """Notes of a MIDI file as a player hears them: by channel and program, each note on the grid.
 
-A private leaf module for `musegen.io.midi_fast.read_tracks_fast` (numpy only):
+A private leaf module for `musegen.io.midi_fast` (numpy only):
 
 - `program_timeline`: every program change of the file, by channel, in time
   order (a change in one track sets the program of that channel's notes in
@@ -10,7 +10,10 @@ A private leaf module for `musegen.io.midi_fast.read_tracks_fast` (numpy only):
   program), each note's program the last change on its channel at or before
   its onset;
 - `note_events`: one part's notes as events, onset and end of each note on
-  the grid on their own, each note's own velocity.
+  the grid (`grid_times`, which the merged reading uses for onsets too) on
+  their own, each note's own velocity;
+- `apply_sustain`: notes held by the sustain pedal (on request);
+- `changes`, `key_name`: the tempo map, metres and keys a `Score` keeps.
 """
 
 from __future__ import annotations

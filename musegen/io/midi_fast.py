@@ -34,6 +34,7 @@ from musegen.events import Piece
 from musegen.io._instruments import (
     apply_sustain,
     changes,
+    grid_times,
     instrument_parts,
     key_name,
     note_events,
@@ -421,7 +422,7 @@ def _track_notes(
         _pair_notes(track.notes), tpq, _DRUM_CHANNEL if drop_drums else None
     )
     # each chord lasts until the next onset or stream element at most (music21's quantize)
-    offsets = np.union1d(_onsets(np.array(track.meta_ticks, dtype=np.int64), tpq), onsets)
+    offsets = np.union1d(grid_times(np.array(track.meta_ticks, dtype=np.int64), tpq), onsets)
     following = np.searchsorted(offsets, onsets, side="right")
     last = len(offsets) - 1
     gaps = np.where(following <= last, offsets[np.minimum(following, last)] - onsets, -1)
@@ -655,7 +656,7 @@ def _group_chords(
         lengths[run : run + 1] = [chord[1] for chord in grouped]
         chords[run : run + 1] = [chord[2] for chord in grouped]
         loudness[run : run + 1] = [chord[3] for chord in grouped]
-    return _onsets(np.array(onsets, dtype=np.int64), tpq), lengths, chords, loudness
+    return grid_times(np.array(onsets, dtype=np.int64), tpq), lengths, chords, loudness
 
 
 def _chord_velocities(velocities: list[int]) -> tuple[int, ...]:
@@ -689,22 +690,6 @@ def _group_run(
         else:
             out.append((start, stops[-1] - starts[-1], pitches, _chord_velocities(list(loudness))))
     return out
-
-
-def _onsets(ticks: np.ndarray, tpq: int) -> np.ndarray:
-    """``_quantize(tick / tpq)`` of every tick, in whole numbers: the nearest grid point.
-
-    The error of a grid point is in units of ``1 / (12 * tpq)`` quarters; the lower
-    point wins a tie within a grid, and sixteenths a tie between the grids.
-    """
-    low, remainder = np.divmod(ticks * 4, tpq)  # in sixteenths
-    up = 2 * remainder > tpq
-    error = np.where(up, tpq - remainder, remainder) * 3
-    sixteenths = (low + up) * 3
-    low, remainder = np.divmod(ticks * 3, tpq)  # in triplet eighths
-    up = 2 * remainder > tpq
-    triplet_error = np.where(up, tpq - remainder, remainder) * 4
-    return np.where(triplet_error < error, (low + up) * 4, sixteenths)
 
 
 @lru_cache(maxsize=65536)
