@@ -197,3 +197,9 @@ def test_pieces_go_to_music21_streams_and_back(skuli_midi, tmp_path):
     assert part.flatten().getElementsByClass("MetronomeMark")[0].number == piece.tempo
     xml = part.write("musicxml", tmp_path / "8.musicxml")  # notation, with music21's own tools
     assert xml.stat().st_size > 1000
+
+
+def test_a_note_of_velocity_0_is_written_as_the_softest_note_not_a_note_off(tmp_path):
+    piece = Piece((Event(0, 1, (60,), 0), Event(1, 1, (62,), 90)))
+    back = read_midi(write_midi(piece, tmp_path / "soft.mid"))
+    assert [(e.pitches, e.velocity) for e in back.notes] == [((60,), 1), ((62,), 90)]

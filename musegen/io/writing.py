@@ -69,9 +69,9 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
         score.key_signatures.append(symusic.KeySignature(_tick(at), sharps, minor))
     for events, number, name, is_drum in tracks:
         track: Any = symusic.Track(name=name, program=number, is_drum=is_drum)
-        track.notes.extend(
-            symusic.Note(_tick(start), _tick(start + length) - _tick(start), pitch, velocity)
-            for start, length, pitch, velocity in _note_spans(events)
+        track.notes.extend(  # velocity 0 would be a note-off: 1, the softest
+            symusic.Note(_tick(start), _tick(start + length) - _tick(start), pitch, max(1, v))
+            for start, length, pitch, v in _note_spans(events)
         )
         score.tracks.append(track)
     return atomic_write_bytes(path, score.dumps_midi())
