@@ -332,3 +332,24 @@ def test_files_of_the_corpus_read_as_pretty_midi_reads_them_and_write_back(
         (t.program, t.is_drum, sum(len(e.pitches) for e in t.piece.notes)) for t in score.tracks
     ) == sorted((i.program, i.is_drum, len(i.notes)) for i in reference if i.notes)
     assert_written_back_the_same(score, tmp_path)
+
+
+def test_merged_reading_and_corpora_hold_the_pedal_on_request(tmp_path):
+    track = [
+        (0, mido.Message("control_change", control=64, value=100)),
+        *note(0, 48, 0, 240, 80),
+        *note(0, 52, 480, 720, 70),
+        (1920, mido.Message("control_change", control=64, value=10)),
+    ]
+    path = midi_file(tmp_path / "pedal.mid", sorted(track, key=lambda e: e[0]))
+    held = read_midi(path, sustain=True)
+    assert [(e.offset, e.duration, e.pitches) for e in held.notes] == [
+        (0.0, 4.0, (48,)), (1.0, 3.0, (52,))
+    ]  # fmt: skip
+    assert held == read_tracks(path, sustain=True).merged() and held.source == "pedal.mid"
+    assert [e.duration for e in read_midi(path).notes] == [0.5, 0.5]  # the recipe's reading
+    corpus = load_corpus([path], progress=False, sustain=True)
+    assert corpus.pieces == [held] and corpus.not_kept == {}
+    assert "2 sustain pedal messages not kept" in load_corpus([path], progress=False).summary()
+    with pytest.raises(ValueError, match="sustain=True reads with parts='all'"):
+        read_midi(path, sustain=True, parts="first")

@@ -24,6 +24,7 @@ from musegen.io.reading import (
     Parts,
     _is_midi,
     _parse,
+    _sustained_piece,
     piece_from_stream,
     read_midi,
 )
@@ -92,6 +93,7 @@ def load_corpus(
     progress: bool = True,
     engine: Engine = "auto",
     workers: int | None = 1,
+    sustain: bool = False,
 ) -> Corpus:
     """Load many pieces, skipping (and reporting) files that fail.
 
@@ -110,6 +112,8 @@ def load_corpus(
         progress: Show a progress bar on standard error.
         engine: As for `read_midi` (MIDI files only; other formats use music21).
         workers: Processes reading files at once; None uses every core.
+        sustain: As for `read_midi` (MIDI files only): notes held as the
+            sustain pedal holds them.
 
     Returns:
         A `Corpus`: the pieces that hold notes, and a `LoadFailure` for each file
@@ -121,11 +125,20 @@ def load_corpus(
         >>> len(corpus.pieces), corpus.failures
         (3, [])
     """
+    if sustain and (parts != "all" or grouping != "onset" or engine == "music21"):
+        raise ValueError("sustain=True reads with parts='all', grouping='onset' only")
     skipped: list[LoadFailure] = []
     paths = source_files(source, skipped=skipped)
     if limit is not None:
         paths = paths[:limit]
-    read = partial(_read_one, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine)
+    read = partial(
+        _read_one,
+        parts=parts,
+        drop_drums=drop_drums,
+        grouping=grouping,
+        engine=engine,
+        sustain=sustain,
+    )
     results: list[tuple[Piece, _Counts] | LoadFailure | None] = [None] * len(paths)
     done = map_unordered(read, paths, workers, file_sizes(paths))
     for index, result in file_progress(done, progress, "reading", len(paths)):
@@ -143,11 +156,20 @@ _Counts = tuple[tuple[str, int], ...]
 
 
 def _read_one(
-    file: Path, *, parts: Parts, drop_drums: bool, grouping: Grouping, engine: Engine
+    file: Path,
+    *,
+    parts: Parts,
+    drop_drums: bool,
+    grouping: Grouping,
+    engine: Engine,
+    sustain: bool = False,
 ) -> tuple[Piece, _Counts] | LoadFailure:
     """One file of `load_corpus` and what it did not keep (module level, for worker processes)."""
     not_kept: _Counts = ()
     try:
+        if sustain and _is_midi(file):
+            piece, not_kept = _sustained_piece(file, drop_drums=drop_drums)
+            return _checked(file, piece, not_kept)
         fast = engine == "fast" or (engine == "auto" and parts == "all" and grouping == "onset")
         if _is_midi(file) and fast and grouping == "onset":  # read_midi's fast reading
             piece, not_kept = _read_counted(file, parts=parts, drop_drums=drop_drums)
@@ -159,6 +181,10 @@ def _read_one(
             piece = _read_any(file, parts, drop_drums, grouping)
     except MidiReadError as err:
         return LoadFailure(str(file), err.reason)
+    return _checked(file, piece, not_kept)
+
+
+def _checked(file: Path, piece: Piece, not_kept: _Counts) -> tuple[Piece, _Counts] | LoadFailure:
     if not piece.notes:
         return LoadFailure(str(file), "no pitched notes (empty or drums only)")
     return piece, not_kept

@@ -6,6 +6,7 @@ A file that cannot be read raises `MidiReadError` naming the file and the cause.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,6 +50,7 @@ def read_midi(
     drop_drums: bool = True,
     grouping: Grouping = "onset",
     engine: Engine = "auto",
+    sustain: bool = False,
 ) -> Piece:
     """Read a MIDI file into a `Piece`.
 
@@ -67,6 +69,10 @@ def read_midi(
             moves notes while splitting parts into voices);
             ``"music21"`` builds music21 streams. ``"auto"`` (default) is
             ``"fast"`` for ``parts="all", grouping="onset"``, else ``"music21"``.
+        sustain: Hold the notes as the sustain pedal holds them: the piece is
+            ``read_tracks(path, sustain=True).merged(drums=not drop_drums)``
+            (each note on the grid on its own, not music21's quantization);
+            with ``parts="all"``, ``grouping="onset"`` and no ``engine="music21"``.
 
     Returns:
         The piece; it has no events when the file holds no pitched notes.
@@ -84,6 +90,10 @@ def read_midi(
         raise ValueError(f"engine must be 'auto', 'fast' or 'music21', got {engine!r}")
     if engine == "fast" and grouping != "onset":
         raise ValueError("engine='fast' reads with grouping='onset' only")
+    if sustain:
+        if parts != "all" or grouping != "onset" or engine == "music21":
+            raise ValueError("sustain=True reads with parts='all', grouping='onset' only")
+        return _sustained_piece(path, drop_drums=drop_drums)[0]
     if engine == "fast" or (engine == "auto" and parts == "all" and grouping == "onset"):
         return read_midi_fast(path, parts=parts, drop_drums=drop_drums)
     file = Path(path)
@@ -91,6 +101,17 @@ def read_midi(
     return piece_from_stream(
         score, parts=parts, drop_drums=drop_drums, grouping=grouping, source=file.name
     )
+
+
+def _sustained_piece(
+    path: str | os.PathLike[str], *, drop_drums: bool = True
+) -> tuple[Piece, tuple[tuple[str, int], ...]]:
+    """`read_midi(path, sustain=True)` and what it does not keep (as `Score.not_kept`)."""
+    from musegen.io.midi_fast import read_tracks_fast
+
+    file = Path(path)
+    score = read_tracks_fast(file, sustain=True)
+    return replace(score.merged(drums=not drop_drums), source=file.name), score.not_kept
 
 
 def _parse_midi(file: Path, data: bytes) -> Any:
