@@ -5,6 +5,7 @@ Command (from the repository root)::
     nice python bench/tokenize_speed.py                       # all of data/skuli-midi
     nice python bench/tokenize_speed.py --recipe-files 10     # time the recipe on 10 files only
     nice python bench/tokenize_speed.py --profile             # where musegen's cold run goes
+    nice python bench/tokenize_speed.py --baseline main       # reading before (main) and after
 
 Rows, each over every file of the corpus (the recipe's over ``--recipe-files``,
 extrapolated per file to the corpus when fewer):
@@ -20,7 +21,12 @@ extrapolated per file to the corpus when fewer):
 - musegen warm: `cached_tokens` again, every file served by a filled `TokenCache`.
 - musegen read merged / read tracks: `read_midi_fast` (every track in one piece)
   against `read_tracks_fast` (a `Score`, one track per instrument), 1 process;
-  MidiTok's own reading (``symusic.Score``, tracks kept) beside them.
+  MidiTok's own reading (``symusic.Score``, tracks kept) beside them, and
+  musegen's byte parser alone (`midi_fast._parse_file`, what symusic would replace);
+- with ``--baseline REV``: the same two reading rows of musegen as it was at the
+  git revision REV (extracted to a temporary folder) beside this checkout's,
+  each timed in a fresh process, in turns, three turns, the best of each:
+  before and after come from one run, under the same load.
 
 Every row imports its libraries before its clock starts. The recipe row runs once;
 every other row runs three times and its best time counts (as ``timeit`` reports),
@@ -32,8 +38,13 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import io
+import json
 import os
 import pstats
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 import warnings
@@ -45,6 +56,9 @@ import _recipe
 
 REPEAT = 3
 """Runs of each fast row; the best counts (as timeit does): the least disturbed by other jobs."""
+
+ROUNDS = 3
+"""With --baseline: turns of (reading now, reading at the baseline), each REPEAT runs."""
 
 
 def timed(
@@ -79,17 +93,66 @@ def recipe_notes(files: list[Path]) -> list[str]:
     return notes
 
 
+def reading_rows(files: list[Path]) -> dict[str, float]:
+    """Best seconds of the merged and the track reading of `files` by the musegen imported."""
+    from musegen.io.midi_fast import _quantize, read_midi_fast, read_tracks_fast
+
+    forget = _quantize.cache_clear  # cold: nothing remembered from earlier reads
+    forget()
+    _, merged_s = timed(lambda: [read_midi_fast(f) for f in files], REPEAT, forget)
+    _, tracks_s = timed(lambda: [read_tracks_fast(f) for f in files], REPEAT, forget)
+    return {"merged": merged_s, "tracks": tracks_s}
+
+
+def rows_in_subprocess(package_root: str, files: list[Path]) -> dict[str, float]:
+    """`reading_rows` in a fresh process importing musegen from `package_root`."""
+    env = {**os.environ, "PYTHONPATH": package_root}
+    command = [sys.executable, __file__, "--reading-json", *map(str, files)]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def before_and_after(revision: str, files: list[Path]) -> tuple[dict[str, float], dict[str, float]]:
+    """`reading_rows` of musegen at git `revision` and of this checkout, best of ROUNDS turns.
+
+    Each in a fresh process (this one holds every row's results by now, which
+    slows Python's garbage collector), in turns, so both see the same load.
+    """
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(
+        ["git", "archive", revision, "musegen"], cwd=root, capture_output=True, check=True
+    ).stdout
+    before: dict[str, float] = {}
+    after: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(folder, filter="data")
+        for _ in range(ROUNDS):
+            for best, package in ((before, folder), (after, str(root))):
+                for key, seconds in rows_in_subprocess(package, files).items():
+                    best[key] = min(best.get(key, seconds), seconds)
+    return before, after
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe-files", type=int, default=None, help="recipe row on N files")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--profile", action="store_true", help="profile the cold 1-process run")
+    parser.add_argument("--baseline", metavar="REV", help="time reading at git revision REV too")
+    parser.add_argument("--reading-json", nargs="+", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # music21's notes on odd track names
+    if args.reading_json:  # the subprocess of --baseline
+        import musegen
+
+        assert Path(musegen.__file__).is_relative_to(os.environ["PYTHONPATH"]), musegen.__file__
+        print(json.dumps(reading_rows(args.reading_json)))
+        return
 
     import music21  # noqa: F401  (imports outside the clocks)
 
-    from musegen.io.midi_fast import _quantize, read_midi_fast, read_tracks_fast
+    from musegen.io.midi_fast import _quantize, read_midi_fast
     from musegen.tokens.token_cache import TokenCache, cached_tokens
     from musegen.tokens.tokenizer import Tokenizer
 
@@ -142,11 +205,26 @@ def main() -> None:
     assert warm.tokens == cold.tokens and warm.hits == len(warm.tokens)
     print(f"musegen: {cold.summary()}; {sum(len(t) for t in cold.tokens)} tokens")
 
-    forget()
-    _, merged_s = timed(lambda: [read_midi_fast(f) for f in files], REPEAT, forget)
-    _, tracks_s = timed(lambda: [read_tracks_fast(f) for f in files], REPEAT, forget)
+    if args.baseline:
+        before, reading = before_and_after(args.baseline, files)
+    else:
+        reading = reading_rows(files)
+    merged_s, tracks_s = reading["merged"], reading["tracks"]
     rows["musegen read merged (read_midi_fast)"] = merged_s
     rows["musegen read tracks (read_tracks_fast)"] = tracks_s
+    if args.baseline:
+        rows[f"  the same at {args.baseline}: merged"] = before["merged"]
+        rows[f"  the same at {args.baseline}: tracks"] = before["tracks"]
+        print(
+            f"reading against {args.baseline}: merged {merged_s / before['merged']:.2f} x, "
+            f"tracks {tracks_s / before['tracks']:.2f} x the time"
+        )
+    from musegen.io.midi_fast import _parse_file
+
+    datas = [f.read_bytes() for f in files]
+    _, rows["musegen's byte parser alone (_parse_file)"] = timed(
+        lambda: [_parse_file(d) for d in datas], REPEAT
+    )
     try:
         import symusic
     except ImportError:
@@ -154,6 +232,9 @@ def main() -> None:
     else:
         _, rows["MidiTok's reader (symusic.Score)"] = timed(
             lambda: [symusic.Score(str(f)) for f in files], REPEAT
+        )
+        _, rows["symusic parsing bytes (Score.from_midi)"] = timed(
+            lambda: [symusic.Score.from_midi(d) for d in datas], REPEAT
         )
     print(f"tracks kept / merged: {tracks_s / merged_s:.2f} x the time")
 

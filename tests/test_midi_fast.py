@@ -366,7 +366,7 @@ def test_the_untied_shortcut_joins_a_chord_across_two_barlines() -> None:
 def test_onsets_in_whole_numbers_equal_the_float_quantizer(tpq) -> None:
     ticks = list(range(4 * tpq + 1)) + [tpq * 9_999 + t for t in range(0, tpq, 7)]
     expected = [midi_fast._quantize(t / tpq) for t in ticks]
-    assert midi_fast._onsets(np.array(ticks, dtype=np.int64), tpq).tolist() == expected
+    assert midi_fast.grid_times(np.array(ticks, dtype=np.int64), tpq).tolist() == expected
 
 
 def _pair_one_by_one(notes: list[int]) -> list[tuple[int, int, int, int, int]]:

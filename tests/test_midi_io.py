@@ -33,13 +33,18 @@ def test_write_then_read_round_trip(tmp_path):
     assert [(e.offset, e.duration) for e in piece.events if e.is_rest] == [(1.5, 0.5)]
 
 
-def test_same_pitch_restart_cuts_the_earlier_note(tmp_path):
-    piece = Piece((Event(0, 2.0, (60,)), Event(1.0, 1.0, (60,))))
+def test_same_pitch_restart_cuts_the_earlier_note_only_where_they_end_apart(tmp_path):
+    piece = Piece((Event(0, 3.0, (60,)), Event(1.0, 1.0, (60,))))
     back = read_midi(write_midi(piece, tmp_path / "x.mid"))
     assert [(e.offset, e.duration, e.pitches) for e in back.events] == [
         (0.0, 1.0, (60,)),
         (1.0, 1.0, (60,)),
     ]
+    # ending together, both notes fit in MIDI (two note-ons, then the note-offs): kept
+    piece = Piece((Event(0, 2.0, (60,)), Event(1.0, 1.0, (60,))))
+    back = read_midi(write_midi(piece, tmp_path / "y.mid"))
+    assert back.events == piece.events
+    assert back == read_midi(tmp_path / "y.mid", engine="music21")
 
 
 def test_write_leaves_no_temporary_files(tmp_path):
@@ -192,3 +197,9 @@ def test_pieces_go_to_music21_streams_and_back(skuli_midi, tmp_path):
     assert part.flatten().getElementsByClass("MetronomeMark")[0].number == piece.tempo
     xml = part.write("musicxml", tmp_path / "8.musicxml")  # notation, with music21's own tools
     assert xml.stat().st_size > 1000
+
+
+def test_a_note_of_velocity_0_is_written_as_the_softest_note_not_a_note_off(tmp_path):
+    piece = Piece((Event(0, 1, (60,), 0), Event(1, 1, (62,), 90)))
+    back = read_midi(write_midi(piece, tmp_path / "soft.mid"))
+    assert [(e.pitches, e.velocity) for e in back.notes] == [((60,), 1), ((62,), 90)]

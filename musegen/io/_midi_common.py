@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from musegen._words import plural
 from musegen.events import DEFAULT_VELOCITY, Event, trusted_event
 
 _EPS = 1e-6
@@ -73,6 +74,26 @@ def check_midi_header(file: Path) -> bytes:
         tracks += data[position : position + 4] == b"MTrk"
         position += 8 + length
     return data
+
+
+def not_kept_line(counts: dict[str, int], files: int) -> str:
+    """One line saying what reading `files` files did not keep, or "" when it kept everything.
+
+    Examples:
+        >>> not_kept_line({"pitch bend": 12, "sustain pedal message": 1}, 30)
+        'read 30 files: 12 pitch bends and 1 sustain pedal message not kept'
+    """
+    said = [plural(count, what) for what, count in counts.items() if count]
+    if not said:
+        return ""
+    listed = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+    return f"read {plural(files, 'file')}: {listed} not kept"
+
+
+def add_counts(total: dict[str, int], counts: tuple[tuple[str, int], ...]) -> None:
+    """Add (what, count) pairs to `total`, in place."""
+    for what, count in counts:
+        total[what] = total.get(what, 0) + count
 
 
 def group_onsets(raw: list[tuple[float, float, tuple[int, ...], int]]) -> list[Event]:

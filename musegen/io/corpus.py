@@ -15,9 +15,8 @@ from pathlib import Path
 from musegen._parallel import file_progress, file_sizes, map_unordered
 from musegen._words import plural
 from musegen.events import Piece
-from musegen.io._midi_common import (
-    MidiReadError,
-)
+from musegen.io._midi_common import MidiReadError, add_counts, not_kept_line
+from musegen.io.midi_fast import _read_counted
 from musegen.io.reading import (
     _MIDI_SUFFIXES,
     Engine,
@@ -25,6 +24,7 @@ from musegen.io.reading import (
     Parts,
     _is_midi,
     _parse,
+    _sustained_piece,
     piece_from_stream,
     read_midi,
 )
@@ -65,6 +65,8 @@ class Corpus:
 
     pieces: list[Piece]
     failures: list[LoadFailure] = field(default_factory=list)
+    not_kept: dict[str, int] = field(default_factory=dict)
+    """What the files held that the pieces do not (pitch bends, controllers, ...), counted."""
 
     def __len__(self) -> int:
         return len(self.pieces)
@@ -73,10 +75,12 @@ class Corpus:
         return iter(self.pieces)
 
     def summary(self) -> str:
-        """One line: how many pieces, events, and skipped files."""
+        """One line: how many pieces, events, skipped files, and what was not kept."""
         events = sum(len(p) for p in self.pieces)
         pieces, files = plural(len(self.pieces), "piece"), plural(len(self.failures), "file")
-        return f"{pieces}, {plural(events, 'event')}, {files} skipped"
+        line = f"{pieces}, {plural(events, 'event')}, {files} skipped"
+        dropped = not_kept_line(self.not_kept, len(self.pieces))
+        return f"{line}; {dropped}" if dropped else line
 
 
 def load_corpus(
@@ -89,6 +93,7 @@ def load_corpus(
     progress: bool = True,
     engine: Engine = "auto",
     workers: int | None = 1,
+    sustain: bool = False,
 ) -> Corpus:
     """Load many pieces, skipping (and reporting) files that fail.
 
@@ -109,6 +114,8 @@ def load_corpus(
         progress: Show a progress bar on standard error.
         engine: As for `read_midi` (MIDI files only; other formats use music21).
         workers: Processes reading files at once; None uses every core.
+        sustain: As for `read_midi` (MIDI files only): notes held as the
+            sustain pedal holds them.
 
     Returns:
         A `Corpus`: the pieces that hold notes, and a `LoadFailure` for each file
@@ -126,26 +133,55 @@ def load_corpus(
         chorales = jsb_source(source)
         if chorales is not None:  # frames, not files
             return Corpus(chorales[:limit])
+    if sustain and (parts != "all" or grouping != "onset" or engine == "music21"):
+        raise ValueError("sustain=True reads with parts='all', grouping='onset' only")
     skipped: list[LoadFailure] = []
     paths = source_files(source, skipped=skipped)
     if limit is not None:
         paths = paths[:limit]
-    read = partial(_read_one, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine)
-    results: list[Piece | LoadFailure | None] = [None] * len(paths)
+    read = partial(
+        _read_one,
+        parts=parts,
+        drop_drums=drop_drums,
+        grouping=grouping,
+        engine=engine,
+        sustain=sustain,
+    )
+    results: list[tuple[Piece, _Counts] | LoadFailure | None] = [None] * len(paths)
     done = map_unordered(read, paths, workers, file_sizes(paths))
     for index, result in file_progress(done, progress, "reading", len(paths)):
         results[index] = result
-    pieces = [r for r in results if isinstance(r, Piece)]
+    pieces = [r[0] for r in results if isinstance(r, tuple)]
+    not_kept: dict[str, int] = {}
+    for read_one in results:
+        if isinstance(read_one, tuple):
+            add_counts(not_kept, read_one[1])
     failures = [r for r in results if isinstance(r, LoadFailure)]
-    return Corpus(pieces, skipped + failures)
+    return Corpus(pieces, skipped + failures, not_kept)
+
+
+_Counts = tuple[tuple[str, int], ...]
 
 
 def _read_one(
-    file: Path, *, parts: Parts, drop_drums: bool, grouping: Grouping, engine: Engine
-) -> Piece | LoadFailure:
-    """One file of `load_corpus` (module level, so worker processes can run it)."""
+    file: Path,
+    *,
+    parts: Parts,
+    drop_drums: bool,
+    grouping: Grouping,
+    engine: Engine,
+    sustain: bool = False,
+) -> tuple[Piece, _Counts] | LoadFailure:
+    """One file of `load_corpus` and what it did not keep (module level, for worker processes)."""
+    not_kept: _Counts = ()
     try:
-        if _is_midi(file):
+        if sustain and _is_midi(file):
+            piece, not_kept = _sustained_piece(file, drop_drums=drop_drums)
+            return _checked(file, piece, not_kept)
+        fast = engine == "fast" or (engine == "auto" and parts == "all" and grouping == "onset")
+        if _is_midi(file) and fast and grouping == "onset":  # read_midi's fast reading
+            piece, not_kept = _read_counted(file, parts=parts, drop_drums=drop_drums)
+        elif _is_midi(file):
             piece = read_midi(
                 file, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine
             )
@@ -153,9 +189,13 @@ def _read_one(
             piece = _read_any(file, parts, drop_drums, grouping)
     except MidiReadError as err:
         return LoadFailure(str(file), err.reason)
+    return _checked(file, piece, not_kept)
+
+
+def _checked(file: Path, piece: Piece, not_kept: _Counts) -> tuple[Piece, _Counts] | LoadFailure:
     if not piece.notes:
         return LoadFailure(str(file), "no pitched notes (empty or drums only)")
-    return piece
+    return piece, not_kept
 
 
 def _read_any(file: Path, parts: Parts, drop_drums: bool, grouping: Grouping) -> Piece:

@@ -20,15 +20,26 @@ Percussion (MIDI channel 10) never gives notes, as in music21. See
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from musegen.events import Piece
+from musegen.io._instruments import (
+    apply_sustain,
+    changes,
+    grid_times,
+    instrument_parts,
+    key_name,
+    note_events,
+    program_timeline,
+)
 from musegen.io._midi_common import (
     MAX_QUARTER_LENGTH,
     MidiReadError,
@@ -56,8 +67,16 @@ class _Track:
     tempos: list[tuple[int, float]] = field(default_factory=list)
     signatures: list[tuple[int, str]] = field(default_factory=list)
     length: int = 0
-    programs: dict[int, int] = field(default_factory=dict)
-    """The first program change of each channel (1-based)."""
+    program_changes: list[tuple[int, int, int]] = field(default_factory=list)
+    """Tick, channel (1-based) and program of each program change."""
+    bends: int = 0
+    """Pitch-bend messages (not kept)."""
+    controllers: dict[int, int] = field(default_factory=dict)
+    """Messages per controller number (not kept)."""
+    keys: list[tuple[int, int, int]] = field(default_factory=list)
+    """Tick, sharps (negative: flats) and minor (1) or major (0) of each key signature."""
+    pedal: list[tuple[int, int, int]] = field(default_factory=list)
+    """Tick, channel (1-based) and value of each sustain-pedal message (controller 64)."""
     name: str = ""
     """The track name (meta event 0x03), if any."""
 
@@ -88,6 +107,13 @@ def read_midi_fast(
         >>> piece.events[0]
         Event(offset=0.0, duration=2.0, pitches=(36, 64, 72), velocity=110)
     """
+    return _read_counted(path, parts=parts, drop_drums=drop_drums)[0]
+
+
+def _read_counted(
+    path: str | os.PathLike[str], *, parts: str = "all", drop_drums: bool = True
+) -> tuple[Piece, tuple[tuple[str, int], ...]]:
+    """`read_midi_fast`, and what the piece does not hold, counted (as `Score.not_kept`)."""
     if parts not in ("all", "first"):
         raise ValueError(f"parts must be 'all' or 'first', got {parts!r}")
     file, tpq, tracks = _read(path)
@@ -95,21 +121,39 @@ def read_midi_fast(
     parts_, tempo, signature = _note_tracks(tracks, tpq)
     for track, meter in parts_[:1] if parts == "first" else parts_:
         raw += _track_notes(track, meter, tpq, drop_drums)
-    return Piece(
+    piece = Piece(
         tuple(group_onsets(raw)),
         tempo=tempo if tempo else 120.0,
         time_signature=signature or "4/4",
         source=file.name,
     )
+    return piece, _not_kept(tracks)
 
 
-def read_tracks_fast(path: str | os.PathLike[str]) -> Score:
-    """Read a MIDI file into a `Score`: one `Track` per instrument, with its program and name.
+def read_tracks_fast(path: str | os.PathLike[str], *, sustain: bool = False) -> Score:
+    """Read a MIDI file into a `Score`: a `Track` per instrument, as a player hears the file.
 
-    Each track of the file that has notes gives a track; its notes on channel 10
-    (percussion) give a drum track of their own. A track's events are read as
-    `read_midi_fast` reads a one-track file (quantized, chords, rests); the
-    program is the track's first program change (0 without one).
+    An instrument is a (channel, program) of a track of the file: a note's
+    program is the last program change on its channel at or before it,
+    wherever in the file that change sits (often in the first, "conductor"
+    track); a track that plays on several channels, or changes program, gives
+    a `Track` for each, in the order they first sound; a format-0 file (one
+    track) gives a track per channel. Notes on channel 10 are drums, their
+    program the kit's. Each note's onset and end go to the nearest sixteenth
+    or eighth-note triplet, each note keeps its own velocity (a chord of mixed
+    velocities is an event per velocity, at one onset), and rests fill the
+    gaps. The tempo map, the metre changes and the key signatures are kept
+    (`Score.tempo_changes`, `Score.time_signature_changes`,
+    `Score.key_signatures`). `write_midi` writes the score back as it is read here.
+
+    Args:
+        path: The MIDI file.
+        sustain: Lengthen the notes the sustain pedal (controller 64) holds, as
+            ``note_seq.apply_sustain_control_changes`` does; False (default)
+            keeps each note as long as its key is held.
+
+    What the score does not hold (pitch bends, controllers, the sustain pedal
+    unless `sustain`) is counted in `Score.not_kept`.
 
     Raises:
         MidiReadError: the file is missing, empty, not MIDI, or corrupt.
@@ -117,37 +161,79 @@ def read_tracks_fast(path: str | os.PathLike[str]) -> Score:
     Examples:
         >>> from musegen import datasets
         >>> score = read_tracks_fast(datasets.path("skuli") / "8.mid")
-        >>> for track in score.tracks:
-        ...     print(track.name, track.program, len(track.piece.notes))
-        Piano RH 0 92
-        Piano LH 0 43
-        Piano RH Echo 0 92
-        Piano LH Echo 0 43
+        >>> for track in score.tracks:  # the notes each track sounds (chords counted by note)
+        ...     print(track.name, track.program, sum(len(e.pitches) for e in track.piece.notes))
+        Piano RH 0 174
+        Piano LH 0 46
+        Piano RH Echo 0 174
+        Piano LH Echo 0 46
     """
     file, tpq, tracks = _read(path)
+    timeline = program_timeline([t.program_changes for t in tracks])
+    pedals: dict[int, list[tuple[int, int]]] = {}
+    if sustain:
+        for tick, channel, value in sorted(
+            (m for t in tracks for m in t.pedal), key=lambda m: m[0]
+        ):
+            pedals.setdefault(channel, []).append((tick, value))
     out: list[Track] = []
     note_tracks, tempo, signature = _note_tracks(tracks, tpq)
-    for track, meter in note_tracks:
-        drums = track.notes[2::4].count(_DRUM_CHANNEL)
-        parts = [(track, False)]
-        if drums:  # the percussion notes apart from the pitched ones
-            notes = np.array(track.notes, dtype=np.int64).reshape(-1, 4)
-            on_drums = notes[:, 2] == _DRUM_CHANNEL
-            parts = [
-                (replace(track, notes=notes[~on_drums].ravel().tolist()), False),
-                (replace(track, notes=notes[on_drums].ravel().tolist()), True),
-            ]
-        for part, is_drum in parts:
-            if not any(part.notes[3::4]):
-                continue
-            events = group_onsets(_track_notes(part, meter, tpq, drop_drums=False))
-            channels = set(part.notes[2::4])
-            program = next((part.programs[c] for c in sorted(channels) if c in part.programs), 0)
-            piece = Piece(tuple(events), tempo=tempo or 120.0, time_signature=signature or "4/4")
-            out.append(Track(piece, program=program, name=part.name, is_drum=is_drum))
+    tempo, signature = tempo or 120.0, signature or "4/4"
+    merged = 0
+    for track, _ in note_tracks:
+        for channel, program, notes in instrument_parts(_pair_notes(track.notes), timeline):
+            if channel in pedals:
+                notes = apply_sustain(notes, pedals[channel])
+            events, lost = note_events(notes, tpq)
+            merged += lost
+            if events:
+                piece = Piece(tuple(events), tempo=tempo, time_signature=signature)
+                is_drum = channel == _DRUM_CHANNEL
+                out.append(Track(piece, program=program, name=track.name, is_drum=is_drum))
+    keys = [(tick, key_name(sharps, minor)) for t in tracks for tick, sharps, minor in t.keys]
     return Score(
-        tuple(out), tempo=tempo or 120.0, time_signature=signature or "4/4", source=file.name
+        tuple(out),
+        tempo=tempo,
+        time_signature=signature,
+        source=file.name,
+        tempo_changes=changes([m for t in tracks for m in t.tempos], tpq, tempo),
+        time_signature_changes=changes([m for t in tracks for m in t.signatures], tpq, signature),
+        key_signatures=changes(keys, tpq, None),
+        not_kept=(
+            *_not_kept(tracks, maps=False, pedal=not sustain),
+            *((("note struck again within a grid step", merged),) if merged else ()),
+        ),
     )
+
+
+def _not_kept(
+    tracks: list[_Track], *, maps: bool = True, pedal: bool = True
+) -> tuple[tuple[str, int], ...]:
+    """What is read from `tracks` does not hold, counted (only what the file has).
+
+    `maps`: tempo and metre changes and key signatures (which a `Piece` does
+    not hold); `pedal`: the sustain pedal's messages.
+    """
+    controllers: dict[int, int] = {}
+    for track in tracks:
+        for number, count in track.controllers.items():
+            controllers[number] = controllers.get(number, 0) + count
+    counts = {
+        "pitch bend": sum(t.bends for t in tracks),
+        "sustain pedal message": sum(len(t.pedal) for t in tracks) if pedal else 0,
+        "other controller message": sum(controllers.values()),
+    }
+    if maps:
+        counts["key signature"] = sum(len(t.keys) for t in tracks)
+        counts["tempo change"] = _changes([t.tempos for t in tracks])
+        counts["time signature change"] = _changes([t.signatures for t in tracks])
+    return tuple((what, count) for what, count in counts.items() if count)
+
+
+def _changes(marks: list[list[tuple[int, Any]]]) -> int:
+    """How many times the value of (tick, value) marks of every track changes, in time order."""
+    values = [value for _, value in sorted({mark for track in marks for mark in track})]
+    return sum(a != b for a, b in itertools.pairwise(values))
 
 
 def _read(path: str | os.PathLike[str]) -> tuple[Path, int, list[_Track]]:
@@ -260,8 +346,18 @@ def _parse_track(data: bytes, position: int, end: int) -> _Track:
                 position += 2
             elif kind == 0xC0:
                 track.meta_ticks.append(tick)
-                track.programs.setdefault((byte & 0x0F) + 1, data[position] & 0x7F)
+                track.program_changes.append((tick, (byte & 0x0F) + 1, data[position] & 0x7F))
                 position += 1
+            elif kind == 0xB0:
+                number = data[position]
+                if number == 64:
+                    track.pedal.append((tick, (byte & 0x0F) + 1, data[position + 1]))
+                else:
+                    track.controllers[number] = track.controllers.get(number, 0) + 1
+                position += 2
+            elif kind == 0xE0:
+                track.bends += 1
+                position += 2
             else:
                 position += 1 if kind == 0xD0 else 2
             continue
@@ -284,6 +380,8 @@ def _parse_track(data: bytes, position: int, end: int) -> _Track:
                 if len(payload) < 2:
                     raise ValueError("key signature shorter than 2 bytes")
                 track.meta_ticks.append(tick)
+                sharps = payload[0] - 256 if payload[0] > 127 else payload[0]
+                track.keys.append((tick, sharps, payload[1]))
             elif meta_type in (0x03, 0x04):  # track name, instrument name
                 track.meta_ticks.append(tick)
                 if meta_type == 0x03 and not track.name:
@@ -324,7 +422,7 @@ def _track_notes(
         _pair_notes(track.notes), tpq, _DRUM_CHANNEL if drop_drums else None
     )
     # each chord lasts until the next onset or stream element at most (music21's quantize)
-    offsets = np.union1d(_onsets(np.array(track.meta_ticks, dtype=np.int64), tpq), onsets)
+    offsets = np.union1d(grid_times(np.array(track.meta_ticks, dtype=np.int64), tpq), onsets)
     following = np.searchsorted(offsets, onsets, side="right")
     last = len(offsets) - 1
     gaps = np.where(following <= last, offsets[np.minimum(following, last)] - onsets, -1)
@@ -558,7 +656,7 @@ def _group_chords(
         lengths[run : run + 1] = [chord[1] for chord in grouped]
         chords[run : run + 1] = [chord[2] for chord in grouped]
         loudness[run : run + 1] = [chord[3] for chord in grouped]
-    return _onsets(np.array(onsets, dtype=np.int64), tpq), lengths, chords, loudness
+    return grid_times(np.array(onsets, dtype=np.int64), tpq), lengths, chords, loudness
 
 
 def _chord_velocities(velocities: list[int]) -> tuple[int, ...]:
@@ -592,22 +690,6 @@ def _group_run(
         else:
             out.append((start, stops[-1] - starts[-1], pitches, _chord_velocities(list(loudness))))
     return out
-
-
-def _onsets(ticks: np.ndarray, tpq: int) -> np.ndarray:
-    """``_quantize(tick / tpq)`` of every tick, in whole numbers: the nearest grid point.
-
-    The error of a grid point is in units of ``1 / (12 * tpq)`` quarters; the lower
-    point wins a tie within a grid, and sixteenths a tie between the grids.
-    """
-    low, remainder = np.divmod(ticks * 4, tpq)  # in sixteenths
-    up = 2 * remainder > tpq
-    error = np.where(up, tpq - remainder, remainder) * 3
-    sixteenths = (low + up) * 3
-    low, remainder = np.divmod(ticks * 3, tpq)  # in triplet eighths
-    up = 2 * remainder > tpq
-    triplet_error = np.where(up, tpq - remainder, remainder) * 4
-    return np.where(triplet_error < error, (low + up) * 4, sixteenths)
 
 
 @lru_cache(maxsize=65536)

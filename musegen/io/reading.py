@@ -6,6 +6,7 @@ A file that cannot be read raises `MidiReadError` naming the file and the cause.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,6 +50,7 @@ def read_midi(
     drop_drums: bool = True,
     grouping: Grouping = "onset",
     engine: Engine = "auto",
+    sustain: bool = False,
 ) -> Piece:
     """Read a MIDI file into a `Piece`.
 
@@ -67,6 +69,10 @@ def read_midi(
             moves notes while splitting parts into voices);
             ``"music21"`` builds music21 streams. ``"auto"`` (default) is
             ``"fast"`` for ``parts="all", grouping="onset"``, else ``"music21"``.
+        sustain: Hold the notes as the sustain pedal holds them: the piece is
+            ``read_tracks(path, sustain=True).merged(drums=not drop_drums)``
+            (each note on the grid on its own, not music21's quantization);
+            with ``parts="all"``, ``grouping="onset"`` and no ``engine="music21"``.
 
     Returns:
         The piece; it has no events when the file holds no pitched notes.
@@ -84,6 +90,10 @@ def read_midi(
         raise ValueError(f"engine must be 'auto', 'fast' or 'music21', got {engine!r}")
     if engine == "fast" and grouping != "onset":
         raise ValueError("engine='fast' reads with grouping='onset' only")
+    if sustain:
+        if parts != "all" or grouping != "onset" or engine == "music21":
+            raise ValueError("sustain=True reads with parts='all', grouping='onset' only")
+        return _sustained_piece(path, drop_drums=drop_drums)[0]
     if engine == "fast" or (engine == "auto" and parts == "all" and grouping == "onset"):
         return read_midi_fast(path, parts=parts, drop_drums=drop_drums)
     file = Path(path)
@@ -91,6 +101,17 @@ def read_midi(
     return piece_from_stream(
         score, parts=parts, drop_drums=drop_drums, grouping=grouping, source=file.name
     )
+
+
+def _sustained_piece(
+    path: str | os.PathLike[str], *, drop_drums: bool = True
+) -> tuple[Piece, tuple[tuple[str, int], ...]]:
+    """`read_midi(path, sustain=True)` and what it does not keep (as `Score.not_kept`)."""
+    from musegen.io.midi_fast import read_tracks_fast
+
+    file = Path(path)
+    score = read_tracks_fast(file, sustain=True)
+    return replace(score.merged(drums=not drop_drums), source=file.name), score.not_kept
 
 
 def _parse_midi(file: Path, data: bytes) -> Any:
@@ -251,16 +272,24 @@ def _key_number(element: Any) -> int:
     return int(key) if key is not None else int(element.displayPitch().midi)
 
 
-def read_tracks(path: str | os.PathLike[str]) -> Score:
+def read_tracks(path: str | os.PathLike[str], *, sustain: bool = False) -> Score:
     """Read a MIDI file keeping its tracks apart: a `Score` of `Track` objects.
 
-    Each track with notes gives a `Track` with its General MIDI program, its name
-    and whether it is percussion (the notes of channel 10 become a drum track of
-    their own). Read by the fast reader (`musegen.io.midi_fast.read_tracks_fast`);
-    `read_midi` stays the merged reading. Other formats music21 reads
-    (MusicXML, ``.krn``) go through `score_from_stream`: a part's program is
-    its ``<midi-program>``, and a percussion part is a drum track, each note
-    the key its ``<midi-unpitched>`` names.
+    A MIDI file is read as a player hears it, by the fast reader
+    (`musegen.io.midi_fast.read_tracks_fast`): a `Track` per channel and
+    program of each track, the program the last program change on the
+    channel before the notes, wherever it sits; channel 10 is drums. Each
+    note keeps its velocity; the tempo map, metre changes and key signatures
+    are kept, and `Score.not_kept` counts what is not (pitch bends,
+    controllers). `read_midi` stays the merged reading. Other formats music21
+    reads (MusicXML, ``.krn``) go through `score_from_stream`: a part's
+    program is its ``<midi-program>``, and a percussion part is a drum track,
+    each note the key its ``<midi-unpitched>`` names.
+
+    Args:
+        path: The file.
+        sustain: MIDI only: lengthen the notes the sustain pedal holds, as
+            ``note_seq.apply_sustain_control_changes`` does.
 
     Raises:
         MidiReadError: the file is missing, empty, not MIDI, or corrupt.
@@ -280,7 +309,7 @@ def read_tracks(path: str | os.PathLike[str]) -> Score:
 
     file = Path(path)
     if _is_midi(file):
-        return read_tracks_fast(file)
+        return read_tracks_fast(file, sustain=sustain)
     parsed = _parse(file)
     return score_from_stream(parsed, source=file.name, drum_keys=_drum_keys(file))
 

@@ -85,12 +85,25 @@ class Score:
         tempo: Quarter notes per minute.
         time_signature: The metre, e.g. ``"4/4"``.
         source: The file it was read from, or "".
+        tempo_changes: Where the tempo changes after the start: (offset in
+            quarter notes, quarter notes per minute), in time order.
+        time_signature_changes: Where the metre changes after the start:
+            (offset, metre such as ``"3/4"``).
+        key_signatures: The key signatures the file states: (offset, key such
+            as ``"Bb major"`` or ``"F# minor"``).
+        not_kept: What the file held that the score does not, counted:
+            ``(("pitch bend", 12), ("sustain pedal message", 4))``; empty for a
+            score made in code. It takes no part in equality.
     """
 
     tracks: tuple[Track, ...] = field(default_factory=tuple)
     tempo: float = 120.0
     time_signature: str = "4/4"
     source: str = ""
+    tempo_changes: tuple[tuple[float, float], ...] = ()
+    time_signature_changes: tuple[tuple[float, str], ...] = ()
+    key_signatures: tuple[tuple[float, str], ...] = ()
+    not_kept: tuple[tuple[str, int], ...] = field(default=(), compare=False)
 
     @property
     def duration(self) -> float:

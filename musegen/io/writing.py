@@ -4,26 +4,33 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from musegen._files import atomic_write_bytes
 from musegen.events import Event, Piece
+from musegen.io._instruments import key_of_name
 from musegen.io.tracks import Score
 
 __all__ = ["piece_to_stream", "write_midi"]
+
+
+TICKS_PER_QUARTER = 480
+"""Resolution `write_midi` writes at: a whole number of ticks for sixteenths and triplets."""
 
 
 def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: int = 0) -> Path:
     """Write a piece (one track) or a `Score` (a track each), atomically.
 
     No half-written file is left behind on an interrupt. A score's tracks keep
-    their programs and names; drum tracks go to channel 10. `read_tracks`
-    reads them back.
+    their programs, names and each note's velocity, a track to a channel of its
+    own; drum tracks go to channel 10 with their kit's program; a score's tempo
+    map, metre changes and key signatures are written too. `read_tracks`
+    reads a score it read back the same. The bytes are written by symusic.
 
     Args:
-        piece: What to write; rests and zero-length events produce no sound.
+        piece: What to write; rests produce no sound, zero-length notes a
+            note-on and its note-off at one time.
         path: Where to write.
         program: General MIDI program of a piece (0 is the acoustic grand piano).
 
@@ -38,26 +45,40 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
         >>> read_midi(out).events[0].pitches
         (60, 64, 67)
     """
-    from music21 import instrument, midi, stream
+    import symusic
 
+    tempos: list[tuple[float, float]] = [(0.0, piece.tempo)]
+    signatures: list[tuple[float, str]] = [(0.0, piece.time_signature)]
+    keys: list[tuple[float, str]] = []
     if isinstance(piece, Score):
-        whole = stream.Score()
-        for track in piece.tracks:
-            part = _midi_part(
-                replace(track.piece, tempo=piece.tempo, time_signature=piece.time_signature),
-                track.program,
-            )
-            if track.is_drum:  # a kit on channel 10 (0-based 9); music21 maps channels by
-                part.remove(part.getInstrument())  # program, so it gets none (the GM kit)
-                kit = instrument.Percussion()
-                kit.midiChannel, kit.midiProgram = 9, None
-                part.insert(0, kit)
-            part.getInstrument().partName = track.name or track.family
-            whole.insert(0, part)
-        data = midi.translate.streamToMidiFile(whole).writestr()
+        tracks = [(t.piece, t.program, t.name, t.is_drum) for t in piece.tracks]
+        tempos += piece.tempo_changes
+        signatures += piece.time_signature_changes
+        keys = list(piece.key_signatures)
     else:
-        data = midi.translate.streamToMidiFile(_midi_part(piece, program)).writestr()
-    return atomic_write_bytes(path, data)
+        tracks = [(piece, program, "", False)]
+    score: Any = symusic.Score(TICKS_PER_QUARTER)  # symusic's stubs name no attributes
+    score.tempos.extend(symusic.Tempo(_tick(at), float(bpm)) for at, bpm in tempos)
+    for at, signature in signatures:
+        numerator, _, denominator = signature.partition("/")
+        if numerator.isdigit() and denominator.isdigit() and int(numerator) and int(denominator):
+            metre = symusic.TimeSignature(_tick(at), int(numerator), int(denominator))
+            score.time_signatures.append(metre)
+    for at, key in keys:
+        sharps, minor = key_of_name(key)
+        score.key_signatures.append(symusic.KeySignature(_tick(at), sharps, minor))
+    for events, number, name, is_drum in tracks:
+        track: Any = symusic.Track(name=name, program=number, is_drum=is_drum)
+        track.notes.extend(  # velocity 0 would be a note-off: 1, the softest
+            symusic.Note(_tick(start), _tick(start + length) - _tick(start), pitch, max(1, v))
+            for start, length, pitch, v in _note_spans(events)
+        )
+        score.tracks.append(track)
+    return atomic_write_bytes(path, score.dumps_midi())
+
+
+def _tick(time: float) -> int:
+    return round(time * TICKS_PER_QUARTER)
 
 
 def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
@@ -153,35 +174,27 @@ def _voices(piece: Piece) -> list[list[Event]]:
     return voices
 
 
-def _midi_part(piece: Piece, program: int) -> Any:
-    """`piece` as a music21 ``Part`` of single notes for `write_midi` (see `_note_spans`)."""
-    from music21 import note
-
-    part = _part(piece, program)
-    for offset, duration, pitch, velocity in _note_spans(piece):
-        element = note.Note(pitch, quarterLength=duration)
-        element.volume.velocity = velocity
-        part.insert(offset, element)
-    return part
-
-
 def _note_spans(piece: Piece) -> list[tuple[float, float, int, int]]:
-    """One (offset, duration, pitch, velocity) per sounding note.
+    """One (offset, duration, pitch, velocity) per note of `piece`, as MIDI can hold it.
 
-    A note is cut where the same pitch starts again: MIDI cannot hold two
-    overlapping notes of one pitch.
+    MIDI ends every sounding note of a pitch at its next note-off: overlapping
+    notes of one pitch that end together are kept as they are (two note-ons,
+    then the note-offs), and where they end apart the earlier note is cut
+    where the pitch starts again (and left out if nothing of it remains).
+    Zero-length notes are kept.
     """
     spans: list[tuple[float, float, int, int]] = []
+    cut: set[int] = set()
     last_index: dict[int, int] = {}
-    for event in piece.events:
-        if event.duration <= 0:
-            continue
+    for event in piece.notes:
         for pitch in event.pitches:
             previous = last_index.get(pitch)
             if previous is not None:
-                start, length, _, vel = spans[previous]
-                if start + length > event.offset:
-                    spans[previous] = (start, event.offset - start, pitch, vel)
+                start, length, _, velocity = spans[previous]
+                end = start + length
+                if end > event.offset + 1e-9 and abs(end - event.end) > 1e-9:
+                    spans[previous] = (start, event.offset - start, pitch, velocity)
+                    cut.add(previous)
             last_index[pitch] = len(spans)
             spans.append((event.offset, event.duration, pitch, event.velocity))
-    return [s for s in spans if s[1] > 0]
+    return [span for i, span in enumerate(spans) if span[1] > 1e-9 or i not in cut]
