@@ -353,3 +353,19 @@ def test_merged_reading_and_corpora_hold_the_pedal_on_request(tmp_path):
     assert "2 sustain pedal messages not kept" in load_corpus([path], progress=False).summary()
     with pytest.raises(ValueError, match="sustain=True reads with parts='all'"):
         read_midi(path, sustain=True, parts="first")
+
+
+def test_musegen_train_tracks_says_what_its_reading_did_not_keep(tmp_path, capsys):
+    import argparse
+
+    from musegen.cli._common import load_scores
+
+    track = [*timed(note(0, 60, 0, 960)), (100, mido.Message("pitchwheel", pitch=2000))]
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    midi_file(folder / "bend.mid", sorted(track, key=lambda e: e[0]))
+    midi_file(folder / "plain.mid", timed(note(0, 62, 0, 960)))
+    scores = load_scores(argparse.Namespace(source=str(folder), limit=None))
+    assert len(scores) == 2
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "read 2 files: 1 pitch bend not kept"

@@ -63,6 +63,7 @@ def load_scores(args: argparse.Namespace) -> list[Any]:
         CommandError: for a missing source or one without files (status 2), or one
             whose files gave no score (1).
     """
+    from musegen.io._midi_common import add_counts, not_kept_line
     from musegen.io.corpus import LoadFailure, source_files
     from musegen.io.reading import MidiReadError, read_tracks
 
@@ -89,6 +90,11 @@ def load_scores(args: argparse.Namespace) -> list[Any]:
     )
     if not scores:  # none read (1), or nothing there to read: a bad argument (2)
         raise CommandError(f"no scores to use in {args.source}", 1 if paths else 2)
+    totals: dict[str, int] = {}
+    for score in scores:
+        add_counts(totals, score.not_kept)
+    if line := not_kept_line(totals, len(scores)):
+        print(line)
     return scores
 
 
