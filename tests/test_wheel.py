@@ -19,5 +19,6 @@ def test_the_wheel_holds_every_module_and_no_midi_file(tmp_path: Path, copy_repo
     modules = {str(p.relative_to(source)) for p in (source / "musegen").rglob("*.py")}
     assert modules == {n for n in names if n.endswith(".py")}
     assert "musegen/data/skuli-midi.sha256" in names
+    assert "musegen/data/jsb-chorales-quarter.json.gz" in names  # the JSB benchmark ships
     assert not [n for n in names if n.lower().endswith((".mid", ".midi"))]
     assert wheel.stat().st_size < 250_000  # the library alone; 327 kB with the recipe's files

@@ -15,7 +15,9 @@ Examples:
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -106,6 +108,31 @@ def nll_per_quarter(
     return float(np.mean(totals / np.array([q for _, q in pairs])))
 
 
+_COMPILED: weakref.WeakKeyDictionary[keras.Model, dict[tuple[int, str], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _forward(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
+    """The model's output on `inputs`, through a compiled function kept per model.
+
+    20 to 30 times faster than an eager call on chorale-length sequences (76 JSB
+    chorales: 1.6 s instead of 32 s on 2 cores). A plain ``tf.function`` rather
+    than ``predict_on_batch``: under a cluster's strategy the chief alone scores,
+    and ``predict_on_batch`` would wait in collective ops for the other workers.
+    """
+    import tensorflow as tf
+
+    functions = _COMPILED.setdefault(model, {})
+    key = (inputs.ndim, str(inputs.dtype))
+    if key not in functions:
+        spec = tf.TensorSpec([None] * inputs.ndim, tf.as_dtype(inputs.dtype))
+        functions[key] = tf.function(
+            lambda x: model(x, training=False), input_signature=[spec], reduce_retracing=True
+        )
+    return np.asarray(functions[key](inputs))
+
+
 def _nll_batch(model: keras.Model, songs: list[np.ndarray]) -> list[np.ndarray]:
     """`token_nll` of several songs in one padded pass."""
     if len(model.outputs[0].shape) != 3:
@@ -128,9 +155,7 @@ def _nll_batch(model: keras.Model, songs: list[np.ndarray]) -> list[np.ndarray]:
         inputs[row, : len(song) - 1] = song[:-1]
     scaled = len(model.inputs[0].shape) == 3  # Skuli's floats [batch, time, 1], not ids
     fed = scale_ids(inputs, vocab_size) if scaled else inputs
-    # predict_on_batch runs a compiled function: 20 to 30 times faster than an eager call
-    # on chorale-length sequences (76 JSB chorales: 1.5 s instead of 32 s on 2 cores)
-    out = np.asarray(model.predict_on_batch(fed), dtype=np.float64)
+    out = np.asarray(_forward(model, fed), dtype=np.float64)
     if _is_softmax(model.layers[-1]):
         log_p = np.log(np.clip(out, 1e-12, 1.0))
     else:
