@@ -21,4 +21,4 @@ def test_the_wheel_holds_every_module_and_no_midi_file(tmp_path: Path, copy_repo
     assert "musegen/data/skuli-midi.sha256" in names
     assert "musegen/data/jsb-chorales-quarter.json.gz" in names  # the JSB benchmark ships
     assert not [n for n in names if n.lower().endswith((".mid", ".midi"))]
-    assert wheel.stat().st_size < 250_000  # the library alone; 327 kB with the recipe's files
+    assert wheel.stat().st_size < 300_000  # the library and the JSB split (44 kB): 266 kB
