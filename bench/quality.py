@@ -59,7 +59,8 @@ Rows:
   last weights, no transposition); ``best``, ``best-0.3``, ``t3-best``,
   ``t3-last``: keeping the best weights, with and without the head's dropout and
   the -3..+3 transposition (``bench/jsb.py`` found both worth more than any change
-  of model).
+  of model); ``t3-best-seq256``: ``t3-best`` on chunks of 256 tokens (does a
+  longer context let a transposed model hold its key?).
 - ``default-2x256``, ``default-b64``, ``default-aug2``, ``notes-seq100``: variations
   of the default, for choosing it.
 """
@@ -160,6 +161,9 @@ def rows() -> dict[str, Row]:
         "best-0.3": replace(default, encoding="notes", transpose=None, best=True, dropout=0.3),
         "t3-best": replace(default, encoding="notes", transpose=(-3, 3), best=True, dropout=0),
         "t3-last": replace(default, encoding="notes", transpose=(-3, 3), best=False, dropout=0),
+        "t3-best-seq256": replace(
+            default, encoding="notes", transpose=(-3, 3), best=True, dropout=0, seq_len=256
+        ),
     }, GENERATION
 
 
