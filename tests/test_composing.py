@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from _steering import steer_like_a_beam
 
 from musegen.events import Event, Piece
 from musegen.generation._clock import Clock
@@ -113,16 +114,7 @@ def test_the_chord_state_kept_step_by_step_equals_reading_every_id(high_first: b
         table, len(vocab),
     )  # fmt: skip
     ids = np.array([vocab.encode(["C3", "E4", "8th"])] * 4)
-    steered = processors.Chain(chain, ids, 3, reserved=(0, 1))
-    for _ in range(80):
-        logits = rng.normal(size=(4, len(vocab)))
-        out = steered(logits)
-        np.testing.assert_array_equal(out, processors.run(chain, logits, ids, 3, (0, 1)))
-        parents = rng.integers(0, 4, 4)  # as beam search reorders its beams
-        out = out[parents] + rng.gumbel(size=out.shape)
-        chosen = out.argmax(axis=1)
-        ids = np.concatenate([ids[parents], chosen[:, None]], axis=1)
-        steered.advance(chosen, parents)
+    ids = steer_like_a_beam(chain, ids, 80, len(vocab), rng)
     events = _decoded(NoteTokenizer(holds=True), vocab.decode(ids[0]))[1:]
     chords = ChordProgression("C:1.5 Am:1 F:0.5 G")
     for event in [e for e in events if e.pitches]:  # the time 0 is the prime's end: 0.5

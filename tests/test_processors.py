@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from _steering import steer_like_a_beam
 
 from musegen.generation import processors
 from musegen.generation.decoding import generate
@@ -128,16 +129,7 @@ def test_the_state_kept_step_by_step_equals_reading_every_id() -> None:
         table, len(NOTE_VOCAB),
     )  # fmt: skip
     ids = np.array([NOTE_VOCAB.encode(["C4", "E4", "4th"])] * 4)
-    steered = processors.Chain(chain, ids, 3, reserved=(0, 1))
-    for _ in range(60):
-        logits = rng.normal(size=(4, len(NOTE_VOCAB)))
-        out = steered(logits)
-        np.testing.assert_array_equal(out, processors.run(chain, logits, ids, 3, (0, 1)))
-        parents = rng.integers(0, 4, 4)  # as beam search reorders its beams
-        out = out[parents] + rng.gumbel(size=out.shape)
-        chosen = out.argmax(axis=1)
-        ids = np.concatenate([ids[parents], chosen[:, None]], axis=1)
-        steered.advance(chosen, parents)
+    steer_like_a_beam(chain, ids, 60, len(NOTE_VOCAB), rng)
 
 
 def _tiny_model(vocab_size: int):
