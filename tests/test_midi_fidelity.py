@@ -83,6 +83,13 @@ def symusic_reads(path: Path) -> list[tuple[int, bool, list[tuple[float, float, 
     )
 
 
+def pretty_midi_notes(path: Path) -> list[tuple[float, float, int, int]]:
+    """The notes of a one-instrument file at 120 bpm as pretty_midi reads them, in quarter notes."""
+    pretty_midi = pytest.importorskip("pretty_midi")
+    (instrument,) = pretty_midi.PrettyMIDI(str(path)).instruments
+    return sorted((n.start * 2, n.end * 2, n.pitch, n.velocity) for n in instrument.notes)
+
+
 def end_time(instruments: list[tuple[int, bool, list[tuple[float, float, int, int]]]]) -> float:
     return max(end for *_, notes in instruments for _, end, _, _ in notes)
 
@@ -182,7 +189,6 @@ def test_overlapping_notes_of_one_pitch_and_zero_length_notes_are_kept(tmp_path)
 
 
 def test_notes_of_one_pitch_that_end_apart_are_read_as_players_pair_them(tmp_path):
-    pretty_midi = pytest.importorskip("pretty_midi")
     # 60 on at 0 and at 1, off at 2 and at 3: the first note-off ends both (as pretty_midi
     # and music21 read it; symusic pairs them first in, first out)
     track = [
@@ -193,8 +199,7 @@ def test_notes_of_one_pitch_that_end_apart_are_read_as_players_pair_them(tmp_pat
     ]
     path = midi_file(tmp_path / "apart.mid", track)
     score = read_tracks(path)
-    (instrument,) = pretty_midi.PrettyMIDI(str(path)).instruments
-    reference = sorted((n.start * 2, n.end * 2, n.pitch, n.velocity) for n in instrument.notes)
+    reference = pretty_midi_notes(path)
     assert ours(score) == [(0, False, reference)]  # 120 bpm: a second is two quarter notes
     assert_written_back_the_same(score, tmp_path)
 
@@ -302,7 +307,6 @@ def test_the_sustain_pedal_lengthens_held_notes_as_note_seq_does(tmp_path):
 
 
 def test_a_key_struck_twice_at_once_is_two_notes_as_the_other_readers_count(tmp_path):
-    pretty_midi = pytest.importorskip("pretty_midi")
     track = [  # a melody doubled in its chord: 72 twice at 0, one note-off ends both
         (0, mido.Message("note_on", note=72, velocity=100)),
         (0, mido.Message("note_on", note=72, velocity=110)),
@@ -313,8 +317,7 @@ def test_a_key_struck_twice_at_once_is_two_notes_as_the_other_readers_count(tmp_
     ]
     path = midi_file(tmp_path / "doubled.mid", track)
     score = read_tracks(path)
-    (instrument,) = pretty_midi.PrettyMIDI(str(path)).instruments
-    reference = sorted((n.start * 2, n.end * 2, n.pitch, n.velocity) for n in instrument.notes)
+    reference = pretty_midi_notes(path)
     assert ours(score) == [(0, False, reference)] == symusic_reads(path)
     assert len(reference) == 3
     assert_written_back_the_same(score, tmp_path)
