@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from musegen._metre import bar_length
 from musegen._quiet import start_tensorflow
 from musegen._words import plural
 from musegen.cli._common import CommandError, bundle_dir, print_error
@@ -248,18 +249,14 @@ class _Metre:
     @classmethod
     def of(cls, args: argparse.Namespace, prime: Any) -> _Metre:
         """The options' tempo and metre, else the prime's, else 120 bpm in 4/4."""
-        from music21 import meter
-
         tempo = args.tempo or (prime.tempo if prime is not None else 120.0)
         signature = args.time_signature or (prime.time_signature if prime is not None else "4/4")
         try:
-            bar = float(meter.TimeSignature(signature).barDuration.quarterLength)
-        except Exception:
+            bar = bar_length(signature)
+        except ValueError:
             raise CommandError(
                 f"--time-signature takes e.g. 3/4 or 6/8, got {signature!r}", 2
             ) from None
-        if not bar > 0:
-            raise CommandError(f"--time-signature takes e.g. 3/4 or 6/8, got {signature!r}", 2)
         return cls(float(tempo), signature, bar)
 
     def apply(self, music: Any) -> Any:

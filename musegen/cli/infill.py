@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from musegen._metre import bar_length
 from musegen._words import plural
 from musegen.cli._common import CommandError, bundle_dir
 
@@ -60,8 +61,6 @@ def run(args: argparse.Namespace) -> int:
     from musegen._quiet import start_tensorflow
 
     start_tensorflow()
-    from music21 import meter
-
     from musegen.cli.generate import write_outputs
     from musegen.generation import processors
     from musegen.generation.infill import infill
@@ -74,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     except (BundleError, MidiReadError) as err:
         raise CommandError(str(err)) from None
     try:
-        bar = float(meter.TimeSignature(piece.time_signature).barDuration.quarterLength)
-    except Exception:
+        bar = bar_length(piece.time_signature)
+    except ValueError:
         bar = 4.0
     start, end = (bars[0] - 1) * bar, bars[1] * bar
     chain: list[Any] = [processors.GrammarConstraint()] if args.grammar else []

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from musegen._metre import bar_length
 from musegen.events import Event, Piece
 from musegen.generation._clock import Clock, Time
 from musegen.generation.processors.base import BaseProcessor, forbid
@@ -71,11 +72,11 @@ class ChordProgression(BaseProcessor):
         strength: float | None = None,
         lowest: str | None = None,
     ) -> None:
-        from music21 import harmony, meter
+        from music21 import harmony
 
         try:
-            bar = float(meter.TimeSignature(time_signature).barDuration.quarterLength)
-        except Exception:
+            bar = bar_length(time_signature)
+        except ValueError:
             raise ValueError(f"bad time signature {time_signature!r} (give e.g. '3/4')") from None
         default = bar if per == "bar" else _length(per, "per")
         if strength is not None and not float(strength) > 0:
