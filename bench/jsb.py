@@ -99,29 +99,6 @@ def rows() -> dict[str, Row]:
     }
 
 
-class _Weights:
-    """A Keras callback keeping the weights of the lowest ``val_loss`` seen (in memory)."""
-
-    def __init__(self) -> None:
-        import keras
-
-        class Keep(keras.callbacks.Callback):
-            def __init__(self, outer: _Weights) -> None:
-                super().__init__()
-                self.outer = outer
-
-            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-                loss = float((logs or {}).get("val_loss", math.inf))
-                self.outer.epochs = epoch + 1
-                if loss < self.outer.loss:
-                    self.outer.loss, self.outer.epoch = loss, epoch + 1
-                    self.outer.weights = self.model.get_weights()
-
-        self.loss, self.epoch, self.epochs = math.inf, 0, 0
-        self.weights: list[Any] | None = None
-        self.callback = Keep(self)
-
-
 def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
     """Train one row and score its last and best weights on valid and test (nats per frame)."""
     import keras
@@ -167,12 +144,18 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
     if row.embedding_dropout or row.weight_decay:
         model = _with_options(model, row)
     budget = TimeBudget(row.minutes or minutes, started_at=start)
-    keep = _Weights()
+    best: dict[str, Any] = {"loss": math.inf, "epoch": 0, "epochs": 0, "weights": None}
+
+    def keep_best(epoch: int, logs: dict[str, float]) -> None:  # the lowest val_loss, in memory
+        best["epochs"] = epoch + 1
+        if logs["val_loss"] < best["loss"]:
+            best.update(loss=logs["val_loss"], epoch=epoch + 1, weights=model.get_weights())
+
     model.fit(
         data.batches(row.batch),
         validation_data=data.batches(row.batch, split="val"),
         epochs=1_000_000,
-        callbacks=[budget, keep.callback],
+        callbacks=[budget, keras.callbacks.LambdaCallback(on_epoch_end=keep_best)],
         shuffle=False,
         verbose=0,
     )
@@ -183,11 +166,10 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
         return nll_per_quarter(model, songs[which], frames[which], batch_size=16)
 
     result: dict[str, Any] = {
-        "row": name, "minutes": trained / 60, "steps": budget.steps, "epochs": keep.epochs,
-        "best_epoch": keep.epoch, "last_valid": score("valid"), "last_test": score("test"),
+        "row": name, "minutes": trained / 60, "steps": budget.steps, "epochs": best["epochs"],
+        "best_epoch": best["epoch"], "last_valid": score("valid"), "last_test": score("test"),
     }  # fmt: skip
-    assert keep.weights is not None
-    model.set_weights(keep.weights)
+    model.set_weights(best["weights"])
     result["best_valid"], result["best_test"] = score("valid"), score("test")
     return result
 
