@@ -240,22 +240,31 @@ def jsb_chorales(split: str = "train") -> list[Piece]:
         >>> chorales[0].events[0].pitches
         (72, 76, 79, 84)
     """
-    if split not in JSB_SPLITS:
-        raise ValueError(f"unknown JSB split {split!r}; choose from {list(JSB_SPLITS)}")
+    return _jsb_splits([split])[split]
+
+
+def _jsb_splits(splits: list[str]) -> dict[str, list[Piece]]:
+    """The chorales of `splits`, from one read of the shipped file (checked against its SHA-256)."""
+    unknown = [s for s in splits if s not in JSB_SPLITS]
+    if unknown:
+        raise ValueError(f"unknown JSB split {unknown[0]!r}; choose from {list(JSB_SPLITS)}")
     raw = gzip.decompress((resources.files("musegen") / "data" / _JSB_FILE).read_bytes())
     if _sha256(raw) != _JSB_SHA256:
         raise ValueError(
             f"musegen/data/{_JSB_FILE} has SHA-256 {_sha256(raw)}, expected {_JSB_SHA256}: "
             "the package is damaged; reinstall musegen"
         )
-    chorales = json.loads(raw)[split]
-    return [
-        Piece(
-            tuple(Event(float(k), 1.0, tuple(map(int, frame))) for k, frame in enumerate(c)),
-            source=f"jsb/{split}/{i:03d}",
-        )
-        for i, c in enumerate(chorales)
-    ]
+    frames = json.loads(raw)
+    return {
+        split: [
+            Piece(
+                tuple(Event(float(k), 1.0, tuple(map(int, f))) for k, f in enumerate(chorale)),
+                source=f"jsb/{split}/{i:03d}",
+            )
+            for i, chorale in enumerate(frames[split])
+        ]
+        for split in splits
+    }
 
 
 def jsb_source(source: str) -> list[Piece] | None:
@@ -272,5 +281,5 @@ def jsb_source(source: str) -> list[Piece] | None:
     name, _, split = source.removeprefix("musegen:").partition("/")
     if not source.startswith("musegen:") or name != "jsb":
         return None
-    splits = [split] if split else ["train", "valid"]
-    return [piece for s in splits for piece in jsb_chorales(s)]
+    chorales = _jsb_splits([split] if split else ["train", "valid"])
+    return [piece for pieces in chorales.values() for piece in pieces]
