@@ -205,6 +205,10 @@ def test_generate_several_then_evaluate_and_plot_them(tiny_run, tmp_path, capsys
 
     assert main(["plot", str(out.parent / "song-1.mid"), "--out", str(tmp_path / "pngs")]) == 0
     assert (tmp_path / "pngs" / "song-1.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["plot", str(out.parent / "song-1.mid"), "--out", str(tmp_path / "a.png")]) == 0
+    assert (tmp_path / "a.png").is_file()  # a file named, not a folder of that name
+    assert main(["plot", str(out.parent), "--out", str(tmp_path / "b.png")]) == 2  # two songs
+    assert "names one file, for 2 files give a folder" in capsys.readouterr().err
 
 
 def test_render_writes_wav_or_names_what_is_missing(tiny_run, tmp_path, capsys) -> None:

@@ -13,11 +13,15 @@ def add_parser(commands: Any) -> None:
     """The ``plot`` and ``render`` subcommands and their options."""
     plot = commands.add_parser("plot", help="draw the piano roll of MIDI files (FILE.png)")
     plot.add_argument("files", nargs="+", help="MIDI files or folders of them")
-    plot.add_argument("--out", default=None, help="folder for the PNG files (default: beside)")
+    plot.add_argument(
+        "--out", default=None, help="the PNG file, or a folder for them (default: beside)"
+    )
     plot.set_defaults(run=run_plot)
     render = commands.add_parser("render", help="play MIDI files to WAV through FluidSynth")
     render.add_argument("files", nargs="+", help="MIDI (or MusicXML) files or folders of them")
-    render.add_argument("--out", default=None, help="folder for the WAV files (default: beside)")
+    render.add_argument(
+        "--out", default=None, help="the WAV file, or a folder for them (default: beside)"
+    )
     render.add_argument("--soundfont", default=None, help="a .sf2 file (default: found)")
     render.set_defaults(run=run_render)
 
@@ -34,7 +38,7 @@ def run_plot(args: argparse.Namespace) -> int:
         if piece is None:
             status = 1
             continue
-        png = _beside(file, args.out, ".png")
+        png = _beside(file, args.out, ".png", len(files))
         print(f"wrote {save_png(piano_roll(piece, title=file.name), png)}")
     return status
 
@@ -68,7 +72,9 @@ def run_render(args: argparse.Namespace) -> int:
         midi = file.suffix.lower() in (".mid", ".midi")
         try:
             wav = render_wav(
-                file if midi else score, _beside(file, args.out, ".wav"), soundfont=soundfont
+                file if midi else score,
+                _beside(file, args.out, ".wav", len(files)),
+                soundfont=soundfont,
             )
         except AudioError as err:
             raise CommandError(str(err)) from None
@@ -76,9 +82,20 @@ def run_render(args: argparse.Namespace) -> int:
     return status
 
 
-def _beside(file: Path, folder: str | None, suffix: str) -> Path:
-    """``file`` with `suffix`, in `folder` when given (created), else beside it."""
-    if folder is None:
+def _beside(file: Path, out: str | None, suffix: str, count: int = 1) -> Path:
+    """Where ``file``'s output goes: `out` itself when it names a ``suffix`` file, else in it.
+
+    `out` None puts it beside `file`; a folder `out` is created.
+
+    Raises:
+        CommandError: (status 2) for an `out` naming one file when `count` files are given.
+    """
+    if out is None:
         return file.with_suffix(suffix)
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    return Path(folder) / file.with_suffix(suffix).name
+    if Path(out).suffix.lower() == suffix:
+        if count > 1:
+            raise CommandError(f"--out {out} names one file, for {count} files give a folder", 2)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        return Path(out)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    return Path(out) / file.with_suffix(suffix).name
