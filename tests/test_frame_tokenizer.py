@@ -13,7 +13,7 @@ from musegen import datasets
 from musegen.events import Event, Piece
 from musegen.generation.decoding import generate
 from musegen.generation.processors import GrammarConstraint
-from musegen.io.corpus import load_corpus
+from musegen.io.corpus import load_corpus, source_files
 from musegen.tokens.frame_tokenizer import FrameTokenizer
 from musegen.tokens.token_table import TokenTable
 from musegen.tokens.tokenizer import Tokenizer
@@ -85,6 +85,8 @@ def test_a_damaged_file_and_an_unknown_split_are_refused(monkeypatch) -> None:
         datasets.jsb_chorales("dev")
     with pytest.raises(ValueError, match="unknown JSB split 'dev'"):
         load_corpus("musegen:jsb/dev")
+    with pytest.raises(ValueError, match="musegen:jsb ships as quarter-note frames, not as files"):
+        source_files("musegen:jsb")  # what musegen train --tracks reads
     monkeypatch.setattr(datasets, "_JSB_SHA256", "0" * 64)
     with pytest.raises(ValueError, match=r"jsb-chorales-quarter\.json\.gz has SHA-256 2db9329f"):
         datasets.jsb_chorales("test")

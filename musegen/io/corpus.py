@@ -32,7 +32,7 @@ from musegen.io.reading import (
 __all__ = ["Corpus", "LoadFailure", "load_corpus", "source_files"]
 
 
-_MUSIC_SUFFIXES = (*_MIDI_SUFFIXES, ".xml", ".musicxml", ".mxl", ".krn")
+_MUSIC_SUFFIXES = (*_MIDI_SUFFIXES, ".xml", ".musicxml", ".mxl", ".krn", ".abc")
 
 """What folder reading finds (in any case: ``.MID``, ``.Mid`` too)."""
 
@@ -216,7 +216,7 @@ def source_files(
     """The files a corpus source names, sorted (see `load_corpus` for the sources).
 
     A folder is searched recursively for MIDI (``.mid``, ``.midi``), MusicXML
-    (``.xml``, ``.musicxml``, ``.mxl``) and Humdrum (``.krn``) files, the
+    (``.xml``, ``.musicxml``, ``.mxl``), Humdrum (``.krn``) and ABC (``.abc``) files, the
     suffix in any case (``.MID``, ``.Mid``). Hidden files and folders (a name
     starting with ``.``) are left out.
 
@@ -237,7 +237,13 @@ def source_files(
     if isinstance(source, str) and source.startswith("musegen:"):
         from musegen.datasets import path
 
-        source = path(source.split(":", 1)[1])
+        name = source.split(":", 1)[1]
+        if name.partition("/")[0] == "jsb":
+            raise ValueError(
+                f"{source} ships as quarter-note frames, not as files: read it with "
+                "load_corpus (musegen train without --tracks)"
+            )
+        source = path(name)
     if isinstance(source, str) and source.startswith("music21:"):
         from music21 import corpus
 

@@ -156,11 +156,16 @@ def _parse(file: Path) -> Any:
 
     try:
         # forceSource/storePickle: never read or write music21's pickle cache.
-        return converter.parseFile(file, forceSource=True, storePickle=False)
+        parsed: Any = converter.parseFile(file, forceSource=True, storePickle=False)
     except RecursionError:
         raise MidiReadError(file, "too deeply nested to parse") from None
     except Exception as err:  # music21 raises many types for corrupt data
         raise MidiReadError(file, f"corrupt or unsupported MIDI data ({_describe(err)})") from None
+    if type(parsed).__name__ == "Opus":  # an ABC or Humdrum file of several tunes
+        raise MidiReadError(
+            file, f"holds {len(parsed.scores)} pieces (an opus); give one piece a file"
+        )
+    return parsed
 
 
 def piece_from_stream(
