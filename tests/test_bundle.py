@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import io
 import json
 import os
+import zipfile
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -128,3 +132,47 @@ def test_metadata_must_be_json(tmp_path) -> None:
     with pytest.raises(BundleError, match="metadata 'when'"):
         save_bundle(tmp_path / "b", tiny_model(), Tokenizer(), VOCAB, when=object())
     assert not (tmp_path / "b").exists()
+
+
+def test_a_bundle_keeps_the_model_for_generation_not_its_optimizer(tmp_path) -> None:
+    model = tiny_model()
+    ids = np.array([[2, 3, 4, 5, 2, 3]], dtype=np.int32)
+    model.fit(ids[:, :-1], ids[:, 1:], epochs=1, verbose=0)  # the optimizer now holds state
+    save_bundle(tmp_path / "b", model, Tokenizer(), VOCAB)
+    loaded = load_bundle(tmp_path / "b").model
+    assert getattr(loaded, "optimizer", None) is None
+    np.testing.assert_array_equal(loaded.predict(ids, verbose=0), model.predict(ids, verbose=0))
+    with zipfile.ZipFile(tmp_path / "b" / "model.keras") as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+        assert "optimizer" not in weights and "layers" in weights  # Keras' own save keeps Adam's
+        assert not json.loads(archive.read("config.json")).get("compile_config")
+
+
+TOKENS_38 = Vocabulary([f"t{i}" for i in range(38)])  # 40 ids with <pad> and <unk>
+
+
+def test_float16_weights_take_half_the_space_and_load_as_float32(tmp_path) -> None:
+    model = build_lstm(40, units=(64,), embedding_dim=32, return_sequences=True)
+    save_bundle(tmp_path / "full", model, Tokenizer(), TOKENS_38)
+    save_bundle(
+        tmp_path / "half", model, Tokenizer(), TOKENS_38,
+        weights="float16",
+    )  # fmt: skip
+    full, half = (load_bundle(tmp_path / n).model for n in ("full", "half"))
+    assert {w.dtype for w in half.weights} == {"float32"}
+    sizes = [(tmp_path / n / "model.keras").stat().st_size for n in ("full", "half")]
+    assert sizes[1] < 0.6 * sizes[0]
+    ids = np.random.default_rng(0).integers(0, 40, (2, 16))
+    gap = np.abs(half.predict(ids, verbose=0) - full.predict(ids, verbose=0)).max()
+    assert 0 < gap < 1e-2  # rounded, not lost
+    with pytest.raises(BundleError, match="'float16', got 'int8'"):
+        save_bundle(tmp_path / "x", model, Tokenizer(), TOKENS_38, weights="int8")  # type: ignore[arg-type]
+
+
+def test_an_unknown_shipped_bundle_names_those_that_ship() -> None:
+    from musegen.training.bundle import bundle_path, shipped_bundles
+
+    with pytest.raises(BundleError, match=r"musegen:nope: no bundle .*there are: chorales"):
+        load_bundle("musegen:nope")
+    assert bundle_path("runs/x") == Path("runs/x")
+    assert set(shipped_bundles()) == {"chorales", "folk", "quartets"}

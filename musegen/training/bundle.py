@@ -7,6 +7,12 @@ A bundle is one directory::
     vocabulary.json    the vocabulary (`Vocabulary.to_json`)
     metadata.json      library version, format version, anything the caller adds
 
+The model is saved for generation: uncompiled, without its optimizer's state
+(a third of the size; training resumes from a run's checkpoints, not from its
+bundle), its weights in float32 or, with ``weights="float16"``, in half the
+space (they load as float32 again). ``"musegen:<name>"`` names a bundle that
+ships with the library (`shipped_bundles`), trained by ``bench/bundles.py``.
+
 `save_bundle` writes a complete bundle into a temporary folder beside the
 target and only then moves it into place, so an interrupted save leaves the
 previous bundle (or nothing) behind, never half a bundle. Directories cannot be
@@ -25,16 +31,27 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-import keras
+import numpy as np
 
 from musegen._files import atomic_write_text, dump_document, library_version, load_document
 from musegen.tokens.note_tokenizer import NoteTokenizer  # noqa: F401  (registers it for Tokenizer.load)
 from musegen.tokens.tokenizer import Tokenizer
 from musegen.tokens.vocabulary import Vocabulary
 
-__all__ = ["BUNDLE_FILES", "Bundle", "BundleError", "load_bundle", "save_bundle"]
+if TYPE_CHECKING:
+    import keras
+
+__all__ = [
+    "BUNDLE_FILES",
+    "Bundle",
+    "BundleError",
+    "bundle_path",
+    "load_bundle",
+    "save_bundle",
+    "shipped_bundles",
+]
 
 BUNDLE_FILES = ("model.keras", "tokenizer.json", "vocabulary.json", "metadata.json")
 """The files every bundle holds."""
@@ -73,6 +90,7 @@ def save_bundle(
     model: keras.Model,
     tokenizer: Tokenizer,
     vocabulary: Vocabulary,
+    weights: Literal["float32", "float16"] = "float32",
     **metadata: Any,
 ) -> Path:
     """Write a bundle directory at `path`, replacing any bundle already there.
@@ -80,8 +98,12 @@ def save_bundle(
     Args:
         path: The bundle directory.
         model: The trained Keras model; its output size must be ``len(vocabulary)``.
+            Its layers and weights are saved, not its optimizer's state.
         tokenizer: The tokenizer (anything with ``to_json()``).
         vocabulary: The vocabulary.
+        weights: ``"float16"`` stores the weights in half the space (the
+            shipped bundles do: probabilities move by about 1e-3); they load as
+            float32.
         **metadata: JSON-able facts to keep with it (training configuration,
             corpus summary, ...); ``vocab_size`` and ``musegen_version`` are added.
 
@@ -103,6 +125,8 @@ def save_bundle(
     """
     target = Path(path)
     _check_sizes(target, model, vocabulary)
+    if weights not in ("float32", "float16"):
+        raise BundleError(f"{target}: weights must be 'float32' or 'float16', got {weights!r}")
     for key, value in metadata.items():
         try:
             json.dumps(value)
@@ -112,7 +136,9 @@ def save_bundle(
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        model.save(staging / "model.keras")
+        _for_generation(model).save(staging / "model.keras")
+        if weights == "float16":
+            _halve_weights(staging / "model.keras")
         atomic_write_text(staging / "tokenizer.json", tokenizer.to_json())
         atomic_write_text(staging / "vocabulary.json", vocabulary.to_json())
         atomic_write_text(
@@ -129,6 +155,10 @@ def save_bundle(
 def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     """Read a bundle written by `save_bundle`.
 
+    Args:
+        path: The bundle directory, or ``"musegen:<name>"`` for a bundle that
+            ships with the library (`shipped_bundles`).
+
     Raises:
         BundleError: naming the bundle when a file is missing or unreadable, the
             bundle was written by a newer format version, or the vocabulary size
@@ -142,7 +172,7 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
         >>> load_bundle(path).vocabulary.tokens
         ['C4', 'D4']
     """
-    folder = Path(path)
+    folder = bundle_path(path)
     if not folder.is_dir():
         retired = _retired(folder)
         if not retired:
@@ -161,12 +191,98 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
         vocabulary = Vocabulary.load(folder / "vocabulary.json")
     except (OSError, ValueError) as err:
         raise BundleError(f"{folder}: {err}") from err
+    import keras  # here: finding a bundle (`bundle_path`) starts no TensorFlow
+
     try:
         model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
     except Exception as err:  # Keras raises many types for a bad archive
         raise BundleError(f"{folder / 'model.keras'}: cannot load the model ({err})") from err
     _check_sizes(folder, model, vocabulary)
     return Bundle(model, tokenizer, vocabulary, metadata)
+
+
+def shipped_bundles() -> dict[str, Path]:
+    """The bundles that ship with the library, by name, each a bundle directory.
+
+    ``bench/bundles.py`` trains them on corpora music21 ships (public domain);
+    each one's ``metadata.json`` records how (``training``, ``record``) and what
+    it scored.
+
+    Examples:
+        >>> sorted(shipped_bundles())
+        ['chorales', 'folk', 'quartets']
+    """
+    root = Path(__file__).resolve().parents[1] / "data" / "bundles"
+    found = sorted(p.parent for p in root.glob("*/metadata.json"))
+    return {p.name: p for p in found}
+
+
+def bundle_path(path: str | os.PathLike[str]) -> Path:
+    """The directory `path` names: itself, or a shipped bundle's for ``"musegen:<name>"``.
+
+    Raises:
+        BundleError: for ``"musegen:<name>"`` when no bundle of that name ships,
+            naming those that do.
+
+    Examples:
+        >>> bundle_path("musegen:chorales").name
+        'chorales'
+        >>> str(bundle_path("runs/bach/bundle"))
+        'runs/bach/bundle'
+    """
+    text = os.fspath(path)
+    if not text.startswith("musegen:"):
+        return Path(text)
+    name = text.removeprefix("musegen:")
+    shipped = shipped_bundles()
+    if name not in shipped:
+        raise BundleError(
+            f"{text}: no bundle of that name ships with musegen "
+            f"(there are: {', '.join(shipped) or 'none'})"
+        )
+    return shipped[name]
+
+
+def _for_generation(model: keras.Model) -> keras.Model:
+    """`model` without its compiled loss and optimizer (whose state is twice the weights)."""
+    if not getattr(model, "optimizer", None):
+        return model
+    bare = type(model).from_config(model.get_config())
+    bare.set_weights(model.get_weights())
+    return bare
+
+
+def _halve_weights(archive: Path) -> None:
+    """Rewrite a ``.keras`` archive's float32 weights as float16 (Keras casts them on load)."""
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(archive) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    halved = io.BytesIO()
+    with (
+        h5py.File(io.BytesIO(members["model.weights.h5"]), "r") as old,
+        h5py.File(halved, "w") as new,
+    ):
+
+        def copy(group: Any, into: Any) -> None:
+            into.attrs.update(group.attrs)
+            for key, item in group.items():
+                if isinstance(item, h5py.Group):
+                    copy(item, into.create_group(key))
+                else:
+                    data = item[()]
+                    into.create_dataset(
+                        key, data=data.astype(np.float16) if data.dtype == np.float32 else data
+                    )
+
+        copy(old, new)
+    members["model.weights.h5"] = halved.getvalue()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in members.items():
+            out.writestr(name, data)
 
 
 def _check_sizes(where: Path, model: keras.Model, vocabulary: Vocabulary) -> None:
