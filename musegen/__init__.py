@@ -66,7 +66,14 @@ if TYPE_CHECKING:
     from musegen.generation.beam import beam_search
     from musegen.generation.decoding import generate, prime_ids
     from musegen.generation.infill import Infill, infill
-    from musegen.training.bundle import Bundle, BundleError, load_bundle, save_bundle
+    from musegen.training.bundle import (
+        Bundle,
+        BundleError,
+        bundle_path,
+        load_bundle,
+        save_bundle,
+        shipped_bundles,
+    )
     from musegen.training.dataset import SequenceDataset
     from musegen.training.fitting import distribution_strategy, fit, training_callbacks
     from musegen.training.model import build_lstm, scale_ids, skuli_lstm
@@ -80,6 +87,8 @@ _LAZY = {
     "BundleError": "musegen.training.bundle",
     "load_bundle": "musegen.training.bundle",
     "save_bundle": "musegen.training.bundle",
+    "bundle_path": "musegen.training.bundle",
+    "shipped_bundles": "musegen.training.bundle",
     "SequenceDataset": "musegen.training.dataset",
     "ShardedDataset": "musegen.training.shards",
     "write_shards": "musegen.training.shards",
@@ -159,6 +168,7 @@ __all__ = [
     "Vocabulary",
     "__version__",
     "build_lstm",
+    "bundle_path",
     "distribution_strategy",
     "fit",
     "generate",
@@ -171,6 +181,7 @@ __all__ = [
     "save_bundle",
     "scale_ids",
     "seed_configurations",
+    "shipped_bundles",
     "skuli_lstm",
     "token_nll",
     "training_callbacks",

@@ -99,8 +99,17 @@ def load_scores(args: argparse.Namespace) -> list[Any]:
 
 
 def bundle_dir(where: str) -> Path:
-    """The bundle directory of a run directory (``run/bundle``) or of a bundle itself."""
-    path = Path(where)
+    """The bundle directory of a run directory (``run/bundle``), of a bundle, or ``musegen:<name>``.
+
+    Raises:
+        CommandError: (status 2) for ``musegen:<name>`` when no such bundle ships.
+    """
+    from musegen.training.bundle import BundleError, bundle_path
+
+    try:
+        path = bundle_path(where)
+    except BundleError as err:
+        raise CommandError(str(err), 2) from None
     return path / "bundle" if (path / "bundle").is_dir() else path
 
 

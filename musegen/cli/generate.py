@@ -20,8 +20,17 @@ from musegen.events import Piece
 def add_parser(commands: Any) -> None:
     """The ``generate`` subcommand and its options."""
     generate = commands.add_parser("generate", help="generate a MIDI file from a trained bundle")
-    generate.add_argument("bundle", help="a bundle directory or the run directory holding one")
-    generate.add_argument("--out", required=True, help="MIDI file to write (numbered with --num)")
+    generate.add_argument(
+        "bundle",
+        help="a bundle directory, the run directory holding one, or musegen:NAME for a bundle "
+        "that ships with musegen (chorales, folk, quartets)",
+    )
+    generate.add_argument(
+        "--out",
+        default=None,
+        help="MIDI file to write, numbered with --num (default: NAME.mid here, NAME the bundle's "
+        "or its run directory's)",
+    )
     generate.add_argument(
         "--steps",
         type=int,
@@ -205,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         zero = float(Clock(table).run(np.asarray([prime])).time[0])
     failed = 0
     for i, ids in enumerate(rows):
-        out = _numbered(Path(args.out), i, args.num)
+        out = _numbered(Path(args.out) if args.out else _default_out(where), i, args.num)
         reached = quarters is not None  # the music's clock reached the length (a rest may end it)
         if table is not None:  # leave out an event still open when the steps ran out
             closes = np.flatnonzero(table.closes(np.asarray([[*prime, *ids]]))[0]) - len(prime)
@@ -337,6 +346,17 @@ def _with_chords(music: Any, chords: Any, quarters: float) -> Any:
         tempo=music.tempo,
         time_signature=music.time_signature,
     )
+
+
+def _default_out(bundle: Path) -> Path:
+    """``NAME.mid`` in the current folder: the shipped bundle's or the run directory's name.
+
+    Examples:
+        >>> str(_default_out(Path("runs/bach/bundle"))), str(_default_out(Path("data/chorales")))
+        ('bach.mid', 'chorales.mid')
+    """
+    name = bundle.parent.name if bundle.name == "bundle" else bundle.name
+    return Path(f"{name or 'generated'}.mid")
 
 
 def write_outputs(piece: Any, out: Path, *, png: bool, wav: bool, title: str) -> int:

@@ -16,7 +16,9 @@ def add_parser(commands: Any) -> None:
     infill = commands.add_parser(
         "infill", help="regenerate bars of a MIDI file, keeping the rest of it"
     )
-    infill.add_argument("bundle", help="a bundle directory or the run directory holding one")
+    infill.add_argument(
+        "bundle", help="a bundle directory, the run directory holding one, or musegen:NAME"
+    )
     infill.add_argument("file", help="the MIDI file to fill")
     infill.add_argument(
         "--bars", required=True, metavar="FIRST:LAST", help="the bars to regenerate, e.g. 9:12"
