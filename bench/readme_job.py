@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import _floor
 
@@ -28,13 +29,16 @@ def main() -> None:
     parser.add_argument("--run", type=Path, required=True, help="the run directory")
     parser.add_argument("--draws", type=int, default=50)
     args = parser.parse_args()
+    for text, ok in judge(args.generated, args.run, draws=args.draws, show=True):
+        print(f"  {'pass' if ok else 'FAIL'}: {text}")
 
-    from musegen.evaluation.metrics import compare
+
+def split(run: Path) -> tuple[list[Any], list[Any]]:
+    """The training and held-out songs of `run`, read and split as ``musegen train`` did."""
     from musegen.io.corpus import load_corpus
-    from musegen.io.reading import read_midi
     from musegen.training.dataset import split_songs
 
-    metadata = json.loads((args.run / "bundle" / "metadata.json").read_text())
+    metadata = json.loads((run / "bundle" / "metadata.json").read_text())
     options = (metadata.get("config") or metadata)["training"]
     corpus = load_corpus(
         options["source"], parts=options["parts"], limit=options["limit"], progress=False
@@ -42,18 +46,36 @@ def main() -> None:
     pieces = corpus.pieces
     val_fraction = 0.1 if len(pieces) >= 10 else 0.0
     train_index, val_index = split_songs(len(pieces), val_fraction, options["seed"])
-    train = [pieces[i] for i in train_index]
-    held_out = [pieces[i] for i in val_index]
-    generated = read_midi(args.generated)
+    return [pieces[i] for i in train_index], [pieces[i] for i in val_index]
+
+
+def judge(
+    generated_file: Path,
+    run: Path,
+    *,
+    draws: int = 50,
+    show: bool = False,
+    songs: tuple[list[Any], list[Any]] | None = None,
+) -> list[Any]:
+    """Each criterion's text and verdict for `generated_file` against `run`'s held-out songs.
+
+    `songs` is `split(run)` where the caller has it already.
+    """
+    from musegen.evaluation.metrics import compare
+    from musegen.io.reading import read_midi
+
+    train, held_out = songs or split(run)
+    generated = read_midi(generated_file)
     table = compare({"generated": [generated]}, reference=held_out)
     floor, _, reference = _floor.floor(
-        train, held_out, pieces=1, quarters=generated.duration, draws=args.draws, seed=0
+        train, held_out, pieces=1, quarters=generated.duration, draws=draws, seed=0
     )
-    print(table)
-    print(
-        f"\n{args.generated}: {len(generated.notes)} notes and chords over "
-        f"{generated.duration:.1f} quarter notes; {len(held_out)} held-out songs"
-    )
+    if show:
+        print(table)
+        print(
+            f"\n{generated_file}: {len(generated.notes)} notes and chords over "
+            f"{generated.duration:.1f} quarter notes; {len(held_out)} held-out songs"
+        )
     gen = table["generated"]
     poly, scale = reference["polyphony"], reference["scale_consistency"]
     checks = [
@@ -76,8 +98,7 @@ def main() -> None:
                 gen[key].mean <= 2 * mean,
             )
         )
-    for text, ok in checks:
-        print(f"  {'pass' if ok else 'FAIL'}: {text}")
+    return checks
 
 
 if __name__ == "__main__":
