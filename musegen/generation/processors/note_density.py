@@ -22,9 +22,11 @@ class NoteDensity(BaseProcessor):
     rhythm, whatever the number of voices. At `target` onsets per quarter the
     time from one onset to the next is ``1 / target``, so each id that sets
     that time (a compound event, a duration, a step > 0) gets
-    ``-strength * |log2(length * target)|``: 0 at the target's note value, -1
-    per octave of length away from it (lengths clipped to 1/8 .. 8 quarter
-    notes). A rest strikes nothing: its id also gets
+    ``-strength * |log2(length * target)|``, less the same for the nearest
+    value of its kind the vocabulary has: 0 at the note value nearest the
+    target, -1 per octave of length further from it (lengths clipped to 1/8 ..
+    8 quarter notes), so that durations as a whole lose nothing against the
+    pitches they follow. A rest strikes nothing: its id also gets
     ``-strength * log2(1 + target)`` (the denser the target, the rarer the
     rests). Pitches, zero steps and instruments are left alone; no id is ever
     forbidden. In the ``frames`` encoding every frame is one quarter note, so
@@ -66,6 +68,9 @@ class NoteDensity(BaseProcessor):
         length = np.clip(np.nan_to_num(table.durations, nan=1.0), 0.125, 8.0)
         timing = (kinds == EVENT) | (kinds == DURATION) | ((kinds == STEP) & (table.durations > 0))
         off = np.where(timing, np.abs(np.log2(length * self.target)), 0.0)
+        for kind in (EVENT, DURATION, STEP):  # the nearest value the vocabulary has: 0
+            group = timing & (kinds == kind)
+            off[group] -= off[group].min() if group.any() else 0.0
         rests = (kinds == REST) | ((kinds == EVENT) & ~table.pitches.any(axis=1))
         off = np.where(rests, off + np.log2(1 + self.target), off)
         bound._bias = -self.strength * off
