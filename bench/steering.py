@@ -62,6 +62,12 @@ ROWS: dict[str, dict[str, Any]] = {
                             "processors": [("grammar", {})]},
     "top-p 0.9 + key + grammar": {"sampler": "top_p", "options": {"p": 0.9},
                                   "processors": [("grammar", {}), ("key", "song")]},
+    "top-p 0.9 + chords (hard)": {"sampler": "top_p", "options": {"p": 0.9},
+                                  "processors": [("chords", {})]},
+    "top-p 0.9 + chords (soft 1)": {"sampler": "top_p", "options": {"p": 0.9},
+                                    "processors": [("chords", {"strength": 1.0})]},
+    "top-p 0.9 + chords (soft 3)": {"sampler": "top_p", "options": {"p": 0.9},
+                                    "processors": [("chords", {"strength": 3.0})]},
     "beam 4": {"beam": 4},
     "beam 4 + repetition penalty 1.5 (pitches)": {
         "beam": 4,
@@ -82,10 +88,14 @@ def main() -> None:
     parser.add_argument("--prime-quarters", type=float, default=4.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated row names")
+    parser.add_argument("--infill", type=int, default=6, help="held-out songs to fill (0: none)")
+    parser.add_argument("--candidates", type=int, default=16, help="infill candidates per song")
+    parser.add_argument("--gap", default="16:24", help="the infill gap, START:END in quarters")
     args = parser.parse_args()
 
     from musegen.evaluation.metrics import compare, in_key_share
     from musegen.generation import processors
+    from musegen.generation._clock import Clock
     from musegen.generation.beam import beam_search
     from musegen.generation.decoding import generate
     from musegen.generation.samplers import get as get_sampler
@@ -106,6 +116,7 @@ def main() -> None:
     long_enough = [p for p in held_out if p.duration >= args.prime_quarters + args.quarters]
     primed = [long_enough[i % len(long_enough)] for i in range(args.pieces)]
     keys = [best_key(song) for song in primed]
+    progressions = [_progression(k) for k in keys]
     primes = [
         vocab.encode(tokenizer.encode(_floor.cut(s, 0.0, args.prime_quarters)), unknown="map")
         for s in primed
@@ -124,10 +135,10 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     for name in args.rows.split(","):
         row = ROWS[name]
-        generated, skipped, seconds = [], 0, 0.0
+        generated, skipped, seconds, tones = [], 0, 0.0, []
         for i, prime in enumerate(primes):
             chain = [
-                processors.get(kind, **({"key": keys[i]} if config == "song" else config))
+                processors.get(kind, **_options(kind, config, keys[i], progressions[i]))
                 for kind, config in row.get("processors", [])
             ]
             start = time.perf_counter()
@@ -148,6 +159,8 @@ def main() -> None:
             skipped += sum(len(prime) <= position < last for position, _ in dropped)
             offset = tokenizer.decode(vocab.decode(prime)).duration
             generated.append(_floor.cut(whole, offset, args.quarters))
+            zero = float(Clock(table).run(np.asarray([prime])).time[0])  # the chords' 0
+            tones.append(_chord_tones(whole, progressions[i], zero, args.quarters))
         stats = compare({"gen": generated}, reference=held_out)["gen"]
         in_key = np.nanmean([in_key_share(p, k) for p, k in zip(generated, keys, strict=True)])
         copied = np.mean(
@@ -156,6 +169,7 @@ def main() -> None:
         results[name] = {
             **{k: stats[k].mean for k in stats}, "in_key": float(in_key), "copied": copied,
             "skipped": skipped / len(primes), "tok_s": steps * len(primes) / seconds,
+            "chord_tones": float(np.nanmean(tones)),
         }  # fmt: skip
         print(f"{name}: {results[name]}", flush=True)
     real = compare({"real": reference}, reference=held_out)["real"]
@@ -165,11 +179,17 @@ def main() -> None:
     results["held-out songs (continuations; no distances: they are the reference)"] = {
         **{k: math.nan if k.startswith("js_") else real[k].mean for k in real},
         "in_key": float(real_in_key), "skipped": math.nan, "tok_s": math.nan,
+        "chord_tones": float(np.nanmean([
+            _chord_tones(s, p, args.prime_quarters, args.quarters)
+            for s, p in zip(long_enough, map(_progression, map(best_key, long_enough)),
+                            strict=True)
+        ])),
         "copied": np.mean([_floor.longest_shared_run(tokenizer.encode(p), train_tokens)
                            for p in reference]),
     }  # fmt: skip
 
-    shown = ["repetition_rate", "longest_repeat", "scale_consistency", "in_key", "polyphony",
+    shown = ["repetition_rate", "longest_repeat", "scale_consistency", "in_key", "chord_tones",
+             "polyphony",
              "js_pitch_class", "js_interval", "js_duration", "copied", "skipped",
              "tok_s"]  # fmt: skip
     print(f"\n{_recipe.load_average()}")
@@ -181,6 +201,80 @@ def main() -> None:
             for k in shown
         ]
         print(f"| {name} | " + " | ".join(cells) + " |")
+    if args.infill:
+        _infill_rows(args, model, tokenizer, vocab, long_enough)
+
+
+def _progression(key: str) -> str:
+    """I vi IV V of a major key, i VI iv V of a minor one: chord symbols, one a bar."""
+    from music21 import key as m21key
+
+    tonic, mode = key.split()
+    scale = m21key.Key(tonic, mode)
+    kinds = ("", "m", "", "") if mode == "major" else ("m", "", "m", "")
+    return " ".join(
+        scale.pitchFromDegree(degree).name + kind
+        for degree, kind in zip((1, 6, 4, 5), kinds, strict=True)
+    )
+
+
+def _options(kind: str, config: Any, key: str, progression: str) -> dict[str, Any]:
+    """A row's processor options, the song's key or progression filled in."""
+    if kind == "key" and config == "song":
+        return {"key": key}
+    if kind == "chords":
+        return {"chords": progression, **config}
+    return dict(config)
+
+
+def _chord_tones(piece: Any, progression: str, zero: float, quarters: float) -> float:
+    """Share of the notes starting in [zero, zero + quarters) whose class is in the chord then."""
+    from musegen.generation.processors import ChordProgression
+
+    chords = ChordProgression(progression)
+    inside = [
+        pitch % 12 in chords.pitch_classes[int(chords.chord_at(event.offset - zero))]
+        for event in piece.events
+        if zero - 1e-6 <= event.offset < zero + quarters - 1e-6
+        for pitch in event.pitches
+    ]
+    return float(np.mean(inside)) if inside else math.nan
+
+
+def _infill_rows(args: Any, model: Any, tokenizer: Any, vocab: Any, songs: list[Any]) -> None:
+    """The music after a gap: its log-likelihood given the chosen candidate vs a single sample."""
+    from musegen.generation.infill import infill
+    from musegen.generation.processors import GrammarConstraint
+
+    start, end = (float(x) for x in args.gap.split(":"))
+    chosen = [s for s in songs if s.duration >= end + 4][: args.infill]
+    rows: dict[str, list[float]] = {"chosen": [], "single": [], "mean": [], "worst": []}
+    for i, song in enumerate(chosen):
+        filled = infill(model, tokenizer, vocab, song, start, end, candidates=args.candidates,
+                        processors=[GrammarConstraint()], seed=args.seed + i)  # fmt: skip
+        per = 1.0 / (song.duration - end)  # nats per quarter note of the music after the gap
+        scores = filled.scores * per
+        rows["chosen"].append(float(scores.max()))
+        rows["single"].append(float(scores[0]))  # the candidates are independent samples
+        rows["mean"].append(float(scores.mean()))
+        rows["worst"].append(float(scores.min()))
+        after = song.duration - end
+        print(f"infill {i}: {after:g} quarters after the gap; chosen {scores.max():.4f}, "
+              f"first {scores[0]:.4f} nats/quarter", flush=True)  # fmt: skip
+    print(f"\ninfill: {len(chosen)} held-out songs, quarters {start:g} to {end:g} regenerated "
+          f"({args.candidates} candidates, grammar); log-likelihood of the real music after the "
+          "gap, nats per quarter note (higher is likelier), mean over songs")  # fmt: skip
+    print("| given | nats per quarter |\n|---|---|")
+    names = {
+        "chosen": f"the chosen candidate (best of {args.candidates})",
+        "single": "a single sample (the first candidate)",
+        "mean": "a single sample (mean over the candidates)",
+        "worst": "the worst candidate",
+    }
+    for key, label in names.items():
+        print(f"| {label} | {np.mean(rows[key]):.4f} |")
+    gain = np.subtract(rows["chosen"], rows["single"])
+    print(f"chosen minus single: {gain.mean():.4f} ± {gain.std():.4f} nats per quarter")
 
 
 if __name__ == "__main__":
