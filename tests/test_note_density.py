@@ -98,3 +98,33 @@ def test_the_generate_command_leans_toward_the_density(chorale_model, tmp_path, 
                          (["--density", "0"], "target must be > 0")]:  # fmt: skip
         assert main(["generate", bundle, *bad, "--out", str(tmp_path / "x.mid")]) == 2
         assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "encoding",
+    ["skuli", "final", "notes", "notes-cut", "notes-seed", "notes-high", "frames", "band"],
+)
+def test_every_shipped_encoding_is_biased_toward_the_value_nearest_the_target(encoding) -> None:
+    from musegen.events import Event, Piece
+    from musegen.tokens.encodings import encodings
+    from musegen.tokens.token_table import DURATION, EVENT
+    from musegen.tokens.track_tokenizer import TrackTokenizer
+
+    tokenizer = TrackTokenizer() if encoding == "band" else encodings()[encoding]
+    lengths = [0.25, 0.5, 1.0, 2.0, 4.0]
+    piece = Piece(tuple(Event(sum(lengths[:i]), d, (60 + i,), 80) for i, d in enumerate(lengths)))
+    vocab = tokenizer.build_vocabulary([piece])
+    table = TokenTable.build(tokenizer, vocab)
+    kind = EVENT if not table.note_level else DURATION
+    pitched = table.pitches.any(axis=1) | (kind == DURATION)  # a compound rest: apart
+    timing = np.flatnonzero((table.kinds == kind) & pitched)
+    for target in (0.5, 4.0):
+        bias = NoteDensity(target, strength=2.0).bind(table)(
+            np.zeros((1, len(vocab))), np.zeros((1, 0), int)
+        )[0]
+        assert np.isfinite(bias).all() and bias.max() == 0.0  # soft: nothing forbidden
+        distance = np.abs(np.log2(table.durations[timing] * target))
+        best = timing[bias[timing] == 0.0]
+        assert set(best.tolist()) == set(timing[distance == distance.min()].tolist())
+        if len(set(table.durations[timing].tolist())) > 1:  # frames: a single value
+            assert (bias[timing] < 0).any()
