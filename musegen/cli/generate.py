@@ -125,6 +125,20 @@ def add_parser(commands: Any) -> None:
         "--chords-track", action="store_true", help="write the chords as a second track"
     )
     steer.add_argument(
+        "--density",
+        type=float,
+        default=None,
+        metavar="N",
+        help="lean toward N notes (onsets, a chord once) per quarter note",
+    )
+    steer.add_argument(
+        "--density-strength",
+        type=float,
+        default=None,
+        metavar="X",
+        help="how hard --density leans (default 1; 4 reaches the target on chorales)",
+    )
+    steer.add_argument(
         "--beam",
         type=int,
         default=None,
@@ -466,6 +480,11 @@ def _steering(args: argparse.Namespace) -> list[Any]:
                 args.repetition_penalty, args.penalty_window, only_pitches=True
             )
         )
+    if args.density is not None:
+        strength = 1.0 if args.density_strength is None else args.density_strength
+        chain.append(processors.NoteDensity(args.density, strength))
+    elif args.density_strength is not None:
+        raise ValueError("--density-strength steers the --density: give it")
     if args.beam is not None and args.beam < 1:
         raise ValueError(f"--beam takes a width >= 1, got {args.beam}")
     return chain

@@ -31,6 +31,7 @@ from musegen.generation.processors.grammar_constraint import GrammarConstraint
 from musegen.generation.processors.key_constraint import KeyConstraint
 from musegen.generation.processors.melody_constraint import MelodyConstraint
 from musegen.generation.processors.no_repeat_ngram import NoRepeatNGram
+from musegen.generation.processors.note_density import NoteDensity
 from musegen.generation.processors.pitch_class_histogram import PitchClassHistogram
 from musegen.generation.processors.pitch_range import PitchRange
 from musegen.generation.processors.repetition_penalty import RepetitionPenalty
@@ -45,6 +46,7 @@ __all__ = [
     "LogitsProcessor",
     "MelodyConstraint",
     "NoRepeatNGram",
+    "NoteDensity",
     "PitchClassHistogram",
     "PitchRange",
     "RepetitionPenalty",
@@ -66,6 +68,7 @@ _BY_NAME: dict[str, type[BaseProcessor]] = {
     "melody": MelodyConstraint,
     "chords": ChordProgression,
     "pitch_classes": PitchClassHistogram,
+    "density": NoteDensity,
 }
 _BY_NAME.update({cls.__name__: cls for cls in set(_BY_NAME.values())})
 
@@ -75,7 +78,7 @@ def get(identifier: str | dict[str, Any] | LogitsProcessor, **kwargs: Any) -> Lo
 
     Names: ``"repetition_penalty"``, ``"no_repeat_ngram"``, ``"key"``,
     ``"pitch_range"``, ``"grammar"``, ``"melody"``, ``"chords"``, ``"pitch_classes"``,
-    or a class name.
+    ``"density"``, or a class name.
 
     Raises:
         ValueError: naming an unknown processor and the known names.
