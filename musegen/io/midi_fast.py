@@ -201,7 +201,7 @@ def read_tracks_fast(path: str | os.PathLike[str], *, sustain: bool = False) -> 
         key_signatures=changes(keys, tpq, None),
         not_kept=(
             *_not_kept(tracks, maps=False, pedal=not sustain),
-            *((("note struck again within a grid step", merged),) if merged else ()),
+            *((("same-step re-strike", merged),) if merged else ()),
         ),
     )
 
