@@ -128,7 +128,7 @@ def test_load_corpus_skips_and_reports_bad_files(tmp_path):
         "empty.mid": "empty file",
         "text.mid": "not a MIDI file (no 'MThd' header)",
         "readme.txt": "not a music file musegen reads (its suffix is '.txt'; reads "
-        ".mid, .midi, .xml, .musicxml, .mxl, .krn)",
+        ".mid, .midi, .xml, .musicxml, .mxl, .krn, .abc)",
     }
     assert corpus.summary() == "1 piece, 7 events, 4 files skipped"
 
