@@ -49,9 +49,11 @@ BUNDLES: dict[str, dict[str, Any]] = {
     "quartets": {
         "sources": ["music21:haydn", "music21:mozart", "music21:beethoven"],
         "about": "the string quartets of Haydn, Mozart and Beethoven music21 ships, one track a "
-        "part (MusicXML; not Mozart's piano sonata K. 545, nor the Humdrum copies of op. 18 no. 1)",
+        "part, its program set from the part's name (MusicXML; not Mozart's piano sonata K. 545, "
+        "nor the Humdrum copies of op. 18 no. 1)",
         "options": ["--tracks"],
         "leave_out": ("k545", ".krn"),
+        "programs_by_part": True,
     },
 }
 
@@ -78,6 +80,8 @@ def ship(name: str, args: argparse.Namespace) -> None:
     spec = BUNDLES[name]
     run = args.runs / name
     source = _source(spec["sources"], run, spec.get("leave_out", ()))
+    if spec.get("programs_by_part"):
+        source = _programs_by_part(Path(source), run / "midi")
     command = ["train", source, "--out", str(run), "--minutes", str(args.minutes)]
     log_file = run / "train.log"
     if args.reuse and log_file.is_file() and (run / "bundle" / "metadata.json").is_file():
@@ -153,6 +157,39 @@ def _source(sources: list[str], run: Path, leave_out: tuple[str, ...] = ()) -> s
                 link = folder / f"{source.split(':')[1]}-{file.parent.name}-{file.name}"
                 link.symlink_to(file)
     return str(folder)
+
+
+def _programs_by_part(folder: Path, out: Path) -> str:
+    """MIDI copies of `folder`'s scores, each part's program the one its name says.
+
+    The quartets' files state programs that disagree (Mozart's every part 48,
+    string ensemble; one Haydn quartet 0, piano; some Beethoven parts a cello
+    for a violin), and the band tokenizer tags notes by program: named by the
+    part ("Violin II", "Viola", "Violoncello"), violins are 40, violas 41,
+    cellos 42 (the two violins share a track).
+    """
+    from dataclasses import replace
+
+    from music21 import instrument
+
+    from musegen.io.reading import read_tracks
+    from musegen.io.writing import write_midi
+
+    out.mkdir(parents=True, exist_ok=True)
+    for file in sorted(folder.iterdir()):
+        target = out / f"{file.stem}.mid"
+        if target.exists():
+            continue
+        score = read_tracks(file)
+        tracks = []
+        for track in score.tracks:
+            try:
+                program = instrument.fromString(track.name).midiProgram
+            except instrument.InstrumentException:
+                program = None
+            tracks.append(replace(track, program=track.program if program is None else program))
+        write_midi(replace(score, tracks=tuple(tracks)), target)
+    return str(out)
 
 
 def _musegen(argv: list[str]) -> str:
