@@ -230,6 +230,19 @@ def test_quarters_stop_each_stream_on_a_whole_event_at_the_length(encoding: str)
         generate(model, prime, None, quarters=4.0)
 
 
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_a_beams_rows_are_cut_where_generate_would_stop_them(encoding: str) -> None:
+    from musegen.cli.generate import _cut  # --bars after --beam, which cannot stop early
+
+    model, tokenizer, vocab = _untrained(encoding)
+    table = TokenTable.build(tokenizer, vocab)
+    kwargs = {"processors": [GrammarConstraint()], "table": table, "seed": 0, "batch_size": 3}
+    stopped = generate(model, [2], None, "categorical", quarters=6.0, **kwargs)
+    free = generate(model, [2], stopped.shape[1] + 100, "categorical", **kwargs)
+    for row, cut in zip(stopped, _cut(table, [2], free, 6.0), strict=True):
+        np.testing.assert_array_equal(cut, row[row != Vocabulary.pad_id])
+
+
 # -- the command line: --bars, --tempo, --time-signature, --chords ---------------------------
 
 

@@ -320,14 +320,11 @@ def _cut(table: Any, prime: list[int], rows: np.ndarray, quarters: float) -> lis
     from musegen.generation._clock import Clock, LengthStop
 
     clock = Clock(table)
-    cut = []
-    for row in rows:
-        stop = LengthStop(clock, clock.run(np.asarray([prime])), quarters)
-        for position, token in enumerate(row):
-            if stop.update(np.asarray([token]), position):
-                break
-        cut.append(row[: stop.ends[0]] if stop.ends[0] >= 0 else row)
-    return cut
+    stop = LengthStop(clock, clock.run(np.asarray([prime] * len(rows))), quarters)
+    for position, column in enumerate(np.asarray(rows).T):  # every row at once, id by id
+        if stop.update(column, position):
+            break
+    return [row[:end] if end >= 0 else row for row, end in zip(rows, stop.ends, strict=True)]
 
 
 def _fit(music: Any, quarters: float | None) -> Any:
