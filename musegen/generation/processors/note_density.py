@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from musegen.generation.processors.base import BaseProcessor
+from musegen.generation.processors._id_bias import IdBias
 from musegen.tokens.token_table import DURATION, EVENT, REST, STEP, TokenTable
 
 __all__ = ["NoteDensity"]
 
 
-class NoteDensity(BaseProcessor):
+class NoteDensity(IdBias):
     """Raise the ids whose lengths strike notes at the target rate, lower the others.
 
     A soft control in the manner of Performance RNN's note-density conditioning,
@@ -49,9 +49,6 @@ class NoteDensity(BaseProcessor):
         [[0.0, 0.0, 0.0, 0.0, -1.0, -2.0, -1.58]]
     """
 
-    needs_table = True
-    lookback = 0
-
     def __init__(self, target: float, strength: float = 1.0) -> None:
         if not float(target) > 0:
             raise ValueError(f"target must be > 0 notes per quarter note, got {target}")
@@ -59,11 +56,8 @@ class NoteDensity(BaseProcessor):
             raise ValueError(f"strength must be >= 0, got {strength}")
         self.target, self.strength = float(target), float(strength)
 
-    _bias: Any = None
-
-    def bind(self, table: TokenTable) -> NoteDensity:
-        """A copy reading `table`, with each id's bias computed once."""
-        bound = super().bind(table)
+    def id_bias(self, table: TokenTable) -> np.ndarray:
+        """``-strength`` times each timing id's octaves off ``1 / target`` and the rests' cost."""
         kinds = table.kinds
         length = np.clip(np.nan_to_num(table.durations, nan=1.0), 0.125, 8.0)
         timing = (kinds == EVENT) | (kinds == DURATION) | ((kinds == STEP) & (table.durations > 0))
@@ -73,12 +67,7 @@ class NoteDensity(BaseProcessor):
             off[group] -= off[group].min() if group.any() else 0.0
         rests = (kinds == REST) | ((kinds == EVENT) & ~table.pitches.any(axis=1))
         off = np.where(rests, off + np.log2(1 + self.target), off)
-        bound._bias = -self.strength * off
-        return bound
-
-    def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
-        """Add each id's bias."""
-        return logits + self._bias
+        return -self.strength * off
 
     def get_config(self) -> dict[str, Any]:
         """`target` and `strength`."""

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from musegen.generation.processors.base import BaseProcessor
+from musegen.generation.processors._id_bias import IdBias
 from musegen.tokens.token_table import TokenTable
 
 __all__ = ["PitchClassHistogram"]
 
 
-class PitchClassHistogram(BaseProcessor):
+class PitchClassHistogram(IdBias):
     """Raise the logits of pitches whose class the target holds often, lower the others.
 
     A soft control in the manner of Performance RNN's pitch-class conditioning,
@@ -49,9 +49,6 @@ class PitchClassHistogram(BaseProcessor):
         [[0.0, 0.0, 0.54, -2.12, 0.0]]
     """
 
-    needs_table = True
-    lookback = 0
-
     def __init__(self, target: Sequence[float], strength: float = 1.0, floor: float = 0.01) -> None:
         weights = np.asarray(target, dtype=np.float64).reshape(-1)
         if weights.shape != (12,) or (weights < 0).any() or not weights.sum() > 0:
@@ -67,21 +64,13 @@ class PitchClassHistogram(BaseProcessor):
         self.strength = float(strength)
         self.floor = float(floor)
 
-    def bind(self, table: TokenTable) -> PitchClassHistogram:
-        """A copy reading `table`, with each id's bias computed once."""
-        bound = super().bind(table)
+    def id_bias(self, table: TokenTable) -> np.ndarray:
+        """Each id's mean ``strength * log(12 * share)`` over its pitches' classes; 0 without."""
         share = np.log(12 * np.maximum(np.asarray(self.target), self.floor))  # [12]
         per_pitch = share[np.arange(128) % 12]
         counts = table.pitches.sum(axis=1)
         sums = table.pitches.astype(np.float64) @ per_pitch
-        bound._bias = self.strength * np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
-        return bound
-
-    _bias: Any = None
-
-    def process(self, logits: np.ndarray, ids: np.ndarray, start: int) -> np.ndarray:
-        """Add each id's bias."""
-        return logits + self._bias
+        return self.strength * np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
 
     def get_config(self) -> dict[str, Any]:
         """`target`, `strength` and `floor`."""
