@@ -119,9 +119,8 @@ def ship(name: str, args: argparse.Namespace) -> None:
 
     trained = load_bundle(run / "bundle")
     metadata = dict(trained.metadata)
-    for key in ("format", "format_version", "class", "vocab_size", "musegen_version"):
+    for key in ("vocab_size", "musegen_version"):  # save_bundle adds them again
         metadata.pop(key, None)
-    metadata = metadata.get("config", metadata)
     metadata["training"] = {**metadata["training"], "source": " + ".join(spec["sources"]),
                             "out": f"runs/bundles/{name}"}  # fmt: skip
     if generation:  # the bundle's own sampler, measured on its held-out songs (BUNDLES)
