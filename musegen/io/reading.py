@@ -152,7 +152,7 @@ def _describe(err: Exception) -> str:
 
 
 def _parse(file: Path) -> Any:
-    from music21 import converter
+    from music21 import converter, stream
 
     try:
         # forceSource/storePickle: never read or write music21's pickle cache.
@@ -161,7 +161,7 @@ def _parse(file: Path) -> Any:
         raise MidiReadError(file, "too deeply nested to parse") from None
     except Exception as err:  # music21 raises many types for corrupt data
         raise MidiReadError(file, f"corrupt or unsupported MIDI data ({_describe(err)})") from None
-    if type(parsed).__name__ == "Opus":  # an ABC or Humdrum file of several tunes
+    if isinstance(parsed, stream.Opus):  # an ABC or Humdrum file of several tunes
         raise MidiReadError(
             file, f"holds {len(parsed.scores)} pieces (an opus); give one piece a file"
         )
