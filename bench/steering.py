@@ -292,13 +292,12 @@ def _infill_rows(args: Any, model: Any, tokenizer: Any, vocab: Any, songs: list[
     for i, song in enumerate(chosen):
         filled = infill(model, tokenizer, vocab, song, start, end, candidates=args.candidates,
                         processors=[GrammarConstraint()], seed=args.seed + i)  # fmt: skip
-        per = 1.0 / (song.duration - end)  # nats per quarter note of the music after the gap
-        scores = filled.scores * per
+        after = song.duration - end
+        scores = filled.scores / after  # nats per quarter note of the music after the gap
         rows["chosen"].append(float(scores.max()))
         rows["single"].append(float(scores[0]))  # the candidates are independent samples
         rows["mean"].append(float(scores.mean()))
         rows["worst"].append(float(scores.min()))
-        after = song.duration - end
         print(f"infill {i}: {after:g} quarters after the gap; chosen {scores.max():.4f}, "
               f"first {scores[0]:.4f} nats/quarter", flush=True)  # fmt: skip
     print(f"\ninfill: {len(chosen)} held-out songs, quarters {start:g} to {end:g} regenerated "
