@@ -165,6 +165,8 @@ class ChordProgression(BaseProcessor):
     _clock: Clock | None = None
     _fits: Any = None  # [chords, vocab]: the id carries only chord tones (or no pitch)
     _lowest_ok: Any = None  # [chords, vocab]: its lowest pitch is the chord's target
+    _carries: Any = None  # [vocab]: the id carries a pitch
+    _bottom: Any = None  # [vocab]: the id's lowest pitch, 128 for none
 
     def bind(self, table: TokenTable) -> ChordProgression:
         """A copy reading `table`, each chord's allowed ids found once.
@@ -183,7 +185,9 @@ class ChordProgression(BaseProcessor):
         for i, pcs in enumerate(self.pitch_classes):
             inside[i] = np.isin(np.arange(128) % 12, pcs)
         bound._fits = ~(table.pitches[None] & ~inside[:, None]).any(axis=2)
-        bottom = np.where(table.pitches.any(axis=1), table.pitches.argmax(axis=1) % 12, -1)
+        bound._carries = table.pitches.any(axis=1)
+        bound._bottom = np.where(bound._carries, table.pitches.argmax(axis=1), 128)
+        bottom = np.where(bound._carries, bound._bottom % 12, -1)
         bound._lowest_ok = (bottom[None] < 0) | (bottom[None] == np.array(self.targets)[:, None])
         return bound
 
@@ -219,8 +223,7 @@ class ChordProgression(BaseProcessor):
             allowed = allowed & self._lowest_rule(time, chord, table)
         if self.strength is None:
             return forbid(logits, allowed)
-        carries = np.asarray(table.pitches.any(axis=1))[None]
-        logits[allowed & carries] += self.strength
+        logits[allowed & self._carries[None]] += self.strength
         return logits
 
     def _lowest_rule(self, time: Time, chord: np.ndarray, table: TokenTable) -> np.ndarray:
@@ -228,7 +231,7 @@ class ChordProgression(BaseProcessor):
         if not table.note_level:
             return self._lowest_ok[chord]
         target = np.array(self.targets)[chord][:, None]
-        bottom = np.where(table.pitches.any(axis=1), table.pitches.argmax(axis=1), 128)[None]
+        bottom = self._bottom[None]
         kinds = table.kinds[None]
         # a pitch after a rest or a pending duration opens a new event: nothing below it yet
         fresh = time.rest | ~np.isnan(time.length) | ~time.pitched
