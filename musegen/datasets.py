@@ -278,8 +278,19 @@ def jsb_source(source: str) -> list[Piece] | None:
         >>> jsb_source("musegen:skuli") is None
         True
     """
-    name, _, split = source.removeprefix("musegen:").partition("/")
-    if not source.startswith("musegen:") or name != "jsb":
+    split = _jsb_split(source)
+    if split is None:
         return None
     chorales = _jsb_splits([split] if split else ["train", "valid"])
     return [piece for pieces in chorales.values() for piece in pieces]
+
+
+def _jsb_split(source: str) -> str | None:
+    """The split a ``"musegen:jsb[/split]"`` source names ("" for none), None for another source.
+
+    Examples:
+        >>> _jsb_split("musegen:jsb/test"), _jsb_split("musegen:jsb"), _jsb_split("musegen:skuli")
+        ('test', '', None)
+    """
+    name, _, split = source.removeprefix("musegen:").partition("/")
+    return split if source.startswith("musegen:") and name == "jsb" else None

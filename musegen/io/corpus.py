@@ -235,15 +235,14 @@ def source_files(
         ['0fithos.mid', '8.mid']
     """
     if isinstance(source, str) and source.startswith("musegen:"):
-        from musegen.datasets import path
+        from musegen.datasets import _jsb_split, path
 
-        name = source.split(":", 1)[1]
-        if name.partition("/")[0] == "jsb":
+        if _jsb_split(source) is not None:
             raise ValueError(
                 f"{source} ships as quarter-note frames, not as files: read it with "
                 "load_corpus (musegen train without --tracks)"
             )
-        source = path(name)
+        source = path(source.split(":", 1)[1])
     if isinstance(source, str) and source.startswith("music21:"):
         from music21 import corpus
 
