@@ -61,6 +61,15 @@ Rows:
   the -3..+3 transposition (``bench/jsb.py`` found both worth more than any change
   of model); ``t3-best-seq256``: ``t3-best`` on chunks of 256 tokens (does a
   longer context let a transposed model hold its key?).
+- ``keynorm``, ``keynorm-no-dropout``: the default with every song moved to C
+  major / A minor (`musegen.keys.key_shift`) for training and scoring; a piece
+  is primed in its prime's key moved there and moved back after. Its NLL
+  columns add each song's ``log(12)`` nats (the shift the model is not asked
+  to predict) over the song's quarter notes, so they compare with the others.
+  ``copied`` is counted in the normalized key, against the normalized songs.
+- ``ema``, ``keynorm-ema``: Adam keeps an exponential moving average of the
+  weights (momentum 0.99), which replace them when training ends; these rows keep
+  that average, not the best epoch's weights (Keras restores those after it).
 - ``default-2x256``, ``default-b64``, ``default-aug2``, ``notes-seq100``: variations
   of the default, for choosing it.
 """
@@ -108,6 +117,8 @@ class Row:
     best: bool = False  # keep the weights of the lowest validation loss, not the last
     dropout: float = TRAINING.dropout
     layer_dropout: float = TRAINING.layer_dropout
+    normalize_keys: bool = False  # every song moved to C major / A minor (`key_shift`)
+    ema: float = 0.0  # > 0: Adam keeps a moving average of the weights (its momentum), kept
 
 
 def rows() -> dict[str, Row]:
@@ -164,7 +175,18 @@ def rows() -> dict[str, Row]:
         "t3-best-seq256": replace(
             default, encoding="notes", transpose=(-3, 3), best=True, dropout=0, seq_len=256
         ),
+        "keynorm": replace(default, normalize_keys=True),
+        "keynorm-no-dropout": replace(default, normalize_keys=True, dropout=0),
+        "ema": replace(default, ema=0.99, best=False),
+        "keynorm-ema": replace(default, normalize_keys=True, ema=0.99, best=False),
     }, GENERATION
+
+
+def _normalized(pieces: list[Any]) -> list[Any]:
+    """Each piece moved to C major / A minor (`musegen.keys.key_shift`)."""
+    from musegen.keys import key_shift
+
+    return [p.transpose(key_shift(p)) for p in pieces]
 
 
 class Remi:
@@ -244,6 +266,7 @@ def main() -> None:
     from musegen.generation.decoding import generate
     from musegen.generation.samplers import get as get_sampler
     from musegen.io.corpus import load_corpus
+    from musegen.keys import key_shift
     from musegen.tokens.encodings import encodings
     from musegen.training.dataset import SequenceDataset, split_pieces, split_songs, transposed
     from musegen.training.model import build_lstm
@@ -280,6 +303,7 @@ def main() -> None:
 
     notes = encodings()["notes"]  # copying is counted in one encoding for every row
     train_notes = [notes.encode(p) for p in train]
+    train_notes_in_key = [notes.encode(p) for p in _normalized(train)]
     real_copied = np.mean(
         [_floor.longest_shared_run(notes.encode(_floor.cut(p, 0.0, args.quarters)), train_notes)
          for p in judged]
@@ -308,7 +332,9 @@ def main() -> None:
             sampler_reserved: tuple[int, ...] = (0, 1, 2, 3)
         else:
             tokenizer = encodings()[row.encoding]
-            sources = list(transposed(train, *row.transpose)) if row.transpose else train
+            in_key = _normalized if row.normalize_keys else list
+            train_, valid_, held_out_ = in_key(train), in_key(valid), in_key(held_out)
+            sources = list(transposed(train_, *row.transpose)) if row.transpose else train_
             vocabulary = tokenizer.build_vocabulary(sources)
 
             def ids_of(
@@ -320,10 +346,10 @@ def main() -> None:
                 ]
 
             data = SequenceDataset(
-                ids_of(list(sources)), ids_of(valid), len(vocabulary), seq_len=row.seq_len,
+                ids_of(list(sources)), ids_of(valid_), len(vocabulary), seq_len=row.seq_len,
                 shape="chunks", seed=args.seed,
             )  # fmt: skip
-            val_ids = ids_of(held_out)
+            val_ids = ids_of(held_out_)
             vocab_size = len(vocabulary)
             unk_share = float(np.mean(np.concatenate(val_ids) == 1))  # <unk> is id 1
 
@@ -343,6 +369,14 @@ def main() -> None:
             vocab_size, units=row.units, return_sequences=True, learning_rate=row.learning_rate,
             dropout=row.dropout, layer_dropout=row.layer_dropout,
         )  # fmt: skip
+        if row.ema:
+            model.compile(
+                optimizer=keras.optimizers.Adam(
+                    row.learning_rate, use_ema=True, ema_momentum=row.ema
+                ),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            )
         budget = TimeBudget(args.minutes, anneal=row.anneal, started_at=start)
         callbacks: list[Any] = [budget]
         if row.best:  # validation every epoch (not on the scored songs), the best weights kept
@@ -358,10 +392,14 @@ def main() -> None:
             verbose=0,
         )
         trained = time.perf_counter() - start
+        valid_quarters = [p.duration for p in valid]
         nll = nll_per_quarter(model, val_ids, quarters, batch_size=4)
         valid_nll = nll_per_quarter(
-            model, data.val_ids, [p.duration for p in valid], batch_size=4
+            model, data.val_ids, valid_quarters, batch_size=4
         )  # what a choice between rows may read; nll/qn is reported, not chosen on
+        if row.normalize_keys:  # the key shift of each song, at its log(12) nats
+            nll += float(np.mean([math.log(12) / q for q in quarters]))
+            valid_nll += float(np.mean([math.log(12) / q for q in valid_quarters]))
         tokens_per_quarter = sum(len(v) for v in val_ids) / sum(quarters)
         steps = math.ceil(1.6 * tokens_per_quarter * args.quarters) + 8
         samplers = row.samplers or ("default",)
@@ -379,18 +417,22 @@ def main() -> None:
             kind = config.pop("name")
             sampler = get_sampler(kind, reserved_ids=sampler_reserved, **config)
             generated = []
+            as_trained = []  # in the key the model learnt them in
             short = 0
             for i, song in enumerate(primed):
                 prime_piece = cut(song, 0.0, args.prime_quarters)
-                prime = prime_of(prime_piece)
+                shift = key_shift(prime_piece) if row.normalize_keys else 0
+                prime = prime_of(prime_piece.transpose(shift))
                 new = generate(model, prime, steps, sampler, seed=args.seed + i)[0]
                 whole = decode(np.concatenate([prime, new]))
                 offset = args.prime_quarters if row.encoding == "remi" else decode(prime).duration
                 piece = cut(whole, offset, args.quarters)
                 short += piece.duration < args.quarters - 1e-6
-                generated.append(piece)
+                as_trained.append(piece)
+                generated.append(piece.transpose(-shift))
+            copied_from = train_notes_in_key if row.normalize_keys else train_notes
             copied = np.mean(
-                [_floor.longest_shared_run(notes.encode(p), train_notes) for p in generated]
+                [_floor.longest_shared_run(notes.encode(p), copied_from) for p in as_trained]
             )
             table_ = compare({"gen": generated}, reference=judged)["gen"]
             title = f"{name} = default" if name != "default" and row == table["default"] else name

@@ -60,6 +60,7 @@ from musegen.tokens.tokenizer import (
     seed_configurations,
 )
 from musegen.tokens.track_tokenizer import TrackTokenizer
+from musegen.tokens.transposition import transposed_vocabulary
 from musegen.tokens.vocabulary import UnknownTokenError, Vocabulary
 
 if TYPE_CHECKING:
@@ -124,6 +125,7 @@ __all__ = [
     "score_from_stream",
     "read_tracks",
     "TrackTokenizer",
+    "transposed_vocabulary",
     "Track",
     "Score",
     "show",

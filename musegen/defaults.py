@@ -43,6 +43,9 @@ class TrainingDefaults:
         learning_rate: Adam's first learning rate, annealed (cosine) to 0 at the deadline.
         minutes: Wall-clock training budget.
         transpose: ``(lo, hi)`` semitones the training songs are also moved by, or None.
+        normalize_keys: Train on every song moved to C major / A minor
+            (`musegen.keys.key_shift`); `musegen generate` moves the music to the
+            prime's key (or ``--key``'s).
         keep: ``"best"``: the weights of the lowest validation loss seen while
             training by time (`musegen train` falls back to the last ones when
             nothing can be held out); ``"last"``: the weights at the deadline. On
@@ -62,6 +65,7 @@ class TrainingDefaults:
     learning_rate: float = 5e-3
     minutes: float = 3.0
     transpose: tuple[int, int] | None = None
+    normalize_keys: bool = False
     keep: str = "best"
 
 

@@ -4,7 +4,8 @@ A key name is a tonic (a letter, then ``#``, ``b`` or ``-`` for sharps and
 flats) and a mode: ``major``, ``minor`` (natural minor, the scale
 `musegen.evaluation.metrics.scale_consistency` fits), ``harmonic minor`` or
 ``melodic minor`` (ascending). `best_key` names the major or natural-minor key
-that holds the most notes of a piece.
+that holds the most notes of a piece, and `key_shift` the semitones that move
+it to C major or A minor (key normalization).
 
 Examples:
     >>> sorted(scale("A minor"))
@@ -21,7 +22,7 @@ import numpy as np
 
 from musegen.events import Piece
 
-__all__ = ["KEYS", "MODES", "SCALES", "best_key", "scale", "tonic"]
+__all__ = ["KEYS", "MODES", "SCALES", "best_key", "key_shift", "scale", "tonic"]
 
 MODES: dict[str, tuple[int, ...]] = {
     "major": (0, 2, 4, 5, 7, 9, 11),
@@ -103,3 +104,25 @@ def best_key(piece: Piece) -> str:
             counts[pitch % 12] += 1
     held = SCALES @ counts + np.tile(counts, 2) / (counts.sum() + 1)  # < 1: breaks ties only
     return KEYS[int(held.argmax())]  # the first of equals: major, then the lower tonic
+
+
+def key_shift(piece: Piece | str) -> int:
+    """Semitones (-6..+5) that move a piece's `best_key` (or a named key) to C major or A minor.
+
+    A major key and its relative minor hold the same notes, so both go to the
+    key without sharps or flats: ``piece.transpose(key_shift(piece))`` is the
+    piece key-normalized, and ``transpose(-shift)`` moves music made in that
+    key back. Of the two shifts that reach it, the smaller one is taken (up by
+    6 is down by 6: down).
+
+    Examples:
+        >>> from musegen.events import Event
+        >>> d_minor = Piece(tuple(Event(i, 1, (p,)) for i, p in enumerate([62, 65, 69, 70, 62])))
+        >>> key_shift(d_minor)  # D minor (F major's notes) to A minor: down 5
+        -5
+        >>> key_shift(d_minor.transpose(-3)), key_shift("B minor")  # D major's notes: down 2
+        (-2, -2)
+    """
+    key = piece if isinstance(piece, str) else best_key(piece)
+    major_tonic = (tonic(key) + (3 if key.endswith("minor") else 0)) % 12
+    return -major_tonic if major_tonic <= 6 else 12 - major_tonic

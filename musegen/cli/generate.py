@@ -185,6 +185,12 @@ def run(args: argparse.Namespace) -> int:
     if args.prime:
         try:
             music = read_tracks(args.prime) if band else read_midi(args.prime)
+        except (MidiReadError, ValueError) as err:
+            raise CommandError(f"--prime: {err}") from None
+    # a model of one key writes in the prime's key, else in --key's (else C major / A minor)
+    bundle = bundle.in_key(music if music is not None else args.key)
+    if args.prime:
+        try:
             tokens = bundle.tokenizer.encode(music)
             prime = prime_ids(tokens, bundle.vocabulary, unknown="skip")
         except (MidiReadError, ValueError) as err:

@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         piece = read_midi(args.file)
     except (BundleError, MidiReadError) as err:
         raise CommandError(str(err)) from None
+    bundle = bundle.in_key(piece)  # a model of one key fills the gap in the file's key
     try:
         bar = bar_length(piece.time_signature)
     except ValueError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -79,6 +80,14 @@ def add_parser(commands: Any) -> None:
         f"default {TRAINING.transpose})",
     )
     train.add_argument(
+        "--normalize-keys",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train on every song moved to C major / A minor; generate then writes in the "
+        f"prime's key or --key's (default {TRAINING.normalize_keys}; off with --transpose or "
+        "--tracks)",
+    )
+    train.add_argument(
         "--min-count",
         type=int,
         default=1,
@@ -117,6 +126,12 @@ def run(args: argparse.Namespace) -> int:
         return _launch(args)
     if args.tracks and args.transpose:
         raise CommandError("--tracks does not transpose: leave out --transpose", 2)
+    moved = bool(args.transpose) and list(args.transpose) != [0, 0]
+    if args.normalize_keys and (args.tracks or moved):
+        what = "--tracks does not transpose" if args.tracks else "--transpose moves songs out of it"
+        raise CommandError(f"--normalize-keys moves songs to one key and {what}: choose one", 2)
+    if args.normalize_keys is None:  # the default, unless the songs may not (or must not) move
+        args.normalize_keys = TRAINING.normalize_keys and not (args.tracks or moved)
     if args.tracks:  # a band: every file's tracks apart, in one stream per file
         pieces: Any = load_scores(args)
         summary = f"{len(pieces)} scores, {sum(len(s.tracks) for s in pieces)} tracks"
@@ -126,7 +141,12 @@ def run(args: argparse.Namespace) -> int:
     start_tensorflow()
     from musegen.training.bundle import save_bundle
     from musegen.training.custom_loop import barrier, is_chief
-    from musegen.training.dataset import SequenceDataset, split_pieces, transposed
+    from musegen.training.dataset import (
+        SequenceDataset,
+        normalized,
+        split_pieces,
+        transposed,
+    )
     from musegen.training.fitting import TimeBudget, distribution_strategy, fit
     from musegen.training.model import build_lstm
 
@@ -141,12 +161,12 @@ def run(args: argparse.Namespace) -> int:
         args.encoding = "band"
     else:
         tokenizer = encodings()[args.encoding]
-    shifts = tuple(args.transpose) if args.transpose else None
+    shifts = tuple(args.transpose) if moved else None
     # the vocabulary of the training songs: a held-out token it lacks is <unk>, as in a new song
     train_pieces, val_pieces = split_pieces(pieces, VAL_FRACTION, args.seed)
-    vocabulary = tokenizer.build_vocabulary(
-        transposed(train_pieces, *shifts) if shifts else train_pieces, min_count=args.min_count
-    )
+    sources = transposed(train_pieces, *shifts) if shifts else train_pieces
+    sources = normalized(sources) if args.normalize_keys else sources
+    vocabulary = tokenizer.build_vocabulary(sources, min_count=args.min_count)
     data = SequenceDataset.from_pieces(
         pieces,
         tokenizer,
@@ -156,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         val_fraction=VAL_FRACTION,
         seed=args.seed,
         transpose=shifts,
+        normalize_keys=args.normalize_keys,
         unknown="map",  # a token rarer than --min-count is still a step in time
     )
     print(f"{args.encoding} encoding: {len(vocabulary)} ids; {data}")
@@ -219,7 +240,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"trained in {seconds / 60:.1f} min; the chief writes the bundle")
         barrier(strategy)
         return 0
-    nll = _held_out_nll(data, val_pieces, model)
+    nll = _held_out_nll(data, val_pieces, model, keys_normalized=args.normalize_keys)
     steps = plural(budget.steps, "step") if budget else plural(len(history.epoch), "epoch")
     if budget and not budget.steps and history.epoch:
         steps = f"{plural(len(history.epoch), 'epoch')} (before the restart)"
@@ -280,15 +301,25 @@ def _validation_line(
     )
 
 
-def _held_out_nll(data: Any, val_pieces: Sequence[Any], model: Any) -> float | None:
-    """Held-out NLL per quarter note of the validation songs, or None without any."""
+def _held_out_nll(
+    data: Any, val_pieces: Sequence[Any], model: Any, keys_normalized: bool = False
+) -> float | None:
+    """Held-out NLL per quarter note of the validation songs, or None without any.
+
+    A key-normalized model is scored on the songs moved to its key, plus each
+    song's key shift at ``log(12)`` nats, so that the figure compares with a
+    model of the songs as they are.
+    """
     from musegen.evaluation.likelihood import nll_per_quarter
 
     songs = [(ids, p.duration) for ids, p in zip(data.val_ids, val_pieces, strict=True)]
     songs = [(ids, q) for ids, q in songs if q > 0 and len(ids) > 1]
     if not songs:
         return None
-    return nll_per_quarter(model, [s for s, _ in songs], [q for _, q in songs], batch_size=4)
+    nll = nll_per_quarter(model, [s for s, _ in songs], [q for _, q in songs], batch_size=4)
+    if keys_normalized:
+        nll += sum(math.log(12) / q for _, q in songs) / len(songs)
+    return nll
 
 
 def _prime(data: Any, length: int, seed: int) -> list[int] | None:

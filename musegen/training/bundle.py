@@ -43,6 +43,8 @@ from musegen.tokens.vocabulary import Vocabulary
 if TYPE_CHECKING:
     import keras
 
+    from musegen.events import Piece
+
 __all__ = [
     "BUNDLE_FILES",
     "Bundle",
@@ -83,6 +85,36 @@ class Bundle:
     tokenizer: Tokenizer
     vocabulary: Vocabulary
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def normalizes_keys(self) -> bool:
+        """Whether the model learnt its songs moved to C major / A minor (``normalize_keys``)."""
+        return bool((self.metadata.get("training") or {}).get("normalize_keys"))
+
+    def in_key(self, music: Piece | str | None) -> Bundle:
+        """This bundle reading and writing in the key of `music`: a piece, a key name or None.
+
+        A key-normalized model (`normalizes_keys`) learnt one key; here its
+        vocabulary is relabeled (`musegen.tokens.transposition.transposed_vocabulary`)
+        so that a prime in `music`'s key reaches the model in C major / A minor
+        and what the model writes comes back in `music`'s key. Any other
+        bundle, or None, is returned as it is.
+
+        Examples:
+            >>> from musegen.training.model import build_lstm
+            >>> vocab = Vocabulary(["C4", "E4", "G4", "4th"])
+            >>> bundle = Bundle(build_lstm(len(vocab), units=(4,)), NoteTokenizer(), vocab,
+            ...                 {"training": {"normalize_keys": True}})
+            >>> bundle.in_key("D major").vocabulary.tokens
+            ['D4', 'F#4', 'A4', '4th']
+        """
+        if not self.normalizes_keys or music is None:
+            return self
+        from musegen.keys import key_shift
+        from musegen.tokens.transposition import transposed_vocabulary
+
+        moved = transposed_vocabulary(self.tokenizer, self.vocabulary, -key_shift(music))
+        return Bundle(self.model, self.tokenizer, moved, self.metadata)
 
 
 def save_bundle(

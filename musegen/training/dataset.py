@@ -29,13 +29,14 @@ import numpy as np
 from musegen._words import plural
 from musegen.defaults import TRAINING
 from musegen.events import Piece
+from musegen.keys import key_shift
 from musegen.tokens.tokenizer import TokenizerProtocol
 from musegen.tokens.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
-__all__ = ["SequenceDataset", "split_pieces", "split_songs", "transposed"]
+__all__ = ["SequenceDataset", "normalized", "split_pieces", "split_songs", "transposed"]
 
 Shape = Literal["windows", "chunks"]
 InputMode = Literal["ids", "scaled"]
@@ -190,6 +191,7 @@ class SequenceDataset:
         val_fraction: float = 0.1,
         seed: int = 0,
         transpose: tuple[int, int] | None = TRAINING.transpose,
+        normalize_keys: bool = TRAINING.normalize_keys,
         unknown: Literal["drop", "map"] = "drop",
         input_mode: InputMode = "ids",
     ) -> SequenceDataset:
@@ -210,6 +212,11 @@ class SequenceDataset:
                 per shift in ``lo..hi`` (the untransposed song is always kept).
                 A shift that takes a pitch outside MIDI's 0..127 is skipped for
                 that song. Validation songs are never transposed.
+            normalize_keys: Move every song, training and validation, to C major
+                or A minor (`musegen.keys.key_shift`) before tokenizing: the
+                model learns one key, and writes in any through
+                `musegen.tokens.transposition.transposed_vocabulary`. Build the
+                vocabulary from the moved songs (`normalized`). Not with `transpose`.
             unknown: Tokens missing from the vocabulary are ``"drop"``-ped or
                 ``"map"``-ped to the unknown id.
             input_mode: ``"ids"`` or ``"scaled"`` (``id / vocab_size`` floats).
@@ -229,6 +236,13 @@ class SequenceDataset:
             raise ValueError(f"unknown must be 'drop' or 'map', got {unknown!r}")
         if transpose is not None and (len(transpose) != 2 or transpose[0] > transpose[1]):
             raise ValueError(f"transpose must be (lo, hi) with lo <= hi, got {transpose!r}")
+        if normalize_keys and transpose is not None:
+            raise ValueError(
+                "normalize_keys moves every song to one key and transpose moves them out of it: "
+                "choose one"
+            )
+        if normalize_keys:
+            pieces = list(normalized(pieces))
         policy: Literal["skip", "map"] = "skip" if unknown == "drop" else "map"
 
         def encode(piece: Piece) -> np.ndarray:
@@ -530,6 +544,26 @@ def split_pieces(
     ]
     tail = [replace(e, offset=e.offset - cut) for e in song.events if e.offset >= cut]
     return [song.with_events(head)], [song.with_events(tail)]
+
+
+def normalized(pieces: Iterable[Piece]) -> Iterator[Piece]:
+    """Each piece moved to C major or A minor (`musegen.keys.key_shift`).
+
+    Build the vocabulary from these when the dataset normalizes keys
+    (``SequenceDataset.from_pieces(..., normalize_keys=True)``).
+
+    Examples:
+        >>> from musegen.events import Event
+        >>> g_major = Piece(tuple(Event(i, 1, (p,)) for i, p in enumerate([67, 71, 74, 66, 67])))
+        >>> [e.pitches[0] for e in next(normalized([g_major])).events]
+        [72, 76, 79, 71, 72]
+    """
+    for piece in pieces:
+        shift = key_shift(piece)
+        try:
+            yield piece.transpose(shift)
+        except ValueError:  # a pitch would leave 0..127: the same key an octave the other way
+            yield piece.transpose(shift - 12 if shift > 0 else shift + 12)
 
 
 def transposed(pieces: Iterable[Piece], low: int, high: int) -> Iterator[Piece]:
