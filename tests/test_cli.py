@@ -13,6 +13,7 @@ from musegen.io.writing import write_midi
 from musegen.tokens.encodings import encodings
 from musegen.tokens.tokenizer import seed_configurations
 from musegen.training.bundle import load_bundle
+from musegen.training.dataset import normalized
 
 
 def test_train_then_generate(tmp_path, capsys) -> None:
@@ -26,7 +27,9 @@ def test_train_then_generate(tmp_path, capsys) -> None:
     metadata = load_bundle(run / "bundle").metadata
     assert metadata["training"]["minutes"] == 5 and len(metadata["history"]["loss"]) == 2
     vocabulary = load_bundle(run / "bundle").vocabulary
-    tokens = [t for p in read_corpus_tokens() for t in p]
+    tokens = [
+        t for p in read_corpus_tokens(normalize=metadata["training"]["normalize_keys"]) for t in p
+    ]
     assert all(tokens.count(t) >= 2 for t in vocabulary.tokens)  # --min-count 2
     song = tmp_path / "song.mid"
     assert main(["generate", str(run), "--steps", "30", "--seed", "0", "--out", str(song)]) == 0
@@ -37,10 +40,10 @@ def test_train_then_generate(tmp_path, capsys) -> None:
     assert read_midi(again).events == read_midi(song).events  # same seed, same music
 
 
-def read_corpus_tokens() -> list[list[str]]:
-    corpus = load_corpus("music21:bach", limit=3, progress=False)
+def read_corpus_tokens(normalize: bool = False) -> list[list[str]]:
+    pieces = load_corpus("music21:bach", limit=3, progress=False).pieces
     tokenizer = seed_configurations()["final"]
-    return [tokenizer.encode(piece) for piece in corpus.pieces]
+    return [tokenizer.encode(piece) for piece in (normalized(pieces) if normalize else pieces)]
 
 
 def test_defaults_train_by_time_and_generate_with_a_piano_roll(tmp_path, capsys) -> None:

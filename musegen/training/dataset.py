@@ -191,7 +191,7 @@ class SequenceDataset:
         val_fraction: float = 0.1,
         seed: int = 0,
         transpose: tuple[int, int] | None = TRAINING.transpose,
-        normalize_keys: bool = TRAINING.normalize_keys,
+        normalize_keys: bool = False,
         unknown: Literal["drop", "map"] = "drop",
         input_mode: InputMode = "ids",
     ) -> SequenceDataset:
@@ -217,6 +217,8 @@ class SequenceDataset:
                 model learns one key, and writes in any through
                 `musegen.tokens.transposition.transposed_vocabulary`. Build the
                 vocabulary from the moved songs (`normalized`). Not with `transpose`.
+                Off unless asked for here, because the vocabulary must match;
+                `musegen train` turns it on (``TRAINING.normalize_keys``).
             unknown: Tokens missing from the vocabulary are ``"drop"``-ped or
                 ``"map"``-ped to the unknown id.
             input_mode: ``"ids"`` or ``"scaled"`` (``id / vocab_size`` floats).
