@@ -91,10 +91,13 @@ def test_train_on_a_small_folder_validates_and_prints_the_held_out_nll(
     assert load_bundle(run / "bundle").metadata["held_out_nll_per_quarter"] > 0
 
 
-def test_the_vocabulary_and_the_held_out_nll_come_from_unseen_songs(tmp_path, capsys) -> None:
+@pytest.mark.parametrize("keys", ["--no-normalize-keys", "--normalize-keys"])
+def test_the_vocabulary_and_the_held_out_nll_come_from_unseen_songs(
+    keys: str, tmp_path, capsys
+) -> None:
     folder = folder_of(tmp_path, 8)
     run = tmp_path / "run"
-    assert main(["train", str(folder), *TINY, "--out", str(run)]) == 0
+    assert main(["train", str(folder), *TINY, keys, "--out", str(run)]) == 0
     bundle = load_bundle(run / "bundle")
     pieces = load_corpus(str(folder), progress=False).pieces
     if bundle.normalizes_keys:  # the default: the songs are learnt and scored in C / A minor
@@ -106,7 +109,10 @@ def test_the_vocabulary_and_the_held_out_nll_come_from_unseen_songs(tmp_path, ca
     held = [pieces[i] for i in val_index]
     ids = [vocabulary.encode(tokenizer.encode(p), unknown="map") for p in held]
     unknown = float(np.mean(np.concatenate(ids) == vocabulary.unk_id))
-    assert unknown > 0 and vocabulary.unk_id not in bundle.metadata["prime"]
+    assert bundle.normalizes_keys == (keys == "--normalize-keys")
+    assert (unknown > 0 or bundle.normalizes_keys) and vocabulary.unk_id not in bundle.metadata[
+        "prime"
+    ]
     out = capsys.readouterr().out
     assert f"{100 * unknown:.1f}% of their tokens are not in the training vocabulary" in out
     expected = nll_per_quarter(bundle.model, ids, [p.duration for p in held])
