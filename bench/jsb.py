@@ -111,10 +111,9 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
 
     from musegen.datasets import jsb_chorales
     from musegen.evaluation.likelihood import nll_per_quarter
-    from musegen.keys import key_shift
     from musegen.tokens.frame_tokenizer import FrameTokenizer
     from musegen.tokens.vocabulary import Vocabulary
-    from musegen.training.dataset import SequenceDataset, transposed
+    from musegen.training.dataset import SequenceDataset, normalized, transposed
     from musegen.training.model import build_lstm
     from musegen.training.time_budget import TimeBudget
 
@@ -124,7 +123,7 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
     tokenizer = FrameTokenizer()
     split = {s: jsb_chorales(s) for s in ("train", "valid", "test")}
     if row.normalize_keys:
-        split = {s: [p.transpose(key_shift(p)) for p in pieces] for s, pieces in split.items()}
+        split = {s: list(normalized(pieces)) for s, pieces in split.items()}
     train = list(transposed(split["train"], *row.transpose)) if row.transpose else split["train"]
     keys = [tokenizer.pitches_to_text((p,)) for p in range(21, 109)]
     vocabulary = Vocabulary([tokenizer.start_text, tokenizer.rest_text, tokenizer.step_text, *keys])

@@ -194,13 +194,6 @@ def rows() -> dict[str, Row]:
     return table, GENERATION
 
 
-def _normalized(pieces: list[Any]) -> list[Any]:
-    """Each piece moved to C major / A minor (`musegen.keys.key_shift`)."""
-    from musegen.keys import key_shift
-
-    return [p.transpose(key_shift(p)) for p in pieces]
-
-
 class Remi:
     """MidiTok's REMI through temporary MIDI files, with musegen's reserved ids avoided."""
 
@@ -280,7 +273,13 @@ def main() -> None:
     from musegen.io.corpus import load_corpus
     from musegen.keys import key_shift
     from musegen.tokens.encodings import encodings
-    from musegen.training.dataset import SequenceDataset, split_pieces, split_songs, transposed
+    from musegen.training.dataset import (
+        SequenceDataset,
+        normalized,
+        split_pieces,
+        split_songs,
+        transposed,
+    )
     from musegen.training.model import build_lstm
     from musegen.training.time_budget import TimeBudget
 
@@ -315,7 +314,7 @@ def main() -> None:
 
     notes = encodings()["notes"]  # copying is counted in one encoding for every row
     train_notes = [notes.encode(p) for p in train]
-    train_notes_in_key = [notes.encode(p) for p in _normalized(train)]
+    train_notes_in_key = [notes.encode(p) for p in normalized(train)]
     real_copied = np.mean(
         [_floor.longest_shared_run(notes.encode(_floor.cut(p, 0.0, args.quarters)), train_notes)
          for p in judged]
@@ -344,7 +343,7 @@ def main() -> None:
             sampler_reserved: tuple[int, ...] = (0, 1, 2, 3)
         else:
             tokenizer = encodings()[row.encoding]
-            in_key = _normalized if row.normalize_keys else list
+            in_key = (lambda ps: list(normalized(ps))) if row.normalize_keys else list
             train_, valid_, held_out_ = in_key(train), in_key(valid), in_key(held_out)
             sources = list(transposed(train_, *row.transpose)) if row.transpose else train_
             vocabulary = tokenizer.build_vocabulary(sources)
