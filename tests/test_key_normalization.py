@@ -108,6 +108,17 @@ def test_a_key_normalized_run_writes_in_the_primes_key(tmp_path, capsys) -> None
         songs[file] = read_midi(out)
     assert songs["c.mid"].notes  # the same ids were drawn; in E-flat they sound 3 up
     assert songs["e-flat.mid"].events == songs["c.mid"].transpose(3).events
+    import symusic  # and as an independent reader hears the two files
+
+    heard = {
+        f: sorted(
+            (n.time, n.duration, n.pitch)
+            for t in symusic.Score(str(tmp_path / f"out-{f}")).tracks
+            for n in t.notes
+        )
+        for f in songs
+    }
+    assert heard["c.mid"] and heard["e-flat.mid"] == [(t, d, p + 3) for t, d, p in heard["c.mid"]]
     for bad in (["--transpose", "1", "2"], ["--tracks"]):
         assert main([*args, "--normalize-keys", *bad, "--out", str(tmp_path / "x")]) == 2
         assert "choose one" in capsys.readouterr().err
