@@ -63,45 +63,57 @@ class Row:
     learning_rate: float = TRAINING.learning_rate
     weight_decay: float = 0.0
     transpose: tuple[int, int] | None = TRAINING.transpose
-    normalize_keys: bool = False  # every chorale moved to C major / A minor, scored there
+    normalize_keys: bool = TRAINING.normalize_keys  # chorales moved to C major / A minor
     ema: float = 0.0  # > 0: Adam's moving average of the weights (this momentum) replaces them
+    views: int = TRAINING.views  # > 0: also score the mixture of its views -views..+views
     minutes: float | None = None  # None: --minutes
 
 
 def rows() -> dict[str, Row]:
-    """The configurations by name; ``default`` is `musegen.defaults.TRAINING`'s."""
+    """The configurations by name; ``default`` is `musegen.defaults.TRAINING`'s.
+
+    The others are named by how they differ from ``before``, the default when the
+    JSB measurements began (2 x LSTM 128, head dropout 0.3, songs in their keys).
+    """
     default = Row()
+    before = Row(dropout=0.3, layer_dropout=0.0, transpose=None, normalize_keys=False, views=0)
     return {
         "default": default,
-        "head-0.3": replace(default, dropout=0.3),
-        "no-dropout": replace(default, dropout=0.0, layer_dropout=0.0),
-        "layer-0.3": replace(default, dropout=0.0, layer_dropout=0.3),
-        "both-0.3": replace(default, dropout=0.3, layer_dropout=0.3),
-        "t3": replace(default, transpose=(-3, 3)),
-        "t6": replace(default, transpose=(-6, 5)),
-        "t3-no-dropout": replace(default, dropout=0.0, layer_dropout=0.0, transpose=(-3, 3)),
-        "t3-layer-0.3": replace(default, dropout=0.0, layer_dropout=0.3, transpose=(-3, 3)),
-        "t3-seq128": replace(default, transpose=(-3, 3), seq_len=128),
-        "t3-seq256": replace(default, transpose=(-3, 3), seq_len=256),
-        "t3-wd": replace(default, transpose=(-3, 3), weight_decay=1e-2),
-        "t3-emb0.2": replace(default, transpose=(-3, 3), embedding_dropout=0.2),
-        "t3-256": replace(default, units=(256, 256), transpose=(-3, 3), learning_rate=3e-3),
+        "before": before,
+        "head-0.3": replace(before, dropout=0.3),
+        "no-dropout": replace(before, dropout=0.0, layer_dropout=0.0),
+        "layer-0.3": replace(before, dropout=0.0, layer_dropout=0.3),
+        "both-0.3": replace(before, dropout=0.3, layer_dropout=0.3),
+        "t3": replace(before, transpose=(-3, 3)),
+        "t6": replace(before, transpose=(-6, 5)),
+        "t3-no-dropout": replace(before, dropout=0.0, layer_dropout=0.0, transpose=(-3, 3)),
+        "t3-layer-0.3": replace(before, dropout=0.0, layer_dropout=0.3, transpose=(-3, 3)),
+        "t3-seq128": replace(before, transpose=(-3, 3), seq_len=128),
+        "t3-seq256": replace(before, transpose=(-3, 3), seq_len=256),
+        "t3-wd": replace(before, transpose=(-3, 3), weight_decay=1e-2),
+        "t3-emb0.2": replace(before, transpose=(-3, 3), embedding_dropout=0.2),
+        "t3-256": replace(before, units=(256, 256), transpose=(-3, 3), learning_rate=3e-3),
         "t3-256-layer-0.3": replace(
-            default, units=(256, 256), layer_dropout=0.3, transpose=(-3, 3), learning_rate=3e-3
+            before, units=(256, 256), layer_dropout=0.3, transpose=(-3, 3), learning_rate=3e-3
         ),
-        "t3-3x192": replace(default, units=(192, 192, 192), transpose=(-3, 3), learning_rate=3e-3),
-        "b64": replace(default, batch=64),
-        "b128": replace(default, batch=128),
-        "b128-lr1e-2": replace(default, batch=128, learning_rate=1e-2),
-        "b64-no-dropout": replace(default, batch=64, dropout=0.0, layer_dropout=0.0),
+        "t3-3x192": replace(before, units=(192, 192, 192), transpose=(-3, 3), learning_rate=3e-3),
+        "b64": replace(before, batch=64),
+        "b128": replace(before, batch=128),
+        "b128-lr1e-2": replace(before, batch=128, learning_rate=1e-2),
+        "b64-no-dropout": replace(before, batch=64, dropout=0.0, layer_dropout=0.0),
         "t3-b64-no-dropout": replace(
-            default, batch=64, dropout=0.0, layer_dropout=0.0, transpose=(-3, 3)
+            before, batch=64, dropout=0.0, layer_dropout=0.0, transpose=(-3, 3)
         ),
-        "t3-b64": replace(default, batch=64, transpose=(-3, 3)),
-        "keynorm": replace(default, normalize_keys=True),
-        "keynorm-no-dropout": replace(default, normalize_keys=True, dropout=0.0),
-        "ema": replace(default, ema=0.99),
-        "no-dropout-ema": replace(default, dropout=0.0, ema=0.99),
+        "t3-b64": replace(before, batch=64, transpose=(-3, 3)),
+        "keynorm": replace(before, normalize_keys=True),
+        "keynorm-no-dropout": replace(before, normalize_keys=True, dropout=0.0),
+        "keynorm-t3-no-dropout": replace(
+            before, normalize_keys=True, dropout=0.0, transpose=(-3, 3)
+        ),
+        "t6-no-dropout": replace(before, dropout=0.0, transpose=(-6, 5)),
+        "t6-layer-0.3": replace(before, dropout=0.0, layer_dropout=0.3, transpose=(-6, 5)),
+        "ema": replace(before, ema=0.99),
+        "no-dropout-ema": replace(before, dropout=0.0, ema=0.99),
     }
 
 
@@ -111,6 +123,7 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
 
     from musegen.datasets import jsb_chorales
     from musegen.evaluation.likelihood import nll_per_quarter
+    from musegen.generation.views import TranspositionViews
     from musegen.tokens.frame_tokenizer import FrameTokenizer
     from musegen.tokens.vocabulary import Vocabulary
     from musegen.training.dataset import SequenceDataset, normalized, transposed
@@ -176,12 +189,21 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
             nll += float(np.mean([math.log(12) / n for n in frames[which]]))
         return nll
 
+    def score_views(which: str) -> float:
+        views = TranspositionViews(tokenizer, vocabulary, range(-row.views, row.views + 1))
+        nll = nll_per_quarter(model, songs[which], frames[which], batch_size=16, views=views)
+        if row.normalize_keys:
+            nll += float(np.mean([math.log(12) / n for n in frames[which]]))
+        return nll
+
     result: dict[str, Any] = {
         "row": name, "minutes": trained / 60, "steps": budget.steps, "epochs": best["epochs"],
         "best_epoch": best["epoch"], "last_valid": score("valid"), "last_test": score("test"),
     }  # fmt: skip
     model.set_weights(best["weights"])
     result["best_valid"], result["best_test"] = score("valid"), score("test")
+    if row.views:
+        result["views_valid"], result["views_test"] = score_views("valid"), score_views("test")
     return result
 
 
@@ -251,13 +273,14 @@ def main() -> None:
         print(f"{name}: {row}\n  {result}", flush=True)
     print()
     print("| row | minutes | steps | epochs | best epoch | valid (last) | test (last) "
-          "| valid (best) | test (best) |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| valid (best) | test (best) | valid (best, views) | test (best, views) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
+        views = f"{r['views_valid']:.2f} | {r['views_test']:.2f}" if "views_valid" in r else "- | -"
         print(
             f"| {r['row']} | {r['minutes']:.1f} | {r['steps']} | {r['epochs']} | "
             f"{r['best_epoch']} | {r['last_valid']:.2f} | {r['last_test']:.2f} | "
-            f"{r['best_valid']:.2f} | {r['best_test']:.2f} |"
+            f"{r['best_valid']:.2f} | {r['best_test']:.2f} | {views} |"
         )
     print()
     print("| published (test NLL per frame) | |")

@@ -119,6 +119,7 @@ class Row:
     layer_dropout: float = TRAINING.layer_dropout
     normalize_keys: bool = False  # every song moved to C major / A minor (`key_shift`)
     ema: float = 0.0  # > 0: Adam keeps a moving average of the weights (its momentum), kept
+    views: int = 0  # > 0: also scored and sampled as the mixture of -views..+views semitones
 
 
 def rows() -> dict[str, Row]:
@@ -133,6 +134,11 @@ def rows() -> dict[str, Row]:
         transpose=TRAINING.transpose,
         best=TRAINING.keep == "best",
         normalize_keys=TRAINING.normalize_keys,
+        views=TRAINING.views if TRAINING.transpose else 0,
+    )
+    # the default of the stop before transposition and views (songs moved to one key)
+    keynorm = replace(
+        default, transpose=None, normalize_keys=True, dropout=0.3, layer_dropout=0.0, views=0
     )
     keys = (-5, 6)
     table = {
@@ -175,22 +181,41 @@ def rows() -> dict[str, Row]:
             layer_dropout=0,
             normalize_keys=False,
         ),
-        "best": replace(default, encoding="notes", transpose=None, best=True, dropout=0),
+        "best": replace(
+            default, encoding="notes", transpose=None, best=True, dropout=0, layer_dropout=0
+        ),
         "best-0.3": replace(
-            default, encoding="notes", transpose=None, best=True, dropout=0.3, normalize_keys=False
+            default, encoding="notes", transpose=None, best=True, dropout=0.3, layer_dropout=0,
+            normalize_keys=False,
         ),
-        "t3-best": replace(default, encoding="notes", transpose=(-3, 3), best=True, dropout=0),
-        "t3-last": replace(default, encoding="notes", transpose=(-3, 3), best=False, dropout=0),
+        "t3-best": replace(
+            default, encoding="notes", transpose=(-3, 3), best=True, dropout=0, layer_dropout=0,
+            views=0,
+        ),
+        "t3-last": replace(
+            default, encoding="notes", transpose=(-3, 3), best=False, dropout=0, layer_dropout=0,
+            views=0,
+        ),
         "t3-best-seq256": replace(
-            default, encoding="notes", transpose=(-3, 3), best=True, dropout=0, seq_len=256
+            default, encoding="notes", transpose=(-3, 3), best=True, dropout=0, layer_dropout=0,
+            seq_len=256, views=0,
         ),
-        "keynorm": replace(default, normalize_keys=True),
-        "keynorm-no-dropout": replace(default, normalize_keys=True, dropout=0),
-        "ema": replace(default, ema=0.99, best=False),
-        "keynorm-ema": replace(default, normalize_keys=True, ema=0.99, best=False),
-    }
+        "keynorm": keynorm,
+        "keynorm-no-dropout": replace(keynorm, dropout=0),
+        "ema": replace(keynorm, normalize_keys=False, ema=0.99, best=False),
+        "keynorm-ema": replace(keynorm, ema=0.99, best=False),
+    }  # fmt: skip
     # a transposed row keeps its songs in their keys (normalizing would undo what it moves)
-    table = {n: replace(r, normalize_keys=False) if r.transpose else r for n, r in table.items()}
+    # and one that does not move them is read in its own key alone
+    table = {
+        n: replace(r, normalize_keys=False) if r.transpose else replace(r, views=0)
+        for n, r in table.items()
+    }
+    # ... unless it moves them around C major / A minor after normalizing
+    table["keynorm-t3"] = replace(keynorm, transpose=(-3, 3))
+    table["keynorm-t3-no-dropout"] = replace(table["keynorm-t3"], dropout=0)
+    table["t3-views"] = replace(table["t3-best"], views=3)
+    table["t3-layer-views"] = replace(table["t3-views"], layer_dropout=0.3)  # the default now
     return table, GENERATION
 
 
@@ -270,6 +295,7 @@ def main() -> None:
     from musegen.events import Piece
     from musegen.generation.decoding import generate
     from musegen.generation.samplers import get as get_sampler
+    from musegen.generation.views import TranspositionViews
     from musegen.io.corpus import load_corpus
     from musegen.keys import key_shift
     from musegen.tokens.encodings import encodings
@@ -404,57 +430,68 @@ def main() -> None:
         )
         trained = time.perf_counter() - start
         valid_quarters = [p.duration for p in valid]
-        nll = nll_per_quarter(model, val_ids, quarters, batch_size=4)
-        valid_nll = nll_per_quarter(
-            model, data.val_ids, valid_quarters, batch_size=4
-        )  # what a choice between rows may read; nll/qn is reported, not chosen on
-        if row.normalize_keys:  # the key shift of each song, at its log(12) nats
-            nll += float(np.mean([math.log(12) / q for q in quarters]))
-            valid_nll += float(np.mean([math.log(12) / q for q in valid_quarters]))
-        tokens_per_quarter = sum(len(v) for v in val_ids) / sum(quarters)
-        steps = math.ceil(1.6 * tokens_per_quarter * args.quarters) + 8
-        samplers = row.samplers or ("default",)
-        extra = args.extra_samplers.split(",")
-        if name in extra or ("default" in extra and row == table["default"]):
-            samplers = ("default", *SAMPLERS)
-        for sampler_name in samplers:
-            config = (
-                {"name": generation.sampler, "temperature": generation.temperature,
-                 **generation.options}
-                if sampler_name == "default"
-                else SAMPLERS[sampler_name]
-            )  # fmt: skip
-            config = dict(config)
-            kind = config.pop("name")
-            sampler = get_sampler(kind, reserved_ids=sampler_reserved, **config)
-            generated = []
-            as_trained = []  # in the key the model learnt them in
-            short = 0
-            for i, song in enumerate(primed):
-                prime_piece = cut(song, 0.0, args.prime_quarters)
-                shift = key_shift(prime_piece) if row.normalize_keys else 0
-                prime = prime_of(prime_piece.transpose(shift))
-                new = generate(model, prime, steps, sampler, seed=args.seed + i)[0]
-                whole = decode(np.concatenate([prime, new]))
-                offset = args.prime_quarters if row.encoding == "remi" else decode(prime).duration
-                piece = cut(whole, offset, args.quarters)
-                short += piece.duration < args.quarters - 1e-6
-                as_trained.append(piece)
-                generated.append(piece.transpose(-shift))
-            copied_from = train_notes_in_key if row.normalize_keys else train_notes
-            copied = np.mean(
-                [_floor.longest_shared_run(notes.encode(p), copied_from) for p in as_trained]
+        for view_count in (0, row.views) if row.views else (0,):
+            views = (
+                TranspositionViews(tokenizer, vocabulary, range(-view_count, view_count + 1))
+                if view_count
+                else None
             )
-            table_ = compare({"gen": generated}, reference=judged)["gen"]
-            title = f"{name} = default" if name != "default" and row == table["default"] else name
-            label = f"{title} [{sampler_name}]" if len(samplers) > 1 else title
-            results.append((label, {
-                "vocab": vocab_size, "steps": budget.steps, "minutes": trained / 60,
-                "nll": nll, "valid_nll": valid_nll, "unk": unk_share, "short": short,
-                "copied": copied,
-                **{k: table_[k].mean for k in table_},
-            }))  # fmt: skip
-            print(f"{label}: {results[-1][1]}", flush=True)
+            nll = nll_per_quarter(model, val_ids, quarters, batch_size=4, views=views)
+            valid_nll = nll_per_quarter(
+                model, data.val_ids, valid_quarters, batch_size=4, views=views
+            )  # what a choice between rows may read; nll/qn is reported, not chosen on
+            if row.normalize_keys:  # the key shift of each song, at its log(12) nats
+                nll += float(np.mean([math.log(12) / q for q in quarters]))
+                valid_nll += float(np.mean([math.log(12) / q for q in valid_quarters]))
+            tokens_per_quarter = sum(len(v) for v in val_ids) / sum(quarters)
+            steps = math.ceil(1.6 * tokens_per_quarter * args.quarters) + 8
+            samplers = row.samplers or ("default",)
+            extra = args.extra_samplers.split(",")
+            if name in extra or ("default" in extra and row == table["default"]):
+                samplers = ("default", *SAMPLERS)
+            for sampler_name in samplers:
+                config = (
+                    {"name": generation.sampler, "temperature": generation.temperature,
+                     **generation.options}
+                    if sampler_name == "default"
+                    else SAMPLERS[sampler_name]
+                )  # fmt: skip
+                config = dict(config)
+                kind = config.pop("name")
+                sampler = get_sampler(kind, reserved_ids=sampler_reserved, **config)
+                generated = []
+                as_trained = []  # in the key the model learnt them in
+                short = 0
+                for i, song in enumerate(primed):
+                    prime_piece = cut(song, 0.0, args.prime_quarters)
+                    shift = key_shift(prime_piece) if row.normalize_keys else 0
+                    prime = prime_of(prime_piece.transpose(shift))
+                    new = generate(model, prime, steps, sampler, seed=args.seed + i, views=views)[0]
+                    whole = decode(np.concatenate([prime, new]))
+                    offset = (
+                        args.prime_quarters if row.encoding == "remi" else decode(prime).duration
+                    )
+                    piece = cut(whole, offset, args.quarters)
+                    short += piece.duration < args.quarters - 1e-6
+                    as_trained.append(piece)
+                    generated.append(piece.transpose(-shift))
+                copied_from = train_notes_in_key if row.normalize_keys else train_notes
+                copied = np.mean(
+                    [_floor.longest_shared_run(notes.encode(p), copied_from) for p in as_trained]
+                )
+                table_ = compare({"gen": generated}, reference=judged)["gen"]
+                title = (
+                    f"{name} = default" if name != "default" and row == table["default"] else name
+                )
+                title += f" [{len(views)} views]" if views else ""
+                label = f"{title} [{sampler_name}]" if len(samplers) > 1 else title
+                results.append((label, {
+                    "vocab": vocab_size, "steps": budget.steps, "minutes": trained / 60,
+                    "nll": nll, "valid_nll": valid_nll, "unk": unk_share, "short": short,
+                    "copied": copied,
+                    **{k: table_[k].mean for k in table_},
+                }))  # fmt: skip
+                print(f"{label}: {results[-1][1]}", flush=True)
         print(f"  {_recipe.load_average()}", flush=True)
 
     # --- the table ------------------------------------------------------------------

@@ -39,6 +39,7 @@ from musegen.generation.samplers import (
     TopKSampler,
     TopPSampler,
 )
+from musegen.generation.views import TranspositionViews
 from musegen.io.corpus import Corpus, LoadFailure, load_corpus
 from musegen.io.reading import (
     MidiReadError,
@@ -126,6 +127,7 @@ __all__ = [
     "read_tracks",
     "TrackTokenizer",
     "transposed_vocabulary",
+    "TranspositionViews",
     "Track",
     "Score",
     "show",

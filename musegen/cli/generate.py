@@ -66,6 +66,14 @@ def add_parser(commands: Any) -> None:
     generate.add_argument("--k", type=int, default=None, help="k of the top_k sampler (7)")
     generate.add_argument("--p", type=float, default=None, help="p of the top_p sampler (0.9)")
     generate.add_argument("--temperature", type=float, default=None)
+    generate.add_argument(
+        "--views",
+        type=int,
+        default=None,
+        metavar="N",
+        help="sample from the model read in the keys N semitones each way around the music's "
+        "(default: as the bundle was trained; 0: the model alone; docs/training.md)",
+    )
     generate.add_argument("--prime", default=None, help="a MIDI file to continue")
     generate.add_argument("--seed", type=int, default=None)
     generate.add_argument(
@@ -174,12 +182,15 @@ def run(args: argparse.Namespace) -> int:
         config = _sampler_config(args, bundle.metadata.get("generation"))
         sampler = samplers.get(config.pop("name"), **config)
         chain = _steering(args)
+        views = bundle.views(args.views)  # from the vocabulary as trained: the same ids
     except BundleError as err:
         raise CommandError(str(err)) from None
     except (ValueError, TypeError) as err:
         raise CommandError(str(err), 2) from None
     if args.beam and args.num > 1:
         raise CommandError("beam search is deterministic: --num would give copies of one piece", 2)
+    if args.beam and args.views:
+        raise CommandError("beam search reads the model alone: leave out --views or use 0", 2)
     band = hasattr(bundle.tokenizer, "decode_score")  # a TrackTokenizer: several instruments
     music: Any = None
     if args.prime:
@@ -223,10 +234,14 @@ def run(args: argparse.Namespace) -> int:
             rows = generate(
                 bundle.model, prime, steps, sampler, processors=chain, table=table,
                 seed=args.seed, batch_size=args.num, quarters=quarters,
+                views=views,
             )  # fmt: skip
     except (ValueError, TypeError) as err:  # a processor that cannot read this tokenizer
         raise CommandError(str(err)) from None
     how = f"beam {args.beam}" if args.beam else repr(sampler)
+    if views is not None and not args.beam:
+        how += f", read in {len(views)} keys"
+        print(f"the model read in {len(views)} keys around the music's (--views 0: alone)")
     zero = None
     if table is not None:  # the generated music begins where the prime's ends
         from musegen.generation._clock import Clock

@@ -74,18 +74,28 @@ def add_parser(commands: Any) -> None:
         "--transpose",
         type=int,
         nargs=2,
-        default=list(TRAINING.transpose) if TRAINING.transpose else None,
+        default=None,
         metavar=("LO", "HI"),
         help="also train on the songs moved LO..HI semitones (-5 6: all 12 keys; 0 0: none; "
-        f"default {TRAINING.transpose})",
+        f"default {TRAINING.transpose}, none with --normalize-keys or --tracks)",
     )
     train.add_argument(
         "--normalize-keys",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="train on every song moved to C major / A minor; generate then writes in the "
-        f"prime's key or --key's (default {TRAINING.normalize_keys}; off with --transpose or "
-        "--tracks)",
+        help="train on every song moved to C major / A minor, instead of moving them by "
+        "--transpose; generate then writes in the prime's key or --key's (default "
+        f"{TRAINING.normalize_keys}; never with --tracks)",
+    )
+    train.add_argument(
+        "--views",
+        type=int,
+        default=None,
+        metavar="N",
+        help="read the trained model in the keys N semitones each way around the music's, its "
+        "predictions averaged, for the held-out NLL and in generate (default "
+        f"{TRAINING.views} with --transpose, at most as far as it moves the songs each way; "
+        "else 0; docs/training.md)",
     )
     train.add_argument(
         "--min-count",
@@ -126,12 +136,23 @@ def run(args: argparse.Namespace) -> int:
         return _launch(args)
     if args.tracks and args.transpose:
         raise CommandError("--tracks does not transpose: leave out --transpose", 2)
+    if args.transpose is None:  # the default moves the songs, unless one key or a band is asked
+        one_key = args.normalize_keys or (args.normalize_keys is None and TRAINING.normalize_keys)
+        default = TRAINING.transpose if not (args.tracks or one_key) else None
+        args.transpose = list(default) if default else None
     moved = bool(args.transpose) and list(args.transpose) != [0, 0]
     if args.normalize_keys and (args.tracks or moved):
         what = "--tracks does not transpose" if args.tracks else "--transpose moves songs out of it"
         raise CommandError(f"--normalize-keys moves songs to one key and {what}: choose one", 2)
     if args.normalize_keys is None:  # the default, unless the songs may not (or must not) move
         args.normalize_keys = TRAINING.normalize_keys and not (args.tracks or moved)
+    if args.views is not None and args.views < 0:
+        raise CommandError(f"--views takes semitones >= 0, got {args.views}", 2)
+    if args.views and args.tracks:
+        raise CommandError("--tracks does not transpose: leave out --views", 2)
+    if args.views is None:  # a model that learnt several keys is read in those it learnt
+        args.views = min(TRAINING.views, -args.transpose[0], args.transpose[1]) if moved else 0
+        args.views = max(args.views, 0)
     if args.tracks:  # a band: every file's tracks apart, in one stream per file
         pieces: Any = load_scores(args)
         summary = f"{len(pieces)} scores, {sum(len(s.tracks) for s in pieces)} tracks"
@@ -240,13 +261,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"trained in {seconds / 60:.1f} min; the chief writes the bundle")
         barrier(strategy)
         return 0
-    nll = _held_out_nll(data, val_pieces, model, keys_normalized=args.normalize_keys)
+    views = None
+    if args.views:
+        from musegen.generation.views import TranspositionViews
+
+        views = TranspositionViews(tokenizer, vocabulary, range(-args.views, args.views + 1))
+    nll = _held_out_nll(data, val_pieces, model, keys_normalized=args.normalize_keys, views=views)
     steps = plural(budget.steps, "step") if budget else plural(len(history.epoch), "epoch")
     if budget and not budget.steps and history.epoch:
         steps = f"{plural(len(history.epoch), 'epoch')} (before the restart)"
     print(
         f"trained {steps} in {seconds / 60:.1f} min"
         + (f"; held-out NLL {nll:.2f} nats per quarter note" if nll is not None else "")
+        + (f", the model read in {len(views)} keys" if views and nll is not None else "")
         + (" (on the songs that chose the weights)" if keep_best and nll is not None else "")
     )
     prime = _prime(data, min(args.seq_len, 16), args.seed)
@@ -302,7 +329,11 @@ def _validation_line(
 
 
 def _held_out_nll(
-    data: Any, val_pieces: Sequence[Any], model: Any, keys_normalized: bool = False
+    data: Any,
+    val_pieces: Sequence[Any],
+    model: Any,
+    keys_normalized: bool = False,
+    views: Any = None,
 ) -> float | None:
     """Held-out NLL per quarter note of the validation songs, or None without any.
 
@@ -316,7 +347,9 @@ def _held_out_nll(
     songs = [(ids, q) for ids, q in songs if q > 0 and len(ids) > 1]
     if not songs:
         return None
-    nll = nll_per_quarter(model, [s for s, _ in songs], [q for _, q in songs], batch_size=4)
+    nll = nll_per_quarter(
+        model, [s for s, _ in songs], [q for _, q in songs], batch_size=4, views=views
+    )
     if keys_normalized:
         nll += sum(math.log(12) / q for _, q in songs) / len(songs)
     return nll

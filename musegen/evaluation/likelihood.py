@@ -23,12 +23,15 @@ import keras
 import numpy as np
 
 from musegen.generation.decoding import _is_softmax
+from musegen.generation.views import TranspositionViews
 from musegen.training.model import scale_ids
 
 __all__ = ["nll_per_quarter", "token_nll"]
 
 
-def token_nll(model: keras.Model, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+def token_nll(
+    model: keras.Model, ids: Sequence[int] | np.ndarray, *, views: TranspositionViews | None = None
+) -> np.ndarray:
     """The NLL, in nats, of each id of a song after the first, given the ids before it.
 
     ``nll[t] = -log p(ids[t + 1] | ids[: t + 1])`` for a chunk model
@@ -40,6 +43,8 @@ def token_nll(model: keras.Model, ids: Sequence[int] | np.ndarray) -> np.ndarray
     Args:
         model: A chunk model giving logits or probabilities ``[batch, time, vocab]``.
         ids: The song's ids.
+        views: Score the mixture of the model reading the song in several keys
+            (`musegen.generation.views.TranspositionViews`), or None: the model alone.
 
     Returns:
         float64 array of ``len(ids) - 1`` NLLs (empty for a song of one id).
@@ -53,7 +58,7 @@ def token_nll(model: keras.Model, ids: Sequence[int] | np.ndarray) -> np.ndarray
         >>> bool(np.all(token_nll(model, [2, 3, 4]) > 0))
         True
     """
-    return _nll_batch(model, [np.asarray(ids, dtype=np.int64).reshape(-1)])[0]
+    return _nll_batch(model, [np.asarray(ids, dtype=np.int64).reshape(-1)], views)[0]
 
 
 def nll_per_quarter(
@@ -62,6 +67,7 @@ def nll_per_quarter(
     quarters: Sequence[float],
     *,
     batch_size: int = 16,
+    views: TranspositionViews | None = None,
 ) -> float:
     """Mean over songs of the song's summed token NLL per quarter note of music (nats).
 
@@ -77,6 +83,8 @@ def nll_per_quarter(
         songs: Each song's ids.
         quarters: Each song's length in quarter notes (> 0).
         batch_size: Songs read together.
+        views: Score the mixture of the model reading each song in several keys
+            (`musegen.generation.views.TranspositionViews`), or None: the model alone.
 
     Raises:
         ValueError: when `songs` and `quarters` differ in length, a length is not
@@ -103,7 +111,7 @@ def nll_per_quarter(
     totals = np.zeros(len(arrays))
     for begin in range(0, len(order), batch_size):
         index = order[begin : begin + batch_size]
-        for i, nll in zip(index, _nll_batch(model, [arrays[i] for i in index]), strict=True):
+        for i, nll in zip(index, _nll_batch(model, [arrays[i] for i in index], views), strict=True):
             totals[i] = nll.sum()
     return float(np.mean(totals / np.array([q for _, q in pairs])))
 
@@ -133,7 +141,9 @@ def _forward(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
     return np.asarray(functions[key](inputs))
 
 
-def _nll_batch(model: keras.Model, songs: list[np.ndarray]) -> list[np.ndarray]:
+def _nll_batch(
+    model: keras.Model, songs: list[np.ndarray], views: TranspositionViews | None = None
+) -> list[np.ndarray]:
     """`token_nll` of several songs in one padded pass."""
     if len(model.outputs[0].shape) != 3:
         raise ValueError(
@@ -153,6 +163,14 @@ def _nll_batch(model: keras.Model, songs: list[np.ndarray]) -> list[np.ndarray]:
     inputs = np.zeros((len(songs), width), np.int32)
     for row, song in enumerate(songs):
         inputs[row, : len(song) - 1] = song[:-1]
+    ok = None
+    if views is not None:
+        if views.ids.shape[1] != vocab_size:
+            raise ValueError(
+                f"the views map {views.ids.shape[1]} ids; "
+                f"model {model.name!r} predicts {vocab_size}"
+            )
+        inputs, ok = views.inputs(inputs)  # every view of every song, view-major
     scaled = len(model.inputs[0].shape) == 3  # Skuli's floats [batch, time, 1], not ids
     fed = scale_ids(inputs, vocab_size) if scaled else inputs
     out = np.asarray(_forward(model, fed), dtype=np.float64)
@@ -161,4 +179,6 @@ def _nll_batch(model: keras.Model, songs: list[np.ndarray]) -> list[np.ndarray]:
     else:
         shifted = out - out.max(axis=-1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    if views is not None and ok is not None:
+        log_p = views.mix(log_p, ok)
     return [-log_p[row, np.arange(len(song) - 1), song[1:]] for row, song in enumerate(songs)]

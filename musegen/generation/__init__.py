@@ -6,4 +6,5 @@ One module per concept; every public name is importable from `musegen` too.
 - `musegen.generation.decoding`
 - `musegen.generation.processors`
 - `musegen.generation.samplers`
+- `musegen.generation.views`
 """

@@ -31,6 +31,7 @@ from musegen.events import Piece
 from musegen.generation import processors as _processors
 from musegen.generation import samplers
 from musegen.generation._clock import Clock, LengthStop
+from musegen.generation.views import TranspositionViews, _MixedRunner
 from musegen.tokens.token_table import TokenTable
 from musegen.tokens.vocabulary import Vocabulary
 from musegen.training.model import scale_ids
@@ -67,6 +68,7 @@ def generate(
     window: int | None = None,
     blas_threads: int | Literal["auto"] | None = "auto",
     quarters: float | None = None,
+    views: TranspositionViews | None = None,
 ) -> np.ndarray:
     """Generate `steps` new ids for each stream; returns them, ``[batch, steps]`` int64.
 
@@ -103,6 +105,9 @@ def generate(
             (see bench/generate_speed.py).
         quarters: The length of music to generate per stream, in quarter notes
             (needs `table`, which knows each token's length); None: `steps` ids.
+        views: Sample from the mixture of the model reading the music in several
+            keys (`musegen.generation.views.TranspositionViews`; each step costs
+            one LSTM step per view); None: the model alone.
 
     Raises:
         ValueError: for a bad prime (naming the bad id or length), a layer the
@@ -124,7 +129,9 @@ def generate(
         raise ValueError(f"steps must be >= 0, got {steps}")
     if quarters is not None and table is None:
         raise ValueError("quarters= needs table=TokenTable.build(tokenizer, vocabulary)")
-    runner = LSTMRunner(model)  # the model's weights as numpy arrays
+    runner: Any = LSTMRunner(model)  # the model's weights as numpy arrays
+    if views is not None:
+        runner = _MixedRunner(runner, views)
     pick = samplers.get(sampler)
     chain = _processors.prepare(processors, table, runner.vocab_size)
     reserved = getattr(pick, "reserved_ids", ())  # the processors give way to these too
