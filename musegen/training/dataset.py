@@ -190,7 +190,7 @@ class SequenceDataset:
         stride: int = 1,
         val_fraction: float = 0.1,
         seed: int = 0,
-        transpose: tuple[int, int] | None = TRAINING.transpose,
+        transpose: tuple[int, int] | None = None,
         normalize_keys: bool = False,
         unknown: Literal["drop", "map"] = "drop",
         input_mode: InputMode = "ids",
@@ -211,7 +211,9 @@ class SequenceDataset:
             transpose: ``(lo, hi)`` semitones: each training song is added once
                 per shift in ``lo..hi`` (the untransposed song is always kept).
                 A shift that takes a pitch outside MIDI's 0..127 is skipped for
-                that song. Validation songs are never transposed.
+                that song. Validation songs are never transposed. Off unless asked
+                for here, because the vocabulary must hold the moved tokens;
+                `musegen train` moves them by ``TRAINING.transpose``.
             normalize_keys: Move every song, training and validation, to C major
                 or A minor (`musegen.keys.key_shift`) before tokenizing: the
                 model learns one key, and writes in any through
