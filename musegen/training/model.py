@@ -190,6 +190,7 @@ def skuli_lstm(vocab_size: int, seq_len: int | None = 100, **overrides: Any) -> 
         "units": (512, 512, 512),
         "recurrent_dropout": (0.3,) * (layers - 1) + (0.0,),
         "dropout": 0.3,
+        "layer_dropout": 0.0,  # the seed drops out inside its LSTMs, not between them
         "dense_units": 256,
         "batch_norm": True,
         "return_sequences": False,
