@@ -110,6 +110,9 @@ def rows() -> dict[str, Row]:
         "keynorm-t3-no-dropout": replace(
             before, normalize_keys=True, dropout=0.0, transpose=(-3, 3)
         ),
+        "keynorm-t3-layer-0.3": replace(
+            before, normalize_keys=True, dropout=0.0, layer_dropout=0.3, transpose=(-3, 3)
+        ),
         "t6-no-dropout": replace(before, dropout=0.0, transpose=(-6, 5)),
         "t6-layer-0.3": replace(before, dropout=0.0, layer_dropout=0.3, transpose=(-6, 5)),
         "ema": replace(before, ema=0.99),

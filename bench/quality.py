@@ -214,6 +214,9 @@ def rows() -> dict[str, Row]:
     # ... unless it moves them around C major / A minor after normalizing
     table["keynorm-t3"] = replace(keynorm, transpose=(-3, 3))
     table["keynorm-t3-no-dropout"] = replace(table["keynorm-t3"], dropout=0)
+    table["keynorm-t3-layer-views"] = replace(
+        table["keynorm-t3"], dropout=0, layer_dropout=0.3, views=3
+    )
     table["t3-views"] = replace(table["t3-best"], views=3)
     table["t3-layer-views"] = replace(table["t3-views"], layer_dropout=0.3)  # the default now
     return table, GENERATION
@@ -280,6 +283,12 @@ def main() -> None:
         default="",
         help="rows (comma-separated, or 'default') that also generate with every sampler",
     )
+    parser.add_argument(
+        "--key-strengths",
+        type=lambda text: [float(x) for x in text.split(",")],
+        default=[0.0],
+        help="strengths of a PitchClassHistogram toward the prime's key's scale (0: none)",
+    )
     args = parser.parse_args()
     names = args.rows.split(",")
     unknown = [n for n in names if n not in table]
@@ -294,11 +303,13 @@ def main() -> None:
     from musegen.evaluation.metrics import compare
     from musegen.events import Piece
     from musegen.generation.decoding import generate
+    from musegen.generation.processors import PitchClassHistogram
     from musegen.generation.samplers import get as get_sampler
     from musegen.generation.views import TranspositionViews
     from musegen.io.corpus import load_corpus
-    from musegen.keys import key_shift
+    from musegen.keys import best_key, key_shift, scale
     from musegen.tokens.encodings import encodings
+    from musegen.tokens.token_table import TokenTable
     from musegen.training.dataset import (
         SequenceDataset,
         normalized,
@@ -367,6 +378,7 @@ def main() -> None:
                 shape="chunks", seed=args.seed,
             )  # fmt: skip
             sampler_reserved: tuple[int, ...] = (0, 1, 2, 3)
+            tables = None
         else:
             tokenizer = encodings()[row.encoding]
             in_key = (lambda ps: list(normalized(ps))) if row.normalize_keys else list
@@ -402,6 +414,7 @@ def main() -> None:
                 return np.asarray(ids, dtype=np.int64)
 
             sampler_reserved = (0, 1)
+            tables = TokenTable.build(tokenizer, vocabulary)
         model = build_lstm(
             vocab_size, units=row.units, return_sequences=True, learning_rate=row.learning_rate,
             dropout=row.dropout, layer_dropout=row.layer_dropout,
@@ -449,7 +462,8 @@ def main() -> None:
             extra = args.extra_samplers.split(",")
             if name in extra or ("default" in extra and row == table["default"]):
                 samplers = ("default", *SAMPLERS)
-            for sampler_name in samplers:
+            runs = [(n, k) for n in samplers for k in args.key_strengths]
+            for sampler_name, strength in runs:
                 config = (
                     {"name": generation.sampler, "temperature": generation.temperature,
                      **generation.options}
@@ -466,7 +480,16 @@ def main() -> None:
                     prime_piece = cut(song, 0.0, args.prime_quarters)
                     shift = key_shift(prime_piece) if row.normalize_keys else 0
                     prime = prime_of(prime_piece.transpose(shift))
-                    new = generate(model, prime, steps, sampler, seed=args.seed + i, views=views)[0]
+                    steer = []  # lean toward the prime's key (its scale), softly
+                    if strength and tables is not None:
+                        shape = np.isin(
+                            np.arange(12), sorted(scale(best_key(prime_piece.transpose(shift))))
+                        )
+                        steer = [PitchClassHistogram(shape, strength).bind(tables)]
+                    new = generate(
+                        model, prime, steps, sampler, seed=args.seed + i, views=views,
+                        processors=steer,
+                    )[0]  # fmt: skip
                     whole = decode(np.concatenate([prime, new]))
                     offset = (
                         args.prime_quarters if row.encoding == "remi" else decode(prime).duration
@@ -485,6 +508,7 @@ def main() -> None:
                 )
                 title += f" [{len(views)} views]" if views else ""
                 label = f"{title} [{sampler_name}]" if len(samplers) > 1 else title
+                label += f" [key {strength:g}]" if len(args.key_strengths) > 1 else ""
                 results.append((label, {
                     "vocab": vocab_size, "steps": budget.steps, "minutes": trained / 60,
                     "nll": nll, "valid_nll": valid_nll, "unk": unk_share, "short": short,

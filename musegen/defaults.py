@@ -88,11 +88,16 @@ class GenerationDefaults:
         sampler: A `musegen.generation.samplers.get` name.
         options: The sampler's own arguments (e.g. ``{"k": 7}``).
         temperature: Logits are divided by it before sampling.
+        key_strength: `musegen generate` leans a model read in several keys
+            (``--views``) toward the prime's key with a
+            `musegen.generation.processors.PitchClassHistogram` of the key's
+            scale at this strength (``--key-strength``).
     """
 
     sampler: str = "top_p"
     options: dict[str, Any] = field(default_factory=lambda: {"p": 0.9})
     temperature: float = 1.0
+    key_strength: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The sampler's name and arguments as plain data (kept in a bundle's metadata).

@@ -74,6 +74,15 @@ def add_parser(commands: Any) -> None:
         help="sample from the model read in the keys N semitones each way around the music's "
         "(default: as the bundle was trained; 0: the model alone; docs/training.md)",
     )
+    generate.add_argument(
+        "--key-strength",
+        type=float,
+        default=None,
+        metavar="X",
+        help="lean softly toward the prime's key (a PitchClassHistogram of its scale; default "
+        f"{GENERATION.key_strength:g} for a model read in several keys, else 0; --key forbids "
+        "other pitches instead)",
+    )
     generate.add_argument("--prime", default=None, help="a MIDI file to continue")
     generate.add_argument("--seed", type=int, default=None)
     generate.add_argument(
@@ -210,6 +219,8 @@ def run(args: argparse.Namespace) -> int:
         prime = list(bundle.metadata.get("prime") or [2])
     metre = _Metre.of(args, music)
     table = _table(bundle.tokenizer, bundle.vocabulary)
+    lean = _key_lean(args, bundle, views, music, prime, table, band)
+    chain += [lean] if lean is not None else []
     quarters = args.quarters if args.bars is None else args.bars * metre.bar
     chords = _chords(args, metre)
     chain += [chords] if chords is not None else []
@@ -474,6 +485,37 @@ def _continuation(
         start = events[0].offset if events else 0.0
     moved = tuple(replace(e, offset=e.offset - start) for e in events)
     return whole.with_events(moved), [(i - len(prime), t) for i, t in skipped if i >= len(prime)]
+
+
+def _key_lean(
+    args: argparse.Namespace,
+    bundle: Any,
+    views: Any,
+    music: Any,
+    prime: list[int],
+    table: Any,
+    band: bool,
+) -> Any:
+    """A soft pull toward the prime's key, for a model that learnt several keys; else None.
+
+    Such a model reads the key from the music and, writing, drifts with the
+    notes it draws (docs/quality.md); a model of one key needs no pull.
+    """
+    strength = args.key_strength
+    if strength is None:
+        strength = GENERATION.key_strength if views is not None else 0.0
+    if strength < 0:
+        raise CommandError(f"--key-strength takes a number >= 0, got {strength:g}", 2)
+    if not strength or args.key or band or table is None:
+        return None
+    from musegen.generation.processors import PitchClassHistogram
+    from musegen.keys import best_key, scale
+
+    heard = music if music is not None else bundle.tokenizer.decode(bundle.vocabulary.decode(prime))
+    if not any(e.pitches for e in heard.events):
+        return None
+    classes = scale(best_key(heard))
+    return PitchClassHistogram([1.0 if pc in classes else 0.0 for pc in range(12)], strength)
 
 
 def _steering(args: argparse.Namespace) -> list[Any]:
