@@ -97,7 +97,7 @@ class GenerationDefaults:
     sampler: str = "top_p"
     options: dict[str, Any] = field(default_factory=lambda: {"p": 0.9})
     temperature: float = 1.0
-    key_strength: float = 0.0
+    key_strength: float = 0.5
 
     def to_dict(self) -> dict[str, Any]:
         """The sampler's name and arguments as plain data (kept in a bundle's metadata).

@@ -169,6 +169,21 @@ def test_a_transposed_run_is_read_in_its_keys(tmp_path, capsys) -> None:
         out[views] = read_midi(path).events
         assert ("read in 3 keys" in capsys.readouterr().out) == (views == "1")
     assert out["0"] and out["1"] and out["0"] != out["1"]
+    leaned = {}  # a model of several keys leans toward the prime's key by default
+    for strength in ("0", None, "3"):
+        path = tmp_path / f"lean-{strength}.mid"
+        more = [] if strength is None else ["--key-strength", strength]
+        assert main(["generate", str(run), "--steps", "80", "--seed", "4", *more,
+                     "--out", str(path)]) == 0  # fmt: skip
+        said = capsys.readouterr().out
+        assert ("leaning toward" in said) == (strength != "0"), said
+        leaned[strength] = read_midi(path)
+    from musegen.evaluation.metrics import scale_consistency
+
+    assert leaned["0"].events != leaned[None].events  # the default 0.5 changes the draws
+    assert scale_consistency(leaned["3"]) >= scale_consistency(leaned["0"])
+    assert main(["generate", str(run), "--key-strength", "-1", "--steps", "8"]) == 2
+    assert "--key-strength takes" in capsys.readouterr().err
     assert main(["generate", str(run), "--beam", "2", "--views", "1", "--steps", "8"]) == 2
     assert "beam search reads the model alone" in capsys.readouterr().err
     for bad, message in (

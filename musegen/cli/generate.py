@@ -514,7 +514,9 @@ def _key_lean(
     heard = music if music is not None else bundle.tokenizer.decode(bundle.vocabulary.decode(prime))
     if not any(e.pitches for e in heard.events):
         return None
-    classes = scale(best_key(heard))
+    key = best_key(heard)
+    print(f"leaning toward {key}, the prime's key (--key-strength {strength:g}; 0: not at all)")
+    classes = scale(key)
     return PitchClassHistogram([1.0 if pc in classes else 0.0 for pc in range(12)], strength)
 
 
