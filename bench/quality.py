@@ -61,7 +61,8 @@ Rows:
   the -3..+3 transposition (``bench/jsb.py`` found both worth more than any change
   of model); ``t3-best-seq256``: ``t3-best`` on chunks of 256 tokens (does a
   longer context let a transposed model hold its key?).
-- ``keynorm``, ``keynorm-no-dropout``: the default with every song moved to C
+- ``keynorm``, ``keynorm-no-dropout``: the default of the stop before seven
+  keys (head dropout 0.3, no transposition) with every song moved to C
   major / A minor (`musegen.keys.key_shift`) for training and scoring; a piece
   is primed in its prime's key moved there and moved back after. Its NLL
   columns add each song's ``log(12)`` nats (the shift the model is not asked
@@ -70,6 +71,13 @@ Rows:
 - ``ema``, ``keynorm-ema``: Adam keeps an exponential moving average of the
   weights (momentum 0.99), which replace them when training ends; these rows keep
   that average, not the best epoch's weights (Keras restores those after it).
+- ``t3-views``, ``t3-layer-views`` (= ``default`` now), ``keynorm-t3``,
+  ``keynorm-t3-no-dropout``, ``keynorm-t3-layer-views``: trained in seven keys
+  (around the songs' own, or around C after normalizing), with no dropout or
+  0.3 between the LSTMs; a row with ``views`` is scored and sampled twice, alone
+  and read in its 7 keys (`musegen.generation.views.TranspositionViews`), and a
+  row read in several keys leans toward its prime's key as ``musegen generate``
+  does (``--key-strengths`` to compare strengths).
 - ``default-2x256``, ``default-b64``, ``default-aug2``, ``notes-seq100``: variations
   of the default, for choosing it.
 """
@@ -286,8 +294,10 @@ def main() -> None:
     parser.add_argument(
         "--key-strengths",
         type=lambda text: [float(x) for x in text.split(",")],
-        default=[0.0],
-        help="strengths of a PitchClassHistogram toward the prime's key's scale (0: none)",
+        default=None,
+        help="strengths of a PitchClassHistogram toward the prime's key's scale (0: none; "
+        "default: GENERATION.key_strength for a row read in several keys, as musegen "
+        "generate does, else 0)",
     )
     args = parser.parse_args()
     names = args.rows.split(",")
@@ -462,7 +472,8 @@ def main() -> None:
             extra = args.extra_samplers.split(",")
             if name in extra or ("default" in extra and row == table["default"]):
                 samplers = ("default", *SAMPLERS)
-            runs = [(n, k) for n in samplers for k in args.key_strengths]
+            strengths = args.key_strengths or [generation.key_strength if views else 0.0]
+            runs = [(n, k) for n in samplers for k in strengths]
             for sampler_name, strength in runs:
                 config = (
                     {"name": generation.sampler, "temperature": generation.temperature,
@@ -508,7 +519,7 @@ def main() -> None:
                 )
                 title += f" [{len(views)} views]" if views else ""
                 label = f"{title} [{sampler_name}]" if len(samplers) > 1 else title
-                label += f" [key {strength:g}]" if len(args.key_strengths) > 1 else ""
+                label += f" [key {strength:g}]" if len(strengths) > 1 else ""
                 results.append((label, {
                     "vocab": vocab_size, "steps": budget.steps, "minutes": trained / 60,
                     "nll": nll, "valid_nll": valid_nll, "unk": unk_share, "short": short,

@@ -159,8 +159,10 @@ def test_a_transposed_run_is_read_in_its_keys(tmp_path, capsys) -> None:
     assert main([*args, "--out", str(run)]) == 0
     assert "the model read in 3 keys" in capsys.readouterr().out  # as far as it moved the songs
     bundle = load_bundle(run / "bundle")
-    assert bundle.view_semitones == 1 and len(bundle.views(3)) == 7
-    assert bundle.views(0) is None and bundle.views(1).semitones == (-1, 0, 1)
+    assert bundle.view_semitones == 1
+    assert TranspositionViews.of_bundle(bundle).semitones == (-1, 0, 1)
+    assert TranspositionViews.of_bundle(bundle, 0) is None
+    assert len(TranspositionViews.of_bundle(bundle, 3)) == 7
     out = {}
     for views in ("0", "1"):  # 1: the bundle's own
         path = tmp_path / f"views-{views}.mid"

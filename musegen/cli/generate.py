@@ -183,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
     start_tensorflow()
     from musegen.generation import samplers
     from musegen.generation.decoding import generate, prime_ids
+    from musegen.generation.views import TranspositionViews
     from musegen.io.reading import MidiReadError, read_midi, read_tracks
     from musegen.training.bundle import BundleError, load_bundle
 
@@ -191,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
         config = _sampler_config(args, bundle.metadata.get("generation"))
         sampler = samplers.get(config.pop("name"), **config)
         chain = _steering(args)
-        views = bundle.views(args.views)  # from the vocabulary as trained: the same ids
+        views = TranspositionViews.of_bundle(bundle, args.views)  # the ids as trained
     except BundleError as err:
         raise CommandError(str(err)) from None
     except (ValueError, TypeError) as err:

@@ -70,6 +70,36 @@ class TranspositionViews:
         self.ids = np.array(rows, dtype=np.int64)
         """``ids[v, i]``: the id of id `i`'s token moved by ``semitones[v]``, or -1."""
 
+    @classmethod
+    def of_bundle(cls, bundle: Any, semitones: int | None = None) -> TranspositionViews | None:
+        """A bundle's model read in the keys `semitones` each way, or None for 0.
+
+        None for `semitones` is the reach the bundle was trained with
+        (`musegen.training.bundle.Bundle.view_semitones`, ``musegen train --views``).
+
+        Raises:
+            ValueError: for a negative reach, or a tokenizer whose tokens do not
+                move (a band's).
+
+        Examples:
+            >>> from musegen.tokens.note_tokenizer import NoteTokenizer
+            >>> from musegen.training.bundle import Bundle
+            >>> from musegen.training.model import build_lstm
+            >>> vocab = Vocabulary(["C4", "D4", "4th"])
+            >>> bundle = Bundle(build_lstm(len(vocab), units=(4,)), NoteTokenizer(), vocab,
+            ...                 {"training": {"views": 2}})
+            >>> TranspositionViews.of_bundle(bundle).semitones
+            (-2, -1, 0, 1, 2)
+            >>> print(TranspositionViews.of_bundle(bundle, 0))
+            None
+        """
+        reach = bundle.view_semitones if semitones is None else int(semitones)
+        if reach < 0:
+            raise ValueError(f"views must be >= 0 semitones each way, got {reach}")
+        if not reach:
+            return None
+        return cls(bundle.tokenizer, bundle.vocabulary, range(-reach, reach + 1))
+
     def __len__(self) -> int:
         return len(self.semitones)
 

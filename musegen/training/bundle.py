@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     import keras
 
     from musegen.events import Piece
-    from musegen.generation.views import TranspositionViews
 
 __all__ = [
     "BUNDLE_FILES",
@@ -94,34 +93,11 @@ class Bundle:
 
     @property
     def view_semitones(self) -> int:
-        """How far each way the model is read in other keys (``views``; 0: not at all)."""
-        return int((self.metadata.get("training") or {}).get("views") or 0)
+        """How far each way the model is read in other keys (``views``; 0: not at all).
 
-    def views(self, semitones: int | None = None) -> TranspositionViews | None:
-        """The model read in the keys `semitones` each way around the music's, or None for 0.
-
-        A model trained on songs moved by a few semitones (``musegen train``'s
-        ``--transpose``) predicts better as the mixture of its readings of the
-        music moved by each of them (`musegen.generation.views.TranspositionViews`);
-        `musegen train` records how far (``--views``) and `musegen generate` and
-        the held-out NLL read it so. None for `semitones` is that recorded figure.
-
-        Examples:
-            >>> from musegen.training.model import build_lstm
-            >>> vocab = Vocabulary(["C4", "D4", "4th"])
-            >>> bundle = Bundle(build_lstm(len(vocab), units=(4,)), NoteTokenizer(), vocab,
-            ...                 {"training": {"views": 2}})
-            >>> bundle.views().semitones, bundle.views(0)
-            ((-2, -1, 0, 1, 2), None)
+        `musegen.generation.views.TranspositionViews.of_bundle` builds those readings.
         """
-        from musegen.generation.views import TranspositionViews
-
-        reach = self.view_semitones if semitones is None else int(semitones)
-        if reach < 0:
-            raise ValueError(f"views must be >= 0 semitones each way, got {reach}")
-        if not reach:
-            return None
-        return TranspositionViews(self.tokenizer, self.vocabulary, range(-reach, reach + 1))
+        return int((self.metadata.get("training") or {}).get("views") or 0)
 
     def in_key(self, music: Piece | str | None) -> Bundle:
         """This bundle reading and writing in the key of `music`: a piece, a key name or None.
