@@ -186,16 +186,9 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
     trained = time.perf_counter() - start
     frames = {s: [float(len(p.events)) for p in pieces] for s, pieces in split.items()}
 
-    def score(which: str) -> float:
-        nll = nll_per_quarter(model, songs[which], frames[which], batch_size=16)
-        if row.normalize_keys:  # the key shift, at log(12) nats a chorale, is not predicted
-            nll += float(np.mean([math.log(12) / n for n in frames[which]]))
-        return nll
-
-    def score_views(which: str) -> float:
-        views = TranspositionViews(tokenizer, vocabulary, range(-row.views, row.views + 1))
+    def score(which: str, views: Any = None) -> float:
         nll = nll_per_quarter(model, songs[which], frames[which], batch_size=16, views=views)
-        if row.normalize_keys:
+        if row.normalize_keys:  # the key shift, at log(12) nats a chorale, is not predicted
             nll += float(np.mean([math.log(12) / n for n in frames[which]]))
         return nll
 
@@ -205,8 +198,9 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
     }  # fmt: skip
     model.set_weights(best["weights"])
     result["best_valid"], result["best_test"] = score("valid"), score("test")
-    if row.views:
-        result["views_valid"], result["views_test"] = score_views("valid"), score_views("test")
+    views = TranspositionViews.around(tokenizer, vocabulary, row.views)
+    if views is not None:
+        result["views_valid"], result["views_test"] = score("valid", views), score("test", views)
     return result
 
 

@@ -317,7 +317,7 @@ def main() -> None:
     from musegen.generation.samplers import get as get_sampler
     from musegen.generation.views import TranspositionViews
     from musegen.io.corpus import load_corpus
-    from musegen.keys import best_key, key_shift, scale
+    from musegen.keys import best_key, key_shift
     from musegen.tokens.encodings import encodings
     from musegen.tokens.token_table import TokenTable
     from musegen.training.dataset import (
@@ -454,11 +454,7 @@ def main() -> None:
         trained = time.perf_counter() - start
         valid_quarters = [p.duration for p in valid]
         for view_count in (0, row.views) if row.views else (0,):
-            views = (
-                TranspositionViews(tokenizer, vocabulary, range(-view_count, view_count + 1))
-                if view_count
-                else None
-            )
+            views = TranspositionViews.around(tokenizer, vocabulary, view_count)
             nll = nll_per_quarter(model, val_ids, quarters, batch_size=4, views=views)
             valid_nll = nll_per_quarter(
                 model, data.val_ids, valid_quarters, batch_size=4, views=views
@@ -493,10 +489,8 @@ def main() -> None:
                     prime = prime_of(prime_piece.transpose(shift))
                     steer = []  # lean toward the prime's key (its scale), softly
                     if strength and tables is not None:
-                        shape = np.isin(
-                            np.arange(12), sorted(scale(best_key(prime_piece.transpose(shift))))
-                        )
-                        steer = [PitchClassHistogram(shape, strength).bind(tables)]
+                        key = best_key(prime_piece.transpose(shift))
+                        steer = [PitchClassHistogram.of_key(key, strength).bind(tables)]
                     new = generate(
                         model, prime, steps, sampler, seed=args.seed + i, views=views,
                         processors=steer,

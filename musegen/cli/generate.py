@@ -510,15 +510,14 @@ def _key_lean(
     if not strength or args.key or band or table is None:
         return None
     from musegen.generation.processors import PitchClassHistogram
-    from musegen.keys import best_key, scale
+    from musegen.keys import best_key
 
     heard = music if music is not None else bundle.tokenizer.decode(bundle.vocabulary.decode(prime))
     if not any(e.pitches for e in heard.events):
         return None
     key = best_key(heard)
     print(f"leaning toward {key}, the prime's key (--key-strength {strength:g}; 0: not at all)")
-    classes = scale(key)
-    return PitchClassHistogram([1.0 if pc in classes else 0.0 for pc in range(12)], strength)
+    return PitchClassHistogram.of_key(key, strength)
 
 
 def _steering(args: argparse.Namespace) -> list[Any]:

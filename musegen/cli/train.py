@@ -261,11 +261,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"trained in {seconds / 60:.1f} min; the chief writes the bundle")
         barrier(strategy)
         return 0
-    views = None
-    if args.views:
-        from musegen.generation.views import TranspositionViews
+    from musegen.generation.views import TranspositionViews
 
-        views = TranspositionViews(tokenizer, vocabulary, range(-args.views, args.views + 1))
+    views = TranspositionViews.around(tokenizer, vocabulary, args.views)
     nll = _held_out_nll(data, val_pieces, model, keys_normalized=args.normalize_keys, views=views)
     steps = plural(budget.steps, "step") if budget else plural(len(history.epoch), "epoch")
     if budget and not budget.steps and history.epoch:

@@ -71,15 +71,33 @@ class TranspositionViews:
         """``ids[v, i]``: the id of id `i`'s token moved by ``semitones[v]``, or -1."""
 
     @classmethod
-    def of_bundle(cls, bundle: Any, semitones: int | None = None) -> TranspositionViews | None:
-        """A bundle's model read in the keys `semitones` each way, or None for 0.
-
-        None for `semitones` is the reach the bundle was trained with
-        (`musegen.training.bundle.Bundle.view_semitones`, ``musegen train --views``).
+    def around(
+        cls, tokenizer: Any, vocabulary: Vocabulary, reach: int
+    ) -> TranspositionViews | None:
+        """The views -`reach`..+`reach` semitones around the music's key, or None for 0.
 
         Raises:
             ValueError: for a negative reach, or a tokenizer whose tokens do not
                 move (a band's).
+
+        Examples:
+            >>> from musegen.tokens.note_tokenizer import NoteTokenizer
+            >>> vocab = Vocabulary(["C4", "D4"])
+            >>> TranspositionViews.around(NoteTokenizer(), vocab, 1).semitones
+            (-1, 0, 1)
+            >>> print(TranspositionViews.around(NoteTokenizer(), vocab, 0))
+            None
+        """
+        if reach < 0:
+            raise ValueError(f"views must be >= 0 semitones each way, got {reach}")
+        return cls(tokenizer, vocabulary, range(-reach, reach + 1)) if reach else None
+
+    @classmethod
+    def of_bundle(cls, bundle: Any, semitones: int | None = None) -> TranspositionViews | None:
+        """A bundle's model read in the keys `semitones` each way, or None for 0 (`around`).
+
+        None for `semitones` is the reach the bundle was trained with
+        (`musegen.training.bundle.Bundle.view_semitones`, ``musegen train --views``).
 
         Examples:
             >>> from musegen.tokens.note_tokenizer import NoteTokenizer
@@ -94,11 +112,7 @@ class TranspositionViews:
             None
         """
         reach = bundle.view_semitones if semitones is None else int(semitones)
-        if reach < 0:
-            raise ValueError(f"views must be >= 0 semitones each way, got {reach}")
-        if not reach:
-            return None
-        return cls(bundle.tokenizer, bundle.vocabulary, range(-reach, reach + 1))
+        return cls.around(bundle.tokenizer, bundle.vocabulary, reach)
 
     def __len__(self) -> int:
         return len(self.semitones)

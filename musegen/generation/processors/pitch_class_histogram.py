@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from musegen.generation.processors._id_bias import IdBias
+from musegen.keys import scale
 from musegen.tokens.token_table import TokenTable
 
 __all__ = ["PitchClassHistogram"]
@@ -63,6 +64,20 @@ class PitchClassHistogram(IdBias):
         self.target = tuple(float(w) for w in weights / weights.sum())
         self.strength = float(strength)
         self.floor = float(floor)
+
+    @classmethod
+    def of_key(cls, key: str, strength: float = 1.0) -> PitchClassHistogram:
+        """A pull toward the pitch classes of `key`'s scale, the others lowered alike.
+
+        `musegen generate` leans a model read in several keys toward its prime's
+        key with it (``--key-strength``, docs/steering.md).
+
+        Examples:
+            >>> [round(w, 3) for w in PitchClassHistogram.of_key("G major").target][5:8]
+            [0.0, 0.143, 0.143]
+        """
+        classes = scale(key)
+        return cls([1.0 if pc in classes else 0.0 for pc in range(12)], strength)
 
     def id_bias(self, table: TokenTable) -> np.ndarray:
         """Each id's mean ``strength * log(12 * share)`` over its pitches' classes; 0 without."""
