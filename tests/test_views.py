@@ -136,7 +136,7 @@ def test_generation_samples_the_mixture(model: keras.Model) -> None:
     from musegen.generation.decoding import LSTMRunner
     from musegen.generation.views import _MixedRunner
 
-    runner = _MixedRunner(LSTMRunner(model), views)
+    runner = _MixedRunner(LSTMRunner(model), views, model.name)
     out, state = runner(ids[None, : len(prime)])
     logits.append(out[0])
     for t in range(len(prime), len(ids) - 1):

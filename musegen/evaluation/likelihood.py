@@ -165,11 +165,7 @@ def _nll_batch(
         inputs[row, : len(song) - 1] = song[:-1]
     ok = None
     if views is not None:
-        if views.ids.shape[1] != vocab_size:
-            raise ValueError(
-                f"the views map {views.ids.shape[1]} ids; "
-                f"model {model.name!r} predicts {vocab_size}"
-            )
+        views.check(vocab_size, model.name)
         inputs, ok = views.inputs(inputs)  # every view of every song, view-major
     scaled = len(model.inputs[0].shape) == 3  # Skuli's floats [batch, time, 1], not ids
     fed = scale_ids(inputs, vocab_size) if scaled else inputs

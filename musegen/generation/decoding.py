@@ -131,7 +131,7 @@ def generate(
         raise ValueError("quarters= needs table=TokenTable.build(tokenizer, vocabulary)")
     runner: Any = LSTMRunner(model)  # the model's weights as numpy arrays
     if views is not None:
-        runner = _MixedRunner(runner, views)
+        runner = _MixedRunner(runner, views, model.name)
     pick = samplers.get(sampler)
     chain = _processors.prepare(processors, table, runner.vocab_size)
     reserved = getattr(pick, "reserved_ids", ())  # the processors give way to these too

@@ -120,6 +120,13 @@ class TranspositionViews:
     def __repr__(self) -> str:
         return f"TranspositionViews(semitones={self.semitones}, vocab_size={self.ids.shape[1]})"
 
+    def check(self, vocab_size: int, model: str) -> None:
+        """Raise ValueError unless these views map the `vocab_size` ids `model` predicts."""
+        if self.ids.shape[1] != vocab_size:
+            raise ValueError(
+                f"the views map {self.ids.shape[1]} ids; model {model!r} predicts {vocab_size}"
+            )
+
     def inputs(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each view's ids of `ids` ``[batch, time]``, and where each view can read them.
 
@@ -179,11 +186,8 @@ class _MixedRunner:
     per view and stream, whether the view still takes part.
     """
 
-    def __init__(self, runner: Any, views: TranspositionViews) -> None:
-        if views.ids.shape[1] != runner.vocab_size:
-            raise ValueError(
-                f"the views map {views.ids.shape[1]} ids; the model predicts {runner.vocab_size}"
-            )
+    def __init__(self, runner: Any, views: TranspositionViews, model: str) -> None:
+        views.check(runner.vocab_size, model)
         self.runner, self.views = runner, views
         self.vocab_size, self.chunk, self.window = runner.vocab_size, runner.chunk, runner.window
 
