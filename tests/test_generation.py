@@ -205,7 +205,25 @@ def test_unsupported_layers_are_named() -> None:
         [keras.Input((None,)), keras.layers.Embedding(VOCAB, 4), keras.layers.GRU(4, name="my_gru")]
     )
     with pytest.raises(ValueError, match="'my_gru' \\(GRU\\)"):
-        generate(model, [2, 3], 3, "argmax")
+        LSTMRunner(model)
+
+
+def test_any_keras_next_token_model_generates_through_the_seam() -> None:
+    """A model the numpy runner cannot run is read by KerasRunner: the same ids as its own
+    argmax over the whole sequence, step after step."""
+    from musegen.generation.runner import KerasRunner, runner_for
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((None,)), keras.layers.Embedding(VOCAB, 8),
+        keras.layers.GRU(8, return_sequences=True), keras.layers.Dense(VOCAB, activation="softmax"),
+    ])  # fmt: skip
+    assert isinstance(runner_for(model), KerasRunner)
+    ids = generate(model, [2, 3], 6, "argmax")[0].tolist()
+    seen = [2, 3]
+    for _ in range(6):  # the model's own reading of everything so far
+        seen.append(int(np.argmax(model(np.array([seen]))[0, -1, 2:])) + 2)
+    assert ids == seen[2:]
 
 
 def test_prime_ids_from_tokens_and_pieces() -> None:
@@ -249,7 +267,7 @@ def test_blas_threads_are_restored(chunk_model: keras.Model) -> None:
 def test_auto_blas_threads_use_every_core_only_when_one_is_free(
     monkeypatch: pytest.MonkeyPatch, load: float, threads: int | None
 ) -> None:
-    from musegen.generation import decoding
+    from musegen.generation import runner as decoding
 
     monkeypatch.setattr(decoding.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(decoding.os, "getloadavg", lambda: (load, load, load))

@@ -133,10 +133,9 @@ def test_generation_samples_the_mixture(model: keras.Model) -> None:
     assert first.tolist() == generate(model, prime, 40, "categorical", seed=1, views=views).tolist()
     ids = np.concatenate([prime, first[0]])
     logits = []  # what the sampler saw at each step, from greedy decoding's own record
-    from musegen.generation.decoding import LSTMRunner
-    from musegen.generation.views import _MixedRunner
+    from musegen.generation.runner import runner_for
 
-    runner = _MixedRunner(LSTMRunner(model), views, model.name)
+    runner = runner_for(model, views)
     out, state = runner(ids[None, : len(prime)])
     logits.append(out[0])
     for t in range(len(prime), len(ids) - 1):

@@ -22,7 +22,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from musegen.generation.decoding import _is_softmax
+from musegen.generation.lstm_runner import _is_softmax
 from musegen.generation.views import TranspositionViews
 from musegen.training.model import scale_ids
 

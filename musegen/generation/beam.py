@@ -6,7 +6,8 @@ log-probability are kept. With width 1 this is argmax decoding. Each beam
 keeps back-pointers (its last id, the beam it extends), not its history, and
 the processors keep their state per beam (`musegen.generation.processors.chain.Chain`),
 so a step costs the same however long the sequences grow. All beams of
-all streams run as one batch through the numpy runner of `musegen.generation.decoding`,
+all streams run as one batch through the runner sampling reads
+(`musegen.generation.runner.runner_for`: the model alone or read in several keys),
 and the logits processors (`musegen.generation.processors`) apply to every beam, so a
 key, a grammar or a melody constrain beam search as they do sampling.
 
@@ -29,20 +30,15 @@ import keras
 import numpy as np
 
 from musegen.generation import processors as _processors
-from musegen.generation.decoding import (
-    LSTMRunner,
-    _auto_threads,
-    _blas_limit,
-    _prime_batch,
-    _repeat,
-)
+from musegen.generation.runner import Runner, blas_limit, prime_batch, runner_for, take_state
+from musegen.generation.views import TranspositionViews
 from musegen.tokens.token_table import TokenTable
 
 __all__ = ["beam_search"]
 
 
 def beam_search(
-    model: keras.Model,
+    model: keras.Model | Runner,
     prime: Sequence[int] | Sequence[Sequence[int]] | np.ndarray,
     steps: int,
     width: int = 4,
@@ -53,6 +49,7 @@ def beam_search(
     batch_size: int | None = None,
     window: int | None = None,
     blas_threads: int | Literal["auto"] | None = "auto",
+    views: TranspositionViews | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The likeliest `steps` ids found by a beam of `width`, per stream, and their log-probability.
 
@@ -67,6 +64,8 @@ def beam_search(
         batch_size: Number of streams; defaults to the prime's rows.
         window: As for `musegen.generation.decoding.generate`.
         blas_threads: As for `musegen.generation.decoding.generate`.
+        views: Search the mixture of the model read in several keys, as
+            `musegen.generation.decoding.generate` samples it; None: the model alone.
 
     Returns:
         ``(ids, log_probs)``: the best sequence of each stream ``[batch, steps]``
@@ -87,9 +86,9 @@ def beam_search(
         raise ValueError(f"width must be >= 1, got {width}")
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
-    runner = LSTMRunner(model)
+    runner = runner_for(model, views)
     chain = _processors.prepare(processors, table, runner.vocab_size)
-    context = _prime_batch(prime, batch_size, runner.vocab_size)
+    context = prime_batch(prime, batch_size, runner.vocab_size)
     streams, start, vocab = len(context), context.shape[1], runner.vocab_size
     width_ = runner.window or window or start
     if not runner.chunk and start < width_:
@@ -106,10 +105,10 @@ def beam_search(
     parents = np.zeros((steps, streams * rows), np.int64)
     recent = np.repeat(context[:, start - min(width_, start) :], rows, 0)  # a window model's
     steer = _processors.Chain(chain, np.repeat(context, rows, 0), start, reserved)
-    with _blas_limit(_auto_threads() if blas_threads == "auto" else blas_threads):
+    with blas_limit(blas_threads):
         if runner.chunk:
             logits, state = runner(context)
-            logits, state = _repeat((logits, state), rows)
+            logits, state = take_state((logits, state), np.repeat(np.arange(streams), rows))
         for step in range(steps):
             if not runner.chunk:
                 logits, _ = runner(recent)
@@ -145,7 +144,7 @@ def beam_search(
             if not runner.chunk:
                 recent = np.concatenate([recent[chosen, 1:], tokens[step, :, None]], axis=1)
             elif step + 1 < steps:
-                state = [(h[chosen], c[chosen]) for h, c in state]
+                state = take_state(state, chosen)
                 logits, state = runner(tokens[step, :, None], state)
     winner = scores.argmax(axis=1)  # beams are kept best first: the first beam or argmax's path
     row = base[:, 0] + winner

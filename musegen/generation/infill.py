@@ -21,7 +21,9 @@ from musegen.events import Event, Piece
 from musegen.generation import processors as _processors
 from musegen.generation import samplers
 from musegen.generation._clock import Clock
-from musegen.generation.decoding import _DEFAULT_SAMPLER, LSTMRunner, generate
+from musegen.generation.decoding import _DEFAULT_SAMPLER, generate
+from musegen.generation.runner import Runner, runner_for
+from musegen.generation.views import TranspositionViews
 from musegen.tokens.token_table import TokenTable
 from musegen.tokens.tokenizer import Tokenizer
 from musegen.tokens.vocabulary import Vocabulary
@@ -67,6 +69,7 @@ def infill(
     processors: Sequence[_processors.LogitsProcessor | str | dict[str, Any]] = (),
     seed: int | None = None,
     steps: int | None = None,
+    views: TranspositionViews | None = None,
 ) -> Infill:
     """Fill the span `start` .. `end` (quarter notes) of `piece` with the likeliest of candidates.
 
@@ -89,6 +92,8 @@ def infill(
         processors: Processors applied to the gap, as for `generate`.
         seed: Seed of the sampling.
         steps: The most ids a candidate may take (default: 64 per quarter note).
+        views: Sample and score with the model read in several keys, as
+            `generate` and `musegen.generation.beam.beam_search` do; None: the model alone.
 
     Raises:
         ValueError: for a bad span, nothing before or after it, a band's
@@ -119,7 +124,7 @@ def infill(
         raise ValueError(f"no music before the gap at {start:g} quarter notes to start from")
     if not after.events:
         raise ValueError(f"no music after the gap at {end:g} quarter notes to score it by")
-    runner = LSTMRunner(model)
+    runner = runner_for(model, views)  # one distribution for sampling and scoring
     if not runner.chunk:
         raise ValueError("infill scores with a chunk model (return_sequences=True)")
     table = TokenTable.build(tokenizer, vocabulary)
@@ -129,7 +134,7 @@ def infill(
         raise ValueError("the music before or after the gap has no token of the vocabulary")
     zero = float(Clock(table).run(np.asarray([prime])).time[0])  # the gap's start, in tokens
     rows = generate(
-        model, prime, steps, sampler, processors=processors, table=table, seed=seed,
+        runner, prime, steps, sampler, processors=processors, table=table, seed=seed,
         batch_size=candidates, quarters=end - start,
     )  # fmt: skip
     found = tuple(row[row != Vocabulary.pad_id] for row in rows)
@@ -141,7 +146,7 @@ def infill(
 
 
 def _score_after(
-    runner: LSTMRunner,
+    runner: Runner,
     prime: Sequence[int],
     candidates: Sequence[np.ndarray],
     following: Sequence[int],
@@ -153,7 +158,7 @@ def _score_after(
 
     Examples:
         >>> from musegen.training.model import build_lstm
-        >>> runner = LSTMRunner(build_lstm(6, units=(4,), embedding_dim=2))
+        >>> runner = runner_for(build_lstm(6, units=(4,), embedding_dim=2))
         >>> scores = _score_after(runner, [2, 3], [np.array([4]), np.array([5, 4])], [3, 2])
         >>> scores.shape, bool((scores < 0).all())
         ((2,), True)
@@ -166,13 +171,7 @@ def _score_after(
         else:
             ends.append((logits, state))
     logits = np.concatenate([lg for lg, _ in ends])
-    state = [
-        (
-            np.concatenate([s[layer][0] for _, s in ends]),
-            np.concatenate([s[layer][1] for _, s in ends]),
-        )
-        for layer in range(len(ends[0][1]))
-    ]
+    state = _join([s for _, s in ends])
     total = np.zeros(len(candidates))
     for token in following:
         shifted = logits - logits.max(axis=1, keepdims=True)
@@ -180,6 +179,13 @@ def _score_after(
         column = np.full((len(candidates), 1), token, np.int64)
         logits, state = runner(column, state)
     return total
+
+
+def _join(states: list[Any]) -> Any:
+    """One runner state of the streams of `states`, in order (each a tree of arrays)."""
+    if isinstance(states[0], (tuple, list)):
+        return type(states[0])(_join([s[i] for s in states]) for i in range(len(states[0])))
+    return np.concatenate(states)
 
 
 def _leading_to(tokenizer: Tokenizer, before: Piece, start: float) -> list[str]:
