@@ -1,18 +1,72 @@
-"""The length of a bar, read from a time signature by music21 (a private helper of every stage)."""
+"""Time signatures MIDI can hold, and the length of a bar (a private helper of every stage)."""
 
 from __future__ import annotations
+
+import re
+
+_SIGNATURE = re.compile(r"\s*(\d{1,9}(?:\s*\+\s*\d{1,9})*)\s*/\s*(\d{1,9})\s*", re.ASCII)
+_HOLDS = "MIDI holds N/D with N from 1 to 255 and D a power of two from 1 to 128, e.g. '3/4'"
+
+
+def parse_time_signature(text: str) -> str:
+    """`text` as the time signature a MIDI file can hold, normalized (``"3/4"``).
+
+    A MIDI time signature stores the numerator in one byte and the denominator
+    as a power of two, so ``N/D`` is accepted for 1 <= N <= 255 and D one of 1,
+    2, 4, ..., 128. An additive numerator (``"3+2/8"``, as music21 reads it
+    too) is read as its sum: ``"5/8"`` (MIDI keeps no grouping of the beats).
+    Spaces around the parts are dropped; leading zeros too.
+
+    Args:
+        text: The time signature, e.g. ``"6/8"`` or ``"2+2+3/8"``.
+
+    Returns:
+        ``"N/D"`` with plain decimal numbers.
+
+    Raises:
+        ValueError: for anything else (``"4/3"``, ``"300/4"``, ``"0/4"``,
+            ``"4/4.5"``, ``"C"``, ``""``), naming the value and what MIDI can hold.
+
+    Examples:
+        >>> [parse_time_signature(text) for text in ("3/4", " 6 / 8 ", "3+2/8", "2+2+3/8")]
+        ['3/4', '6/8', '5/8', '7/8']
+        >>> parse_time_signature("4/3")
+        Traceback (most recent call last):
+        ...
+        ValueError: time signature '4/3' cannot be written to MIDI: MIDI holds N/D with N from 1 \
+to 255 and D a power of two from 1 to 128, e.g. '3/4'
+    """
+    match = _SIGNATURE.fullmatch(text) if isinstance(text, str) else None
+    if match is not None:
+        numerator = sum(int(part) for part in match.group(1).split("+"))
+        denominator = int(match.group(2))
+        power_of_two = denominator & (denominator - 1) == 0
+        if 1 <= numerator <= 255 and 1 <= denominator <= 128 and power_of_two:
+            return f"{numerator}/{denominator}"
+    raise ValueError(f"time signature {text!r} cannot be written to MIDI: {_HOLDS}")
 
 
 def bar_length(time_signature: str) -> float:
     """Quarter notes in one bar of `time_signature`, as music21 reads it.
 
+    A signature `parse_time_signature` accepts is counted directly (``4 * N / D``,
+    what music21 gives too); any other is left to music21's ``TimeSignature``,
+    which also reads e.g. ``"C"`` and ``"2/4+3/8"`` (but such a metre cannot be
+    written to MIDI as it is).
+
     Raises:
         ValueError: for a time signature music21 cannot read, or a bar of no length.
 
     Examples:
-        >>> bar_length("4/4"), bar_length("6/8"), bar_length("3/4")
-        (4.0, 3.0, 3.0)
+        >>> bar_length("4/4"), bar_length("6/8"), bar_length("3/4"), bar_length("3+2/8")
+        (4.0, 3.0, 3.0, 2.5)
     """
+    try:
+        numerator, _, denominator = parse_time_signature(time_signature).partition("/")
+    except ValueError:
+        pass
+    else:
+        return 4.0 * int(numerator) / int(denominator)
     from music21 import meter
 
     try:

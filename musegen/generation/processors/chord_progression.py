@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,11 @@ from musegen.tokens.token_table import DURATION, PITCH, TokenTable
 __all__ = ["ChordProgression"]
 
 _LOWEST = (None, "root", "bass")
+# a note name as lead sheets write it: a letter, then a flat or sharp (doubled, or music21's "-")
+_NOTE = r"[A-Ga-g](?:bb|b|--|-|##|#|\u266d\u266d|\u266d|\u266f\u266f|\u266f)?"
+_SYMBOL = re.compile(rf"({_NOTE})([^/]*)(?:/(.*))?", re.DOTALL)
+_FLATS = {"b": "-", "\u266d": "-", "\u266f": "#"}  # to music21's spelling: B- for Bb
+_SPELLINGS = "'Am', 'Bb7', 'Ebmaj7', 'F#m7b5', 'Gsus4', 'Cdim7', 'C/G', 'Bb/D' (or music21's 'B-7')"
 
 
 class ChordProgression(BaseProcessor):
@@ -29,9 +35,16 @@ class ChordProgression(BaseProcessor):
     The progression repeats when the music outlasts it.
 
     Args:
-        chords: Chord symbols as music21's ``harmony.ChordSymbol`` reads them
-            (``"Am F C G"``, ``"C/E"``, ``"G7"``, ``"B-maj7"``), each optionally
-            with its length in quarter notes (``"Am:2 F:2 C:4"``).
+        chords: Lead-sheet chord symbols (``"Am F C G"``, ``"Bb7"``,
+            ``"Ebm7"``, ``"F#m7b5"``, ``"C/G"``, ``"Bb/D"``), each optionally
+            with its length in quarter notes (``"Am:2 F:2 C:4"``). A ``b``
+            right after the root's letter (or the bass's, after ``/``) is a
+            flat, given to music21's ``harmony.ChordSymbol`` as its ``-``
+            (``Bb7`` as ``B-7``; music21's own ``B-7`` is read too); a ``b``
+            further on is music21's alteration (``m7b5``, ``7b9``). The
+            chord kinds are music21's (``m``, ``7``, ``maj7``, ``m7b5``,
+            ``dim7``, ``sus4``, ``add9``, ...). `readings` shows what each
+            symbol was read as.
         per: The length of a chord given without one: ``"bar"`` (of
             `time_signature`) or a number of quarter notes.
         time_signature: The metre a ``"bar"`` is counted in.
@@ -43,8 +56,9 @@ class ChordProgression(BaseProcessor):
             for a band, whose events are one instrument's each.
 
     Raises:
-        ValueError: naming a symbol music21 cannot read, a bad length, metre,
-            strength or `lowest`.
+        ValueError: naming a symbol music21 cannot read (or reads with
+            another root or bass than written), a bad length, metre, strength
+            or `lowest`.
 
     Examples:
         >>> from musegen.tokens.note_tokenizer import NoteTokenizer
@@ -58,6 +72,8 @@ class ChordProgression(BaseProcessor):
         >>> allowed([]), allowed(["C4", "4th"]), allowed(["C4", "half"])
         (['C4', 'E4', 'G4', 'half', '4th'], ['C4', 'E4', 'G4', 'half', '4th'], \
 ['G4', 'B4', 'half', '4th'])
+        >>> ChordProgression("Bb7 Ebm F#m7b5 Bb/D").readings
+        ('Bb7 = Bb D F Ab', 'Ebm = Eb Gb Bb', 'F#m7b5 = F# A C E', 'Bb/D = D F Bb')
     """
 
     needs_table = True
@@ -72,8 +88,6 @@ class ChordProgression(BaseProcessor):
         strength: float | None = None,
         lowest: str | None = None,
     ) -> None:
-        from music21 import harmony
-
         try:
             bar = bar_length(time_signature)
         except ValueError:
@@ -87,25 +101,20 @@ class ChordProgression(BaseProcessor):
         self.strength = None if strength is None else float(strength)
         self.lowest = lowest
         self.hard = strength is None
-        symbols, lengths, classes, roots, basses = [], [], [], [], []
+        symbols, lengths, classes, roots, basses, readings = [], [], [], [], [], []
         for item in str(chords).split():
             symbol, sep, length = item.partition(":")
-            try:
-                chord = harmony.ChordSymbol(symbol)
-                pcs = tuple(sorted(set(chord.pitchClasses)))
-                root, bass = chord.root().pitchClass, chord.bass().pitchClass
-            except Exception:
-                raise ValueError(
-                    f"cannot read chord symbol {symbol!r} in {chords!r} (music21's spelling: "
-                    "'Am', 'F#m7', 'B-maj7', 'C/E')"
-                ) from None
+            chord = _read_symbol(symbol, str(chords))
+            pcs = tuple(sorted(set(chord.pitchClasses)))
             if not pcs:
                 raise ValueError(f"chord symbol {symbol!r} has no pitches")
             symbols.append(symbol)
             lengths.append(_length(length, f"the length of {symbol!r}") if sep else default)
             classes.append(pcs)
-            roots.append(root)
-            basses.append(bass)
+            roots.append(chord.root().pitchClass)
+            basses.append(chord.bass().pitchClass)
+            names = " ".join(_lead_sheet(p.name) for p in chord.pitches)
+            readings.append(f"{symbol} = {names}")
         if not symbols:
             raise ValueError("the chord progression has no chords")
         self.symbols = tuple(symbols)
@@ -116,6 +125,13 @@ class ChordProgression(BaseProcessor):
         """Each chord's pitch classes (0 = C)."""
         self.targets = tuple(roots if lowest != "bass" else basses)
         """Each chord's pitch class for the lowest voice (its root, or its bass)."""
+        self.readings = tuple(readings)
+        """What each symbol was read as: its pitches from the bass up, flats as ``b``.
+
+        E.g. ``"Bb7 = Bb D F Ab"``, ``"C/G = G C E"`` (for a command line to
+        show: ``", ".join(chords.readings)``).
+        """
+        self._basses = tuple(basses)
         self._ends = np.cumsum(self.lengths)
 
     @property
@@ -145,12 +161,9 @@ class ChordProgression(BaseProcessor):
             >>> [(e.offset, e.duration, e.pitches) for e in piece.events]
             [(0.0, 2.0, (48, 52, 55)), (2.0, 2.0, (47, 50, 55))]
         """
-        from music21 import harmony
-
         events, at, i = [], 0.0, 0
         while at < quarters - 1e-9:
-            chord = harmony.ChordSymbol(self.symbols[i % len(self.symbols)])
-            bass = chord.bass().pitchClass
+            bass = self._basses[i % len(self.symbols)]
             base = 12 * (octave + 1) + bass
             base -= 12 if base > 12 * (octave + 1) + 6 else 0  # the bass near the octave's C
             pitches = [base + (pc - bass) % 12 for pc in self.pitch_classes[i % len(self.symbols)]]
@@ -252,6 +265,51 @@ class ChordProgression(BaseProcessor):
             "strength": self.strength,
             "lowest": self.lowest,
         }
+
+
+def _read_symbol(symbol: str, chords: str) -> Any:
+    """music21's ``ChordSymbol`` of the lead-sheet `symbol` (of `chords`), or a ValueError.
+
+    The flat ``b`` of the root and of a slash bass becomes music21's ``-``
+    (``Bb7`` -> ``B-7``, ``C/Gb`` -> ``C/G-``); the rest is left as written. A
+    symbol music21 reads with another root or bass than written is refused.
+    """
+    from music21 import harmony
+
+    def refuse(why: str) -> ValueError:
+        return ValueError(
+            f"cannot read chord symbol {symbol!r} in {chords!r}: {why}; write e.g. {_SPELLINGS}"
+        )
+
+    match = _SYMBOL.fullmatch(symbol)
+    if match is None:
+        raise refuse("it must begin with a root A-G")
+    root, kind, bass = _music21_note(match[1]), match[2], match[3]
+    if bass is not None and re.fullmatch(_NOTE, bass) is None:
+        raise refuse(f"the bass after '/' must be a note name, got {bass!r}")
+    bass = None if bass is None else _music21_note(bass)
+    try:
+        chord = harmony.ChordSymbol(root + kind + ("" if bass is None else "/" + bass))
+        read_root, read_bass = chord.root().name, chord.bass().name
+    except Exception as err:  # music21 raises several kinds for text it cannot read
+        unknown = "Invalid chord abbreviation" in str(err)
+        raise refuse(
+            f"music21 knows no chord kind {kind!r}" if unknown else "music21 cannot read it"
+        ) from None
+    if read_root != root or (bass is not None and read_bass != bass):
+        heard = f"{_lead_sheet(read_root)}" + (f"/{_lead_sheet(read_bass)}" if bass else "")
+        raise refuse(f"music21 reads it as a chord on {heard}")
+    return chord
+
+
+def _music21_note(name: str) -> str:
+    """A lead-sheet note name in music21's spelling: ``"Bb"`` -> ``"B-"``, ``"f#"`` -> ``"F#"``."""
+    return name[0].upper() + "".join(_FLATS.get(c, c) for c in name[1:])
+
+
+def _lead_sheet(name: str) -> str:
+    """A music21 note name as lead sheets write it: ``"B-"`` -> ``"Bb"``, ``"B--"`` -> ``"Bbb"``."""
+    return name.replace("-", "b")
 
 
 def _length(value: Any, what: str) -> float:
