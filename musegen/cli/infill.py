@@ -1,4 +1,8 @@
-"""``musegen infill``: regenerate bars of a piece so that they lead into the music after them."""
+"""``musegen infill``: regenerate bars of a MIDI file so that they lead into the music after them.
+
+The model reads the file's tracks merged; the notes it writes for the bars are
+spliced into the file's own tracks (`musegen.io.splice`), everything else kept.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from musegen._metre import bar_length
 from musegen._words import plural
-from musegen.cli._common import CommandError, bundle_dir
+from musegen.cli._common import CommandError, bundle_dir, print_error
 
 
 def add_parser(commands: Any) -> None:
@@ -23,7 +26,9 @@ def add_parser(commands: Any) -> None:
     infill.add_argument(
         "--bars", required=True, metavar="FIRST:LAST", help="the bars to regenerate, e.g. 9:12"
     )
-    infill.add_argument("--out", required=True, help="MIDI file to write")
+    infill.add_argument(
+        "--out", required=True, help="MIDI file to write (not FILE: it is never written over)"
+    )
     infill.add_argument(
         "--candidates", type=int, default=64, help="candidates sampled for the gap (64)"
     )
@@ -45,7 +50,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Fill ``--bars`` of the file with the best of ``--candidates``; 0 on success."""
+    """Fill ``--bars`` of the file with the best of ``--candidates``, spliced in; 0 on success."""
     first, sep, last = args.bars.partition(":")
     try:
         bars = (int(first), int(last) if sep else int(first))
@@ -60,10 +65,18 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"no such run or bundle directory: {args.bundle!r}", 2)
     if not Path(args.file).is_file():
         raise CommandError(f"no such file: {args.file!r}", 2)
+    if Path(args.file).suffix.lower() not in (".mid", ".midi"):
+        raise CommandError(f"{args.file}: infill splices into MIDI files (.mid, .midi) only", 2)
+    from musegen.io.splice import bar_span, check_target, splice_gap, time_signature_at
+
+    try:
+        out = check_target(args.file, args.out)
+        start, end = bar_span(args.file, *bars)
+    except ValueError as err:
+        raise CommandError(f"{args.file}: {err}", 2) from None
     from musegen._quiet import start_tensorflow
 
     start_tensorflow()
-    from musegen.cli.generate import write_outputs
     from musegen.generation import processors
     from musegen.generation.infill import infill
     from musegen.io.reading import MidiReadError, read_midi
@@ -71,20 +84,15 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         bundle = load_bundle(where)
-        piece = read_midi(args.file)
+        piece = read_midi(args.file)  # the model's context: every track merged
     except (BundleError, MidiReadError) as err:
         raise CommandError(str(err)) from None
     bundle = bundle.in_key(piece)  # a model of one key fills the gap in the file's key
-    try:
-        bar = bar_length(piece.time_signature)
-    except ValueError:
-        bar = 4.0
-    start, end = (bars[0] - 1) * bar, bars[1] * bar
+    metre = time_signature_at(args.file, start)
     chain: list[Any] = [processors.GrammarConstraint()] if args.grammar else []
     try:
         chain += [processors.KeyConstraint(args.key)] if args.key else []
         if args.chords:
-            metre = piece.time_signature
             chain.append(processors.ChordProgression(args.chords, time_signature=metre))
     except ValueError as err:
         raise CommandError(str(err), 2) from None
@@ -98,10 +106,34 @@ def run(args: argparse.Namespace) -> int:
     scores = sorted(filled.scores.tolist())
     gap = [e for e in filled.piece.notes if start <= e.offset < end]
     print(
-        f"bars {bars[0]}-{bars[1]} of {piece.time_signature} (quarter notes {start:g} to "
+        f"bars {bars[0]}-{bars[1]} of {metre} (quarter notes {start:g} to "
         f"{end:g}): {plural(args.candidates, 'candidate')}, kept #{filled.chosen + 1} with "
         f"{plural(len(gap), 'note')} and chords; log-likelihood of the music after the gap "
         f"{scores[-1]:.1f} (median candidate {scores[len(scores) // 2]:.1f}, "
         f"worst {scores[0]:.1f})"
     )
-    return write_outputs(filled.piece, Path(args.out), png=args.png, wav=False, title=args.out)
+    own = getattr(bundle.tokenizer, "velocities", None) is not None  # else the removed notes'
+    try:
+        done = splice_gap(args.file, gap, start, end, out, velocity="events" if own else "removed")
+    except (ValueError, OSError) as err:
+        raise CommandError(f"{args.out}: {err}") from None
+    print(
+        f"bars {bars[0]}-{bars[1]}: replaced {plural(done.removed, 'note')} with {done.added} "
+        f"in {plural(len(done.tracks), 'track')}; everything else kept as it was"
+    )
+    print(f"wrote {out}")
+    return _piano_roll(out) if args.png else 0
+
+
+def _piano_roll(out: Path) -> int:
+    """Draw the written file's piano roll beside it (its tracks merged); 1 without matplotlib."""
+    try:
+        from musegen.evaluation.plots import piano_roll, save_png
+    except ImportError:
+        print_error("--png needs matplotlib (pip install 'musegen[plot]')")
+        return 1
+    from musegen.io.reading import read_midi
+
+    shown = read_midi(out, drop_drums=False)
+    print(f"wrote {save_png(piano_roll(shown, title=str(out)), out.with_suffix('.png'))}")
+    return 0
