@@ -10,6 +10,8 @@ def resolve(
 ) -> Any:
     """An instance from a name (built with `kwargs`), a `serialize` dict, or an instance.
 
+    A dict may also be a record ``{"name": ..., **options}``, as a bundle stores its sampler.
+
     Raises:
         ValueError: naming an unknown `kind` and the known names.
         TypeError: for keyword arguments without a name, or an identifier of another type.
@@ -20,6 +22,9 @@ def resolve(
         return by_name[identifier](**kwargs)
     if kwargs:
         raise TypeError(f"keyword arguments {sorted(kwargs)} only apply to a {kind} name")
+    if isinstance(identifier, dict) and "class_name" not in identifier and "name" in identifier:
+        options = dict(identifier)  # a record as a bundle stores it: {"name": ..., options}
+        return resolve(options.pop("name"), options, by_name, kind, protocol)
     if isinstance(identifier, dict):
         return rebuild(identifier, by_name, kind)
     if isinstance(identifier, protocol):

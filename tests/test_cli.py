@@ -90,16 +90,16 @@ def test_defaults_train_by_time_and_generate_with_a_piano_roll(tmp_path, capsys)
 def test_sampler_options_override_the_bundles(tmp_path) -> None:
     import argparse
 
-    from musegen.cli.generate import _sampler_config
+    from musegen.cli.generate import _sampler
 
     saved = {"name": "top_k", "temperature": 0.9, "k": 5}
     args = argparse.Namespace(sampler=None, temperature=None, k=None, p=None)
-    assert _sampler_config(args, saved) == saved
-    assert _sampler_config(args, None) == GENERATION.to_dict()
+    assert _sampler(args, saved) == saved
+    assert _sampler(args, None) == GENERATION.to_dict()
     args = argparse.Namespace(sampler="top_p", temperature=None, k=3, p=0.5)
-    assert _sampler_config(args, saved) == {"name": "top_p", "temperature": 0.9, "p": 0.5}
+    assert _sampler(args, saved) == {"name": "top_p", "temperature": 0.9, "p": 0.5}
     args = argparse.Namespace(sampler=None, temperature=1.2, k=3, p=None)
-    assert _sampler_config(args, saved) == {"name": "top_k", "temperature": 1.2, "k": 3}
+    assert _sampler(args, saved) == {"name": "top_k", "temperature": 1.2, "k": 3}
 
 
 def test_tensorflow_start_up_chatter_is_hidden_and_the_rest_kept(capfd) -> None:
@@ -144,18 +144,23 @@ def test_training_by_time_keeps_the_weights_of_the_best_validation_loss(tmp_path
 
 
 def test_new_tokens_that_complete_the_primes_last_event_are_kept() -> None:
-    from musegen.cli.generate import _continuation
+    from musegen.generation.compose import continuation
     from musegen.tokens.note_tokenizer import NoteTokenizer
+    from musegen.tokens.vocabulary import Vocabulary
+    from musegen.training.bundle import Bundle
+    from musegen.training.model import build_lstm
 
     tokenizer = NoteTokenizer(holds=True)
     prime = ["C3", "4th", "C4", "E4"]  # ends mid-chord
     new = ["half", "+4th", "G4", "8th", "v99"]  # v99 means nothing here: skipped
-    piece, skipped = _continuation(tokenizer, prime, new)
-    assert [(e.offset, e.duration, e.pitches) for e in piece.events] == [
+    vocab = Vocabulary(sorted(set(prime + new)))
+    bundle = Bundle(build_lstm(len(vocab), units=(4,)), tokenizer, vocab)
+    made = continuation(bundle, vocab.encode(prime), vocab.encode(new))
+    assert [(e.offset, e.duration, e.pitches) for e in made.music.events] == [
         (0.0, 2.0, (60, 64)),
         (1.0, 0.5, (67,)),
     ]
-    assert skipped == [(4, "v99")]
+    assert made.skipped == ((4, "v99"),)
 
 
 # -- the first hour: generate several, evaluate, plot, render; user mistakes ---------------------

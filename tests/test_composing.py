@@ -232,7 +232,10 @@ def test_quarters_stop_each_stream_on_a_whole_event_at_the_length(encoding: str)
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_a_beams_rows_are_cut_where_generate_would_stop_them(encoding: str) -> None:
-    from musegen.cli.generate import _cut  # --bars after --beam, which cannot stop early
+    from musegen.generation.compose import _whole_events  # beams cannot stop early
+
+    def _cut(table, prime, rows, quarters):
+        return [_whole_events(table, prime, row, quarters) for row in rows]
 
     model, tokenizer, vocab = _untrained(encoding)
     table = TokenTable.build(tokenizer, vocab)
@@ -316,9 +319,11 @@ def test_a_primes_tempo_and_metre_are_kept_and_bars_counted_in_it(tmp_path, caps
     assert [round(t.qpm, 3) for t in score.tempos] == [100.0]
     assert [(t.numerator, t.denominator) for t in score.time_signatures] == [(6, 8)]
     assert max(n.end for t in score.tracks for n in t.notes) <= 9 + 1e-6
-    for bad, message in [(["--bars", "0"], "--bars takes a number > 0"),
-                         (["--time-signature", "x"], "--time-signature takes e.g. 3/4"),
+    for bad, message in [(["--bars", "0"], "--bars takes a finite number > 0"),
+                         (["--bars", "inf"], "--bars takes a finite number > 0"),
+                         (["--time-signature", "x"], "--time-signature: time signature 'x'"),
+                         (["--time-signature", "4/3"], "cannot be written to MIDI"),
                          (["--chords", "Am Hx"], "--chords: cannot read chord symbol 'Hx'"),
-                         (["--chords-track"], "--chords-track writes the --chords")]:  # fmt: skip
+                         (["--chords-track"], "--chords-track steer the --chords: give them")]:  # fmt: skip
         assert main([*args[:2], *bad, "--out", str(song)]) == 2
         assert message in capsys.readouterr().err

@@ -25,6 +25,7 @@ __all__ = [
     "MidiReadError",
     "piece_from_stream",
     "read_midi",
+    "read_piece",
     "read_tracks",
     "score_from_stream",
 ]
@@ -145,6 +146,27 @@ def _parse_midi(file: Path, data: bytes) -> Any:
         return midi.translate.midiFileToStream(midi_file)
     except Exception as err:
         raise MidiReadError(file, f"corrupt or unsupported MIDI data ({_describe(err)})") from None
+
+
+def read_piece(path: str | os.PathLike[str]) -> Piece:
+    """Read any music file into a `Piece`: MIDI with `read_midi`, else music21 (MusicXML, ...).
+
+    Every part is merged, as training reads a corpus (`musegen.io.corpus.load_corpus`).
+
+    Raises:
+        MidiReadError: the file is missing, empty, corrupt or of a format music21 cannot read.
+
+    Examples:
+        >>> from musegen import datasets
+        >>> read_piece(datasets.path("skuli") / "8.mid").events[0].pitches
+        (36, 64, 72)
+    """
+    file = Path(path)
+    if _is_midi(file):
+        return read_midi(file)
+    if not file.is_file():
+        raise MidiReadError(file, "no such file")
+    return piece_from_stream(_parse(file), source=file.name)
 
 
 def _describe(err: Exception) -> str:

@@ -196,8 +196,9 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     """Read a bundle written by `save_bundle`.
 
     Args:
-        path: The bundle directory, or ``"musegen:<name>"`` for a bundle that
-            ships with the library (`shipped_bundles`).
+        path: The bundle directory, the run directory of ``musegen train``
+            holding one (``run/bundle``), or ``"musegen:<name>"`` for a bundle
+            that ships with the library (`shipped_bundles`).
 
     Raises:
         BundleError: naming the bundle when a file is missing or unreadable, the
@@ -213,6 +214,8 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
         ['C4', 'D4']
     """
     folder = bundle_path(path)
+    if (folder / "bundle").is_dir() and not (folder / "metadata.json").is_file():
+        folder = folder / "bundle"  # a run directory
     if not folder.is_dir():
         retired = _retired(folder)
         if not retired:

@@ -49,7 +49,8 @@ def get(identifier: str | dict[str, Any] | Sampler, **kwargs: Any) -> Sampler:
     """Resolve a sampler name, `serialize` dict or sampler instance into a sampler.
 
     Names: ``"argmax"`` (or ``"greedy"``), ``"categorical"``, ``"top_k"``, ``"top_p"``,
-    or a class name. A sampler instance is returned as is.
+    or a class name. A dict is a `serialize` dict or the record a bundle stores
+    (``{"name": "top_p", "p": 0.9}``). A sampler instance is returned as is.
 
     Args:
         identifier: What to resolve.
@@ -61,6 +62,8 @@ def get(identifier: str | dict[str, Any] | Sampler, **kwargs: Any) -> Sampler:
     Examples:
         >>> get("top_p", p=0.8)
         TopPSampler(temperature=1.0, reserved_ids=[0, 1], p=0.8)
+        >>> get({"name": "top_k", "k": 7, "temperature": 1.0}).k
+        7
     """
     return _registry.resolve(identifier, kwargs, _BY_NAME, "sampler", Sampler)
 

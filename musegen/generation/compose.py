@@ -1,0 +1,474 @@
+"""`compose`: from a bundle, a prime and a length to the music as it is written. One clock.
+
+Every way of making music with a bundle goes through here (`musegen generate`,
+the benches, the examples): it reads the prime, decodes new ids (sampling or
+beam search, one `musegen.generation.runner.Runner` for both) and turns them into
+the music that is written. Time is counted once, from one zero: where the
+prime's music ends, as the `musegen.generation._clock.Clock` of the token table
+reads it. The processors (`ChordProgression`, `NoteDensity`), the length
+(``bars=``, ``quarters=``), the chord track and the written file all count from
+there, so a chord asked for bar 3 sounds under the notes of bar 3 of the file.
+
+- The prime ends on a whole event: an event it leaves unfinished (a chord cut
+  mid-way) is left out, so its pitches neither leak into the new music nor
+  escape a key or a chord.
+- A new event that a step places before the zero (a note-level spelling may
+  step back into the prime's last event) starts at 0 in the file, ending where
+  it ended: the processors read it at 0 too.
+
+Examples:
+    >>> from musegen.tokens.note_tokenizer import NoteTokenizer
+    >>> from musegen.tokens.vocabulary import Vocabulary
+    >>> from musegen.training.bundle import Bundle
+    >>> from musegen.training.model import build_lstm
+    >>> vocab = Vocabulary(["C4", "E4", "G4", "4th", "half"])
+    >>> bundle = Bundle(build_lstm(len(vocab), units=(8,)), NoteTokenizer(), vocab)
+    >>> out = compose(bundle, ["C4", "4th"], quarters=4, seed=0, sampler="categorical")
+    >>> out.pieces[0].length, out.pieces[0].music.events[0].offset
+    (4.0, 0.0)
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musegen._metre import bar_length, parse_time_signature
+from musegen.defaults import GENERATION
+from musegen.events import Event, Piece
+from musegen.generation import processors as _processors
+from musegen.generation import samplers
+from musegen.generation._clock import Clock, LengthStop
+from musegen.generation.beam import beam_search
+from musegen.generation.decoding import generate
+from musegen.generation.processors import ChordProgression, KeyConstraint, PitchClassHistogram
+from musegen.generation.views import TranspositionViews
+from musegen.io.tracks import Score, Track
+from musegen.tokens.token_table import TokenTable
+from musegen.training.bundle import Bundle
+
+__all__ = ["Composition", "Continuation", "compose", "continuation", "with_chord_track"]
+
+DEFAULT_STEPS = 500
+"""Ids per piece when no length is given."""
+
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """One generated piece as it is written, its time 0 where the prime's music ends.
+
+    Attributes:
+        music: A `Piece`, or a `musegen.io.tracks.Score` for a band.
+        ids: The generated ids kept (whole events; no padding).
+        skipped: The generated tokens the decoder skipped: (position, token).
+        length: The music's length in quarter notes: the length asked for when
+            `reached`, else how far the music got.
+        reached: Whether the music reached the length asked for (True when
+            none was asked).
+    """
+
+    music: Piece | Score
+    ids: np.ndarray
+    skipped: tuple[tuple[int, str], ...]
+    length: float
+    reached: bool
+
+
+@dataclass(frozen=True)
+class Composition:
+    """What `compose` made: the pieces, how, and what the user should hear about it.
+
+    Attributes:
+        pieces: One `Continuation` per piece.
+        prime: The prime's ids, as the model read them (ending on a whole event).
+        how: The decoding, e.g. ``"TopPSampler (p=0.9), read in 7 keys"`` or ``"beam 4"``.
+        views: The keys the model was read in (1: the model alone).
+        messages: Lines worth telling: the key leaned toward, prime tokens the
+            vocabulary lacks, a length not reached.
+    """
+
+    pieces: tuple[Continuation, ...]
+    prime: tuple[int, ...]
+    how: str
+    views: int
+    messages: tuple[str, ...]
+
+
+def compose(
+    bundle: Bundle,
+    prime: Sequence[int] | Sequence[str] | Piece | Score | str | os.PathLike[str] | None = None,
+    *,
+    bars: float | None = None,
+    quarters: float | None = None,
+    steps: int | None = None,
+    tempo: float | None = None,
+    time_signature: str | None = None,
+    key: str | None = None,
+    processors: Sequence[Any] = (),
+    key_strength: float | None = None,
+    views: int | None = None,
+    sampler: samplers.Sampler | str | dict[str, Any] | None = None,
+    beam: int | None = None,
+    num: int = 1,
+    seed: int | None = None,
+) -> Composition:
+    """Continue `prime` with `bundle`'s model; the music as it is written, from one zero.
+
+    Args:
+        bundle: A trained bundle (`musegen.training.bundle.load_bundle`).
+        prime: Ids, tokens, a `Piece` (a `Score` for a band), a music file
+            (MIDI, MusicXML, anything music21 reads), or None for the
+            bundle's stored prime.
+        bars: The length in bars of `time_signature`.
+        quarters: The length in quarter notes (instead of `bars`).
+        steps: The most ids per piece (default: 500 without a length, else 64
+            per quarter note).
+        tempo: The written tempo (default: the prime's, else 120).
+        time_signature: The written metre, in which `bars` and chords per bar
+            count (default: the prime's, else 4/4).
+        key: Only pitches of this key (``"D minor"``); a key-normalized model
+            also writes in it.
+        processors: Logits processors (`musegen.generation.processors`), e.g. a
+            `ChordProgression`; they count time from the prime's end.
+        key_strength: Lean toward the prime's key (a `PitchClassHistogram` of
+            its scale) at this strength; None: `GENERATION.key_strength` for a
+            model read in several keys, else 0. Not with `key`, nor for a band.
+        views: Read the model in the keys this many semitones each way; None:
+            as the bundle was trained; 0: the model alone. Sampling and beam
+            search read the same.
+        sampler: A sampler, name or record (the bundle's stored one by default).
+        beam: Decode by beam search of this width instead of sampling.
+        num: Pieces, decoded as one batch.
+        seed: Seed of the sampling.
+
+    Raises:
+        ValueError: for a bad length, metre, prime, sampler or processor, beam
+            search asked for several pieces, or steering a tokenizer that
+            cannot describe its tokens.
+    """
+    if bars is not None and quarters is not None:
+        raise ValueError("give the length in bars or in quarters, not both")
+    for name, value in (("bars", bars), ("quarters", quarters), ("tempo", tempo)):
+        if value is not None and not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    if steps is not None and steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    if num < 1:
+        raise ValueError(f"num must be >= 1, got {num}")
+    if beam is not None and (beam < 1 or num > 1):
+        raise ValueError("beam search takes a width >= 1 and makes one piece (it is deterministic)")
+    band = hasattr(bundle.tokenizer, "decode_score")
+    music = _read_prime(prime, band)
+    bundle = bundle.in_key(music.merged() if isinstance(music, Score) else music or key)
+    table = _table(bundle)
+    messages: list[str] = []
+    ids = _prime_ids(bundle, prime, music, messages)
+    if table is not None:  # end on a whole event: an unfinished one would leak its pitches
+        ends = np.flatnonzero(table.closes(np.asarray([ids]))[0])
+        ids = ids[: ends[-1] + 1] if ends.size else ids
+    signature = parse_time_signature(
+        time_signature or (music.time_signature if music is not None else "4/4")
+    )
+    if bars is not None:
+        quarters = bars * bar_length(signature)
+    chain = [_processors.get(p) for p in processors]
+    if key is not None:
+        chain.insert(0, KeyConstraint(key))
+    chain = [_in_metre(p, signature) for p in chain]
+    lean = _key_lean(bundle, music, ids, views, key_strength, key, band, table)
+    if lean is not None:
+        chain.append(lean[0])
+        messages.append(lean[1])
+    if (chain or quarters is not None) and table is None:
+        raise ValueError(
+            f"{type(bundle.tokenizer).__name__} cannot be steered or measured (no describe())"
+        )
+    reading = TranspositionViews.of_bundle(bundle, views)
+    if beam:
+        rows: Any = beam_search(
+            bundle.model, ids, steps or _steps(quarters), beam, processors=chain, table=table,
+            views=reading,
+        )[0]  # fmt: skip
+        how = f"beam {beam}"
+    else:
+        pick = samplers.get(sampler if sampler is not None else _stored_sampler(bundle))
+        rows = generate(
+            bundle.model, ids, steps, pick, processors=chain, table=table, seed=seed,
+            batch_size=num, quarters=quarters, views=reading,
+        )  # fmt: skip
+        how = _describe(pick)
+    if reading is not None:
+        how += f", read in {len(reading)} keys"
+    written_tempo = tempo or (music.tempo if music is not None else 120.0)
+    pieces = []
+    for row in rows:
+        kept = _whole_events(table, ids, row, quarters)
+        made = continuation(bundle, ids, kept)
+        music_made = replace(
+            _fit(made.music, quarters), tempo=written_tempo, time_signature=signature
+        )
+        pieces.append(replace(made, music=music_made, length=float(quarters or made.length)))
+        if quarters is not None:
+            reached = _reached(table, ids, kept, quarters)
+            pieces[-1] = replace(pieces[-1], reached=reached)
+            if not reached:
+                pieces[-1] = replace(pieces[-1], length=made.length)
+                messages.append(
+                    f"piece {len(pieces)}: the {len(kept)} steps ran out after "
+                    f"{made.length:g} of {quarters:g} quarter notes (give more steps)"
+                )
+    count = 1 if reading is None else len(reading)
+    return Composition(tuple(pieces), tuple(ids), how, count, tuple(messages))
+
+
+def continuation(
+    bundle: Bundle, prime: Sequence[int] | np.ndarray, new: Sequence[int] | np.ndarray
+) -> Continuation:
+    """The music the ids `new` make after `prime`, its 0 where the prime's music ends.
+
+    The prime and the new ids are decoded together (new ids may complete an
+    event the prime began); the prime's own events are left out, and the rest
+    moved so that the prime's end, as the token table's clock reads it, is 0.
+    A new event that begins before it starts at 0 and ends where it ended (one
+    that ends before it is left out).
+
+    Examples:
+        >>> from musegen.tokens.note_tokenizer import NoteTokenizer
+        >>> from musegen.tokens.vocabulary import Vocabulary
+        >>> from musegen.training.model import build_lstm
+        >>> vocab = Vocabulary(["C4", "E4", "4th", "half", "+4th"])
+        >>> bundle = Bundle(build_lstm(len(vocab), units=(4,)), NoteTokenizer(holds=True), vocab)
+        >>> made = continuation(bundle, vocab.encode(["C4", "half"]),  # E4 steps back a quarter
+        ...                     vocab.encode(["+4th", "E4", "half", "C4", "4th"]))
+        >>> [(e.offset, e.duration, e.pitches) for e in made.music.events]
+        [(0.0, 1.0, (64,)), (1.0, 1.0, (60,))]
+    """
+    tokenizer, vocabulary = bundle.tokenizer, bundle.vocabulary
+    prime, new = [int(i) for i in prime], [int(i) for i in new]
+    table = _table(bundle)
+    if table is not None:
+        zero = float(Clock(table).run(np.asarray([prime])).time[0])
+    else:
+        zero = float(tokenizer.decode(vocabulary.decode(prime)).duration)
+    words = vocabulary.decode(prime), vocabulary.decode(new)
+    skipped: tuple[tuple[int, str], ...] = ()
+    music: Piece | Score
+    if hasattr(tokenizer, "decode_score"):
+        whole = tokenizer.decode_score([*words[0], *words[1]])
+        before = tokenizer.decode_score(words[0])
+        old = {(t.program, t.name, t.is_drum): t.piece.events for t in before.tracks}
+        tracks = []
+        for track in whole.tracks:
+            known = old.get((track.program, track.name, track.is_drum), ())
+            events = _new_events(track.piece.events, known, zero)
+            if events:
+                tracks.append(replace(track, piece=track.piece.with_events(events)))
+        music = replace(whole, tracks=tuple(tracks))
+        length = music.duration
+    else:
+        decoded, dropped = tokenizer.decode_with_skipped([*words[0], *words[1]])
+        events = _new_events(decoded.events, tokenizer.decode(words[0]).events, zero)
+        music = decoded.with_events(events)
+        skipped = tuple((i - len(prime), t) for i, t in dropped if i >= len(prime))
+        length = music.duration
+    if table is not None:  # the clock's length: a trailing rest counts
+        length = float(Clock(table).run(np.asarray([[*prime, *new]])).time[0]) - zero
+    return Continuation(music, np.asarray(new, dtype=np.int64), skipped, max(length, 0.0), True)
+
+
+def with_chord_track(
+    music: Piece | Score, chords: ChordProgression, quarters: float | None = None
+) -> Score:
+    """`music` with `chords` as a track of block chords of its own, from the same 0.
+
+    Examples:
+        >>> piece = Piece((Event(0, 4, (60,)),))
+        >>> [t.name for t in with_chord_track(piece, ChordProgression("C G")).tracks]
+        ['music', 'chords']
+    """
+    length = quarters if quarters is not None else music.duration
+    chords = _in_metre(chords, music.time_signature)  # a chord a bar: the music's bars
+    backing = Track(chords.to_piece(length), program=0, name="chords")
+    if isinstance(music, Score):
+        return replace(music, tracks=(*music.tracks, backing))
+    return Score(
+        (Track(music, program=0, name="music"), backing),
+        tempo=music.tempo,
+        time_signature=music.time_signature,
+    )
+
+
+def _new_events(whole: Sequence[Event], prime: Sequence[Event], zero: float) -> tuple[Event, ...]:
+    """The events of `whole` that `prime` does not hold, moved so that `zero` is 0."""
+    left = Counter(prime)
+    out = []
+    for event in whole:
+        if left[event] > 0:
+            left[event] -= 1
+            continue
+        onset = event.offset - zero
+        if onset < -_EPS:  # stepped back into the prime: from 0, ending where it ended
+            if event.end - zero <= _EPS:
+                continue
+            event = replace(event, duration=event.end - zero)
+            onset = 0.0
+        out.append(replace(event, offset=max(onset, 0.0)))
+    return tuple(out)
+
+
+def _read_prime(prime: Any, band: bool) -> Piece | Score | None:
+    """The prime's music when it is music or a file; None for ids, tokens or nothing."""
+    from musegen.io.reading import read_piece, read_tracks
+
+    if isinstance(prime, (Piece, Score)):
+        if band and isinstance(prime, Piece):
+            return Score((Track(prime, program=0),), tempo=prime.tempo,
+                         time_signature=prime.time_signature)  # fmt: skip
+        return prime.merged() if isinstance(prime, Score) and not band else prime
+    if isinstance(prime, (str, os.PathLike)):
+        path = Path(prime)
+        music: Piece | Score = read_tracks(path) if band else read_piece(path)
+        pitched = music.merged() if isinstance(music, Score) else music
+        if not pitched.notes:
+            raise ValueError(f"{path}: no pitched notes to continue (empty or drums only)")
+        return music
+    return None
+
+
+def _prime_ids(bundle: Bundle, prime: Any, music: Any, messages: list[str]) -> list[int]:
+    """The prime's ids: given, encoded from its music or tokens, or the bundle's stored prime."""
+    vocabulary = bundle.vocabulary
+    if music is not None:
+        tokens = bundle.tokenizer.encode(music)
+    elif prime is None:
+        return [int(i) for i in bundle.metadata.get("prime") or [2]]
+    elif all(isinstance(t, str) for t in prime):
+        tokens = list(prime)
+    else:
+        return [int(i) for i in prime]
+    known = [t for t in tokens if t in vocabulary]
+    if len(known) < len(tokens):
+        messages.append(
+            f"the prime has {len(tokens) - len(known)} of {len(tokens)} tokens the vocabulary "
+            "lacks; they were left out"
+        )
+    if not known:
+        raise ValueError("the prime has no token of the model's vocabulary")
+    return vocabulary.encode(known)
+
+
+def _in_metre(processor: Any, signature: str) -> Any:
+    """A `ChordProgression` given a chord a bar, counted in the written metre."""
+    if isinstance(processor, ChordProgression) and processor.per == "bar":
+        config = processor.get_config()
+        if config["time_signature"] != signature:
+            return ChordProgression.from_config({**config, "time_signature": signature})
+    return processor
+
+
+def _key_lean(
+    bundle: Bundle,
+    music: Any,
+    ids: list[int],
+    views: int | None,
+    strength: float | None,
+    key: str | None,
+    band: bool,
+    table: TokenTable | None,
+) -> tuple[PitchClassHistogram, str] | None:
+    """A soft pull toward the prime's key for a model read in several keys, and its line."""
+    several = (bundle.view_semitones if views is None else views) > 0
+    if strength is None:
+        strength = GENERATION.key_strength if several else 0.0
+    if not (np.isfinite(strength) and strength >= 0):
+        raise ValueError(f"key_strength must be a finite number >= 0, got {strength}")
+    if not strength or key or band or table is None:
+        return None
+    from musegen.keys import best_key
+
+    heard = music if music is not None else bundle.tokenizer.decode(bundle.vocabulary.decode(ids))
+    if isinstance(heard, Score):
+        heard = heard.merged()
+    if not any(e.pitches for e in heard.events):
+        return None
+    found = best_key(heard)
+    line = f"leaning toward {found}, the prime's key (key strength {strength:g}; 0: not at all)"
+    return PitchClassHistogram.of_key(found, strength), line
+
+
+def _whole_events(
+    table: TokenTable | None, prime: list[int], row: np.ndarray, quarters: float | None
+) -> np.ndarray:
+    """`row` without padding, cut at the length (beam rows) and after its last whole event."""
+    row = np.asarray(row, dtype=np.int64)
+    row = row[row != 0]  # the pad id: a stream that ended before the others
+    if table is None:
+        return row
+    if quarters is not None:
+        clock = Clock(table)
+        stop = LengthStop(clock, clock.run(np.asarray([prime])), quarters)
+        for position, token in enumerate(row):
+            if stop.update(np.asarray([token]), position):
+                row = row[: stop.ends[0]]
+                break
+    closes = np.flatnonzero(table.closes(np.asarray([[*prime, *row]]))[0]) - len(prime)
+    return row[: closes.max() + 1] if closes.size and closes.max() >= 0 else row[:0]
+
+
+def _reached(table: Any, prime: list[int], kept: np.ndarray, quarters: float) -> bool:
+    clock = Clock(table)
+    zero = clock.run(np.asarray([prime])).time[0]
+    return bool(clock.run(np.asarray([[*prime, *kept]])).time[0] - zero >= quarters - _EPS)
+
+
+def _fit(music: Piece | Score, quarters: float | None) -> Any:
+    """`music` with no event past `quarters`: the last ones cut there."""
+    if quarters is None:
+        return music
+    if isinstance(music, Score):
+        return replace(
+            music, tracks=tuple(replace(t, piece=_fit(t.piece, quarters)) for t in music.tracks)
+        )
+    kept = [
+        replace(e, duration=min(e.duration, quarters - e.offset))
+        for e in music.events
+        if e.offset < quarters - _EPS
+    ]
+    return music.with_events(kept)
+
+
+def _steps(quarters: float | None) -> int:
+    return DEFAULT_STEPS if quarters is None else int(64 * quarters) + 64
+
+
+def _stored_sampler(bundle: Bundle) -> dict[str, Any]:
+    """The bundle's sampler record, else the measured default."""
+    return dict(bundle.metadata.get("generation") or GENERATION.to_dict())
+
+
+def _describe(sampler: Any) -> str:
+    """``top_p (p=0.9)``: a sampler as a person reads it."""
+    config = {k: v for k, v in sampler.get_config().items() if k != "reserved_ids"}
+    if config.get("temperature") == 1.0:
+        config.pop("temperature")
+    args = ", ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in config.items()
+    )
+    name = type(sampler).__name__
+    return f"{name} ({args})" if args else name
+
+
+def _table(bundle: Bundle) -> TokenTable | None:
+    """The vocabulary's `TokenTable`, or None for a tokenizer that cannot describe its tokens."""
+    try:
+        return TokenTable.build(bundle.tokenizer, bundle.vocabulary)
+    except TypeError:
+        return None
