@@ -135,8 +135,8 @@ def main() -> None:
 
     from musegen.evaluation.metrics import compare, in_key_share
     from musegen.generation import processors
-    from musegen.generation._clock import Clock
     from musegen.generation.beam import beam_search
+    from musegen.generation.compose import continuation
     from musegen.generation.decoding import generate
     from musegen.generation.samplers import get as get_sampler
     from musegen.io.corpus import load_corpus
@@ -146,7 +146,7 @@ def main() -> None:
     from musegen.training.dataset import split_songs
 
     where = Path(args.bundle)
-    bundle = load_bundle(where / "bundle" if (where / "bundle").is_dir() else where)
+    bundle = load_bundle(where)  # a bundle, or the run directory holding one
     model, tokenizer, vocab = bundle.model, bundle.tokenizer, bundle.vocabulary
     table = TokenTable.build(tokenizer, vocab)
     pieces = [p for p in load_corpus(args.corpus, limit=args.limit, progress=False).pieces]
@@ -192,15 +192,10 @@ def main() -> None:
                     seed=args.seed + i,
                 )[0]  # fmt: skip
             seconds += time.perf_counter() - start
-            every = np.array([[*prime, *ids]])
-            whole, dropped = tokenizer.decode_with_skipped(vocab.decode(every[0]))
-            closes = np.flatnonzero(table.closes(every)[0])
-            last = closes.max() if closes.size else -1  # what follows is the unfinished event
-            skipped += sum(len(prime) <= position < last for position, _ in dropped)
-            offset = tokenizer.decode(vocab.decode(prime)).duration
-            generated.append(_floor.cut(whole, offset, args.quarters))
-            zero = float(Clock(table).run(np.asarray([prime])).time[0])  # the chords' 0
-            tones.append(_chord_tones(whole, progressions[i], zero, args.quarters))
+            made = continuation(bundle, prime, ids)  # 0 where the prime ends, as the chords
+            skipped += len(made.skipped)
+            generated.append(_floor.cut(made.music, 0.0, args.quarters))
+            tones.append(_chord_tones(made.music, progressions[i], 0.0, args.quarters))
         stats = compare({"gen": generated}, reference=held_out)["gen"]
         in_key = np.nanmean([in_key_share(p, k) for p, k in zip(generated, keys, strict=True)])
         copied = np.mean(

@@ -52,6 +52,7 @@ from musegen.evaluation.metrics import compare
 from musegen.events import Event, Piece
 from musegen.generation import samplers
 from musegen.generation.beam import beam_search
+from musegen.generation.compose import continuation
 from musegen.generation.decoding import generate
 from musegen.generation.processors import MelodyConstraint
 from musegen.io.corpus import load_corpus
@@ -60,7 +61,7 @@ from musegen.io.writing import write_midi
 from musegen.keys import best_key, tonic
 from musegen.tokens.encodings import encodings
 from musegen.tokens.token_table import TokenTable
-from musegen.training.bundle import load_bundle, save_bundle
+from musegen.training.bundle import Bundle, load_bundle, save_bundle
 from musegen.training.dataset import SequenceDataset, split_songs, transposed
 from musegen.training.fitting import TimeBudget, fit
 from musegen.training.model import build_lstm
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # 2. A model: the given bundle, or the default model trained on the training songs.
     if args.bundle:
         where = Path(args.bundle)
-        bundle = load_bundle(where / "bundle" if (where / "bundle").is_dir() else where)
+        bundle = load_bundle(where)  # a bundle, or the run directory holding one
         model, tokenizer, vocab = bundle.model, bundle.tokenizer, bundle.vocabulary
     else:
         model, tokenizer, vocab = train(args, pieces)
@@ -220,10 +221,8 @@ def harmonise(
             model, prime, steps, sampler, processors=constraint, table=table,
             seed=args.seed + attempt,
         )[0]  # fmt: skip
-    whole = tokenizer.decode(vocab.decode([*prime, *ids]))
-    events = whole.events[len(tokenizer.decode(vocab.decode(prime)).events) :][: len(melody)]
-    start = events[0].offset if events else 0.0
-    return [replace(e, offset=e.offset - start) for e in events]
+    made = continuation(Bundle(model, tokenizer, vocab), prime, ids)  # 0: the prime's end
+    return list(made.music.events[: len(melody)])
 
 
 def _options(name: str) -> dict[str, Any]:
