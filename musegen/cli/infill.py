@@ -78,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
 
     start_tensorflow()
     from musegen.generation import processors
+    from musegen.generation.compose import key_lean
     from musegen.generation.infill import infill
+    from musegen.generation.views import TranspositionViews
     from musegen.io.reading import MidiReadError, read_midi
     from musegen.training.bundle import BundleError, load_bundle
 
@@ -96,10 +98,15 @@ def run(args: argparse.Namespace) -> int:
             chain.append(processors.ChordProgression(args.chords, time_signature=metre))
     except ValueError as err:
         raise CommandError(str(err), 2) from None
+    views = TranspositionViews.of_bundle(bundle)  # the distribution musegen generate reads
+    lean = None if args.key else key_lean(bundle, piece)
+    if lean is not None:
+        chain.append(lean[0])
+        print(lean[1].replace("the prime's key", "the file's key"))
     try:
         filled = infill(
             bundle.model, bundle.tokenizer, bundle.vocabulary, piece, start, end,
-            candidates=args.candidates, processors=chain, seed=args.seed,
+            candidates=args.candidates, processors=chain, seed=args.seed, views=views,
         )  # fmt: skip
     except ValueError as err:
         raise CommandError(f"{args.file}: {err}") from None

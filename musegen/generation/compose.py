@@ -53,7 +53,14 @@ from musegen.io.tracks import Score, Track
 from musegen.tokens.token_table import TokenTable
 from musegen.training.bundle import Bundle
 
-__all__ = ["Composition", "Continuation", "compose", "continuation", "with_chord_track"]
+__all__ = [
+    "Composition",
+    "Continuation",
+    "compose",
+    "continuation",
+    "key_lean",
+    "with_chord_track",
+]
 
 DEFAULT_STEPS = 500
 """Ids per piece when no length is given."""
@@ -304,6 +311,28 @@ def with_chord_track(
         tempo=music.tempo,
         time_signature=music.time_signature,
     )
+
+
+def key_lean(
+    bundle: Bundle, music: Piece, *, strength: float | None = None, views: int | None = None
+) -> tuple[PitchClassHistogram, str] | None:
+    """The soft pull toward `music`'s key that `compose` adds, and the line that says so.
+
+    None for a model read in one key (unless `strength` is given), a strength
+    of 0, a band or music without pitches. `musegen infill` leans the gap so.
+
+    Examples:
+        >>> from musegen.tokens.note_tokenizer import NoteTokenizer
+        >>> from musegen.tokens.vocabulary import Vocabulary
+        >>> from musegen.training.model import build_lstm
+        >>> vocab = Vocabulary(["C4", "E4", "G4", "4th"])
+        >>> bundle = Bundle(build_lstm(len(vocab), units=(4,)), NoteTokenizer(), vocab)
+        >>> music = Piece(tuple(Event(i, 1, (p,)) for i, p in enumerate([60, 62, 64, 65, 67, 60])))
+        >>> key_lean(bundle, music, strength=0.5)[1]
+        "leaning toward C major, the prime's key (key strength 0.5; 0: not at all)"
+    """
+    band = hasattr(bundle.tokenizer, "decode_score")
+    return _key_lean(bundle, music, [], views, strength, None, band, _table(bundle))
 
 
 def _new_events(whole: Sequence[Event], prime: Sequence[Event], zero: float) -> tuple[Event, ...]:
