@@ -40,3 +40,23 @@ def write_outputs(piece: Any, out: Path, *, png: bool, wav: bool, title: str) ->
             print_error(f"no WAV for {out.name}: {err}")
             status = 1
     return status
+
+
+def summary(music: Any, quarters: float) -> str:
+    """``66 notes and chords, 8 bars of 4/4 (32.0 quarter lengths, 16.0 s at 120 bpm)``.
+
+    A band's notes are counted per instrument.
+    """
+    from musegen._metre import bar_length
+
+    if hasattr(music, "tracks"):
+        what = ", ".join(f"{t.family} (program {t.program}): {len(t.piece.notes)}"
+                         for t in music.tracks)  # fmt: skip
+    else:
+        what = f"{len(music.notes)} notes and chords"
+    bars = round(quarters / bar_length(music.time_signature), 2)
+    return (
+        f"{what}, {bars:g} bar{'' if bars == 1 else 's'} of {music.time_signature} "
+        f"({quarters:.1f} quarter lengths, {quarters * 60 / music.tempo:.1f} s "
+        f"at {music.tempo:g} bpm)"
+    )

@@ -11,7 +11,7 @@ from musegen._quiet import start_tensorflow
 from musegen._words import plural
 from musegen.cli import _steering
 from musegen.cli._common import CommandError, bundle_dir
-from musegen.cli._outputs import write_outputs
+from musegen.cli._outputs import summary, write_outputs
 from musegen.defaults import GENERATION
 
 __all__ = ["add_parser", "run", "write_outputs"]
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         failed |= write_outputs(
             music, out, png=args.png, wav=args.wav, title=f"{out.name} ({made.how})"
         )
-        print(f"  {_contents(piece.music)}, {_describe(piece.music, piece.length)}, "
+        print(f"  {summary(piece.music, piece.length)}, "
               f"{plural(len(piece.skipped), 'token')} skipped")  # fmt: skip
     return failed
 
@@ -161,26 +161,6 @@ def _check(args: argparse.Namespace) -> None:
             KeyConstraint(args.key)
         except ValueError as err:
             raise CommandError(f"--key: {err}", 2) from None
-
-
-def _contents(music: Any) -> str:
-    """``66 notes and chords``, or a band's notes per instrument."""
-    if hasattr(music, "tracks"):
-        return ", ".join(f"{t.family} (program {t.program}): {len(t.piece.notes)}"
-                         for t in music.tracks)  # fmt: skip
-    return f"{len(music.notes)} notes and chords"
-
-
-def _describe(music: Any, quarters: float) -> str:
-    """``8 bars of 4/4 (32.0 quarter lengths, 16.0 s at 120 bpm)``."""
-    from musegen._metre import bar_length
-
-    bars = round(quarters / bar_length(music.time_signature), 2)
-    return (
-        f"{bars:g} bar{'' if bars == 1 else 's'} of {music.time_signature} "
-        f"({quarters:.1f} quarter lengths, {quarters * 60 / music.tempo:.1f} s "
-        f"at {music.tempo:g} bpm)"
-    )
 
 
 def _default_out(bundle: Path) -> Path:
