@@ -9,6 +9,7 @@ One module per concept; every public name is importable from `musegen` too.
 - `musegen.training.fitting`
 - `musegen.training.launch`
 - `musegen.training.model`
+- `musegen.training.recipe`: what `musegen train` decides, as one library function (`train`)
 - `musegen.training.shards`
 - `musegen.training.time_budget`
 """

@@ -1,0 +1,557 @@
+"""What ``musegen train`` decides, as a library function: `Recipe` and `train`.
+
+A `Recipe` holds the training options with the measured defaults
+(`musegen.defaults.TRAINING`); where an option's default depends on the others
+(the songs moved by ``transpose`` unless they are moved to one key or a band
+trains, the model read in as many keys as it learnt) it is None until
+`Recipe.resolved` decides it. `train` splits the songs (validation by song),
+builds the vocabulary of the training songs, trains for the time budget in a
+resumable run directory, keeps the weights of the lowest validation loss,
+scores the held-out songs and writes the bundle ``out/bundle``; it returns
+what it did as a `TrainResult`.
+
+The held-out score is given, not imported: training sits below evaluation and
+generation in the house, so `train` takes the scorer
+(`musegen.evaluation.likelihood.nll_per_quarter`) and the views' factory
+(`musegen.generation.views.TranspositionViews.around`) as arguments, as
+``musegen train`` passes them.
+
+Examples:
+    >>> Recipe(minutes=1).resolved().transpose  # every song also moved -3..+3 semitones
+    (-3, 3)
+    >>> Recipe(normalize_keys=True).resolved().transpose is None
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence, Sized
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from musegen._files import atomic_save, atomic_write_text
+from musegen._words import plural
+from musegen.defaults import GENERATION, TRAINING
+from musegen.events import Piece
+from musegen.io.corpus import Corpus
+from musegen.io.tracks import Score
+from musegen.tokens.encodings import encodings
+from musegen.tokens.vocabulary import Vocabulary
+
+__all__ = ["Recipe", "RecipeError", "TrainResult", "TrainingError", "train"]
+
+VAL_FRACTION = 0.1
+"""Of the songs held out for validation; at least one whole song, or the end of a single one."""
+
+
+class RecipeError(ValueError):
+    """Options that do not go together, or that this music cannot follow (``musegen train``: 2).
+
+    The message names the options as ``musegen train`` spells them; each is the
+    `Recipe` field of the same name (``--seq-len``: ``seq_len``).
+
+    Examples:
+        >>> try:
+        ...     Recipe(tracks=True, transpose=(-1, 1))
+        ... except RecipeError as err:
+        ...     print(err)
+        --tracks does not transpose: leave out --transpose
+    """
+
+
+class TrainingError(Exception):
+    """Training could not go on: another model's backup in the run directory, a lost worker.
+
+    Examples:
+        >>> str(TrainingError("runs/x holds the backup of an interrupted run"))
+        'runs/x holds the backup of an interrupted run'
+    """
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The options of a training run, as ``musegen train`` takes them (see its ``--help``).
+
+    None means the default given the other options, decided by `resolved`.
+
+    Attributes:
+        encoding: A name of `musegen.tokens.encodings.encodings` (``"band"`` with `tracks`).
+        seq_len: Tokens per training chunk.
+        units: LSTM sizes, first to last.
+        minutes: Train for this many minutes, the learning rate annealed to 0 by
+            then; 0 trains by `epochs` alone.
+        epochs: Most epochs (None: as many as `minutes` allows; 20 with
+            ``minutes=0``, stopping early when the validation loss stops falling).
+        keep: With `minutes`, ``"best"`` (the weights of the lowest validation
+            loss) or ``"last"``; None: best where there is validation data.
+        batch_size: Chunks per batch.
+        learning_rate: Adam's first learning rate.
+        transpose: Also train on the songs moved ``lo..hi`` semitones; ``(0, 0)``:
+            none; None: ``TRAINING.transpose`` unless `normalize_keys` or `tracks`.
+        normalize_keys: Train on every song moved to C major / A minor instead;
+            None: ``TRAINING.normalize_keys`` where the songs are not moved.
+        views: Read the trained model in the keys this many semitones each way,
+            its predictions averaged (held-out NLL and ``musegen generate``);
+            None: ``TRAINING.views`` with `transpose`, at most as far as it moves
+            the songs each way, else 0.
+        min_count: Keep tokens seen at least this often; rarer ones become ``<unk>``.
+        tracks: One model for the band: the music is `musegen.io.tracks.Score`
+            objects, tokenized by `musegen.tokens.track_tokenizer.TrackTokenizer`.
+        seed: Seeds the split of the songs and the prime kept in the bundle.
+
+    Raises:
+        RecipeError: for options that do not go together.
+
+    Examples:
+        >>> recipe = Recipe(transpose=(-1, 1)).resolved()
+        >>> recipe.normalize_keys, recipe.views
+        (False, 1)
+        >>> Recipe(tracks=True).resolved().encoding
+        'band'
+    """
+
+    encoding: str = TRAINING.encoding
+    seq_len: int = TRAINING.seq_len
+    units: tuple[int, ...] = TRAINING.units
+    minutes: float = TRAINING.minutes
+    epochs: int | None = None
+    keep: str | None = None
+    batch_size: int = TRAINING.batch_size
+    learning_rate: float = TRAINING.learning_rate
+    transpose: tuple[int, int] | None = None
+    normalize_keys: bool | None = None
+    views: int | None = None
+    min_count: int = 1
+    tracks: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.keep not in (None, "best", "last"):
+            raise RecipeError(f"--keep takes 'best' or 'last', got {self.keep!r}")
+        if not self.tracks and self.encoding not in encodings():
+            raise RecipeError(f"--encoding: no encoding {self.encoding!r}")
+        self._decided()
+
+    def resolved(self) -> Recipe:
+        """This recipe with every default that depends on the others decided (`keep` aside).
+
+        `keep` needs the data: `train` decides it (`TrainResult.recipe`).
+
+        Examples:
+            >>> Recipe(transpose=(0, 0)).resolved().views
+            0
+        """
+        transpose, normalize_keys, views = self._decided()
+        encoding = "band" if self.tracks else self.encoding
+        return replace(
+            self,
+            encoding=encoding,
+            transpose=transpose,
+            normalize_keys=normalize_keys,
+            views=views,
+        )
+
+    def _decided(self) -> tuple[tuple[int, int] | None, bool, int]:
+        """`transpose`, `normalize_keys` and `views` decided, or RecipeError."""
+        transpose, normalize_keys, views = self.transpose, self.normalize_keys, self.views
+        if self.tracks and transpose is not None:
+            raise RecipeError("--tracks does not transpose: leave out --transpose")
+        if transpose is None:  # the default moves the songs, unless one key or a band is asked
+            one_key = normalize_keys or (normalize_keys is None and TRAINING.normalize_keys)
+            default = TRAINING.transpose if not (self.tracks or one_key) else None
+            transpose = (int(default[0]), int(default[1])) if default else None
+        else:
+            transpose = (int(transpose[0]), int(transpose[1]))
+        moved = transpose is not None and transpose != (0, 0)
+        if normalize_keys and (self.tracks or moved):
+            what = (
+                "--tracks does not transpose"
+                if self.tracks
+                else "--transpose moves songs out of it"
+            )
+            raise RecipeError(f"--normalize-keys moves songs to one key and {what}: choose one")
+        if normalize_keys is None:  # the default, unless the songs may not (or must not) move
+            normalize_keys = TRAINING.normalize_keys and not (self.tracks or moved)
+        if views is not None and views < 0:
+            raise RecipeError(f"--views takes semitones >= 0, got {views}")
+        if views and self.tracks:
+            raise RecipeError("--tracks does not transpose: leave out --views")
+        if views is None:  # a model that learnt several keys is read in those it learnt
+            reach = min(TRAINING.views, -transpose[0], transpose[1]) if transpose else 0
+            views = max(reach, 0) if moved else 0
+        return transpose, bool(normalize_keys), int(views)
+
+    def record(self) -> dict[str, Any]:
+        """The options as plain data (lists for tuples), as a bundle keeps them.
+
+        Examples:
+            >>> Recipe(units=(8,)).record()["units"]
+            [8]
+        """
+        fields = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What `train` did.
+
+    Attributes:
+        run_dir: The run directory (checkpoint, ``history.csv``, the bundle).
+        bundle: The bundle written (``run_dir / "bundle"``), or None on a worker
+            of a cluster that is not its chief (the chief writes it).
+        recipe: The recipe as followed, every default decided.
+        held_out_nll: Held-out NLL per quarter note of the validation songs
+            (nats), or None without any (or without a scorer).
+        keys_read: How many keys the model was read in for it (1: the model alone).
+        history: Each metric per epoch (``loss``, ``val_loss``, ...).
+        kept_epoch: The epoch whose weights were kept (1-based) when training by time
+            with ``keep="best"``, else None.
+        minutes: Wall-clock minutes the training took (from the dataset's making to its end).
+
+    Examples:
+        >>> result = TrainResult(Path("runs/x"), Path("runs/x/bundle"), Recipe(), 4.2, 7,
+        ...                      {"loss": [3.0, 2.5]}, 2, 3.0)
+        >>> result.bundle.name, result.held_out_nll
+        ('bundle', 4.2)
+    """
+
+    run_dir: Path
+    bundle: Path | None
+    recipe: Recipe
+    held_out_nll: float | None
+    keys_read: int
+    history: dict[str, list[float]] = field(default_factory=dict)
+    kept_epoch: int | None = None
+    minutes: float = 0.0
+
+
+def train(
+    music: Corpus | Sequence[Piece] | Sequence[Score],
+    out: str | os.PathLike[str],
+    recipe: Recipe | None = None,
+    *,
+    read: Mapping[str, Any] | None = None,
+    scorer: Callable[..., float] | None = None,
+    views_of: Callable[[Any, Vocabulary, int], Sized | None] | None = None,
+    verbose: int | str = "auto",
+    progress: Callable[[str], object] = print,
+) -> TrainResult:
+    """Train an LSTM on `music` as ``musegen train`` does, and write its bundle in `out`.
+
+    Reading the music forks processes: read it before TensorFlow starts (this
+    starts it). With ``TF_CONFIG`` set this process is one worker of a cluster;
+    only the chief writes the run directory. A rerun in the same `out` resumes
+    an interrupted training, or writes the bundle of one that had ended.
+
+    Args:
+        music: A `musegen.io.corpus.Corpus` or pieces; scores with ``recipe.tracks``.
+        out: The run directory.
+        recipe: The options (default ``Recipe()``: the measured defaults).
+        read: How `music` was read (``source``, ``limit``, ...), kept in the
+            bundle's training record before the recipe's options.
+        scorer: Scores the held-out songs, as
+            `musegen.evaluation.likelihood.nll_per_quarter` (None: no held-out NLL).
+        views_of: Builds the views the scorer reads the model in, as
+            `musegen.generation.views.TranspositionViews.around` (None: the model
+            alone; the bundle still records ``recipe.views`` for generation).
+        verbose: Keras' progress output (0 silent, 1 a bar, 2 a line per epoch).
+        progress: Called with each line of news (what ``musegen train`` prints).
+
+    Returns:
+        What was done: the run directory, the bundle, the held-out NLL, the history.
+
+    Raises:
+        RecipeError: for options that do not go together, or ``keep="best"``
+            without validation data.
+        TrainingError: when `out` holds another model's backup, or a worker of
+            the cluster went away.
+
+    Examples:
+        >>> import tempfile
+        >>> from musegen.events import Event
+        >>> songs = [Piece(tuple(Event(i, 1, (60 + (i * k) % 12,)) for i in range(40)))
+        ...          for k in (1, 2, 3, 5)]
+        >>> recipe = Recipe(units=(4,), seq_len=8, minutes=0, epochs=1, transpose=(0, 0))
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     result = train(songs, out, recipe, verbose=0, progress=lambda line: None)
+        ...     sorted(p.name for p in result.bundle.iterdir())
+        ['metadata.json', 'model.keras', 'tokenizer.json', 'vocabulary.json']
+        >>> result.recipe.keep, len(result.history["loss"])
+        ('best', 1)
+    """
+    recipe = (Recipe() if recipe is None else recipe).resolved()
+    if isinstance(music, Corpus):
+        pieces: list[Any] = list(music.pieces)
+        summary = music.summary()
+    else:
+        pieces = list(music)
+        summary = (
+            f"{len(pieces)} scores, {sum(len(s.tracks) for s in pieces)} tracks"
+            if recipe.tracks
+            else Corpus(pieces).summary()
+        )
+    if any(isinstance(p, Score) != recipe.tracks for p in pieces):
+        raise RecipeError("--tracks trains on scores (read_tracks), else on pieces")
+    from musegen._quiet import start_tensorflow
+
+    start_tensorflow()
+    import tensorflow as tf
+
+    from musegen.training.bundle import save_bundle
+    from musegen.training.custom_loop import barrier, is_chief
+    from musegen.training.dataset import SequenceDataset, normalized, split_pieces, transposed
+    from musegen.training.fitting import distribution_strategy, fit
+    from musegen.training.model import build_lstm
+    from musegen.training.time_budget import TimeBudget
+
+    # a worker of a cluster when TF_CONFIG is set; otherwise one device, as always
+    strategy = distribution_strategy("multi_worker" if os.environ.get("TF_CONFIG") else "default")
+    started = time.perf_counter()
+    if recipe.tracks:
+        from musegen.tokens.track_tokenizer import TrackTokenizer
+
+        tokenizer: Any = TrackTokenizer()
+    else:
+        tokenizer = encodings()[recipe.encoding]
+    shifts = recipe.transpose if recipe.transpose not in (None, (0, 0)) else None
+    # the vocabulary of the training songs: a held-out token it lacks is <unk>, as in a new song
+    train_pieces, val_pieces = split_pieces(pieces, VAL_FRACTION, recipe.seed)
+    sources: Any = transposed(train_pieces, *shifts) if shifts else train_pieces
+    sources = normalized(sources) if recipe.normalize_keys else sources
+    vocabulary = tokenizer.build_vocabulary(sources, min_count=recipe.min_count)
+    data = SequenceDataset.from_pieces(
+        pieces,
+        tokenizer,
+        vocabulary,
+        seq_len=recipe.seq_len,
+        shape="chunks",
+        val_fraction=VAL_FRACTION,
+        seed=recipe.seed,
+        transpose=shifts,
+        normalize_keys=bool(recipe.normalize_keys),
+        unknown="map",  # a token rarer than min_count is still a step in time
+    )
+    by_time = recipe.minutes > 0
+    progress(f"{recipe.encoding} encoding: {len(vocabulary)} ids; {data}")
+    progress(_validation_line(data, pieces, val_pieces, by_time=by_time))
+    if by_time and recipe.keep == "best" and not data.num_val:
+        raise RecipeError("--keep best needs validation data and this run has none")
+    if recipe.keep is None:  # the default: best where there is validation data to choose by
+        recipe = replace(recipe, keep=TRAINING.keep if data.num_val else "last")
+    with strategy.scope():
+        model = build_lstm(
+            len(vocabulary),
+            units=tuple(recipe.units),
+            return_sequences=True,
+            learning_rate=recipe.learning_rate,
+        )
+    budget = TimeBudget(recipe.minutes, started_at=started) if by_time else None
+    epochs = recipe.epochs if recipe.epochs is not None else (1_000_000 if by_time else 20)
+    callbacks: list[Any] = [budget] if budget else []
+    keep_best = by_time and recipe.keep == "best"
+    if keep_best:  # a time budget outlasts the best epoch on a small corpus: keep that one
+        import keras
+
+        callbacks.append(keras.callbacks.EarlyStopping(patience=10**9, restore_best_weights=True))
+    run_dir = Path(out)
+    trained = _Trained(run_dir, progress) if is_chief(strategy) else None
+    history = trained.restore(model) if trained is not None else None
+    try:
+        if history is None:  # else the training had ended and only its bundle was missing
+            history = fit(
+                model,
+                data,
+                epochs=epochs,
+                run_dir=out,
+                batch_size=recipe.batch_size,
+                verbose=verbose,
+                callbacks=callbacks,
+                patience=None if by_time else 5,
+                keep_backup=True,  # until the trained weights are saved (a cluster's goes at once)
+            )
+            if trained is not None:
+                trained.save(model, history.history)
+    except ValueError as err:  # another model's backup, a cluster share without a batch
+        raise TrainingError(str(err)) from err
+    except tf.errors.UnavailableError as err:  # a peer of the cluster went away mid-step
+        raise TrainingError(
+            "lost contact with another worker of the cluster; start every worker again "
+            f"with the same command to resume from {run_dir / 'backup'}"
+        ) from err
+    losses = {k: [float(x) for x in v] for k, v in history.history.items()}
+    kept = None
+    if keep_best:
+        val_losses = losses["val_loss"]
+        kept = min(range(len(val_losses)), key=val_losses.__getitem__) + 1
+        progress(f"kept the weights of epoch {kept} of {len(val_losses)} (lowest validation loss)")
+    seconds = time.perf_counter() - started
+    if not is_chief(strategy):
+        progress(f"trained in {seconds / 60:.1f} min; the chief writes the bundle")
+        barrier(strategy)
+        return TrainResult(run_dir, None, recipe, None, 1, losses, kept, seconds / 60)
+    reach = int(recipe.views or 0)
+    views = views_of(tokenizer, vocabulary, reach) if views_of is not None and reach else None
+    nll = None
+    if scorer is not None:
+        nll = _held_out_nll(data, val_pieces, model, scorer, bool(recipe.normalize_keys), views)
+    steps = plural(budget.steps, "step") if budget else plural(len(history.epoch), "epoch")
+    if budget and not budget.steps and history.epoch:
+        steps = f"{plural(len(history.epoch), 'epoch')} (before the restart)"
+    progress(
+        f"trained {steps} in {seconds / 60:.1f} min"
+        + (f"; held-out NLL {nll:.2f} nats per quarter note" if nll is not None else "")
+        + (f", the model read in {len(views)} keys" if views and nll is not None else "")
+        + (" (on the songs that chose the weights)" if keep_best and nll is not None else "")
+    )
+    path = save_bundle(
+        run_dir / "bundle",
+        model,
+        tokenizer,
+        vocabulary,
+        prime=_prime(data, min(recipe.seq_len, 16), recipe.seed),
+        training={"command": "train", **(read or {}), "out": str(out), **recipe.record()},
+        generation=GENERATION.to_dict(),
+        corpus=summary,
+        held_out_nll_per_quarter=nll,
+        history=losses,
+    )
+    progress(f"saved {path}")
+    if trained is not None:
+        trained.finish()
+    barrier(strategy)  # the workers leave together: one gone early reads as a crash to the rest
+    keys_read = len(views) if views and nll is not None else 1
+    return TrainResult(run_dir, path, recipe, nll, keys_read, losses, kept, seconds / 60)
+
+
+def _validation_line(
+    data: Any, pieces: Sequence[Any], val_pieces: Sequence[Any], by_time: bool
+) -> str:
+    """One line on what is held out for validation, or that nothing is and what that costs."""
+    import numpy as np
+
+    if not data.num_val:
+        why = (
+            "the held-out songs are too short to give an example (2 tokens each)"
+            if val_pieces
+            else "the only song cannot be cut in two (its notes start together)"
+        )
+        then = (
+            "the last weights are kept (--keep best is refused)"
+            if by_time
+            else "early stopping watches the training loss"
+        )
+        return f"no validation data: {why}; no held-out NLL, and {then}"
+    if len(pieces) == 1:
+        what = (
+            f"the last {val_pieces[0].duration:.1f} of {pieces[0].duration:.1f} quarter notes "
+            "of the only song held out"
+        )
+    else:
+        what = f"{len(val_pieces)} of {len(pieces)} songs held out"
+    unknown = 100 * float(np.mean(np.concatenate(data.val_ids) == data.vocabulary.unk_id))
+    return (
+        f"validation: {what}, {data.num_val} examples; {unknown:.1f}% of their tokens "
+        "are not in the training vocabulary"
+    )
+
+
+def _held_out_nll(
+    data: Any,
+    val_pieces: Sequence[Any],
+    model: Any,
+    scorer: Callable[..., float],
+    keys_normalized: bool,
+    views: Any,
+) -> float | None:
+    """Held-out NLL per quarter note of the validation songs, or None without any.
+
+    A key-normalized model is scored on the songs moved to its key, plus each
+    song's key shift at ``log(12)`` nats, so that the figure compares with a
+    model of the songs as they are.
+    """
+    songs = [(ids, p.duration) for ids, p in zip(data.val_ids, val_pieces, strict=True)]
+    songs = [(ids, q) for ids, q in songs if q > 0 and len(ids) > 1]
+    if not songs:
+        return None
+    nll = float(
+        scorer(model, [s for s, _ in songs], [q for _, q in songs], batch_size=4, views=views)
+    )
+    if keys_normalized:
+        nll += sum(math.log(12) / q for _, q in songs) / len(songs)
+    return nll
+
+
+def _prime(data: Any, length: int, seed: int) -> list[int] | None:
+    """A stretch of a validation song (else a training song) to prime generation with.
+
+    One without ``<unk>`` where a few draws find one: a held-out song may hold
+    tokens the training songs lack, and a model never learnt what follows them.
+    """
+    found: list[list[int]] = []
+    for source in ("val", "train"):
+        for draw in range(8):
+            try:
+                ids = [int(i) for i in data.prime(length, source=source, seed=seed + draw)]
+            except ValueError:  # no song of that split is long enough (or there is none)
+                break
+            if data.vocabulary.unk_id not in ids:
+                return ids
+            found.append(ids)
+    return found[0] if found else None
+
+
+class _Trained:
+    """The weights and history a finished training leaves until its bundle is written.
+
+    ``fit`` keeps its backup when training ends; `save` writes the trained model's
+    weights and history here, then removes the backup; the bundle comes next. A
+    run killed before the bundle is written finds them on the rerun (`restore`)
+    and writes the bundle without training again.
+    """
+
+    def __init__(self, run_dir: Path, progress: Callable[[str], object]) -> None:
+        self.weights = run_dir / "trained.weights.h5"
+        self.record = run_dir / "trained.json"
+        self.backup = run_dir / "backup"
+        self.progress = progress
+
+    def save(self, model: Any, history: dict[str, list[float]]) -> None:
+        atomic_save(self.weights, model.save_weights)
+        floats = {k: [float(x) for x in v] for k, v in history.items()}
+        atomic_write_text(self.record, json.dumps({"history": floats}))  # last: the marker
+        shutil.rmtree(self.backup, ignore_errors=True)
+
+    def restore(self, model: Any) -> Any:
+        """The history of the training that ended (its weights loaded), or None."""
+        if not self.record.is_file():
+            self.remove()  # a leftover of a kill while saving: the backup is still there
+            return None
+        try:
+            history = json.loads(self.record.read_text(encoding="utf-8"))["history"]
+            model.load_weights(self.weights)
+        except Exception as err:  # a foreign or damaged file: train again
+            self.progress(f"{self.record}: unreadable ({type(err).__name__}); training again")
+            self.remove()
+            return None
+        epochs = len(next(iter(history.values()), []))
+        self.progress(
+            f"training had ended before the bundle was written: writing it from {self.weights}"
+        )
+        return SimpleNamespace(history=history, epoch=list(range(epochs)))
+
+    def remove(self) -> None:
+        self.record.unlink(missing_ok=True)
+        self.weights.unlink(missing_ok=True)
+
+    def finish(self) -> None:
+        """The bundle is written: nothing of the training is needed any more."""
+        self.remove()
+        shutil.rmtree(self.backup, ignore_errors=True)
