@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from musegen._words import plural
+from musegen.cli import _steering
 from musegen.cli._common import CommandError, bundle_dir, print_error
 
 
@@ -33,18 +34,7 @@ def add_parser(commands: Any) -> None:
         "--candidates", type=int, default=64, help="candidates sampled for the gap (64)"
     )
     infill.add_argument("--seed", type=int, default=None)
-    infill.add_argument(
-        "--key", default=None, help="only pitches of this key in the gap, e.g. 'D minor'"
-    )
-    infill.add_argument(
-        "--chords",
-        default=None,
-        metavar="SYMBOLS",
-        help="only the sounding chord's pitches in the gap: 'Am F' (a bar each from its start)",
-    )
-    infill.add_argument(
-        "--grammar", action="store_true", help="only tokens that keep the gap decodable"
-    )
+    _steering.add_options(infill, full=False)  # --key, --chords, --grammar: for the gap
     infill.add_argument("--png", action="store_true", help="also draw the piano roll")
     infill.set_defaults(run=run)
 
