@@ -138,3 +138,43 @@ def test_a_bundles_sampler_record_and_run_directory_are_taken_as_they_are(tmp_pa
     bundle = load_bundle(tmp_path / "run")  # the run directory, as the CLI takes it
     ids = generate(bundle.model, [2], 5, bundle.metadata["generation"], seed=0)
     assert ids.shape == (1, 5)
+
+
+def test_no_length_gives_the_default_number_of_steps(bundles, tmp_path) -> None:
+    """A regression the review found: sampling with no length refused to run."""
+    from musegen.cli import main
+    from musegen.generation.compose import DEFAULT_STEPS
+
+    made = compose(bundles["folk"], seed=0)
+    assert 0 < len(made.pieces[0].ids) <= DEFAULT_STEPS and made.pieces[0].reached
+    assert main(["generate", "musegen:folk", "--seed", "0", "--out", str(tmp_path / "a.mid")]) == 0
+
+
+def test_a_prime_is_continued_in_the_tempo_and_metre_it_ends_in(bundles, tmp_path) -> None:
+    """A pickup written as a 1/4 bar, then 4/4 at a new tempo: the music goes on in 4/4 at it."""
+    import symusic
+
+    score = symusic.Score(480)
+    track = symusic.Track("melody", 0, False)
+    for i, pitch in enumerate([67, 72, 71, 72, 74, 76, 74, 72, 71]):
+        track.notes.append(symusic.Note(i * 480, 480, pitch, 80))
+    score.tracks.append(track)
+    score.time_signatures.extend([symusic.TimeSignature(0, 1, 4), symusic.TimeSignature(480, 4, 4)])
+    score.tempos.extend([symusic.Tempo(0, 80.0), symusic.Tempo(480 * 5, 100.0)])
+    score.dump_midi(str(tmp_path / "pickup.mid"))
+    made = compose(bundles["chorales"], tmp_path / "pickup.mid", bars=2, seed=0)
+    written = write_midi(made.pieces[0].music, tmp_path / "out.mid")
+    back = symusic.Score(str(written), ttype="quarter")
+    assert [(t.numerator, t.denominator) for t in back.time_signatures] == [(4, 4)]
+    assert [round(t.qpm) for t in back.tempos] == [100]
+    assert back.end() <= 8 + 1e-6
+
+
+def test_lengths_and_views_no_run_can_use_exit_2(tmp_path, capsys) -> None:
+    from musegen.cli import main
+
+    out = str(tmp_path / "x.mid")
+    for bad, said in ((["--bars", "1e308"], "--bars takes at most"),
+                      (["--views", "-1"], "--views takes a count >= 0")):  # fmt: skip
+        assert main(["generate", "musegen:folk", *bad, "--out", out]) == 2
+        assert said in capsys.readouterr().err

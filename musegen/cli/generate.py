@@ -141,6 +141,8 @@ def _check(args: argparse.Namespace) -> None:
         value = getattr(args, option)
         if value is not None and not (math.isfinite(value) and value > 0):
             raise CommandError(f"--{option} takes a finite number > 0, got {value:g}", 2)
+        if option in ("bars", "quarters") and value is not None and value > 100_000:
+            raise CommandError(f"--{option} takes at most 100000, got {value:g}", 2)
     if args.time_signature is not None:
         from musegen._metre import parse_time_signature
 
@@ -148,6 +150,8 @@ def _check(args: argparse.Namespace) -> None:
             args.time_signature = parse_time_signature(args.time_signature)
         except ValueError as err:
             raise CommandError(f"--time-signature: {err}", 2) from None
+    if args.views is not None and args.views < 0:
+        raise CommandError(f"--views takes a count >= 0, got {args.views}", 2)
     if args.beam is not None and args.num > 1:
         raise CommandError("beam search is deterministic: --num would give copies of one piece", 2)
     if args.key_strength is not None and not (

@@ -186,6 +186,10 @@ def compose(
     )
     if bars is not None:
         quarters = bars * bar_length(signature)
+    if quarters is not None and not 64 * quarters < 2**31:
+        raise ValueError(f"a length of {quarters:g} quarter notes is more than can be generated")
+    if steps is None and quarters is None:
+        steps = DEFAULT_STEPS
     chain = [_processors.get(p) for p in processors]
     if key is not None:
         chain.insert(0, KeyConstraint(key))
@@ -368,8 +372,30 @@ def _read_prime(prime: Any, band: bool) -> Piece | Score | None:
         pitched = music.merged() if isinstance(music, Score) else music
         if not pitched.notes:
             raise ValueError(f"{path}: no pitched notes to continue (empty or drums only)")
-        return music
+        return replace(music, **_at_the_end(path))  # the music goes on in the metre it ends in
     return None
+
+
+def _at_the_end(path: Path) -> dict[str, Any]:
+    """The tempo and metre a MIDI file is in where it ends (its last changes); {} for others."""
+    if path.suffix.lower() not in (".mid", ".midi"):
+        return {}
+    import symusic
+
+    try:
+        score: Any = symusic.Score(str(path))
+    except Exception:  # already read once: the reader named any fault
+        return {}
+    found: dict[str, Any] = {}
+    if len(score.tempos):
+        found["tempo"] = float(score.tempos[-1].qpm)
+    if len(score.time_signatures):
+        last = score.time_signatures[-1]
+        try:
+            found["time_signature"] = parse_time_signature(f"{last.numerator}/{last.denominator}")
+        except ValueError:
+            pass
+    return found
 
 
 def _prime_ids(bundle: Bundle, prime: Any, music: Any, messages: list[str]) -> list[int]:
