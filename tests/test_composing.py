@@ -235,7 +235,10 @@ def test_a_beams_rows_are_cut_where_generate_would_stop_them(encoding: str) -> N
     from musegen.generation.compose import _whole_events  # beams cannot stop early
 
     def _cut(table, prime, rows, quarters):
-        return [_whole_events(table, prime, row, quarters) for row in rows]
+        from musegen.generation._clock import Clock
+
+        after = Clock(table).run(np.asarray([prime]))
+        return [_whole_events(table, prime, after, row, quarters) for row in rows]
 
     model, tokenizer, vocab = _untrained(encoding)
     table = TokenTable.build(tokenizer, vocab)

@@ -44,9 +44,9 @@ from musegen.defaults import GENERATION
 from musegen.events import Event, Piece
 from musegen.generation import processors as _processors
 from musegen.generation import samplers
-from musegen.generation._clock import Clock, LengthStop
+from musegen.generation._clock import Clock, LengthStop, Time
 from musegen.generation.beam import beam_search
-from musegen.generation.decoding import generate
+from musegen.generation.decoding import _steps_for, generate, prime_ids
 from musegen.generation.processors import ChordProgression, KeyConstraint, PitchClassHistogram
 from musegen.generation.views import TranspositionViews
 from musegen.io.tracks import Score, Track
@@ -194,10 +194,14 @@ def compose(
     if key is not None:
         chain.insert(0, KeyConstraint(key))
     chain = [_in_metre(p, signature) for p in chain]
-    lean = _key_lean(bundle, music, ids, views, key_strength, key, band, table)
-    if lean is not None:
-        chain.append(lean[0])
-        messages.append(lean[1])
+    if not key and not band and table is not None:  # --key forbids instead; a band has no key
+        heard = music or bundle.tokenizer.decode(bundle.vocabulary.decode(ids))
+        lean = key_lean(bundle, heard, strength=key_strength, views=views)
+        if lean is not None:
+            chain.append(lean[0])
+            messages.append(lean[1])
+    elif key_strength is not None:
+        _strength(bundle, key_strength, views)  # checked all the same
     if (chain or quarters is not None) and table is None:
         raise ValueError(
             f"{type(bundle.tokenizer).__name__} cannot be steered or measured (no describe())"
@@ -205,8 +209,8 @@ def compose(
     reading = TranspositionViews.of_bundle(bundle, views)
     if beam:
         rows: Any = beam_search(
-            bundle.model, ids, steps or _steps(quarters), beam, processors=chain, table=table,
-            views=reading,
+            bundle.model, ids, steps or _steps_for(quarters or 0.0), beam, processors=chain,
+            table=table, views=reading,
         )[0]  # fmt: skip
         how = f"beam {beam}"
     else:
@@ -219,23 +223,22 @@ def compose(
     if reading is not None:
         how += f", read in {len(reading)} keys"
     written_tempo = tempo or (music.tempo if music is not None else 120.0)
-    pieces = []
+    after = None if table is None else Clock(table).run(np.asarray([ids]))  # the prime's end
+    pieces: list[Continuation] = []
     for row in rows:
-        kept = _whole_events(table, ids, row, quarters)
-        made = continuation(bundle, ids, kept)
+        kept = _whole_events(table, ids, after, row, quarters)
+        made = _continuation(bundle, table, after, ids, kept)
+        reached = quarters is None or made.length >= quarters - _EPS
+        if not reached:
+            messages.append(
+                f"piece {len(pieces) + 1}: the {len(kept)} steps ran out after "
+                f"{made.length:g} of {quarters:g} quarter notes (give more steps)"
+            )
         music_made = replace(
             _fit(made.music, quarters), tempo=written_tempo, time_signature=signature
         )
-        pieces.append(replace(made, music=music_made, length=float(quarters or made.length)))
-        if quarters is not None:
-            reached = _reached(table, ids, kept, quarters)
-            pieces[-1] = replace(pieces[-1], reached=reached)
-            if not reached:
-                pieces[-1] = replace(pieces[-1], length=made.length)
-                messages.append(
-                    f"piece {len(pieces)}: the {len(kept)} steps ran out after "
-                    f"{made.length:g} of {quarters:g} quarter notes (give more steps)"
-                )
+        length = float(quarters) if quarters is not None and reached else made.length
+        pieces.append(replace(made, music=music_made, length=length, reached=reached))
     count = 1 if reading is None else len(reading)
     return Composition(tuple(pieces), tuple(ids), how, count, tuple(messages))
 
@@ -262,11 +265,23 @@ def continuation(
         >>> [(e.offset, e.duration, e.pitches) for e in made.music.events]
         [(0.0, 1.0, (64,)), (1.0, 1.0, (60,))]
     """
+    table = _table(bundle)
+    after = None if table is None else Clock(table).run(np.asarray([prime], dtype=np.int64))
+    return _continuation(bundle, table, after, prime, new)
+
+
+def _continuation(
+    bundle: Bundle,
+    table: TokenTable | None,
+    after: Time | None,
+    prime: Sequence[int] | np.ndarray,
+    new: Sequence[int] | np.ndarray,
+) -> Continuation:
+    """`continuation`, given the table and the clock's `Time` after the prime (None: no table)."""
     tokenizer, vocabulary = bundle.tokenizer, bundle.vocabulary
     prime, new = [int(i) for i in prime], [int(i) for i in new]
-    table = _table(bundle)
-    if table is not None:
-        zero = float(Clock(table).run(np.asarray([prime])).time[0])
+    if table is not None and after is not None:
+        zero = float(after.time[0])
     else:
         zero = float(tokenizer.decode(vocabulary.decode(prime)).duration)
     words = vocabulary.decode(prime), vocabulary.decode(new)
@@ -290,8 +305,8 @@ def continuation(
         music = decoded.with_events(events)
         skipped = tuple((i - len(prime), t) for i, t in dropped if i >= len(prime))
         length = music.duration
-    if table is not None:  # the clock's length: a trailing rest counts
-        length = float(Clock(table).run(np.asarray([[*prime, *new]])).time[0]) - zero
+    if table is not None and after is not None:  # the clock's length: a trailing rest counts
+        length = float(Clock(table).run(np.asarray([new], dtype=np.int64), after).time[0]) - zero
     return Continuation(music, np.asarray(new, dtype=np.int64), skipped, max(length, 0.0), True)
 
 
@@ -318,12 +333,17 @@ def with_chord_track(
 
 
 def key_lean(
-    bundle: Bundle, music: Piece, *, strength: float | None = None, views: int | None = None
+    bundle: Bundle,
+    music: Piece | Score,
+    *,
+    strength: float | None = None,
+    views: int | None = None,
 ) -> tuple[PitchClassHistogram, str] | None:
     """The soft pull toward `music`'s key that `compose` adds, and the line that says so.
 
     None for a model read in one key (unless `strength` is given), a strength
-    of 0, a band or music without pitches. `musegen infill` leans the gap so.
+    of 0 or music without pitches (`compose` adds none with a key, nor for a
+    band). `musegen infill` leans the gap so.
 
     Examples:
         >>> from musegen.tokens.note_tokenizer import NoteTokenizer
@@ -335,8 +355,26 @@ def key_lean(
         >>> key_lean(bundle, music, strength=0.5)[1]
         "leaning toward C major, the prime's key (key strength 0.5; 0: not at all)"
     """
-    band = hasattr(bundle.tokenizer, "decode_score")
-    return _key_lean(bundle, music, [], views, strength, None, band, _table(bundle))
+    strength = _strength(bundle, strength, views)
+    if isinstance(music, Score):
+        music = music.merged()
+    if not strength or not any(e.pitches for e in music.events):
+        return None
+    from musegen.keys import best_key
+
+    found = best_key(music)
+    line = f"leaning toward {found}, the prime's key (key strength {strength:g}; 0: not at all)"
+    return PitchClassHistogram.of_key(found, strength), line
+
+
+def _strength(bundle: Bundle, strength: float | None, views: int | None) -> float:
+    """The key lean's strength: as given (checked), else the default for how the model is read."""
+    if strength is None:
+        several = (bundle.view_semitones if views is None else views) > 0
+        return GENERATION.key_strength if several else 0.0
+    if not (np.isfinite(strength) and strength >= 0):
+        raise ValueError(f"key_strength must be a finite number >= 0, got {strength}")
+    return float(strength)
 
 
 def _new_events(whole: Sequence[Event], prime: Sequence[Event], zero: float) -> tuple[Event, ...]:
@@ -409,15 +447,13 @@ def _prime_ids(bundle: Bundle, prime: Any, music: Any, messages: list[str]) -> l
         tokens = list(prime)
     else:
         return [int(i) for i in prime]
-    known = [t for t in tokens if t in vocabulary]
-    if len(known) < len(tokens):
+    ids = prime_ids(tokens, vocabulary, unknown="skip")  # raises when none is left
+    if len(ids) < len(tokens):
         messages.append(
-            f"the prime has {len(tokens) - len(known)} of {len(tokens)} tokens the vocabulary "
+            f"the prime has {len(tokens) - len(ids)} of {len(tokens)} tokens the vocabulary "
             "lacks; they were left out"
         )
-    if not known:
-        raise ValueError("the prime has no token of the model's vocabulary")
-    return vocabulary.encode(known)
+    return ids
 
 
 def _in_metre(processor: Any, signature: str) -> Any:
@@ -429,59 +465,30 @@ def _in_metre(processor: Any, signature: str) -> Any:
     return processor
 
 
-def _key_lean(
-    bundle: Bundle,
-    music: Any,
-    ids: list[int],
-    views: int | None,
-    strength: float | None,
-    key: str | None,
-    band: bool,
-    table: TokenTable | None,
-) -> tuple[PitchClassHistogram, str] | None:
-    """A soft pull toward the prime's key for a model read in several keys, and its line."""
-    several = (bundle.view_semitones if views is None else views) > 0
-    if strength is None:
-        strength = GENERATION.key_strength if several else 0.0
-    if not (np.isfinite(strength) and strength >= 0):
-        raise ValueError(f"key_strength must be a finite number >= 0, got {strength}")
-    if not strength or key or band or table is None:
-        return None
-    from musegen.keys import best_key
-
-    heard = music if music is not None else bundle.tokenizer.decode(bundle.vocabulary.decode(ids))
-    if isinstance(heard, Score):
-        heard = heard.merged()
-    if not any(e.pitches for e in heard.events):
-        return None
-    found = best_key(heard)
-    line = f"leaning toward {found}, the prime's key (key strength {strength:g}; 0: not at all)"
-    return PitchClassHistogram.of_key(found, strength), line
-
-
 def _whole_events(
-    table: TokenTable | None, prime: list[int], row: np.ndarray, quarters: float | None
+    table: TokenTable | None,
+    prime: Sequence[int],
+    after: Time | None,
+    row: np.ndarray,
+    quarters: float | None,
 ) -> np.ndarray:
-    """`row` without padding, cut at the length (beam rows) and after its last whole event."""
+    """`row` without padding, cut at the length (beam rows) and after its last whole event.
+
+    `after` is the clock's time after `prime` (None without a table).
+    """
     row = np.asarray(row, dtype=np.int64)
     row = row[row != 0]  # the pad id: a stream that ended before the others
-    if table is None:
+    if table is None or after is None:
         return row
     if quarters is not None:
-        clock = Clock(table)
-        stop = LengthStop(clock, clock.run(np.asarray([prime])), quarters)
+        stop = LengthStop(Clock(table), after, quarters)
         for position, token in enumerate(row):
             if stop.update(np.asarray([token]), position):
                 row = row[: stop.ends[0]]
                 break
-    closes = np.flatnonzero(table.closes(np.asarray([[*prime, *row]]))[0]) - len(prime)
+    # whether an id closes an event depends on the id before it: the prime's last one first
+    closes = np.flatnonzero(table.closes(np.asarray([[prime[-1], *row]]))[0]) - 1
     return row[: closes.max() + 1] if closes.size and closes.max() >= 0 else row[:0]
-
-
-def _reached(table: Any, prime: list[int], kept: np.ndarray, quarters: float) -> bool:
-    clock = Clock(table)
-    zero = clock.run(np.asarray([prime])).time[0]
-    return bool(clock.run(np.asarray([[*prime, *kept]])).time[0] - zero >= quarters - _EPS)
 
 
 def _fit(music: Piece | Score, quarters: float | None) -> Any:
@@ -498,10 +505,6 @@ def _fit(music: Piece | Score, quarters: float | None) -> Any:
         if e.offset < quarters - _EPS
     ]
     return music.with_events(kept)
-
-
-def _steps(quarters: float | None) -> int:
-    return DEFAULT_STEPS if quarters is None else int(64 * quarters) + 64
 
 
 def _stored_sampler(bundle: Bundle) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def generate(
     if steps is None:
         if quarters is None:
             raise ValueError("give steps (ids per stream) or quarters (a length of music)")
-        steps = int(64 * quarters) + 64
+        steps = _steps_for(quarters)
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
     if quarters is not None and table is None:
@@ -149,6 +149,11 @@ def generate(
     out = ids[:, start : start + int(ends.max(initial=0))].copy()
     out[np.arange(out.shape[1])[None] >= ends[:, None]] = Vocabulary.pad_id
     return out
+
+
+def _steps_for(quarters: float) -> int:
+    """The most ids a stream may take to write `quarters` (64 per quarter note, and 64 more)."""
+    return int(64 * quarters) + 64
 
 
 def _length_stop(table: TokenTable, prime: np.ndarray, quarters: float) -> LengthStop:
