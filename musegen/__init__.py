@@ -152,7 +152,7 @@ if TYPE_CHECKING:
     from musegen.generation.decoding import generate, prime_ids
     from musegen.generation.infill import Infill, infill
     from musegen.generation.lstm_runner import LSTMRunner
-    from musegen.generation.runner import KerasRunner, Runner, runner_for, take_state
+    from musegen.generation.runner import KerasRunner, Runner, join_states, runner_for, take_state
     from musegen.training.bundle import (
         BUNDLE_FILES,
         Bundle,
@@ -211,6 +211,7 @@ _LAZY = {
     "Runner": "musegen.generation.runner",
     "runner_for": "musegen.generation.runner",
     "take_state": "musegen.generation.runner",
+    "join_states": "musegen.generation.runner",
     "Bundle": "musegen.training.bundle",
     "BUNDLE_FILES": "musegen.training.bundle",
     "bundle_path": "musegen.training.bundle",
@@ -414,6 +415,7 @@ __all__ = [
     "split_songs",
     "Stat",
     "take_state",
+    "join_states",
     "time_signature_at",
     "TimeBudget",
     "token_nll",

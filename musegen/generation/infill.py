@@ -22,7 +22,7 @@ from musegen.generation import processors as _processors
 from musegen.generation import samplers
 from musegen.generation._clock import Clock
 from musegen.generation.decoding import _DEFAULT_SAMPLER, generate
-from musegen.generation.runner import Runner, runner_for
+from musegen.generation.runner import Runner, join_states, runner_for
 from musegen.generation.views import TranspositionViews
 from musegen.tokens.token_table import TokenTable
 from musegen.tokens.tokenizer import Tokenizer
@@ -171,7 +171,7 @@ def _score_after(
         else:
             ends.append((logits, state))
     logits = np.concatenate([lg for lg, _ in ends])
-    state = _join([s for _, s in ends])
+    state = join_states([s for _, s in ends])
     total = np.zeros(len(candidates))
     for token in following:
         shifted = logits - logits.max(axis=1, keepdims=True)
@@ -179,13 +179,6 @@ def _score_after(
         column = np.full((len(candidates), 1), token, np.int64)
         logits, state = runner(column, state)
     return total
-
-
-def _join(states: list[Any]) -> Any:
-    """One runner state of the streams of `states`, in order (each a tree of arrays)."""
-    if isinstance(states[0], (tuple, list)):
-        return type(states[0])(_join([s[i] for s in states]) for i in range(len(states[0])))
-    return np.concatenate(states)
 
 
 def _leading_to(tokenizer: Tokenizer, before: Piece, start: float) -> list[str]:

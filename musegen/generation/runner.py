@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, Literal
 
@@ -34,7 +35,7 @@ from typing_extensions import Protocol, runtime_checkable
 from musegen.generation.lstm_runner import LSTMRunner, _is_softmax
 from musegen.generation.views import TranspositionViews
 
-__all__ = ["KerasRunner", "Runner", "runner_for", "take_state"]
+__all__ = ["KerasRunner", "Runner", "join_states", "runner_for", "take_state"]
 
 
 @runtime_checkable
@@ -128,7 +129,7 @@ def runner_for(model: keras.Model | Runner, views: TranspositionViews | None = N
         name = model.name
     else:
         runner, name = model, type(model).__name__
-    return runner if views is None else views.runner(runner, name)
+    return runner if views is None else _ViewsRunner(runner, views, name)
 
 
 def take_state(state: Any, rows: np.ndarray) -> Any:
@@ -139,9 +140,53 @@ def take_state(state: Any, rows: np.ndarray) -> Any:
         >>> take_state(state, np.array([2, 2, 0]))
         [(array([2, 2, 0]), array([20, 20,  0]))]
     """
-    if isinstance(state, (tuple, list)):
-        return type(state)(take_state(part, rows) for part in state)
-    return None if state is None else np.asarray(state)[rows]
+    return _map_state(lambda array: np.asarray(array)[rows], state)
+
+
+def join_states(states: Sequence[Any]) -> Any:
+    """One state of the streams of each of `states`, in order (as `take_state` would give).
+
+    Examples:
+        >>> join_states([[(np.arange(2),)], [(np.arange(1),)]])
+        [(array([0, 1, 0]),)]
+    """
+    return _map_state(lambda *arrays: np.concatenate(arrays), *states)
+
+
+def _map_state(function: Callable[..., Any], *states: Any) -> Any:
+    """`function` of the arrays at each place of `states` (trees of the same shape; None stays)."""
+    first = states[0]
+    if isinstance(first, (tuple, list)):
+        return type(first)(_map_state(function, *parts) for parts in zip(*states, strict=True))
+    return None if first is None else function(*states)
+
+
+class _ViewsRunner:
+    """A runner whose logits mix an inner runner's readings in several keys (`TranspositionViews`).
+
+    Its state is, per stream (the first axis), the inner runner's state of every
+    view and whether each view still takes part.
+    """
+
+    def __init__(self, runner: Any, views: TranspositionViews, model: str) -> None:
+        views.check(runner.vocab_size, model)
+        self.runner, self.views = runner, views
+        self.vocab_size, self.chunk, self.window = runner.vocab_size, runner.chunk, runner.window
+
+    def __call__(self, ids: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
+        moved, ok = self.views.inputs(ids)
+        ok = ok[..., -1]  # [views, batch]: the views that read every id of `ids`
+        inner, taking_part = (None, None) if state is None else state
+        if taking_part is not None:
+            ok &= taking_part.T  # a view that lacked an id stays out
+        count = len(self.views)
+        # the inner runner reads every view of every stream, view-major, as `inputs` gives them
+        inner = _map_state(lambda a: np.swapaxes(a, 0, 1).reshape(-1, *a.shape[2:]), inner)
+        logits, inner = self.runner(moved, inner)
+        streams_first = _map_state(  # [views * batch, ...] -> [batch, views, ...]
+            lambda a: np.swapaxes(a.reshape(count, -1, *a.shape[1:]), 0, 1), inner
+        )
+        return self.views.mix(logits, ok).astype(np.float32), (streams_first, ok.T.copy())
 
 
 # -- shared by the decoders ----------------------------------------------------------------

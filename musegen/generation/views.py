@@ -127,17 +127,6 @@ class TranspositionViews:
                 f"the views map {self.ids.shape[1]} ids; model {model!r} predicts {vocab_size}"
             )
 
-    def runner(self, runner: Any, model: str = "model") -> Any:
-        """`runner` (a `musegen.generation.runner.Runner`) read in these keys, mixed.
-
-        `musegen.generation.runner.runner_for` calls this; sampling, beam search
-        and infill then read the same mixture.
-
-        Raises:
-            ValueError: when the views map another number of ids than `runner` predicts.
-        """
-        return _MixedRunner(runner, self, model)
-
     def inputs(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each view's ids of `ids` ``[batch, time]``, and where each view can read them.
 
@@ -188,44 +177,3 @@ class TranspositionViews:
         weight = np.where(ok, 0.0, -np.inf)[..., None]
         mixed = np.logaddexp.reduce(read + weight, axis=0)
         return mixed - np.log(ok.sum(axis=0))[..., None]
-
-
-class _MixedRunner:
-    """A runner whose logits are the mixture of an inner runner's readings in several keys.
-
-    Its state is, per stream (the first axis), the inner runner's state of every
-    view and whether each view still takes part.
-    """
-
-    def __init__(self, runner: Any, views: TranspositionViews, model: str) -> None:
-        views.check(runner.vocab_size, model)
-        self.runner, self.views = runner, views
-        self.vocab_size, self.chunk, self.window = runner.vocab_size, runner.chunk, runner.window
-
-    def __call__(self, ids: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
-        moved, ok = self.views.inputs(ids)
-        ok = ok[..., -1]  # [views, batch]: the views that read every id of `ids`
-        inner, taking_part = (None, None) if state is None else state
-        if taking_part is not None:
-            ok &= taking_part.T  # a view that lacked an id stays out
-        count = len(self.views)
-        logits, inner = self.runner(moved, _tree(inner, lambda a: _views_first(a, count)))
-        mixed = self.views.mix(logits, ok).astype(np.float32)
-        return mixed, (_tree(inner, lambda a: _streams_first(a, count)), ok.T.copy())
-
-
-def _tree(tree: Any, function: Any) -> Any:
-    """`function` applied to every array of `tree` (nested tuples and lists; None stays)."""
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(_tree(part, function) for part in tree)
-    return None if tree is None else function(tree)
-
-
-def _streams_first(array: np.ndarray, views: int) -> np.ndarray:
-    """``[views * batch, ...]`` (view-major) -> ``[batch, views, ...]``."""
-    return np.swapaxes(array.reshape(views, -1, *array.shape[1:]), 0, 1)
-
-
-def _views_first(array: np.ndarray, views: int) -> np.ndarray:
-    """``[batch, views, ...]`` -> ``[views * batch, ...]`` (view-major), as `inputs` reads."""
-    return np.swapaxes(array, 0, 1).reshape(-1, *array.shape[2:])
