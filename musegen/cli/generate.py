@@ -86,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
     if args.prime and not Path(args.prime).is_file():
         raise CommandError(f"no such prime file: {args.prime!r}", 2)
     chain = _steering.processors(args)
-    chords = next((p for p in chain if type(p).__name__ == "ChordProgression"), None)
+    from musegen.generation.processors import ChordProgression
+
+    chords = next((p for p in chain if isinstance(p, ChordProgression)), None)
     if chords is not None:
         print("read --chords as: " + ", ".join(chords.readings))
     start_tensorflow()

@@ -64,10 +64,21 @@ def run(args: argparse.Namespace) -> int:
         start, end = bar_span(args.file, *bars)
     except ValueError as err:
         raise CommandError(f"{args.file}: {err}", 2) from None
+    metre = time_signature_at(args.file, start)
+    chain = _steering.processors(args, metre)  # --grammar, --chords: a bar each from the gap
+    from musegen.generation.processors import ChordProgression, KeyConstraint
+
+    if args.key:
+        try:
+            chain.insert(int(args.grammar), KeyConstraint(args.key))
+        except ValueError as err:
+            raise CommandError(f"--key: {err}", 2) from None
+    for processor in chain:
+        if isinstance(processor, ChordProgression):
+            print("read --chords as: " + ", ".join(processor.readings))
     from musegen._quiet import start_tensorflow
 
     start_tensorflow()
-    from musegen.generation import processors
     from musegen.generation.compose import key_lean
     from musegen.generation.infill import infill
     from musegen.generation.views import TranspositionViews
@@ -80,14 +91,6 @@ def run(args: argparse.Namespace) -> int:
     except (BundleError, MidiReadError) as err:
         raise CommandError(str(err)) from None
     bundle = bundle.in_key(piece)  # a model of one key fills the gap in the file's key
-    metre = time_signature_at(args.file, start)
-    chain: list[Any] = [processors.GrammarConstraint()] if args.grammar else []
-    try:
-        chain += [processors.KeyConstraint(args.key)] if args.key else []
-        if args.chords:
-            chain.append(processors.ChordProgression(args.chords, time_signature=metre))
-    except ValueError as err:
-        raise CommandError(str(err), 2) from None
     views = TranspositionViews.of_bundle(bundle)  # the distribution musegen generate reads
     lean = None if args.key else key_lean(bundle, piece)
     if lean is not None:
