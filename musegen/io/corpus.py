@@ -23,10 +23,9 @@ from musegen.io.reading import (
     Grouping,
     Parts,
     _is_midi,
-    _parse,
     _sustained_piece,
-    piece_from_stream,
     read_midi,
+    read_piece,
 )
 
 __all__ = ["Corpus", "LoadFailure", "load_corpus", "source_files"]
@@ -186,7 +185,7 @@ def _read_one(
                 file, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine
             )
         else:
-            piece = _read_any(file, parts, drop_drums, grouping)
+            piece = read_piece(file, parts=parts, drop_drums=drop_drums, grouping=grouping)
     except MidiReadError as err:
         return LoadFailure(str(file), err.reason)
     return _checked(file, piece, not_kept)
@@ -196,16 +195,6 @@ def _checked(file: Path, piece: Piece, not_kept: _Counts) -> tuple[Piece, _Count
     if not piece.notes:
         return LoadFailure(str(file), "no pitched notes (empty or drums only)")
     return piece, not_kept
-
-
-def _read_any(file: Path, parts: Parts, drop_drums: bool, grouping: Grouping) -> Piece:
-    """Read a non-MIDI file music21 understands (MusicXML, Humdrum, ...)."""
-    if not file.is_file():
-        raise MidiReadError(file, "no such file")
-    score = _parse(file)
-    return piece_from_stream(
-        score, parts=parts, drop_drums=drop_drums, grouping=grouping, source=file.name
-    )
 
 
 def source_files(

@@ -148,10 +148,20 @@ def _parse_midi(file: Path, data: bytes) -> Any:
         raise MidiReadError(file, f"corrupt or unsupported MIDI data ({_describe(err)})") from None
 
 
-def read_piece(path: str | os.PathLike[str]) -> Piece:
+def read_piece(
+    path: str | os.PathLike[str],
+    *,
+    parts: Parts = "all",
+    drop_drums: bool = True,
+    grouping: Grouping = "onset",
+) -> Piece:
     """Read any music file into a `Piece`: MIDI with `read_midi`, else music21 (MusicXML, ...).
 
-    Every part is merged, as training reads a corpus (`musegen.io.corpus.load_corpus`).
+    Args:
+        path: The file.
+        parts: As for `read_midi`.
+        drop_drums: As for `read_midi`.
+        grouping: As for `read_midi`.
 
     Raises:
         MidiReadError: the file is missing, empty, corrupt or of a format music21 cannot read.
@@ -163,10 +173,12 @@ def read_piece(path: str | os.PathLike[str]) -> Piece:
     """
     file = Path(path)
     if _is_midi(file):
-        return read_midi(file)
+        return read_midi(file, parts=parts, drop_drums=drop_drums, grouping=grouping)
     if not file.is_file():
         raise MidiReadError(file, "no such file")
-    return piece_from_stream(_parse(file), source=file.name)
+    return piece_from_stream(
+        _parse(file), parts=parts, drop_drums=drop_drums, grouping=grouping, source=file.name
+    )
 
 
 def _describe(err: Exception) -> str:
