@@ -241,3 +241,39 @@ def test_the_infill_command_splices_into_the_chorales_four_tracks(
     assert "infill splices into MIDI files" in capsys.readouterr().err
     assert main([*args[:3], "--bars", "30:40", "--out", str(out)]) == 2
     assert "bar 40 is past the end of the music" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def quartet(tmp_path_factory) -> Path:
+    """Eight bars of a Haydn quartet (3/4, four string tracks), as music21 writes it."""
+    from music21 import corpus
+
+    path = tmp_path_factory.mktemp("quartet") / "quartet.mid"
+    corpus.parse("haydn/opus74no1/movement3").measures(1, 8).write("midi", fp=path)
+    return path
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("which", ["chorale", "quartet"])
+def test_infill_with_chords_keeps_the_file_and_fills_the_gap_on_the_chords(
+    which, seed, chorale, quartet, tmp_path
+) -> None:
+    """Several seeds on two real multi-track files: the rest of the file as symusic read it,
+    and every new note of the gap on the chord sounding at its onset (a bar each from the gap)."""
+    from musegen.cli import main
+    from musegen.generation.processors import ChordProgression
+
+    source, metre, (start, end) = {
+        "chorale": (chorale, "4/4", (8.0, 16.0)),
+        "quartet": (quartet, "3/4", (6.0, 12.0)),
+    }[which]
+    out = tmp_path / "out.mid"
+    args = ["infill", "musegen:chorales", str(source), "--bars", "3:4", "--candidates", "4",
+            "--chords", "Am F", "--seed", str(seed), "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    _, after = _assert_spliced(source, out, start, end)
+    chords = ChordProgression("Am F", time_signature=metre)
+    new = [(t, p) for track in after["inside"] for t, _, p, _ in track]
+    assert new and all(
+        p % 12 in chords.pitch_classes[int(chords.chord_at(t - start))] for t, p in new
+    )
