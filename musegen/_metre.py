@@ -1,4 +1,4 @@
-"""Time signatures MIDI can hold, and the length of a bar (a private helper of every stage)."""
+"""Time signatures and tempos MIDI can hold, and the length of a bar (a private helper of every stage)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,49 @@ to 255 and D a power of two from 1 to 128, e.g. '3/4'
         if 1 <= numerator <= 255 and 1 <= denominator <= 128 and power_of_two:
             return f"{numerator}/{denominator}"
     raise ValueError(f"time signature {text!r} cannot be written to MIDI: {_HOLDS}")
+
+
+# A MIDI tempo is a whole number of microseconds per quarter note in three bytes.
+MIDI_TEMPO_MICROSECONDS = (1, 2**24 - 1)
+MIDI_TEMPO_RANGE = (60_000_000 / MIDI_TEMPO_MICROSECONDS[1], 60_000_000 / MIDI_TEMPO_MICROSECONDS[0])
+
+
+def parse_tempo(value: float | str) -> float:
+    """`value` as a tempo in quarter notes per minute that a MIDI file can hold.
+
+    MIDI stores a tempo as microseconds per quarter note in three bytes, so
+    it holds from about 3.58 bpm (16,777,215 microseconds) to 60,000,000 bpm
+    (one microsecond). Anything outside, or not a finite number, is refused
+    rather than written wrapped around or as an invalid tempo of 0.
+
+    Args:
+        value: The tempo, e.g. ``120`` or ``"96.5"``.
+
+    Returns:
+        The tempo as a float.
+
+    Raises:
+        ValueError: naming the value and the range MIDI can hold.
+
+    Examples:
+        >>> parse_tempo("96.5"), parse_tempo(4)
+        (96.5, 4.0)
+        >>> parse_tempo(0.5)
+        Traceback (most recent call last):
+        ...
+        ValueError: tempo 0.5 bpm cannot be written to MIDI: MIDI holds 3.58 to 60000000 bpm
+    """
+    try:
+        bpm = float(value)
+    except (TypeError, ValueError):
+        bpm = float("nan")
+    low, high = MIDI_TEMPO_RANGE
+    if not low <= bpm <= high:  # also refuses nan
+        shown = value if isinstance(value, str) else f"{value:g}"
+        raise ValueError(
+            f"tempo {shown} bpm cannot be written to MIDI: MIDI holds {low:.2f} to {high:.0f} bpm"
+        )
+    return bpm
 
 
 def bar_length(time_signature: str) -> float:
