@@ -1,4 +1,4 @@
-"""Time signatures and tempos MIDI can hold, and the length of a bar (a private helper of every stage)."""
+"""Time signatures and tempos MIDI can hold, and the length of a bar (private to every stage)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,10 @@ to 255 and D a power of two from 1 to 128, e.g. '3/4'
 
 # A MIDI tempo is a whole number of microseconds per quarter note in three bytes.
 MIDI_TEMPO_MICROSECONDS = (1, 2**24 - 1)
-MIDI_TEMPO_RANGE = (60_000_000 / MIDI_TEMPO_MICROSECONDS[1], 60_000_000 / MIDI_TEMPO_MICROSECONDS[0])
+MIDI_TEMPO_RANGE = (
+    60_000_000 / MIDI_TEMPO_MICROSECONDS[1],
+    60_000_000 / MIDI_TEMPO_MICROSECONDS[0],
+)
 
 
 def parse_tempo(value: float | str) -> float:

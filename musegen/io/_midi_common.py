@@ -40,7 +40,11 @@ class MidiReadError(Exception):
 
 
 def check_midi_header(file: Path) -> bytes:
-    """Return the bytes after checking the chunks (music21 reads truncated files silently)."""
+    """Return the bytes after checking the header and the chunks.
+
+    music21 reads truncated files silently; a file timed in SMPTE frames
+    (which symusic and music21 refuse too) is refused in one line.
+    """
     try:
         data = file.read_bytes()
     except FileNotFoundError:
@@ -57,6 +61,12 @@ def check_midi_header(file: Path) -> bytes:
     midi_format = int.from_bytes(data[8:10], "big")
     if midi_format not in (0, 1):
         raise MidiReadError(file, f"MIDI format {midi_format} is not supported (only 0 and 1)")
+    if data[12] & 0x80:  # the division is SMPTE frames, not ticks per quarter note
+        raise MidiReadError(
+            file,
+            f"SMPTE time ({256 - data[12]} frames per second, {data[13]} ticks per frame) "
+            "is not supported: only ticks per quarter note",
+        )
     declared_tracks = int.from_bytes(data[10:12], "big")
     position, tracks = 8 + header_length, 0
     while tracks < declared_tracks:
@@ -74,6 +84,21 @@ def check_midi_header(file: Path) -> bytes:
         tracks += data[position : position + 4] == b"MTrk"
         position += 8 + length
     return data
+
+
+def tempo_microseconds(payload: bytes) -> int | None:
+    r"""Microseconds per quarter note of a set-tempo meta event's payload; None if it holds none.
+
+    A tempo is three bytes and not 0 (which no player can play): a payload of
+    another length or a tempo of 0 is malformed, and every reader skips it.
+
+    Examples:
+        >>> tempo_microseconds(bytes([0x07, 0xA1, 0x20])), tempo_microseconds(b"\x07")
+        (500000, None)
+    """
+    if len(payload) != 3:
+        return None
+    return int.from_bytes(payload, "big") or None
 
 
 def not_kept_line(counts: dict[str, int], files: int) -> str:

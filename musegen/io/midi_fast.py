@@ -45,6 +45,7 @@ from musegen.io._midi_common import (
     MidiReadError,
     check_midi_header,
     group_onsets,
+    tempo_microseconds,
 )
 from musegen.io.tracks import Score, Track
 
@@ -79,6 +80,8 @@ class _Track:
     """Tick, channel (1-based) and value of each sustain-pedal message (controller 64)."""
     name: str = ""
     """The track name (meta event 0x03), if any."""
+    invalid_tempos: int = 0
+    """Set-tempo meta events of tempo 0 or not three bytes long (skipped)."""
 
 
 def read_midi_fast(
@@ -99,7 +102,9 @@ def read_midi_fast(
         The piece; it has no events when the file holds no pitched notes.
 
     Raises:
-        MidiReadError: the file is missing, empty, not MIDI, or corrupt.
+        MidiReadError: the file is missing, empty, not MIDI, corrupt (a data
+            byte above 127, as in mido and symusic, included), or timed in
+            SMPTE frames.
 
     Examples:
         >>> from musegen import datasets
@@ -127,7 +132,7 @@ def _read_counted(
         time_signature=signature or "4/4",
         source=file.name,
     )
-    return piece, _not_kept(tracks)
+    return piece, _not_kept(tracks, drums=not drop_drums)
 
 
 def read_tracks_fast(path: str | os.PathLike[str], *, sustain: bool = False) -> Score:
@@ -153,10 +158,14 @@ def read_tracks_fast(path: str | os.PathLike[str], *, sustain: bool = False) -> 
             keeps each note as long as its key is held.
 
     What the score does not hold (pitch bends, controllers, the sustain pedal
-    unless `sustain`) is counted in `Score.not_kept`.
+    unless `sustain`, invalid tempos of 0 or of a malformed meta event, which
+    are skipped, and notes never switched off, which are dropped as symusic
+    and pretty_midi drop them) is counted in `Score.not_kept`.
 
     Raises:
-        MidiReadError: the file is missing, empty, not MIDI, or corrupt.
+        MidiReadError: the file is missing, empty, not MIDI, corrupt (a data
+            byte above 127, as in mido and symusic, included), or timed in
+            SMPTE frames.
 
     Examples:
         >>> from musegen import datasets
@@ -207,12 +216,15 @@ def read_tracks_fast(path: str | os.PathLike[str], *, sustain: bool = False) -> 
 
 
 def _not_kept(
-    tracks: list[_Track], *, maps: bool = True, pedal: bool = True
+    tracks: list[_Track], *, maps: bool = True, pedal: bool = True, drums: bool = True
 ) -> tuple[tuple[str, int], ...]:
     """What is read from `tracks` does not hold, counted (only what the file has).
 
     `maps`: tempo and metre changes and key signatures (which a `Piece` does
-    not hold); `pedal`: the sustain pedal's messages.
+    not hold); `pedal`: the sustain pedal's messages; `drums`: count the
+    unended notes of channel 10 too (else they are left out anyway). Invalid
+    tempos (skipped) and notes never switched off (dropped, as symusic and
+    pretty_midi drop them) are always counted.
     """
     controllers: dict[int, int] = {}
     for track in tracks:
@@ -222,12 +234,31 @@ def _not_kept(
         "pitch bend": sum(t.bends for t in tracks),
         "sustain pedal message": sum(len(t.pedal) for t in tracks) if pedal else 0,
         "other controller message": sum(controllers.values()),
+        "invalid tempo": sum(t.invalid_tempos for t in tracks),
+        "unended note": sum(_unended(t.notes, None if drums else _DRUM_CHANNEL) for t in tracks),
     }
     if maps:
         counts["key signature"] = sum(len(t.keys) for t in tracks)
         counts["tempo change"] = _changes([t.tempos for t in tracks])
         counts["time signature change"] = _changes([t.signatures for t in tracks])
     return tuple((what, count) for what, count in counts.items() if count)
+
+
+def _unended(notes: list[int], skip_channel: int | None) -> int:
+    """Note-ons of a track's flat note list that no later note-off of their key and channel ends.
+
+    `_pair_notes` drops them; those on `skip_channel` are not counted.
+    """
+    if not notes:
+        return 0
+    _, pitches, channels, velocities = np.array(notes, dtype=np.int64).reshape(-1, 4).T
+    keys = pitches * 17 + channels  # data bytes are 0..127 (checked), channels 1..16
+    index = np.arange(len(keys))
+    is_off = velocities == 0
+    last_off = np.full(128 * 17, -1)
+    np.maximum.at(last_off, keys[is_off], index[is_off])
+    unended = ~is_off & (index > last_off[keys]) & (channels != (skip_channel or 0))
+    return int(np.count_nonzero(unended))
 
 
 def _changes(marks: list[list[tuple[int, Any]]]) -> int:
@@ -338,15 +369,18 @@ def _parse_track(data: bytes, position: int, end: int) -> _Track:
             byte = status
         if byte < 0xF0:  # a channel message: note on and off first, the most common
             kind = byte & 0xF0
-            if kind == 0x90:
-                add_note((tick, data[position], (byte & 0x0F) + 1, data[position + 1]))
+            if kind == 0x90 or kind == 0x80:
+                key, velocity = data[position], data[position + 1]
+                if (key | velocity) & 0x80:
+                    _bad_data_byte(data, position, 2)
+                add_note((tick, key, (byte & 0x0F) + 1, velocity if kind == 0x90 else 0))
                 position += 2
-            elif kind == 0x80:
-                add_note((tick, data[position], (byte & 0x0F) + 1, 0))
-                position += 2
-            elif kind == 0xC0:
+                continue
+            if data[position] & 0x80 or (kind not in (0xC0, 0xD0) and data[position + 1] & 0x80):
+                _bad_data_byte(data, position, 1 if kind in (0xC0, 0xD0) else 2)
+            if kind == 0xC0:
                 track.meta_ticks.append(tick)
-                track.program_changes.append((tick, (byte & 0x0F) + 1, data[position] & 0x7F))
+                track.program_changes.append((tick, (byte & 0x0F) + 1, data[position]))
                 position += 1
             elif kind == 0xB0:
                 number = data[position]
@@ -367,7 +401,10 @@ def _parse_track(data: bytes, position: int, end: int) -> _Track:
             payload = data[position : position + length]
             position += length
             if meta_type == 0x51:
-                mspq = int.from_bytes(payload[:3], "big")
+                mspq = tempo_microseconds(payload)
+                if mspq is None:  # 0, or not three bytes: no tempo (reading.py skips it too)
+                    track.invalid_tempos += 1
+                    continue
                 bpm = round(60_000_000 / mspq, 2)
                 track.tempos.append((tick, 60 / (60 / bpm)))  # as music21's getQuarterBPM
                 track.meta_ticks.append(tick)
@@ -394,6 +431,12 @@ def _parse_track(data: bytes, position: int, end: int) -> _Track:
         raise ValueError(f"unknown MIDI event type {byte:#x}")
     track.length = tick
     return track
+
+
+def _bad_data_byte(data: bytes, position: int, count: int) -> None:
+    """Raise for the first of `count` data bytes at `position` that is above 127."""
+    at = next(i for i in range(position, position + count) if data[i] & 0x80)
+    raise ValueError(f"byte {data[at]} at offset {at} where a data byte (0..127) is expected")
 
 
 def _read_variable(data: bytes, position: int) -> tuple[int, int]:
@@ -581,7 +624,8 @@ def _pair_notes(notes: list[int]) -> _Notes:
     """The notes of a track's flat note-on/off list, in the file's order of note-ons.
 
     Each note-on ends at the next note-off of its pitch and channel (so repeated
-    note-ons share one note-off); a note-on that is never switched off is dropped.
+    note-ons share one note-off); a note-on that is never switched off is dropped,
+    as symusic and pretty_midi drop it (`_unended` counts those).
     """
     ticks, pitches, channels, velocities = np.array(notes, dtype=np.int64).reshape(-1, 4).T
     count = len(ticks)

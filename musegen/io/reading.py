@@ -16,8 +16,9 @@ from musegen.io._midi_common import (
     MidiReadError,
     check_midi_header,
     group_onsets,
+    tempo_microseconds,
 )
-from musegen.io.midi_fast import read_midi_fast
+from musegen.io.midi_fast import _read, read_midi_fast
 from musegen.io.tracks import Score, Track
 
 __all__ = [
@@ -98,6 +99,7 @@ def read_midi(
     if engine == "fast" or (engine == "auto" and parts == "all" and grouping == "onset"):
         return read_midi_fast(path, parts=parts, drop_drums=drop_drums)
     file = Path(path)
+    _read(file)  # the fast reader's checks: a file it refuses is refused here too
     score = _parse_midi(file, check_midi_header(file))
     return piece_from_stream(
         score, parts=parts, drop_drums=drop_drums, grouping=grouping, source=file.name
@@ -131,6 +133,11 @@ def _parse_midi(file: Path, data: bytes) -> Any:
         raise MidiReadError(file, f"corrupt or unsupported MIDI data ({_describe(err)})") from None
     if not midi_file.ticksPerQuarterNote:
         raise MidiReadError(file, "header gives 0 ticks per quarter note")
+    for track in midi_file.tracks:  # a tempo of 0 or not of three bytes: none (as midi_fast)
+        for event in track.events:
+            data = event.data if isinstance(event.data, bytes) else b""
+            if event.type == midi.MetaEvents.SET_TEMPO and tempo_microseconds(data) is None:
+                event.type = midi.MetaEvents(0x07)  # a cue point: music21 makes nothing of it
     ticks = max(
         (sum(e.time for e in t.events if isinstance(e, midi.DeltaTime)) for t in midi_file.tracks),
         default=0,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from musegen._files import atomic_write_bytes
+from musegen._metre import parse_tempo, parse_time_signature
 from musegen.events import Event, Piece
 from musegen.io._instruments import key_of_name
 from musegen.io.tracks import Score
@@ -28,6 +29,11 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     map, metre changes and key signatures are written too. `read_tracks`
     reads a score it read back the same. The bytes are written by symusic.
 
+    Each tempo is written to the nearest whole microsecond per quarter note,
+    and each time signature as MIDI holds it (``"3+2/8"`` as 5/8); a tempo or
+    time signature MIDI cannot hold is refused before anything is written
+    (see `musegen._metre.parse_tempo` and `parse_time_signature`).
+
     Args:
         piece: What to write; rests produce no sound, zero-length notes a
             note-on and its note-off at one time.
@@ -37,6 +43,12 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     Returns:
         The path written.
 
+    Raises:
+        ValueError: a tempo outside 3.58 to 60,000,000 bpm (or not finite), a
+            time signature other than N/D with N 1..255 and D a power of two
+            1..128 (``"4/3"``, ``"300/4"``), or an unknown key; the file at
+            `path`, if any, is left as it was.
+
     Examples:
         >>> import tempfile, pathlib
         >>> out = pathlib.Path(tempfile.mkdtemp()) / "c.mid"
@@ -44,6 +56,10 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
         >>> _ = write_midi(Piece((Event(0, 1, (60, 64, 67), 81),)), out)
         >>> read_midi(out).events[0].pitches
         (60, 64, 67)
+        >>> write_midi(Piece((Event(0, 1, (60,)),), tempo=0.5), out)
+        Traceback (most recent call last):
+        ...
+        ValueError: tempo 0.5 bpm cannot be written to MIDI: MIDI holds 3.58 to 60000000 bpm
     """
     import symusic
 
@@ -57,13 +73,16 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
         keys = list(piece.key_signatures)
     else:
         tracks = [(piece, program, "", False)]
+    # checked before anything is built: MIDI holds them, or nothing is written
+    tempos = [(at, parse_tempo(bpm)) for at, bpm in tempos]
+    metres = [(at, parse_time_signature(s).partition("/")) for at, s in signatures]
     score: Any = symusic.Score(TICKS_PER_QUARTER)  # symusic's stubs name no attributes
-    score.tempos.extend(symusic.Tempo(_tick(at), float(bpm)) for at, bpm in tempos)
-    for at, signature in signatures:
-        numerator, _, denominator = signature.partition("/")
-        if numerator.isdigit() and denominator.isdigit() and int(numerator) and int(denominator):
-            metre = symusic.TimeSignature(_tick(at), int(numerator), int(denominator))
-            score.time_signatures.append(metre)
+    # symusic rounds to the nearest microsecond per quarter note
+    score.tempos.extend(symusic.Tempo(_tick(at), bpm) for at, bpm in tempos)
+    score.time_signatures.extend(
+        symusic.TimeSignature(_tick(at), int(numerator), int(denominator))
+        for at, (numerator, _, denominator) in metres
+    )
     for at, key in keys:
         sharps, minor = key_of_name(key)
         score.key_signatures.append(symusic.KeySignature(_tick(at), sharps, minor))
@@ -74,6 +93,8 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
             for start, length, pitch, v in _note_spans(events)
         )
         score.tracks.append(track)
+    if not tracks:  # symusic 0.6 writes the maps of a score with no track unsorted
+        score.tracks.append(symusic.Track())
     return atomic_write_bytes(path, score.dumps_midi())
 
 
