@@ -192,16 +192,37 @@ def _describe(err: Exception) -> str:
     return str(err).strip() or type(err).__name__
 
 
+_FORMATS = {".xml": "MusicXML", ".musicxml": "MusicXML", ".mxl": "MusicXML", ".krn": "Humdrum"}
+"""The format each suffix music21 reads names, for the errors (``.abc``: ABC)."""
+
+
 def _parse(file: Path) -> Any:
+    """A file music21 reads as a music21 stream; `MidiReadError` names the file and its format.
+
+    Compressed MusicXML is told by its contents, not the case of its suffix:
+    music21 opens ``.mxl`` as an archive but reads ``.MXL`` as plain XML.
+
+    Examples:
+        >>> from music21 import corpus
+        >>> len(_parse(corpus.getWork("bach/bwv66.6")).parts)
+        4
+    """
+    import zipfile
+
     from music21 import converter, stream
 
+    kind = _FORMATS.get(file.suffix.lower(), file.suffix.lstrip(".").upper() or "music")
     try:
-        # forceSource/storePickle: never read or write music21's pickle cache.
-        parsed: Any = converter.parseFile(file, forceSource=True, storePickle=False)
+        if file.suffix.lower() == ".mxl" and file.suffix != ".mxl" and zipfile.is_zipfile(file):
+            parsed: Any = converter.parseData(_archived_score(file), format="musicxml")
+        else:  # forceSource/storePickle: never read or write music21's pickle cache.
+            parsed = converter.parseFile(file, forceSource=True, storePickle=False)
     except RecursionError:
         raise MidiReadError(file, "too deeply nested to parse") from None
     except Exception as err:  # music21 raises many types for corrupt data
-        raise MidiReadError(file, f"corrupt or unsupported MIDI data ({_describe(err)})") from None
+        raise MidiReadError(
+            file, f"corrupt or unsupported {kind} data ({_describe(err)})"
+        ) from None
     if isinstance(parsed, stream.Opus):  # an ABC or Humdrum file of several tunes
         raise MidiReadError(
             file, f"holds {len(parsed.scores)} pieces (an opus); give one piece a file"
@@ -426,30 +447,64 @@ def _drum_keys(file: Path) -> dict[str, dict[str, int]]:
 
     try:
         if zipfile.is_zipfile(file):  # .mxl: the container names the score
-            with zipfile.ZipFile(file) as archive:
-                container = ET.fromstring(archive.read("META-INF/container.xml"))
-                rootfile = container.find(".//rootfile")
-                if rootfile is None:
-                    return {}
-                root = ET.fromstring(archive.read(rootfile.get("full-path", "")))
+            root = ET.fromstring(_archived_score(file))
         else:
             root = ET.parse(file).getroot()
-    except (OSError, KeyError, ET.ParseError, zipfile.BadZipFile):
+    except (OSError, KeyError, ValueError, ET.ParseError, zipfile.BadZipFile):
         return {}
+    parts = {part.get("id"): part for part in root.iter("part")}  # ids hold any character
     keys: dict[str, dict[str, int]] = {}
     for score_part in root.iter("score-part"):
         unpitched = {
-            midi.get("id"): int(midi.findtext("midi-unpitched", "0").strip() or 0) - 1
+            midi.get("id"): _midi_number(midi.findtext("midi-unpitched")) - 1
             for midi in score_part.iter("midi-instrument")
         }
         name = score_part.findtext("part-name", "").strip()
-        part = root.find(f"part[@id='{score_part.get('id')}']")
+        part = parts.get(score_part.get("id"))
         for mx_note in part.iter("note") if part is not None else ():
             display = mx_note.find("unpitched")
             instrument = mx_note.find("instrument")
             key = unpitched.get(instrument.get("id") if instrument is not None else None, -1)
-            if display is not None and key >= 0:
+            if display is not None and 0 <= key <= 127:
                 step = display.findtext("display-step", "")
                 where = f"{step.strip()}{display.findtext('display-octave', '').strip()}"
                 keys.setdefault(name, {}).setdefault(where, key)
     return keys
+
+
+def _archived_score(file: Path) -> bytes:
+    """The score of a compressed MusicXML file: the one its container names, else its first XML.
+
+    Raises:
+        KeyError, ValueError, zipfile.BadZipFile: not such an archive.
+    """
+    import posixpath
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    with zipfile.ZipFile(file) as archive:
+        names = archive.namelist()
+        if "META-INF/container.xml" in names:
+            rootfile = ET.fromstring(archive.read("META-INF/container.xml")).find(".//rootfile")
+            if rootfile is not None and rootfile.get("full-path") in names:
+                return archive.read(rootfile.get("full-path", ""))
+        for name in names:  # as music21: the first MusicXML file outside META-INF
+            if not name.startswith("META-INF") and posixpath.splitext(name)[1].lower() in (
+                ".xml",
+                ".musicxml",
+            ):
+                return archive.read(name)
+    raise ValueError("a zip archive without a MusicXML score")
+
+
+def _midi_number(text: str | None) -> int:
+    """A MusicXML MIDI field's number (1-based, as written), or 0 when it holds no whole number.
+
+    Examples:
+        >>> _midi_number(" 37 "), _midi_number("abc"), _midi_number(None), _midi_number("1.5")
+        (37, 0, 0, 0)
+    """
+    try:
+        return int((text or "0").strip() or 0)
+    except ValueError:
+        return 0

@@ -30,7 +30,9 @@ def transpose_token(tokenizer: Any, token: str, semitones: int) -> str | None:
     """`token` with its pitches moved by `semitones`, or None when one would leave 0..127.
 
     A token without pitches (a duration, a rest, a step, ``<unk>``) is returned
-    as it is. The tokenizer must describe its tokens (``describe``) and spell
+    as it is. A token of pitch classes (the original recipe's chords ``0.4.7``
+    and unisons ``0``, `Tokenizer.skuli`) moves round the octave: never out of
+    range. The tokenizer must describe its tokens (``describe``) and spell
     pitches (``pitches_to_text``), as `Tokenizer` and its subclasses do; an event
     token (`Tokenizer`'s compound spelling) keeps the rest of its fields.
 
@@ -45,19 +47,38 @@ def transpose_token(tokenizer: Any, token: str, semitones: int) -> str | None:
         'rest_short'
         >>> print(transpose_token(Tokenizer(), "G9", 1))  # 128 is no MIDI pitch
         None
+        >>> [transpose_token(Tokenizer.skuli(), t, 1) for t in ("0", "4.7.11", "B4")]
+        ['1', '5.8.0', 'C5']
     """
     if hasattr(tokenizer, "decode_score"):
         raise ValueError("a band's tokens are not transposed: its drums would move")
     info = tokenizer.describe(token)
     if not info.pitches or not semitones:
         return token
-    moved = tuple(p + semitones for p in info.pitches)
-    if not all(0 <= p <= 127 for p in moved):
-        return None
-    head = tokenizer.pitches_to_text(info.pitches)
-    if not token.startswith(head):
+    pitches = tuple(info.pitches)
+    # a note or chord; else the recipe's unison chord, its one pitch class spelt as a chord
+    for spelt in (pitches, pitches * 2):
+        head = tokenizer.pitches_to_text(spelt)
+        if token.startswith(head):
+            break
+    else:
         raise ValueError(f"cannot transpose {token!r}: it does not begin with its pitches")
+    if _octave_free(tokenizer, spelt, head):  # pitch classes: moved round the octave
+        moved = tuple(60 + (p + semitones) % 12 for p in spelt)
+    else:
+        moved = tuple(p + semitones for p in spelt)
+        if not all(0 <= p <= 127 for p in moved):
+            return None
     return tokenizer.pitches_to_text(moved) + token[len(head) :]
+
+
+def _octave_free(tokenizer: Any, pitches: tuple[int, ...], text: str) -> bool:
+    """Whether `text` spells `pitches` without their octaves (the recipe's pitch classes).
+
+    It does when the pitches an octave away are spelt the same.
+    """
+    other = tuple(p - 12 if p >= 12 else p + 12 for p in pitches)
+    return bool(tokenizer.pitches_to_text(other) == text)
 
 
 def transposed_vocabulary(tokenizer: Any, vocabulary: Vocabulary, semitones: int) -> Vocabulary:
