@@ -97,17 +97,34 @@ def load_document(text: str, kind: str, source: str = "<string>") -> tuple[str, 
 
     Raises:
         ValueError: naming `source` when the text is not such a document, is of
-            another kind, or was written by a newer format version.
+            another kind, states a format version musegen never wrote (not a
+            whole number from 1), or was written by a newer format version.
+
+    Examples:
+        >>> load_document(dump_document("vocabulary", "Vocabulary", {"tokens": []}), "vocabulary")
+        ('Vocabulary', {'tokens': []})
+        >>> try:
+        ...     load_document('{"format": "musegen.bundle", "format_version": "1"}', "bundle")
+        ... except ValueError as err:
+        ...     print(err)
+        <string>: format version '1' is not a version musegen writes (a whole number, 1 to 1)
     """
     try:
         document = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"{source}: not a JSON document ({err})") from None
+    except RecursionError:
+        raise ValueError(f"{source}: not a JSON document musegen reads (too deep)") from None
     if not isinstance(document, dict) or document.get("format") != f"musegen.{kind}":
         found = document.get("format") if isinstance(document, dict) else type(document).__name__
         raise ValueError(f"{source}: expected a musegen.{kind} document, found {found!r}")
     version = document.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(
+            f"{source}: format version {version!r} is not a version musegen writes "
+            f"(a whole number, 1 to {FORMAT_VERSION})"
+        )
+    if version > FORMAT_VERSION:
         raise ValueError(
             f"{source}: format version {version!r} is newer than this musegen "
             f"({library_version()}) reads ({FORMAT_VERSION}); upgrade musegen"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,23 @@ def read_pieces(files: list[Path]) -> Iterator[tuple[Path, Any]]:
 def print_error(message: Any) -> None:
     """``musegen: <message>`` on standard error."""
     print(f"musegen: {message}", file=sys.stderr)
+
+
+def show_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int,
+    file: Any = None, line: str | None = None,
+) -> None:  # fmt: skip
+    """Show musegen's own warnings (a `BundleWarning`) in one line, as its errors; others as ever.
+
+    Examples:
+        >>> from musegen.training.bundle import BundleWarning
+        >>> show_warning(BundleWarning("runs/a: saved by musegen 9.0"), BundleWarning, "x.py", 1)
+    """
+    if category.__module__.partition(".")[0] == "musegen":
+        print_error(f"warning: {message}")
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+warnings.showwarning = show_warning  # a command's warnings: one line each, no source line

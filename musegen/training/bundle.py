@@ -27,11 +27,15 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import tempfile
+import warnings
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
@@ -49,6 +53,7 @@ __all__ = [
     "BUNDLE_FILES",
     "Bundle",
     "BundleError",
+    "BundleWarning",
     "bundle_path",
     "load_bundle",
     "save_bundle",
@@ -59,8 +64,28 @@ BUNDLE_FILES = ("model.keras", "tokenizer.json", "vocabulary.json", "metadata.js
 """The files every bundle holds."""
 
 
+T = TypeVar("T")
+
+
 class BundleError(Exception):
-    """A bundle cannot be saved or loaded; the message names the bundle and the cause."""
+    """A bundle cannot be saved or loaded; the message names the bundle and the cause.
+
+    The message is one line: the bundle's folder or the file of it at fault,
+    then what is wrong.
+
+    Examples:
+        >>> str(BundleError("runs/a/bundle/tokenizer.json: not a JSON document"))
+        'runs/a/bundle/tokenizer.json: not a JSON document'
+    """
+
+
+class BundleWarning(UserWarning):
+    """A bundle that loads but may not behave as it did: one saved by a newer musegen.
+
+    Examples:
+        >>> issubclass(BundleWarning, UserWarning)
+        True
+    """
 
 
 @dataclass
@@ -200,10 +225,15 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
             holding one (``run/bundle``), or ``"musegen:<name>"`` for a bundle
             that ships with the library (`shipped_bundles`).
 
+    A bundle of this format saved by a newer musegen release (a higher major
+    or minor version) loads with a `BundleWarning`: it may hold settings this
+    version does not know. One of a newer format is refused.
+
     Raises:
-        BundleError: naming the bundle when a file is missing or unreadable, the
-            bundle was written by a newer format version, or the vocabulary size
-            differs from the model's output size.
+        BundleError: in one line naming the bundle's folder and the file at
+            fault, when a file is missing, unreadable or malformed, the bundle
+            was written by a newer (or no known) format version, or the
+            vocabulary size differs from the model's output size.
 
     Examples:
         >>> import tempfile, pathlib
@@ -224,24 +254,73 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     missing = [name for name in BUNDLE_FILES if not (folder / name).is_file()]
     if missing:
         raise BundleError(f"{folder}: bundle lacks {', '.join(missing)}")
-    try:
-        _, metadata = load_document(
-            (folder / "metadata.json").read_text(encoding="utf-8"),
-            "bundle",
-            str(folder / "metadata.json"),
+    metadata = _read(folder / "metadata.json", "bundle metadata", _metadata)
+    tokenizer = _read(folder / "tokenizer.json", "tokenizer", Tokenizer.from_json)
+    vocabulary = _read(folder / "vocabulary.json", "vocabulary", Vocabulary.from_json)
+    _warn_if_newer(folder, metadata.get("musegen_version"))
+    archive = folder / "model.keras"
+    if not zipfile.is_zipfile(archive):
+        raise BundleError(
+            f"{archive}: cannot load the model: not a complete .keras archive "
+            f"({archive.stat().st_size} bytes; truncated or damaged: save the bundle again)"
         )
-        tokenizer = Tokenizer.load(folder / "tokenizer.json")
-        vocabulary = Vocabulary.load(folder / "vocabulary.json")
-    except (OSError, ValueError) as err:
-        raise BundleError(f"{folder}: {err}") from err
     import keras  # here: finding a bundle (`bundle_path`) starts no TensorFlow
 
     try:
-        model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+        model = keras.saving.load_model(archive, safe_mode=True)
     except Exception as err:  # Keras raises many types for a bad archive
-        raise BundleError(f"{folder / 'model.keras'}: cannot load the model ({err})") from err
+        raise BundleError(f"{archive}: cannot load the model ({_one_line(err)})") from err
     _check_sizes(folder, model, vocabulary)
     return Bundle(model, tokenizer, vocabulary, metadata)
+
+
+def _metadata(text: str, *, source: str) -> dict[str, Any]:
+    return load_document(text, "bundle", source)[1]
+
+
+def _read(file: Path, what: str, parse: Callable[..., T]) -> T:
+    """`parse` (text, source=) of one JSON file of a bundle; any failure a one-line `BundleError`.
+
+    A document that parses but whose settings no class accepts raises
+    whatever its constructor raises (TypeError, KeyError, ...): all name `file`.
+    """
+    source = str(file)
+    try:
+        return parse(file.read_text(encoding="utf-8"), source=source)
+    except UnicodeDecodeError as err:
+        reason = f"not UTF-8 text ({err.reason} at byte {err.start})"
+    except (OSError, ValueError) as err:
+        reason = _one_line(err).removeprefix(f"{source}: ")
+    except Exception as err:  # a malformed config: its class raises any type
+        reason = f"not a {what} this musegen reads ({type(err).__name__}: {_one_line(err)})"
+    raise BundleError(f"{source}: {reason}")
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def _release(version: object) -> tuple[int, int] | None:
+    """(major, minor) of a version such as ``"0.1.0"`` or ``"1.2rc1"``; None if it has none.
+
+    Examples:
+        >>> _release("0.1.0"), _release("99.0"), _release("unknown")
+        ((0, 1), (99, 0), None)
+    """
+    found = re.match(r"(\d+)\.(\d+)", version) if isinstance(version, str) else None
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def _warn_if_newer(folder: Path, saved_by: object) -> None:
+    """One `BundleWarning` line when a newer musegen release (major or minor) saved the bundle."""
+    saved, running = _release(saved_by), _release(library_version())
+    if saved is not None and running is not None and saved > running:
+        warnings.warn(
+            f"{folder}: saved by musegen {saved_by}, newer than this one ({library_version()}); "
+            "it loads, but may not play as it was trained: upgrade musegen",
+            BundleWarning,
+            stacklevel=3,
+        )
 
 
 def shipped_bundles() -> dict[str, Path]:
