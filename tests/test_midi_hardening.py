@@ -10,6 +10,7 @@ Independent readers (mido, symusic) say what the file holds.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -299,3 +300,24 @@ def test_a_score_without_tracks_is_written_with_its_maps_in_time_order(tmp_path)
             found.append((message.type, now))
     assert found == [("set_tempo", 0), ("key_signature", 480), ("set_tempo", 1920)]
     assert read_tracks(out) == replace(score, source="maps.mid")
+
+
+def test_key_signatures_at_one_tick_read_the_same_whatever_the_hash_seed():
+    """Two keys on one tick: the file's last counts (a set's order changed with PYTHONHASHSEED)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from musegen.io.reading import read_tracks;"
+        "print(read_tracks('data/skuli-midi/path_of_repentance.mid').key_signatures)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            cwd=root, capture_output=True, text=True, check=True,
+        ).stdout
+        for seed in (0, 1, 2, 3)
+    }  # fmt: skip
+    assert seen == {"((0.0, 'B minor'),)\n"}

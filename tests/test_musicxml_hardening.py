@@ -275,3 +275,30 @@ def test_any_midi_instrument_values_give_music_or_one_error_naming_the_file(chan
         for track in score.tracks:
             assert all(0 <= p <= 127 for e in track.piece.notes for p in e.pitches)
         event("read: music")
+
+
+# -- a metre MIDI cannot hold as written ---------------------------------------------
+
+
+def test_a_mixed_metre_is_read_as_the_bar_midi_holds_and_written(tmp_path):
+    """music21 reports 2/4+3/8 as it is written; MIDI holds its bar, 7/8 (mido reads it back)."""
+    import mido
+    from music21 import meter, note, stream
+
+    from musegen.io.writing import write_midi
+
+    part = stream.Part(
+        [meter.TimeSignature("2/4+3/8"), *(note.Note("C4", quarterLength=0.5) for _ in range(7))]
+    )
+    path = tmp_path / "mixed.musicxml"
+    stream.Score([part]).write("musicxml", fp=path)
+    piece = read_piece(path)
+    assert piece.time_signature == "7/8"
+    out = write_midi(piece, tmp_path / "mixed.mid")
+    metres = [
+        (m.numerator, m.denominator)
+        for track in mido.MidiFile(out).tracks
+        for m in track
+        if m.type == "time_signature"
+    ]
+    assert metres == [(7, 8)]

@@ -194,7 +194,8 @@ def changes(marks: list[tuple[int, V]], tpq: int, first: V | None) -> tuple[tupl
     """
     if not marks:
         return ()
-    ordered = sorted(set(marks), key=lambda mark: mark[0])
+    # stable: of marks at one tick the file's last counts (a set's order changed run to run)
+    ordered = sorted(dict.fromkeys(marks), key=lambda mark: mark[0])
     points = grid_times(np.array([t for t, _ in ordered], np.int64), tpq).tolist()
     by_point = dict(zip(points, (value for _, value in ordered), strict=True))
     found: list[tuple[float, V]] = []

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
+from musegen._metre import parse_time_signature
 from musegen.events import DEFAULT_VELOCITY, Event, Piece
 from musegen.io._midi_common import (
     MAX_QUARTER_LENGTH,
@@ -188,6 +190,27 @@ def read_piece(
     )
 
 
+def _midi_metre(signature: Any) -> str:
+    """A music21 ``TimeSignature`` as a metre MIDI can hold: ``2/4+3/8`` as its bar, ``7/8``.
+
+    Examples:
+        >>> from music21 import meter
+        >>> [_midi_metre(meter.TimeSignature(t)) for t in ("3/4", "2/4+3/8", "C")]
+        ['3/4', '7/8', '4/4']
+    """
+    try:
+        return parse_time_signature(signature.ratioString)
+    except ValueError:
+        pass
+    quarters = Fraction(signature.barDuration.quarterLength).limit_denominator(32)
+    bar = quarters / 4  # in whole notes: N/D with D the smallest power of two that holds it
+    denominator = next((d for d in (1, 2, 4, 8, 16, 32, 64, 128) if (bar * d).denominator == 1), 0)
+    numerator = int(bar * denominator)
+    if denominator and 1 <= numerator <= 255:
+        return f"{numerator}/{denominator}"
+    return "4/4"  # no bar MIDI can hold: the default metre
+
+
 def _describe(err: Exception) -> str:
     return str(err).strip() or type(err).__name__
 
@@ -319,7 +342,7 @@ def piece_from_stream(
     return Piece(
         tuple(events),
         tempo=float(bpm) if bpm else 120.0,
-        time_signature=signatures[0].ratioString if signatures else "4/4",
+        time_signature=_midi_metre(signatures[0]) if signatures else "4/4",
         source=source,
     )
 
