@@ -114,7 +114,7 @@ from musegen.io.splice import (
 )
 from musegen.io.tracks import FAMILIES, Score, Track, family
 from musegen.io.writing import piece_to_stream, write_midi
-from musegen.keys import KEYS, MODES, SCALES, best_key, key_shift, scale, tonic
+from musegen.keys import KEYS, MODES, SCALES, best_key, key_shift, scale, tied_keys, tonic
 from musegen.tokens.encodings import encodings
 from musegen.tokens.frame_tokenizer import FrameTokenizer
 from musegen.tokens.note_tokenizer import NoteTokenizer
@@ -157,6 +157,7 @@ if TYPE_CHECKING:
         BUNDLE_FILES,
         Bundle,
         BundleError,
+        BundleWarning,
         bundle_path,
         load_bundle,
         save_bundle,
@@ -216,6 +217,7 @@ _LAZY = {
     "BUNDLE_FILES": "musegen.training.bundle",
     "bundle_path": "musegen.training.bundle",
     "BundleError": "musegen.training.bundle",
+    "BundleWarning": "musegen.training.bundle",
     "load_bundle": "musegen.training.bundle",
     "save_bundle": "musegen.training.bundle",
     "shipped_bundles": "musegen.training.bundle",
@@ -283,6 +285,7 @@ __all__ = [
     "BUNDLE_FILES",
     "bundle_path",
     "BundleError",
+    "BundleWarning",
     "cache_dir",
     "cached_tokens",
     "CategoricalSampler",
@@ -416,6 +419,7 @@ __all__ = [
     "Stat",
     "take_state",
     "join_states",
+    "tied_keys",
     "time_signature_at",
     "TimeBudget",
     "token_nll",

@@ -5,7 +5,8 @@ flats) and a mode: ``major``, ``minor`` (natural minor, the scale
 `musegen.evaluation.metrics.scale_consistency` fits), ``harmonic minor`` or
 ``melodic minor`` (ascending). `best_key` names the major or natural-minor key
 that holds the most notes of a piece, and `key_shift` the semitones that move
-it to C major or A minor (key normalization).
+it to C major or A minor (key normalization); `tied_keys` says whether that key
+is clear, or tied with others (a chromatic run holds every scale alike).
 
 Examples:
     >>> sorted(scale("A minor"))
@@ -22,7 +23,7 @@ import numpy as np
 
 from musegen.events import Piece
 
-__all__ = ["KEYS", "MODES", "SCALES", "best_key", "key_shift", "scale", "tonic"]
+__all__ = ["KEYS", "MODES", "SCALES", "best_key", "key_shift", "scale", "tied_keys", "tonic"]
 
 MODES: dict[str, tuple[int, ...]] = {
     "major": (0, 2, 4, 5, 7, 9, 11),
@@ -98,12 +99,47 @@ def best_key(piece: Piece) -> str:
         >>> best_key(Piece(tuple(Event(i, 1, (p,)) for i, p in enumerate([62, 65, 69, 70, 62]))))
         'D minor'
     """
+    counts = _pitch_class_counts(piece)
+    held = SCALES @ counts + np.tile(counts, 2) / (counts.sum() + 1)  # < 1: breaks ties only
+    return KEYS[int(held.argmax())]  # the first of equals: major, then the lower tonic
+
+
+def tied_keys(piece: Piece) -> tuple[str, ...]:
+    """The keys `best_key` chooses among once its tie-break is spent: one key when it is clear.
+
+    The keys that hold as many notes as the best and whose tonic sounds as often,
+    in `KEYS` order, one per scale (a major key and its relative minor hold the
+    same notes: where both tie, the major is named); `best_key` is the first.
+    More than one means the notes do not tell the key apart, and a lean toward
+    the first would be a guess. A piece with no note ties all twelve scales.
+
+    Examples:
+        >>> from musegen.events import Event
+        >>> tied_keys(Piece(tuple(Event(i, 1, (60 + i,)) for i in range(12))))[:3]  # chromatic
+        ('C major', 'C# major', 'D major')
+        >>> tied_keys(Piece(tuple(Event(i, 1, (p,)) for i, p in enumerate([62, 65, 69, 70, 62]))))
+        ('D minor',)
+        >>> tied_keys(Piece((Event(0, 1, (60, 64, 67)),)))  # a triad: C major or G major?
+        ('C major', 'G major')
+    """
+    counts = _pitch_class_counts(piece)
+    held = SCALES @ counts
+    tonics = np.tile(counts, 2)
+    best = held == held.max()
+    top = np.flatnonzero(best & (tonics == tonics[best].max()))
+    found: dict[tuple[bool, ...], str] = {}
+    for index in top:  # KEYS order: the majors first, so a scale is named by its major key
+        found.setdefault(tuple(SCALES[index]), KEYS[index])
+    return tuple(found.values())
+
+
+def _pitch_class_counts(piece: Piece) -> np.ndarray:
+    """How often each pitch class sounds (every pitch of a chord once), C to B."""
     counts = np.zeros(12)
     for event in piece.notes:
         for pitch in event.pitches:
             counts[pitch % 12] += 1
-    held = SCALES @ counts + np.tile(counts, 2) / (counts.sum() + 1)  # < 1: breaks ties only
-    return KEYS[int(held.argmax())]  # the first of equals: major, then the lower tonic
+    return counts
 
 
 def key_shift(piece: Piece | str) -> int:

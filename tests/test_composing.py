@@ -322,11 +322,14 @@ def test_a_primes_tempo_and_metre_are_kept_and_bars_counted_in_it(tmp_path, caps
     assert [round(t.qpm, 3) for t in score.tempos] == [100.0]
     assert [(t.numerator, t.denominator) for t in score.time_signatures] == [(6, 8)]
     assert max(n.end for t in score.tracks for n in t.notes) <= 9 + 1e-6
-    for bad, message in [(["--bars", "0"], "--bars takes a finite number > 0"),
-                         (["--bars", "inf"], "--bars takes a finite number > 0"),
+    for bad, message in [(["--bars", "0"], "argument --bars: takes a finite number > 0"),
+                         (["--bars", "inf"], "argument --bars: takes a finite number > 0"),
                          (["--time-signature", "x"], "--time-signature: time signature 'x'"),
                          (["--time-signature", "4/3"], "cannot be written to MIDI"),
-                         (["--chords", "Am Hx"], "--chords: cannot read chord symbol 'Hx'"),
-                         (["--chords-track"], "--chords-track steer the --chords: give them")]:  # fmt: skip
-        assert main([*args[:2], *bad, "--out", str(song)]) == 2
+                         (["--chords", "Am Hx"], "--chords: cannot read chord symbol 'Hx'")]:  # fmt: skip
+        with pytest.raises(SystemExit) as exit_:  # argparse's one line
+            main([*args[:2], *bad, "--out", str(song)])
+        assert exit_.value.code == 2
         assert message in capsys.readouterr().err
+    assert main([*args[:2], "--chords-track", "--out", str(song)]) == 2  # options that go together
+    assert "--chords-track steer the --chords: give them" in capsys.readouterr().err

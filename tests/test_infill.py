@@ -101,5 +101,7 @@ def test_the_infill_command_leaves_every_note_outside_the_bars_as_it_was(
     gap = notes(out, True)
     assert gap and all(p % 12 in chords[8.0 if s < 12 else 12.0] for s, _, p in gap)
     for bad, message in [("12:9", "1 <= FIRST <= LAST"), ("x", "FIRST:LAST")]:
-        assert main([*args[:3], "--bars", bad, "--out", str(out)]) == 2
+        with pytest.raises(SystemExit) as exit_:  # argparse's one line
+            main([*args[:3], "--bars", bad, "--out", str(out)])
+        assert exit_.value.code == 2
         assert message in capsys.readouterr().err

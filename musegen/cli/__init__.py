@@ -11,8 +11,10 @@ Examples:
     $ musegen plot song.mid && musegen render song.mid
     $ musegen train music21:bach --limit 100 --out runs/two --local-workers 2
 
-Errors are one line on standard error (``musegen: ...``), with exit status 2
-for bad arguments and 1 for work that failed; no traceback for a user mistake.
+Errors are one line on standard error, with exit status 2 for bad arguments and
+1 for work that failed; no traceback for a user mistake. An option value no run
+can use is refused by argparse before any file is read (``musegen generate:
+error: argument --bars: ...``); the rest say ``musegen: ...``.
 """
 
 from __future__ import annotations
@@ -20,13 +22,34 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from musegen._files import library_version
 from musegen.cli import download, evaluate, generate, infill, look, tokenize, train
-from musegen.cli._common import CommandError, print_error
+from musegen.cli._common import CommandError, print_error, show_warning
+from musegen.cli._types import Parser
 
-__all__ = ["CommandError", "main"]
+__all__ = ["CommandError", "build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``musegen`` parser and its subcommands; every option value is checked by its type.
+
+    A value no run can use (``--bars inf``, ``--seed -1``, an existing folder as
+    ``--out``) makes it exit 2 with one line, ``musegen generate: error:
+    argument --bars: ...`` (`musegen.cli._types`), before any file is read.
+
+    Examples:
+        >>> build_parser().parse_args(["generate", "musegen:folk", "--bars", "8"]).bars
+        8.0
+    """
+    parser = Parser(prog="musegen", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"musegen {library_version()}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for command in (tokenize, train, generate, infill, evaluate, look, download):
+        command.add_parser(commands)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,15 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         2
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
-    parser = argparse.ArgumentParser(prog="musegen", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"musegen {library_version()}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    for command in (tokenize, train, generate, infill, evaluate, look, download):
-        command.add_parser(commands)
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that rerun it
     try:
-        return int(args.run(args))
+        with warnings.catch_warnings():  # restores Python's own showwarning afterwards
+            warnings.showwarning = show_warning  # musegen's warnings: one line each
+            return int(args.run(args))
     except CommandError as err:
         print_error(err)
         return err.code

@@ -169,6 +169,8 @@ def show_warning(
 ) -> None:  # fmt: skip
     """Show musegen's own warnings (a `BundleWarning`) in one line, as its errors; others as ever.
 
+    `musegen.cli.main` shows a command's warnings so (restoring Python's own afterwards).
+
     Examples:
         >>> from musegen.training.bundle import BundleWarning
         >>> show_warning(BundleWarning("runs/a: saved by musegen 9.0"), BundleWarning, "x.py", 1)
@@ -176,8 +178,5 @@ def show_warning(
     if category.__module__.partition(".")[0] == "musegen":
         print_error(f"warning: {message}")
     else:
-        _python_show_warning(message, category, filename, lineno, file, line)
-
-
-_python_show_warning = warnings.showwarning
-warnings.showwarning = show_warning  # a command's warnings: one line each, no source line
+        stream = sys.stderr if file is None else file  # as Python shows it
+        stream.write(warnings.formatwarning(message, category, filename, lineno, line))

@@ -3,21 +3,42 @@
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
 from musegen.cli._common import CommandError
+from musegen.cli._types import (
+    chord_symbols,
+    finite_float,
+    key_name,
+    pitch_range,
+    positive_int,
+    whole_number,
+)
+
+MAX_STRENGTH = 100.0
+"""The strongest lean (``--key-strength``, ``--chord-strength``, ``--density-strength``): the
+strengths add to the logits (nats), and 100 already forbids what they lower."""
+STRENGTH = finite_float(0, MAX_STRENGTH)
+"""A strength from 0 (no lean) to `MAX_STRENGTH`."""
+DENSITY = finite_float(0.01, 100)
+"""Notes per quarter note, from one every 100 quarter notes to 100 (``--density``)."""
+MAX_BEAM = 1_000
+"""The widest beam (``--beam``)."""
 
 
 def add_options(parser: Any, *, full: bool = True) -> None:
     """The steering options: the key, chords, grammar; with `full` the penalties and beams too."""
     steer = parser.add_argument_group("steering (logits processors, applied before the sampler)")
     steer.add_argument(
-        "--key", default=None, help="only pitches of this key, e.g. 'D minor', 'Bb major'"
+        "--key",
+        default=None,
+        type=key_name,
+        help="only pitches of this key, e.g. 'D minor', 'Bb major'",
     )
     steer.add_argument(
         "--chords",
         default=None,
+        type=chord_symbols,
         metavar="SYMBOLS",
         help="only the pitches of the sounding chord, in lead-sheet symbols: 'Am F C G' "
         "(one a bar), 'Bb7:2 Eb7:2 F7:4' (in quarter notes)",
@@ -28,20 +49,23 @@ def add_options(parser: Any, *, full: bool = True) -> None:
     if not full:
         return
     steer.add_argument(
-        "--pitch-range", default=None, metavar="LOW:HIGH",
+        "--pitch-range", default=None, type=pitch_range, metavar="LOW:HIGH",
         help="only pitches from LOW to HIGH, e.g. C3:C6",
     )  # fmt: skip
     steer.add_argument(
-        "--no-repeat-ngram", type=int, default=None, metavar="N", help="no N tokens in a row twice"
-    )
-    steer.add_argument(
-        "--repetition-penalty", type=float, default=None, metavar="X",
-        help="divide the probability of the last --penalty-window tokens' pitches by X",
+        "--no-repeat-ngram", type=positive_int, default=None, metavar="N",
+        help="no N tokens in a row twice",
     )  # fmt: skip
-    steer.add_argument("--penalty-window", type=int, default=32, metavar="N")
     steer.add_argument(
-        "--chord-strength", type=float, default=None, metavar="X",
-        help="raise the chord's pitches by X instead of allowing only them",
+        "--repetition-penalty", type=finite_float(1), default=None, metavar="X",
+        help="divide the probability of the last --penalty-window tokens' pitches by X (>= 1)",
+    )  # fmt: skip
+    steer.add_argument("--penalty-window", type=positive_int, default=32, metavar="N")
+    steer.add_argument(
+        "--chord-strength", type=finite_float(0, MAX_STRENGTH, low_open=True), default=None,
+        metavar="X",
+        help="raise the chord's pitches by X nats instead of allowing only them (up to "
+        f"{MAX_STRENGTH:g})",
     )  # fmt: skip
     steer.add_argument(
         "--chord-lowest", choices=("root", "bass"), default=None,
@@ -51,15 +75,16 @@ def add_options(parser: Any, *, full: bool = True) -> None:
         "--chords-track", action="store_true", help="write the chords as a second track"
     )
     steer.add_argument(
-        "--density", type=float, default=None, metavar="N",
-        help="lean toward N notes (onsets, a chord once) per quarter note",
+        "--density", type=DENSITY, default=None, metavar="N",
+        help="lean toward N notes (onsets, a chord once) per quarter note, 0.01 to 100",
     )  # fmt: skip
     steer.add_argument(
-        "--density-strength", type=float, default=None, metavar="X",
-        help="how hard --density leans (default 1; 4 reaches the target on chorales)",
+        "--density-strength", type=STRENGTH, default=None, metavar="X",
+        help="how hard --density leans (default 1; 4 reaches the target on chorales; up to "
+        f"{MAX_STRENGTH:g})",
     )  # fmt: skip
     steer.add_argument(
-        "--beam", type=int, default=None, metavar="WIDTH",
+        "--beam", type=whole_number(1, MAX_BEAM), default=None, metavar="WIDTH",
         help="beam search of this width instead of sampling (deterministic)",
     )  # fmt: skip
 
@@ -84,21 +109,16 @@ def processors(args: argparse.Namespace, time_signature: str = "4/4") -> list[An
         if getattr(args, "no_repeat_ngram", None) is not None:
             chain.append(p.NoRepeatNGram(args.no_repeat_ngram))
         if getattr(args, "repetition_penalty", None) is not None:
-            _finite("--repetition-penalty", args.repetition_penalty)
             chain.append(p.RepetitionPenalty(args.repetition_penalty, args.penalty_window,
                                              only_pitches=True))  # fmt: skip
         density, strength = getattr(args, "density", None), getattr(args, "density_strength", None)
         if density is not None:
-            _finite("--density", density)
-            lean = 1.0 if strength is None else _finite("--density-strength", strength)
-            chain.append(p.NoteDensity(density, lean))
+            chain.append(p.NoteDensity(density, 1.0 if strength is None else strength))
         elif strength is not None:
             raise ValueError("--density-strength steers the --density: give it")
         chords = chord_progression(args, time_signature)
         if chords is not None:
             chain.append(chords)
-        if getattr(args, "beam", None) is not None and args.beam < 1:
-            raise ValueError(f"--beam takes a width >= 1, got {args.beam}")
     except ValueError as err:
         raise CommandError(str(err), 2) from None
     return chain
@@ -114,16 +134,8 @@ def chord_progression(args: argparse.Namespace, time_signature: str = "4/4") -> 
             raise ValueError("--chord-strength, --chord-lowest and --chords-track steer the "
                              "--chords: give them")  # fmt: skip
         return None
-    if strength is not None:
-        _finite("--chord-strength", strength)
     try:
         return ChordProgression(args.chords, time_signature=time_signature, strength=strength,
                                 lowest=lowest)  # fmt: skip
     except ValueError as err:
         raise ValueError(f"--chords: {err}") from None
-
-
-def _finite(option: str, value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError(f"{option} takes a finite number, got {value:g}")
-    return value

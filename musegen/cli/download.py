@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from musegen.cli._common import CommandError
+from musegen.cli._types import output_folder
 
 
 def add_parser(commands: Any) -> None:
@@ -16,7 +17,9 @@ def add_parser(commands: Any) -> None:
         "download", help="fetch a dataset by name (checked by SHA-256) for musegen:NAME"
     )
     parser.add_argument("name", choices=sorted(DATASETS), help="the dataset")
-    parser.add_argument("--to", default=None, help="folder to put it in (default: the cache)")
+    parser.add_argument(
+        "--to", type=output_folder, default=None, help="folder to put it in (default: the cache)"
+    )
     parser.add_argument("--url", default=None, help="a mirror serving the same files")
     parser.set_defaults(run=run)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from musegen._words import plural
 from musegen.cli._common import CommandError, midi_files, print_error, read_pieces
+from musegen.cli._types import positive_int
 
 
 def add_parser(commands: Any) -> None:
@@ -28,7 +29,9 @@ def add_parser(commands: Any) -> None:
         required=True,
         help="a folder of MIDI files, music21:<composer> or musegen:skuli",
     )
-    evaluate.add_argument("--limit", type=int, default=None, help="read at most N reference files")
+    evaluate.add_argument(
+        "--limit", type=positive_int, default=None, help="read at most N reference files"
+    )
     form = evaluate.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print the table as JSON")
     form.add_argument("--csv", action="store_true", help="print the table as CSV")

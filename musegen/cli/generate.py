@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,29 @@ from musegen._words import plural
 from musegen.cli import _steering
 from musegen.cli._common import CommandError, bundle_dir
 from musegen.cli._outputs import summary, write_outputs
+from musegen.cli._types import (
+    existing_file,
+    finite_float,
+    output_file,
+    probability,
+    seed,
+    tempo,
+    time_signature,
+    whole_number,
+)
 from musegen.defaults import GENERATION
+from musegen.training.recipe import MAX_VIEWS
 
 __all__ = ["add_parser", "run", "write_outputs"]
+
+MAX_LENGTH = 100_000
+"""The most bars or quarter notes of a piece (``--bars``, ``--quarters``)."""
+MAX_STEPS = 1_000_000
+"""The most tokens of a piece (``--steps``)."""
+MAX_PIECES = 1_000
+"""The most pieces of one batch (``--num``)."""
+SAMPLERS = ("argmax", "greedy", "categorical", "top_k", "top_p")
+"""The names `musegen.generation.samplers.get` takes."""
 
 
 def add_parser(commands: Any) -> None:
@@ -26,51 +45,62 @@ def add_parser(commands: Any) -> None:
         "that ships with musegen (chorales, folk, quartets)",
     )
     generate.add_argument(
-        "--out", default=None,
+        "--out", default=None, type=output_file,
         help="MIDI file to write, numbered with --num (default: NAME.mid here, NAME the bundle's "
         "or its run directory's)",
     )  # fmt: skip
     generate.add_argument(
-        "--steps", type=int, default=None,
+        "--steps", type=whole_number(1, MAX_STEPS), default=None,
         help="tokens to generate (default 500; with --bars or --quarters: at most this many)",
     )  # fmt: skip
     length = generate.add_mutually_exclusive_group()
-    length.add_argument("--bars", type=float, metavar="N", help="stop each piece after N bars")
-    length.add_argument("--quarters", type=float, metavar="N", help="stop after N quarter notes")
+    size = finite_float(0, MAX_LENGTH, low_open=True)
+    length.add_argument("--bars", type=size, metavar="N", help="stop each piece after N bars")
+    length.add_argument("--quarters", type=size, metavar="N", help="stop after N quarter notes")
     generate.add_argument(
-        "--tempo", type=float, default=None, metavar="BPM",
-        help="the file's tempo (default: the prime's, else 120)",
+        "--tempo", type=tempo, default=None, metavar="BPM",
+        help="the file's tempo (default: the prime's, else 120; MIDI holds 3.58 to 60000000)",
     )  # fmt: skip
     generate.add_argument(
-        "--time-signature", default=None, metavar="N/D",
+        "--time-signature", type=time_signature, default=None, metavar="N/D",
         help="the file's metre, e.g. 3/4; bars are counted in it (default: the prime's, else 4/4)",
     )  # fmt: skip
     generate.add_argument(
-        "--sampler", default=None,
+        "--sampler", default=None, choices=SAMPLERS,
         help="argmax, categorical, top_k, top_p (default: the bundle's, else "
         f"{GENERATION.sampler} {GENERATION.options})",
     )  # fmt: skip
-    generate.add_argument("--k", type=int, default=None, help="k of the top_k sampler (7)")
-    generate.add_argument("--p", type=float, default=None, help="p of the top_p sampler (0.9)")
-    generate.add_argument("--temperature", type=float, default=None)
     generate.add_argument(
-        "--views", type=int, default=None, metavar="N",
+        "--k", type=whole_number(1), default=None, help="k of the top_k sampler (7)"
+    )
+    generate.add_argument(
+        "--p", type=probability, default=None, help="p of the top_p sampler, in (0, 1] (0.9)"
+    )
+    generate.add_argument(
+        "--temperature", type=finite_float(0.001, 1000), default=None,
+        help="divide the logits by it, from 0.001 to 1000 (default: the bundle's, else 1)",
+    )  # fmt: skip
+    generate.add_argument(
+        "--views", type=whole_number(0, MAX_VIEWS), default=None, metavar="N",
         help="read the model in the keys N semitones each way around the music's, for sampling "
-        "and beams alike (default: as the bundle was trained; 0: the model alone)",
+        f"and beams alike, 0 to {MAX_VIEWS} (default: as the bundle was trained; 0: the model "
+        "alone)",
     )  # fmt: skip
     generate.add_argument(
-        "--key-strength", type=float, default=None, metavar="X",
+        "--key-strength", type=_steering.STRENGTH, default=None, metavar="X",
         help="lean softly toward the prime's key (a PitchClassHistogram of its scale; default "
-        f"{GENERATION.key_strength:g} for a model read in several keys, else 0; --key forbids "
-        "other pitches instead)",
+        f"{GENERATION.key_strength:g} for a model read in several keys, else 0; up to "
+        f"{_steering.MAX_STRENGTH:g}; --key forbids other pitches instead)",
     )  # fmt: skip
     generate.add_argument(
-        "--prime", default=None, help="a music file to continue (MIDI, MusicXML, ...)"
-    )
-    generate.add_argument("--seed", type=int, default=None)
+        "--prime", default=None, type=existing_file,
+        help="a music file to continue (MIDI, MusicXML, ...)",
+    )  # fmt: skip
+    generate.add_argument("--seed", type=seed, default=None, help="0 to 2**32 - 1")
     generate.add_argument(
-        "--num", type=int, default=1, help="pieces to generate, in one batch (song-1.mid, ...)"
-    )
+        "--num", type=whole_number(1, MAX_PIECES), default=1,
+        help=f"pieces to generate, in one batch (song-1.mid, ...; at most {MAX_PIECES})",
+    )  # fmt: skip
     generate.add_argument("--png", action="store_true", help="also draw the piano roll")
     generate.add_argument("--wav", action="store_true", help="also render to WAV (FluidSynth)")
     _steering.add_options(generate)
@@ -83,8 +113,6 @@ def run(args: argparse.Namespace) -> int:
     where = bundle_dir(args.bundle)
     if not where.exists():
         raise CommandError(f"no such run or bundle directory: {args.bundle!r}", 2)
-    if args.prime and not Path(args.prime).is_file():
-        raise CommandError(f"no such prime file: {args.prime!r}", 2)
     chain = _steering.processors(args)
     from musegen.generation.processors import ChordProgression
 
@@ -136,37 +164,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> None:
-    """Refuse, in one line with status 2, the option values no run can use."""
-    if args.num < 1:
-        raise CommandError(f"--num takes a count >= 1, got {args.num}", 2)
-    for option in ("steps", "bars", "quarters", "tempo"):
-        value = getattr(args, option)
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise CommandError(f"--{option} takes a finite number > 0, got {value:g}", 2)
-        if option in ("bars", "quarters") and value is not None and value > 100_000:
-            raise CommandError(f"--{option} takes at most 100000, got {value:g}", 2)
-    if args.time_signature is not None:
-        from musegen._metre import parse_time_signature
+    """Refuse, in one line with status 2, option values that do not go together.
 
-        try:
-            args.time_signature = parse_time_signature(args.time_signature)
-        except ValueError as err:
-            raise CommandError(f"--time-signature: {err}", 2) from None
-    if args.views is not None and args.views < 0:
-        raise CommandError(f"--views takes a count >= 0, got {args.views}", 2)
+    Each value alone was checked by its argparse type (`musegen.cli._types`).
+    """
     if args.beam is not None and args.num > 1:
         raise CommandError("beam search is deterministic: --num would give copies of one piece", 2)
-    if args.key_strength is not None and not (
-        math.isfinite(args.key_strength) and args.key_strength >= 0
-    ):
-        raise CommandError(f"--key-strength takes a finite number >= 0, got {args.key_strength}", 2)
-    if args.key is not None:
-        from musegen.generation.processors import KeyConstraint
-
-        try:
-            KeyConstraint(args.key)
-        except ValueError as err:
-            raise CommandError(f"--key: {err}", 2) from None
 
 
 def _default_out(bundle: Path) -> Path:

@@ -13,6 +13,10 @@ from typing import Any
 from musegen._words import plural
 from musegen.cli import _steering
 from musegen.cli._common import CommandError, bundle_dir, print_error
+from musegen.cli._types import bar_range, existing_file, output_file, seed, whole_number
+
+MAX_CANDIDATES = 10_000
+"""The most candidates sampled for the gap (``--candidates``)."""
 
 
 def add_parser(commands: Any) -> None:
@@ -23,17 +27,20 @@ def add_parser(commands: Any) -> None:
     infill.add_argument(
         "bundle", help="a bundle directory, the run directory holding one, or musegen:NAME"
     )
-    infill.add_argument("file", help="the MIDI file to fill")
+    infill.add_argument("file", type=existing_file, help="the MIDI file to fill")
     infill.add_argument(
-        "--bars", required=True, metavar="FIRST:LAST", help="the bars to regenerate, e.g. 9:12"
-    )
+        "--bars", required=True, type=bar_range, metavar="FIRST:LAST",
+        help="the bars to regenerate, e.g. 9:12",
+    )  # fmt: skip
     infill.add_argument(
-        "--out", required=True, help="MIDI file to write (not FILE: it is never written over)"
-    )
+        "--out", required=True, type=output_file,
+        help="MIDI file to write (not FILE: it is never written over)",
+    )  # fmt: skip
     infill.add_argument(
-        "--candidates", type=int, default=64, help="candidates sampled for the gap (64)"
-    )
-    infill.add_argument("--seed", type=int, default=None)
+        "--candidates", type=whole_number(1, MAX_CANDIDATES), default=64,
+        help=f"candidates sampled for the gap (64; at most {MAX_CANDIDATES})",
+    )  # fmt: skip
+    infill.add_argument("--seed", type=seed, default=None, help="0 to 2**32 - 1")
     _steering.add_options(infill, full=False)  # --key, --chords, --grammar: for the gap
     infill.add_argument("--png", action="store_true", help="also draw the piano roll")
     infill.set_defaults(run=run)
@@ -41,20 +48,10 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fill ``--bars`` of the file with the best of ``--candidates``, spliced in; 0 on success."""
-    first, sep, last = args.bars.partition(":")
-    try:
-        bars = (int(first), int(last) if sep else int(first))
-    except ValueError:
-        raise CommandError(f"--bars takes FIRST:LAST (e.g. 9:12), got {args.bars!r}", 2) from None
-    if not 1 <= bars[0] <= bars[1]:
-        raise CommandError(f"--bars takes 1 <= FIRST <= LAST, got {args.bars!r}", 2)
-    if args.candidates < 1:
-        raise CommandError(f"--candidates takes a count >= 1, got {args.candidates}", 2)
+    bars = args.bars  # (first, last), checked by its type
     where = bundle_dir(args.bundle)
     if not where.exists():
         raise CommandError(f"no such run or bundle directory: {args.bundle!r}", 2)
-    if not Path(args.file).is_file():
-        raise CommandError(f"no such file: {args.file!r}", 2)
     if Path(args.file).suffix.lower() not in (".mid", ".midi"):
         raise CommandError(f"{args.file}: infill splices into MIDI files (.mid, .midi) only", 2)
     from musegen.io.splice import bar_span, check_target, splice_gap, time_signature_at
@@ -94,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
     views = TranspositionViews.of_bundle(bundle)  # the distribution musegen generate reads
     lean = None if args.key else key_lean(bundle, piece)
     if lean is not None:
-        chain.append(lean[0])
-        print(lean[1].replace("the prime's key", "the file's key"))
+        if lean[0] is not None:  # None: the file has no clear key to lean toward
+            chain.append(lean[0])
+        print(lean[1].replace("the prime", "the file"))
     try:
         filled = infill(
             bundle.model, bundle.tokenizer, bundle.vocabulary, piece, start, end,

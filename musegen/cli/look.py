@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from musegen.cli._common import CommandError, midi_files, print_error, read_pieces
+from musegen.cli._types import existing_file
 
 
 def add_parser(commands: Any) -> None:
@@ -22,7 +23,9 @@ def add_parser(commands: Any) -> None:
     render.add_argument(
         "--out", default=None, help="the WAV file, or a folder for them (default: beside)"
     )
-    render.add_argument("--soundfont", default=None, help="a .sf2 file (default: found)")
+    render.add_argument(
+        "--soundfont", type=existing_file, default=None, help="a .sf2 file (default: found)"
+    )
     render.set_defaults(run=run_render)
 
 

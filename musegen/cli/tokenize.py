@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from musegen.cli._common import DEFAULT_SOURCE, WORKERS_HELP, load
+from musegen.cli._types import positive_int, whole_number
 from musegen.events import Piece
 from musegen.tokens.encodings import encodings
 
@@ -23,9 +24,9 @@ def add_parser(commands: Any) -> None:
         default=DEFAULT_SOURCE,
         help=f"a folder of MIDI files or music21:<composer> (default {DEFAULT_SOURCE})",
     )
-    tokenize.add_argument("--limit", type=int, default=None, help="read at most N files")
+    tokenize.add_argument("--limit", type=positive_int, default=None, help="read at most N files")
     tokenize.add_argument("--parts", choices=("all", "first"), default="all")
-    tokenize.add_argument("--workers", type=int, default=None, help=WORKERS_HELP)
+    tokenize.add_argument("--workers", type=whole_number(1, 4_096), default=None, help=WORKERS_HELP)
     tokenize.add_argument("--quiet", action="store_true", help="no progress bar")
     tokenize.add_argument(
         "--tracks",

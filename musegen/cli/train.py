@@ -10,9 +10,38 @@ from dataclasses import fields
 from typing import Any
 
 from musegen.cli._common import DEFAULT_SOURCE, WORKERS_HELP, CommandError, load, load_scores
+from musegen.cli._types import (
+    SemitoneRange,
+    finite_float,
+    output_folder,
+    positive_int,
+    whole_number,
+)
 from musegen.defaults import TRAINING
 from musegen.tokens.encodings import encodings
-from musegen.training.recipe import Recipe, RecipeError, TrainingError, train
+from musegen.training.recipe import (
+    MAX_TRANSPOSE,
+    NUMBER_RANGES,
+    WHOLE_RANGES,
+    Recipe,
+    RecipeError,
+    TrainingError,
+    train,
+)
+
+MAX_WORKERS = 4_096
+"""The most processes reading files (``--workers``) or training (``--local-workers``)."""
+
+
+def _whole(field: str) -> Any:
+    """The argparse type of a `Recipe` whole number: the range `Recipe` checks."""
+    return whole_number(*WHOLE_RANGES[field])
+
+
+def _number(field: str) -> Any:
+    """The argparse type of a `Recipe` number: the range `Recipe` checks."""
+    low, high, low_open = NUMBER_RANGES[field]
+    return finite_float(low, high, low_open=low_open)
 
 
 def add_parser(commands: Any) -> None:
@@ -24,32 +53,38 @@ def add_parser(commands: Any) -> None:
         "(bench/quality.py, docs/quality.md) unless told otherwise.",
     )
     parser.add_argument("source", nargs="?", default=DEFAULT_SOURCE, help="as for tokenize")
-    parser.add_argument("--out", required=True, help="run directory (bundle, checkpoints, log)")
+    parser.add_argument(
+        "--out", required=True, type=output_folder, help="run directory (bundle, checkpoints, log)"
+    )
     parser.add_argument(
         "--encoding",
         choices=list(encodings()),
         default=TRAINING.encoding,
         help=f"token encoding (default {TRAINING.encoding}; the seed's are 'skuli' .. 'final')",
     )
-    parser.add_argument("--limit", type=int, default=None, help="read at most N files")
+    parser.add_argument("--limit", type=positive_int, default=None, help="read at most N files")
     parser.add_argument("--parts", choices=("all", "first"), default="all")
-    parser.add_argument("--workers", type=int, default=None, help=WORKERS_HELP)
     parser.add_argument(
-        "--seq-len", type=int, default=TRAINING.seq_len, help="tokens per training chunk"
+        "--workers", type=whole_number(1, MAX_WORKERS), default=None, help=WORKERS_HELP
     )
     parser.add_argument(
-        "--units", type=int, nargs="+", default=list(TRAINING.units), help="LSTM sizes"
-    )
+        "--seq-len", type=_whole("seq_len"), default=TRAINING.seq_len,
+        help="tokens per training chunk",
+    )  # fmt: skip
+    parser.add_argument(
+        "--units", type=_whole("units"), nargs="+", default=list(TRAINING.units),
+        help="LSTM sizes",
+    )  # fmt: skip
     parser.add_argument(
         "--minutes",
-        type=float,
+        type=_number("minutes"),
         default=TRAINING.minutes,
         help="train for this many minutes, annealing the learning rate to 0 by then "
         f"(default {TRAINING.minutes:g}); 0 trains by --epochs alone",
     )
     parser.add_argument(
         "--epochs",
-        type=int,
+        type=_whole("epochs"),
         default=None,
         help="most epochs to train (default: as many as --minutes allows; 20 with "
         "--minutes 0, stopping early when the validation loss stops falling)",
@@ -61,15 +96,20 @@ def add_parser(commands: Any) -> None:
         help="with --minutes: the weights of the lowest validation loss, or the last "
         f"(default {TRAINING.keep}; last when nothing can be held out for validation)",
     )
-    parser.add_argument("--batch-size", type=int, default=TRAINING.batch_size)
-    parser.add_argument("--learning-rate", type=float, default=TRAINING.learning_rate)
+    parser.add_argument("--batch-size", type=_whole("batch_size"), default=TRAINING.batch_size)
+    parser.add_argument(
+        "--learning-rate", type=_number("learning_rate"), default=TRAINING.learning_rate,
+        help=f"Adam's first learning rate, > 0 and at most 1 (default {TRAINING.learning_rate:g})",
+    )  # fmt: skip
     parser.add_argument(
         "--transpose",
-        type=int,
+        type=whole_number(-MAX_TRANSPOSE, MAX_TRANSPOSE),
+        action=SemitoneRange,
         nargs=2,
         default=None,
         metavar=("LO", "HI"),
-        help="also train on the songs moved LO..HI semitones (-5 6: all 12 keys; 0 0: none; "
+        help="also train on the songs moved LO..HI semitones, LO <= HI, each from "
+        f"-{MAX_TRANSPOSE} to {MAX_TRANSPOSE} (-5 6: all 12 keys; 0 0: none; "
         f"default {TRAINING.transpose}, none with --normalize-keys or --tracks)",
     )
     parser.add_argument(
@@ -82,17 +122,17 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument(
         "--views",
-        type=int,
+        type=_whole("views"),
         default=None,
         metavar="N",
         help="read the trained model in the keys N semitones each way around the music's, its "
-        "predictions averaged, for the held-out NLL and in generate (default "
-        f"{TRAINING.views} with --transpose, at most as far as it moves the songs each way; "
-        "else 0; docs/training.md)",
+        f"predictions averaged, for the held-out NLL and in generate (0 to "
+        f"{WHOLE_RANGES['views'][1]}; default {TRAINING.views} with --transpose, at most as far "
+        "as it moves the songs each way; else 0; docs/training.md)",
     )
     parser.add_argument(
         "--min-count",
-        type=int,
+        type=_whole("min_count"),
         default=1,
         help="keep tokens seen at least this often; rarer ones become <unk> (never generated)",
     )
@@ -104,13 +144,13 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument(
         "--local-workers",
-        type=int,
+        type=whole_number(1, MAX_WORKERS),
         default=None,
         metavar="N",
         help="train as a cluster of N worker processes on this machine (to try "
         "multi-machine training; on several machines set TF_CONFIG instead, docs/scale.md)",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=_whole("seed"), default=0, help="0 to 2**32 - 1")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=run)
 

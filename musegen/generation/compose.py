@@ -15,6 +15,10 @@ there, so a chord asked for bar 3 sounds under the notes of bar 3 of the file.
 - A new event that a step places before the zero (a note-level spelling may
   step back into the prime's last event) starts at 0 in the file, ending where
   it ended: the processors read it at 0 too.
+- A prime note the vocabulary cannot spell (a pitch, or a band's instrument, it
+  never learnt) is left out whole, its duration with it, and `Composition.messages`
+  counts and names them; a prime with none left, an empty one and a drums-only
+  one are refused, each saying which.
 
 Examples:
     >>> from musegen.tokens.note_tokenizer import NoteTokenizer
@@ -40,13 +44,14 @@ from typing import Any
 import numpy as np
 
 from musegen._metre import bar_length, parse_time_signature
+from musegen._words import plural
 from musegen.defaults import GENERATION
 from musegen.events import Event, Piece
 from musegen.generation import processors as _processors
 from musegen.generation import samplers
 from musegen.generation._clock import Clock, LengthStop, Time
 from musegen.generation.beam import beam_search
-from musegen.generation.decoding import _steps_for, generate, prime_ids
+from musegen.generation.decoding import _steps_for, generate
 from musegen.generation.processors import ChordProgression, KeyConstraint, PitchClassHistogram
 from musegen.generation.views import TranspositionViews
 from musegen.io.tracks import Score, Track
@@ -98,8 +103,9 @@ class Composition:
         prime: The prime's ids, as the model read them (ending on a whole event).
         how: The decoding, e.g. ``"TopPSampler (p=0.9), read in 7 keys"`` or ``"beam 4"``.
         views: The keys the model was read in (1: the model alone).
-        messages: Lines worth telling: the key leaned toward, prime tokens the
-            vocabulary lacks, a length not reached.
+        messages: Lines worth telling: the key leaned toward (or that the prime
+            has no clear key), prime notes and tokens the vocabulary lacks, a
+            length not reached.
     """
 
     pieces: tuple[Continuation, ...]
@@ -157,9 +163,10 @@ def compose(
         seed: Seed of the sampling.
 
     Raises:
-        ValueError: for a bad length, metre, prime, sampler or processor, beam
-            search asked for several pieces, or steering a tokenizer that
-            cannot describe its tokens.
+        ValueError: for a bad length, metre, sampler or processor; a prime that
+            is empty, drums only (for a single-track bundle) or holds no note of
+            the vocabulary; beam search asked for several pieces, or steering a
+            tokenizer that cannot describe its tokens.
     """
     if bars is not None and quarters is not None:
         raise ValueError("give the length in bars or in quarters, not both")
@@ -198,7 +205,8 @@ def compose(
         heard = music or bundle.tokenizer.decode(bundle.vocabulary.decode(ids))
         lean = key_lean(bundle, heard, strength=key_strength, views=views)
         if lean is not None:
-            chain.append(lean[0])
+            if lean[0] is not None:  # None: the prime has no clear key to lean toward
+                chain.append(lean[0])
             messages.append(lean[1])
     elif key_strength is not None:
         _strength(bundle, key_strength, views)  # checked all the same
@@ -338,12 +346,14 @@ def key_lean(
     *,
     strength: float | None = None,
     views: int | None = None,
-) -> tuple[PitchClassHistogram, str] | None:
+) -> tuple[PitchClassHistogram | None, str] | None:
     """The soft pull toward `music`'s key that `compose` adds, and the line that says so.
 
     None for a model read in one key (unless `strength` is given), a strength
     of 0 or music without pitches (`compose` adds none with a key, nor for a
-    band). `musegen infill` leans the gap so.
+    band). Music whose notes tie several keys (`musegen.keys.tied_keys`: a
+    chromatic run, a lone triad) has no key to lean toward: the pull is None
+    and the line says so. `musegen infill` leans the gap so.
 
     Examples:
         >>> from musegen.tokens.note_tokenizer import NoteTokenizer
@@ -354,17 +364,26 @@ def key_lean(
         >>> music = Piece(tuple(Event(i, 1, (p,)) for i, p in enumerate([60, 62, 64, 65, 67, 60])))
         >>> key_lean(bundle, music, strength=0.5)[1]
         "leaning toward C major, the prime's key (key strength 0.5; 0: not at all)"
+        >>> key_lean(bundle, Piece((Event(0, 1, (60, 64, 67)),)), strength=0.5)
+        (None, 'the prime has no clear key (C major and G major hold as many of its notes): \
+none is leaned toward')
     """
     strength = _strength(bundle, strength, views)
     if isinstance(music, Score):
         music = music.merged()
     if not strength or not any(e.pitches for e in music.events):
         return None
-    from musegen.keys import best_key
+    from musegen.keys import tied_keys
 
-    found = best_key(music)
-    line = f"leaning toward {found}, the prime's key (key strength {strength:g}; 0: not at all)"
-    return PitchClassHistogram.of_key(found, strength), line
+    keys = tied_keys(music)
+    if len(keys) > 1:
+        named = (
+            " and ".join(keys) if len(keys) == 2 else f"{len(keys)} keys, {keys[0]} to {keys[-1]},"
+        )
+        tie = f"the prime has no clear key ({named} hold as many of its notes)"
+        return None, f"{tie}: none is leaned toward"
+    line = f"leaning toward {keys[0]}, the prime's key (key strength {strength:g}; 0: not at all)"
+    return PitchClassHistogram.of_key(keys[0], strength), line
 
 
 def _strength(bundle: Bundle, strength: float | None, views: int | None) -> float:
@@ -396,22 +415,46 @@ def _new_events(whole: Sequence[Event], prime: Sequence[Event], zero: float) -> 
 
 
 def _read_prime(prime: Any, band: bool) -> Piece | Score | None:
-    """The prime's music when it is music or a file; None for ids, tokens or nothing."""
+    """The prime's music when it is music or a file; None for ids, tokens or nothing.
+
+    Raises:
+        ValueError: for music with no note to continue: empty, or drums only for a
+            single-track bundle (a band's drums are notes like its others), saying which.
+    """
     from musegen.io.reading import read_piece, read_tracks
 
     if isinstance(prime, (Piece, Score)):
         if band and isinstance(prime, Piece):
-            return Score((Track(prime, program=0),), tempo=prime.tempo,
-                         time_signature=prime.time_signature)  # fmt: skip
-        return prime.merged() if isinstance(prime, Score) and not band else prime
+            music: Piece | Score = Score((Track(prime, program=0),), tempo=prime.tempo,
+                                         time_signature=prime.time_signature)  # fmt: skip
+        else:
+            music = prime.merged() if isinstance(prime, Score) and not band else prime
+        _check_notes(music, prime, band, "the prime")
+        return music
     if isinstance(prime, (str, os.PathLike)):
         path = Path(prime)
-        music: Piece | Score = read_tracks(path) if band else read_piece(path)
-        pitched = music.merged() if isinstance(music, Score) else music
-        if not pitched.notes:
-            raise ValueError(f"{path}: no pitched notes to continue (empty or drums only)")
+        music = read_tracks(path) if band else read_piece(path)
+        _check_notes(music, path, band, str(path))
         return replace(music, **_at_the_end(path))  # the music goes on in the metre it ends in
     return None
+
+
+def _check_notes(music: Piece | Score, given: Any, band: bool, name: str) -> None:
+    """Raise ValueError when `music` has no note to continue: `name` is empty, or drums only."""
+    notes = music.merged(drums=band) if isinstance(music, Score) else music
+    if notes.notes:
+        return
+    if isinstance(given, Path):  # the reader left the drums out: were there any?
+        from musegen.io.reading import MidiReadError, read_tracks
+
+        try:
+            given = read_tracks(given)
+        except MidiReadError:
+            given = music
+    drums = isinstance(given, Score) and any(t.is_drum and t.piece.notes for t in given.tracks)
+    if drums:
+        raise ValueError(f"{name} has no pitched notes (drums only): nothing to continue")
+    raise ValueError(f"{name} is empty: no notes to continue")
 
 
 def _at_the_end(path: Path) -> dict[str, Any]:
@@ -437,9 +480,29 @@ def _at_the_end(path: Path) -> dict[str, Any]:
 
 
 def _prime_ids(bundle: Bundle, prime: Any, music: Any, messages: list[str]) -> list[int]:
-    """The prime's ids: given, encoded from its music or tokens, or the bundle's stored prime."""
+    """The prime's ids: given, encoded from its music or tokens, or the bundle's stored prime.
+
+    Music loses the notes the vocabulary cannot spell before it is encoded
+    (`_spelt`), so that no duration or step is left without its notes; tokens
+    the vocabulary still lacks are left out. Each is counted in `messages`.
+
+    Raises:
+        ValueError: when no note (or, for tokens, no token) of the vocabulary is left.
+    """
     vocabulary = bundle.vocabulary
     if music is not None:
+        music, lacking, total, named = _spelt(bundle, music)
+        if lacking == total:
+            raise ValueError(
+                f"none of the prime's {plural(total, 'note')} is in the bundle's vocabulary "
+                f"(e.g. {', '.join(named)}): nothing to continue"
+            )
+        if lacking:
+            verb, were = ("is", "was") if lacking == 1 else ("are", "were")
+            messages.append(
+                f"{lacking} of {total} prime notes {verb} not in the bundle's vocabulary "
+                f"(e.g. {', '.join(named)}) and {were} skipped"
+            )
         tokens = bundle.tokenizer.encode(music)
     elif prime is None:
         return [int(i) for i in bundle.metadata.get("prime") or [2]]
@@ -447,13 +510,79 @@ def _prime_ids(bundle: Bundle, prime: Any, music: Any, messages: list[str]) -> l
         tokens = list(prime)
     else:
         return [int(i) for i in prime]
-    ids = prime_ids(tokens, vocabulary, unknown="skip")  # raises when none is left
-    if len(ids) < len(tokens):
-        messages.append(
-            f"the prime has {len(tokens) - len(ids)} of {len(tokens)} tokens the vocabulary "
-            "lacks; they were left out"
+    if not tokens:
+        raise ValueError("the prime is empty: no tokens to continue")
+    mapped = vocabulary.encode(tokens)
+    unknown = [t for t, i in zip(tokens, mapped, strict=True) if i == vocabulary.unk_id]
+    named = list(dict.fromkeys(unknown))[:_NAMED]
+    if len(unknown) == len(tokens):
+        raise ValueError(
+            f"none of the prime's {plural(len(tokens), 'token')} is in the bundle's vocabulary"
+            + (f" (e.g. {', '.join(named)})" if named else "")
         )
-    return ids
+    if unknown:
+        verb, were = ("is", "was") if len(unknown) == 1 else ("are", "were")
+        messages.append(
+            f"{len(unknown)} of {len(tokens)} prime tokens {verb} not in the bundle's "
+            f"vocabulary (e.g. {', '.join(named)}) and {were} skipped"
+        )
+    return [i for i in mapped if i != vocabulary.unk_id]
+
+
+_NAMED = 3
+"""How many of the tokens a prime lacks a message names."""
+
+
+def _spelt(bundle: Bundle, music: Piece | Score) -> tuple[Piece | Score, int, int, list[str]]:
+    """`music` without the notes the vocabulary cannot spell, and (left out, notes, named).
+
+    A note is spelt when every token that carries it in a note of its own (its
+    pitch, and a band's instrument: what `TokenInfo.kind` calls ``"pitch"`` and
+    ``"instrument"``) is in the vocabulary. A tokenizer whose tokens carry whole
+    events (or that cannot describe them) keeps every note: its unknown tokens
+    are left out one by one.
+    """
+    tokenizer, vocabulary = bundle.tokenizer, bundle.vocabulary
+    known: dict[tuple[Any, int], list[str]] = {}  # (instrument, pitch) -> the tokens it lacks
+
+    def lacks(track: Track | None, pitch: int) -> list[str]:
+        key = (None if track is None else (track.program, track.is_drum), pitch)
+        if key not in known:
+            alone = Piece((Event(0.0, 1.0, (pitch,)),))
+            one: Any = alone if track is None else Score((replace(track, piece=alone),))
+            try:
+                carried = [t for t in tokenizer.encode(one)
+                           if tokenizer.describe(t).kind in ("pitch", "instrument")]  # fmt: skip
+            except (AttributeError, NotImplementedError, TypeError, ValueError):
+                carried = []  # no describe(): left to the tokens
+            known[key] = [t for t in carried if t not in vocabulary]
+        return known[key]
+
+    total, left_out = 0, 0
+    named: list[str] = []
+
+    def kept(piece: Piece, track: Track | None) -> Piece:
+        nonlocal total, left_out
+        events = []
+        for event in piece.events:
+            pitches = []
+            for pitch in event.pitches:
+                missing = lacks(track, pitch)
+                named.extend(t for t in missing if t not in named)
+                if not missing:
+                    pitches.append(pitch)
+            total += len(event.pitches)
+            left_out += len(event.pitches) - len(pitches)
+            if pitches or event.is_rest:
+                events.append(replace(event, pitches=tuple(pitches)))
+        return piece.with_events(events)
+
+    if isinstance(music, Score):
+        tracks = tuple(replace(t, piece=kept(t.piece, t)) for t in music.tracks)
+        music = replace(music, tracks=tuple(t for t in tracks if t.piece.notes))
+    else:
+        music = kept(music, None)
+    return music, left_out, total, named[:_NAMED]
 
 
 def _in_metre(processor: Any, signature: str) -> Any:

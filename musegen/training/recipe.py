@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import shutil
 import time
@@ -73,6 +74,55 @@ class TrainingError(Exception):
         >>> str(TrainingError("runs/x holds the backup of an interrupted run"))
         'runs/x holds the backup of an interrupted run'
     """
+
+
+MAX_VIEWS = 11
+"""The most semitones each way a model is read in (``views``): -11..+11 reads every key once
+each way; a view an octave off adds no key, only a register."""
+
+MAX_TRANSPOSE = 12
+"""The most semitones a training song is moved each way (``transpose``): an octave."""
+
+WHOLE_RANGES: dict[str, tuple[int, int | None]] = {
+    "seq_len": (1, 65_536),
+    "units": (1, 8_192),
+    "epochs": (1, 1_000_000),
+    "batch_size": (1, 65_536),
+    "views": (0, MAX_VIEWS),
+    "min_count": (1, None),
+    "seed": (0, 2**32 - 1),
+}
+"""The whole numbers a `Recipe` takes, ``(low, high)`` (None: no bound); ``units``: each size.
+The seed is 32-bit, as numpy's and Keras's are."""
+
+NUMBER_RANGES: dict[str, tuple[float, float, bool]] = {
+    "minutes": (0.0, 525_600.0, False),
+    "learning_rate": (0.0, 1.0, True),
+}
+"""The finite numbers a `Recipe` takes, ``(low, high, low excluded)``: a year's minutes at
+most; a learning rate above 1 sends Adam's loss to NaN, one <= 0 trains backwards or not at all."""
+
+
+def _option(name: str) -> str:
+    """``--seq-len``: how ``musegen train`` spells the `Recipe` field `name`."""
+    return "--" + name.replace("_", "-")
+
+
+def _check_whole(name: str, value: Any) -> None:
+    low, high = WHOLE_RANGES[name]
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not whole or value < low or (high is not None and value > high):
+        takes = f">= {low}" if high is None else f"from {low} to {high}"
+        raise RecipeError(f"{_option(name)} takes a whole number {takes}, got {value!r}")
+
+
+def _check_number(name: str, value: Any) -> None:
+    low, high, open_low = NUMBER_RANGES[name]
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (number and math.isfinite(value) and (low < value if open_low else low <= value)
+            and value <= high):  # fmt: skip
+        first = f"> {low:g} and at most" if open_low else f"from {low:g} to"
+        raise RecipeError(f"{_option(name)} takes a finite number {first} {high:g}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -133,11 +183,38 @@ class Recipe:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        self._check_ranges()
         if self.keep not in (None, "best", "last"):
             raise RecipeError(f"--keep takes 'best' or 'last', got {self.keep!r}")
         if not self.tracks and self.encoding not in encodings():
             raise RecipeError(f"--encoding: no encoding {self.encoding!r}")
         self._decided()
+
+    def _check_ranges(self) -> None:
+        """Refuse, naming the option, a number no run can use (`WHOLE_RANGES`, `NUMBER_RANGES`)."""
+        for name in ("seq_len", "batch_size", "min_count", "seed"):
+            _check_whole(name, getattr(self, name))
+        for name in ("epochs", "views"):
+            if getattr(self, name) is not None:
+                _check_whole(name, getattr(self, name))
+        if isinstance(self.units, str) or not isinstance(self.units, Sequence) or not self.units:
+            raise RecipeError(f"--units takes one or more LSTM sizes, got {self.units!r}")
+        for size in self.units:
+            _check_whole("units", size)
+        for name in NUMBER_RANGES:
+            _check_number(name, getattr(self, name))
+        if self.transpose is not None:
+            moves = tuple(self.transpose) if isinstance(self.transpose, Sequence) else ()
+            limit = MAX_TRANSPOSE
+            if not (
+                len(moves) == 2
+                and all(isinstance(m, numbers.Integral) and -limit <= m <= limit for m in moves)
+                and moves[0] <= moves[1]
+            ):
+                raise RecipeError(
+                    f"--transpose takes LO HI, whole numbers from -{limit} to {limit} with "
+                    f"LO <= HI, got {self.transpose!r}"
+                )
 
     def resolved(self) -> Recipe:
         """This recipe with every default that depends on the others decided (`keep` aside).
