@@ -163,7 +163,7 @@ if TYPE_CHECKING:
         save_bundle,
         shipped_bundles,
     )
-    from musegen.training.checkpoints import Backup, BestCheckpoint, HistoryLog
+    from musegen.training.checkpoints import Backup, BestCheckpoint, HistoryLog, run_history
     from musegen.training.custom_loop import (
         barrier,
         fit_custom,
@@ -182,6 +182,7 @@ if TYPE_CHECKING:
     from musegen.training.launch import WorkerError, local_cluster, run_local_workers
     from musegen.training.model import build_lstm, scale_ids, skuli_lstm
     from musegen.training.recipe import Recipe, RecipeError, TrainingError, TrainResult, train
+    from musegen.training.run_lock import LOCK_NAME, RunLock, RunLockedError, is_chief_process
     from musegen.training.shards import (
         INDEX_NAME,
         ShardedDataset,
@@ -222,6 +223,11 @@ _LAZY = {
     "save_bundle": "musegen.training.bundle",
     "shipped_bundles": "musegen.training.bundle",
     "Backup": "musegen.training.checkpoints",
+    "run_history": "musegen.training.checkpoints",
+    "LOCK_NAME": "musegen.training.run_lock",
+    "RunLock": "musegen.training.run_lock",
+    "RunLockedError": "musegen.training.run_lock",
+    "is_chief_process": "musegen.training.run_lock",
     "BestCheckpoint": "musegen.training.checkpoints",
     "HistoryLog": "musegen.training.checkpoints",
     "barrier": "musegen.training.custom_loop",
@@ -273,6 +279,11 @@ __all__ = [
     "ArgmaxSampler",
     "AudioError",
     "Backup",
+    "run_history",
+    "LOCK_NAME",
+    "RunLock",
+    "RunLockedError",
+    "is_chief_process",
     "bar_span",
     "barrier",
     "BaseProcessor",

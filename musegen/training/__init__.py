@@ -10,6 +10,7 @@ One module per concept; every public name is importable from `musegen` too.
 - `musegen.training.launch`
 - `musegen.training.model`
 - `musegen.training.recipe`: what `musegen train` decides, as one library function (`train`)
+- `musegen.training.run_lock`: one writer per run directory (`RunLock`)
 - `musegen.training.shards`
 - `musegen.training.time_budget`
 """

@@ -123,11 +123,13 @@ def training_callbacks(
     for stale in [*folder.glob(".*.tmp.*"), *folder.glob("backup/.*.tmp.*")]:
         stale.unlink(missing_ok=True)  # the temporary file of a write that was killed
     history = folder / "history.csv"
+    best = BestCheckpoint(folder / "best.keras", monitor, history)
+    backup = Backup(folder / "backup", budget, keep=keep_backup, callbacks=[best, *stopping])
     return [  # the backup last: an epoch is logged before the backup says it is done
-        BestCheckpoint(folder / "best.keras", monitor, history),
+        best,
         *stopping,
         HistoryLog(history),
-        *([Backup(folder / "backup", budget, keep=keep_backup)] if resume else []),
+        *([backup] if resume else []),
     ]
 
 
@@ -199,11 +201,15 @@ def fit(
             ],
             verbose=verbose,
         )
+    batches = data.batches(batch_size)
     return model.fit(
-        data.batches(batch_size),
+        batches,
         validation_data=data.batches(batch_size, split="val") if data.num_val else None,
         epochs=epochs,
-        callbacks=[*training_callbacks(run_dir, **options), *callbacks],
+        callbacks=[
+            *_in_order(training_callbacks(run_dir, **options), callbacks),
+            _Reshuffled(batches),
+        ],
         shuffle=False,  # the dataset reshuffles itself every epoch
         verbose=verbose,
     )
@@ -220,3 +226,45 @@ def _check_same_model(run_dir: Path, model: keras.Model) -> None:
                 "use another run directory, or delete its backup/ folder to start afresh"
             )
     atomic_write_text(record, architecture)
+
+
+def _in_order(
+    own: Sequence[keras.callbacks.Callback], given: Sequence[keras.callbacks.Callback]
+) -> list[keras.callbacks.Callback]:
+    """`own` and `given`, the given early stopping (or best checkpoint) before the backup.
+
+    The backup keeps their state: it saves it once they have seen the epoch, and
+    restores it once their ``on_train_begin`` has reset it.
+    """
+    watched = [c for c in given if isinstance(c, (keras.callbacks.EarlyStopping, BestCheckpoint))]
+    backups = [c for c in own if isinstance(c, Backup)]
+    for backup in backups:
+        backup.callbacks.extend(watched)
+    first = [c for c in own if not isinstance(c, Backup)]
+    return [*first, *watched, *backups, *(c for c in given if c not in watched)]
+
+
+class _Reshuffled(keras.callbacks.Callback):
+    """A resumed run's first epoch reads the training examples in that epoch's order.
+
+    The dataset reshuffles on every pass, from its seed: each pass started draws
+    the next order. Keras 3 starts two passes an epoch over a dataset of known
+    length (one as the epoch begins, after ``on_epoch_begin``, one when it ends)
+    and one over a dataset of unknown length; starting (and dropping) as many per
+    epoch already trained gives the resumed epochs the orders the whole run saw.
+    """
+
+    def __init__(self, batches: Any) -> None:
+        super().__init__()
+        self.batches = batches
+        self.started = False
+
+    def on_train_begin(self, logs: Any = None) -> None:
+        self.started = False
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        if not self.started:
+            self.started = True
+            passes = 2 if (self.params or {}).get("steps") else 1
+            for _ in range(epoch * passes):
+                iter(self.batches)

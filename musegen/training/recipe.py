@@ -34,7 +34,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence, Sized
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from musegen._files import atomic_save, atomic_write_text
@@ -45,6 +44,7 @@ from musegen.io.corpus import Corpus
 from musegen.io.tracks import Score
 from musegen.tokens.encodings import encodings
 from musegen.tokens.vocabulary import Vocabulary
+from musegen.training.run_lock import RunLock, RunLockedError, is_chief_process
 
 __all__ = ["Recipe", "RecipeError", "TrainResult", "TrainingError", "train"]
 
@@ -326,7 +326,11 @@ def train(
     Reading the music forks processes: read it before TensorFlow starts (this
     starts it). With ``TF_CONFIG`` set this process is one worker of a cluster;
     only the chief writes the run directory. A rerun in the same `out` resumes
-    an interrupted training, or writes the bundle of one that had ended.
+    an interrupted training, or writes the bundle of one that had ended; it
+    keeps what the whole run would have (the best epoch and its weights, early
+    stopping, the history of every epoch, the steps). The run directory is
+    locked while the run lasts (`musegen.training.run_lock.RunLock`): a second
+    run in it is refused, a lock left by a killed run taken over with one line.
 
     Args:
         music: A `musegen.io.corpus.Corpus` or pieces; scores with ``recipe.tracks``.
@@ -348,8 +352,8 @@ def train(
     Raises:
         RecipeError: for options that do not go together, or ``keep="best"``
             without validation data.
-        TrainingError: when `out` holds another model's backup, or a worker of
-            the cluster went away.
+        TrainingError: when `out` holds another model's backup, is another run's
+            (its lock names the holder), or a worker of the cluster went away.
 
     Examples:
         >>> import tempfile
@@ -377,12 +381,37 @@ def train(
         )
     if any(isinstance(p, Score) != recipe.tracks for p in pieces):
         raise RecipeError("--tracks trains on scores (read_tracks), else on pieces")
+    lock = RunLock(out, progress=progress)
+    if is_chief_process():  # the one process of a cluster that writes the run directory
+        try:
+            lock.acquire()
+        except RunLockedError as err:
+            raise TrainingError(str(err)) from None
+    try:
+        return _train(pieces, summary, out, recipe, read, scorer, views_of, verbose, progress)
+    finally:
+        lock.release()
+
+
+def _train(
+    pieces: list[Any],
+    summary: str,
+    out: str | os.PathLike[str],
+    recipe: Recipe,
+    read: Mapping[str, Any] | None,
+    scorer: Callable[..., float] | None,
+    views_of: Callable[[Any, Vocabulary, int], Sized | None] | None,
+    verbose: int | str,
+    progress: Callable[[str], object],
+) -> TrainResult:
+    """`train` once the run directory is this process's (see there)."""
     from musegen._quiet import start_tensorflow
 
     start_tensorflow()
     import tensorflow as tf
 
     from musegen.training.bundle import save_bundle
+    from musegen.training.checkpoints import run_history
     from musegen.training.custom_loop import barrier, is_chief
     from musegen.training.dataset import SequenceDataset, normalized, split_pieces, transposed
     from musegen.training.fitting import distribution_strategy, fit
@@ -440,9 +469,9 @@ def train(
         callbacks.append(keras.callbacks.EarlyStopping(patience=10**9, restore_best_weights=True))
     run_dir = Path(out)
     trained = _Trained(run_dir, progress) if is_chief(strategy) else None
-    history = trained.restore(model) if trained is not None else None
+    restored = trained.restore(model) if trained is not None else None
     try:
-        if history is None:  # else the training had ended and only its bundle was missing
+        if restored is None:  # else the training had ended and only its bundle was missing
             history = fit(
                 model,
                 data,
@@ -454,8 +483,14 @@ def train(
                 patience=None if by_time else 5,
                 keep_backup=True,  # until the trained weights are saved (a cluster's goes at once)
             )
+            # the whole run's: Keras' History of a resumed run holds the epochs it trained
+            losses = run_history(run_dir / "history.csv") if trained is not None else {}
+            losses = losses or {k: [float(x) for x in v] for k, v in history.history.items()}
+            done = budget.steps if budget else None  # of the whole run (the backup keeps them)
             if trained is not None:
-                trained.save(model, history.history)
+                trained.save(model, losses, done)
+        else:
+            losses, done = restored
     except ValueError as err:  # another model's backup, a cluster share without a batch
         raise TrainingError(str(err)) from err
     except tf.errors.UnavailableError as err:  # a peer of the cluster went away mid-step
@@ -463,7 +498,6 @@ def train(
             "lost contact with another worker of the cluster; start every worker again "
             f"with the same command to resume from {run_dir / 'backup'}"
         ) from err
-    losses = {k: [float(x) for x in v] for k, v in history.history.items()}
     kept = None
     if keep_best:
         val_losses = losses["val_loss"]
@@ -479,9 +513,10 @@ def train(
     nll = None
     if scorer is not None:
         nll = _held_out_nll(data, val_pieces, model, scorer, bool(recipe.normalize_keys), views)
-    steps = plural(budget.steps, "step") if budget else plural(len(history.epoch), "epoch")
-    if budget and not budget.steps and history.epoch:
-        steps = f"{plural(len(history.epoch), 'epoch')} (before the restart)"
+    epochs_trained = plural(len(next(iter(losses.values()), [])), "epoch")
+    steps = plural(done, "step") if done is not None else epochs_trained
+    if budget and done is None:  # the record of an older musegen, without the steps
+        steps = f"{epochs_trained} (before the restart)"
     progress(
         f"trained {steps} in {seconds / 60:.1f} min"
         + (f"; held-out NLL {nll:.2f} nats per quarter note" if nll is not None else "")
@@ -600,29 +635,30 @@ class _Trained:
         self.backup = run_dir / "backup"
         self.progress = progress
 
-    def save(self, model: Any, history: dict[str, list[float]]) -> None:
+    def save(self, model: Any, history: dict[str, list[float]], steps: int | None) -> None:
         atomic_save(self.weights, model.save_weights)
         floats = {k: [float(x) for x in v] for k, v in history.items()}
-        atomic_write_text(self.record, json.dumps({"history": floats}))  # last: the marker
+        record = {"history": floats, "steps": steps}
+        atomic_write_text(self.record, json.dumps(record))  # last: the marker
         shutil.rmtree(self.backup, ignore_errors=True)
 
-    def restore(self, model: Any) -> Any:
-        """The history of the training that ended (its weights loaded), or None."""
+    def restore(self, model: Any) -> tuple[dict[str, list[float]], int | None] | None:
+        """The history and steps of the training that ended (its weights loaded), or None."""
         if not self.record.is_file():
             self.remove()  # a leftover of a kill while saving: the backup is still there
             return None
         try:
-            history = json.loads(self.record.read_text(encoding="utf-8"))["history"]
+            record = json.loads(self.record.read_text(encoding="utf-8"))
+            history, steps = record["history"], record.get("steps")
             model.load_weights(self.weights)
         except Exception as err:  # a foreign or damaged file: train again
             self.progress(f"{self.record}: unreadable ({type(err).__name__}); training again")
             self.remove()
             return None
-        epochs = len(next(iter(history.values()), []))
         self.progress(
             f"training had ended before the bundle was written: writing it from {self.weights}"
         )
-        return SimpleNamespace(history=history, epoch=list(range(epochs)))
+        return history, steps
 
     def remove(self) -> None:
         self.record.unlink(missing_ok=True)
