@@ -321,3 +321,57 @@ def test_key_signatures_at_one_tick_read_the_same_whatever_the_hash_seed():
         for seed in (0, 1, 2, 3)
     }  # fmt: skip
     assert seen == {"((0.0, 'B minor'),)\n"}
+
+
+# -- the tick-keeping paths (splice, a prime's last tempo, render) skip bad tempos too ---------
+
+BAD_TEMPOS = {
+    "zero": [tempo(500_000), tempo(0, delta=960), *note(60, delta=0), *note(62)],
+    "one byte": [tempo(500_000), (960, (0xFF, 0x51, 1, 7)), *note(60), *note(62)],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_TEMPOS))
+def test_symusic_paths_keep_only_the_tempos_the_readers_read(tmp_path, kind):
+    """symusic reads a tempo of 0 as infinite and a 1-byte one as a made-up tempo; read_symusic not."""
+    from musegen.generation.compose import _at_the_end
+    from musegen.io.audio import _playable
+    from musegen.io.midi_fast import read_symusic
+
+    path = tmp_path / "bad.mid"
+    path.write_bytes(midi([BAD_TEMPOS[kind]]))
+    assert len(symusic.Score(str(path)).tempos) == 2  # symusic keeps the bad one
+    assert [(t.time, t.mspq) for t in read_symusic(path).tempos] == [(0, 500_000)]
+    assert _at_the_end(path)["tempo"] == 120.0  # the last tempo the readers read
+    copy = _playable(path, tmp_path / "copy.mid")  # what FluidSynth plays
+    assert copy != path
+    assert [m.tempo for t in mido.MidiFile(copy).tracks for m in t if m.type == "set_tempo"] == [
+        500_000
+    ]
+
+
+def test_a_splice_into_a_file_with_a_tempo_of_zero_writes_no_tempo_of_zero(tmp_path):
+    from musegen.io.splice import splice_gap
+
+    path = tmp_path / "zero.mid"
+    path.write_bytes(midi([[tempo(0), *note(60), *note(62), *note(64), *note(65)]]))
+    out = tmp_path / "out.mid"
+    splice_gap(path, [Event(1, 1, (67,))], 1.0, 2.0, out)
+    tempos = [m.tempo for t in mido.MidiFile(out).tracks for m in t if m.type == "set_tempo"]
+    assert 0 not in tempos
+    assert pretty_midi_end(out) == pytest.approx(2.0)  # four quarters at 120 bpm
+
+
+def pretty_midi_end(path: Path) -> float:
+    pretty_midi = pytest.importorskip("pretty_midi")
+    return float(pretty_midi.PrettyMIDI(str(path)).get_end_time())
+
+
+def test_infill_on_a_file_the_readers_refuse_exits_1_naming_it(tmp_path):
+    from musegen.cli import main
+
+    path = tmp_path / "bad.mid"
+    path.write_bytes(midi([[(0, (0x90, 200, 80)), (480, (0x80, 60, 0))]]))
+    assert main(["infill", "musegen:chorales", str(path), "--bars", "1:1", "--out",
+                 str(tmp_path / "out.mid")]) == 1  # fmt: skip
+    assert not (tmp_path / "out.mid").exists()

@@ -54,11 +54,14 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"no such run or bundle directory: {args.bundle!r}", 2)
     if Path(args.file).suffix.lower() not in (".mid", ".midi"):
         raise CommandError(f"{args.file}: infill splices into MIDI files (.mid, .midi) only", 2)
+    from musegen.io._midi_common import MidiReadError
     from musegen.io.splice import bar_span, check_target, splice_gap, time_signature_at
 
     try:
         out = check_target(args.file, args.out)
         start, end = bar_span(args.file, *bars)
+    except MidiReadError as err:  # the file, not the arguments
+        raise CommandError(str(err)) from None
     except ValueError as err:
         raise CommandError(f"{args.file}: {err}", 2) from None
     metre = time_signature_at(args.file, start)
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from musegen.generation.compose import key_lean
     from musegen.generation.infill import infill
     from musegen.generation.views import TranspositionViews
-    from musegen.io.reading import MidiReadError, read_midi
+    from musegen.io.reading import read_midi
     from musegen.training.bundle import BundleError, load_bundle
 
     try:

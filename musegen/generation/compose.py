@@ -461,11 +461,12 @@ def _at_the_end(path: Path) -> dict[str, Any]:
     """The tempo and metre a MIDI file is in where it ends (its last changes); {} for others."""
     if path.suffix.lower() not in (".mid", ".midi"):
         return {}
-    import symusic
+    from musegen.io.midi_fast import read_symusic
+    from musegen.io.reading import MidiReadError
 
     try:
-        score: Any = symusic.Score(str(path))
-    except Exception:  # already read once: the reader named any fault
+        score: Any = read_symusic(path)  # its tempos as the readers read them (none of 0)
+    except MidiReadError:  # already read once: the reader named any fault
         return {}
     found: dict[str, Any] = {}
     if len(score.tempos):

@@ -98,7 +98,8 @@ def render_wav(
         source: A `Piece` or a `Score` (written to a temporary MIDI file with
             `musegen.io.writing.write_midi`: a score keeps its programs and drums),
             or the path of a MIDI file, which FluidSynth plays as it is (its
-            instruments, drums and tempo changes).
+            instruments, drums and tempo changes; tempos of 0 and malformed
+            tempo events, which the readers skip, are left out of a copy).
         wav_path: Where to write the WAV file.
         soundfont: The ``.sf2`` file to play with; see `find_soundfont`.
         sample_rate: Samples per second, 8000 to 96000.
@@ -110,6 +111,7 @@ def render_wav(
         AudioError: FluidSynth or a soundfont is missing (the message says how to
             install them), or FluidSynth failed (its message is included).
         FileNotFoundError: `source` is a path that does not exist.
+        MidiReadError: `source` is a MIDI file the readers refuse (named).
         ValueError: `sample_rate` is out of FluidSynth's range.
 
     Examples:
@@ -132,7 +134,7 @@ def render_wav(
 
             midi = write_midi(source, Path(work) / "piece.mid")
         else:
-            midi = Path(source)
+            midi = _playable(Path(source), Path(work) / "tempos.mid")
         rendered = Path(work) / "out.wav"
         command = [program, "-ni", "-q", "-F", str(rendered), "-T", "wav"]
         command += ["-r", str(sample_rate), str(font), str(midi)]
@@ -147,3 +149,16 @@ def render_wav(
                 f"(exit code {result.returncode}): {detail}"
             )
         return atomic_write_bytes(wav_path, rendered.read_bytes())
+
+
+def _playable(path: Path, copy: Path) -> Path:
+    """`path`, or for a MIDI file with tempos the readers skip, a copy at `copy` without them."""
+    if path.suffix.lower() not in (".mid", ".midi"):
+        return path
+    from musegen.io.midi_fast import _read, read_symusic
+
+    _, _, tracks = _read(path)
+    if not any(t.invalid_tempos for t in tracks):
+        return path  # FluidSynth plays the file's own bytes
+    copy.write_bytes(read_symusic(path).dumps_midi())
+    return copy

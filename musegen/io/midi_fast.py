@@ -49,7 +49,7 @@ from musegen.io._midi_common import (
 )
 from musegen.io.tracks import Score, Track
 
-__all__ = ["read_midi_fast", "read_tracks_fast"]
+__all__ = ["read_midi_fast", "read_symusic", "read_tracks_fast"]
 
 _DIVISORS = (4, 3)  # music21's default quantization: sixteenths and eighth-note triplets
 _GRID = 12  # quantized times are whole twelfths of a quarter note
@@ -82,6 +82,8 @@ class _Track:
     """The track name (meta event 0x03), if any."""
     invalid_tempos: int = 0
     """Set-tempo meta events of tempo 0 or not three bytes long (skipped)."""
+    microseconds: list[tuple[int, int]] = field(default_factory=list)
+    """Tick and microseconds per quarter note of each valid tempo, as the file holds it."""
 
 
 def read_midi_fast(
@@ -267,6 +269,40 @@ def _changes(marks: list[list[tuple[int, Any]]]) -> int:
     return sum(a != b for a, b in itertools.pairwise(values))
 
 
+def read_symusic(path: str | os.PathLike[str]) -> Any:
+    """The file as a ``symusic.Score`` (ticks), checked and with its tempos as musegen reads them.
+
+    For the work that keeps a file's every tick (`musegen.io.splice`, a prime's
+    last tempo, rendering): a file the readers refuse raises the same
+    `MidiReadError`, and the tempos of 0 and malformed tempo events they skip
+    (which symusic reads as infinite or as a made-up tempo) are left out.
+
+    Raises:
+        MidiReadError: naming the file, for anything the readers refuse.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> from musegen.events import Event, Piece
+        >>> from musegen.io.writing import write_midi
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "a.mid"
+        >>> _ = write_midi(Piece((Event(0, 1, (60,)),), tempo=90), out)
+        >>> [round(t.qpm) for t in read_symusic(out).tempos]
+        [90]
+    """
+    import symusic
+
+    file, _, tracks = _read(path)
+    try:
+        score: Any = symusic.Score(str(file))
+    except Exception as err:  # symusic raises ValueError / RuntimeError for bad bytes
+        raise MidiReadError(file, f"corrupt or unsupported MIDI data ({err})") from None
+    if any(t.invalid_tempos for t in tracks):
+        valid = sorted((m for t in tracks for m in t.microseconds), key=lambda m: m[0])
+        score.tempos.clear()
+        score.tempos.extend(symusic.Tempo(tick, 60_000_000 / mspq) for tick, mspq in valid)
+    return score
+
+
 def _read(path: str | os.PathLike[str]) -> tuple[Path, int, list[_Track]]:
     """The file, its ticks per quarter note and its tracks, checked."""
     file = Path(path)
@@ -407,6 +443,7 @@ def _parse_track(data: bytes, position: int, end: int) -> _Track:
                     continue
                 bpm = round(60_000_000 / mspq, 2)
                 track.tempos.append((tick, 60 / (60 / bpm)))  # as music21's getQuarterBPM
+                track.microseconds.append((tick, mspq))
                 track.meta_ticks.append(tick)
             elif meta_type == 0x58:
                 if not payload[0] or payload[1] > _MAX_BEAT_POWER:

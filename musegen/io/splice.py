@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from musegen._files import atomic_write_bytes
 from musegen.events import Event
+from musegen.io.midi_fast import read_symusic
 
 __all__ = [
     "SpliceReport",
@@ -100,17 +101,12 @@ class SpliceReport:
 
 def _score(source: Source | Any) -> Any:
     """`source` read by symusic at tick resolution (a symusic score is taken as it is)."""
-    import symusic
-
     if not isinstance(source, (str, os.PathLike)):
         return source
     path = Path(source)
     if not path.is_file():
         raise ValueError(f"no such MIDI file: {str(path)!r}")
-    try:
-        return symusic.Score(str(path))
-    except Exception as err:  # symusic raises ValueError / RuntimeError for bad bytes
-        raise ValueError(f"{path.name} is not a MIDI file symusic can read: {err}") from None
+    return read_symusic(path)  # MidiReadError for what the readers refuse; valid tempos only
 
 
 def _metres(score: Any) -> list[tuple[Fraction, int, int]]:
@@ -320,7 +316,8 @@ def splice_gap(
         What was removed and added, per track.
 
     Raises:
-        ValueError: `out` is `source`, `source` is not a readable MIDI file,
+        MidiReadError: `source` is not a MIDI file the readers read (named).
+        ValueError: `out` is `source`,
             ``start >= end``, or an event starts outside the gap.
 
     Examples:
