@@ -174,3 +174,19 @@ def test_tied_keys_breaks_ties_as_best_key_does() -> None:
     assert tied_keys(single) == ("C major", "C minor")
     triad = Piece((Event(0, 1, (60, 64, 67)),))
     assert tied_keys(triad) == ("C major", "G major")
+
+
+def test_a_prime_whose_notes_never_end_says_so(bundles, tmp_path) -> None:
+    """The readers drop notes never switched off (as symusic and pretty_midi do): say why."""
+    import mido
+
+    path = tmp_path / "noend.mid"
+    track = mido.MidiTrack(
+        [mido.Message("note_on", note=60 + i, velocity=80, time=480 * bool(i)) for i in range(3)]
+    )
+    mido.MidiFile(tracks=[track]).save(path)
+    with pytest.raises(
+        ValueError,
+        match=re.escape(f"{path} has no notes to continue: its 3 notes are never switched off"),
+    ):
+        compose(bundles["folk"], path, bars=1)

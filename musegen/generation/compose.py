@@ -454,6 +454,12 @@ def _check_notes(music: Piece | Score, given: Any, band: bool, name: str) -> Non
     drums = isinstance(given, Score) and any(t.is_drum and t.piece.notes for t in given.tracks)
     if drums:
         raise ValueError(f"{name} has no pitched notes (drums only): nothing to continue")
+    unended = dict(given.not_kept if isinstance(given, Score) else ()).get("unended note", 0)
+    if unended:  # dropped by the readers, as symusic and pretty_midi drop them
+        raise ValueError(
+            f"{name} has no notes to continue: its {plural(unended, 'note')} "
+            f"{'is' if unended == 1 else 'are'} never switched off (no note-off)"
+        )
     raise ValueError(f"{name} is empty: no notes to continue")
 
 
