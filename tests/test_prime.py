@@ -190,3 +190,17 @@ def test_a_prime_whose_notes_never_end_says_so(bundles, tmp_path) -> None:
         match=re.escape(f"{path} has no notes to continue: its 3 notes are never switched off"),
     ):
         compose(bundles["folk"], path, bars=1)
+
+
+def test_a_piano_prime_for_a_string_quartet_is_played_by_the_strings_that_reach_it(bundles):
+    """A real two-hand piano file: its right hand goes to an upper string, its left to the cello."""
+    path = Path(__file__).resolve().parents[1] / "data" / "skuli-midi" / "8.mid"
+    made = compose(bundles["quartets"], path, bars=2, seed=0)
+    moved = [m for m in made.messages if "is played by the band's" in m]
+    assert moved, made.messages
+    said = {m.split(" (program")[0].removeprefix("the prime's "): m for m in moved}
+    assert "Violoncello (program 42)" in said["Piano LH"]
+    assert "Violoncello" not in said["Piano RH"]
+    music = made.pieces[0].music
+    assert {t.program for t in music.tracks} <= {40, 41, 42}
+    assert sum(len(t.piece.notes) for t in music.tracks) > 0

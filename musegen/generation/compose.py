@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -498,7 +498,7 @@ def _prime_ids(bundle: Bundle, prime: Any, music: Any, messages: list[str]) -> l
     """
     vocabulary = bundle.vocabulary
     if music is not None:
-        music, lacking, total, named = _spelt(bundle, music)
+        music, lacking, total, named = _spelt(bundle, music, messages)
         if lacking == total:
             raise ValueError(
                 f"none of the prime's {plural(total, 'note')} is in the bundle's vocabulary "
@@ -540,8 +540,14 @@ _NAMED = 3
 """How many of the tokens a prime lacks a message names."""
 
 
-def _spelt(bundle: Bundle, music: Piece | Score) -> tuple[Piece | Score, int, int, list[str]]:
+def _spelt(
+    bundle: Bundle, music: Piece | Score, moved: list[str]
+) -> tuple[Piece | Score, int, int, list[str]]:
     """`music` without the notes the vocabulary cannot spell, and (left out, notes, named).
+
+    A band's prime track of an instrument the band lacks is played by the
+    band's instrument that spells most of its notes (`_played_by_the_band`,
+    said in `moved`).
 
     A note is spelt when every token that carries it in a note of its own (its
     pitch, and a band's instrument: what `TokenInfo.kind` calls ``"pitch"`` and
@@ -585,11 +591,70 @@ def _spelt(bundle: Bundle, music: Piece | Score) -> tuple[Piece | Score, int, in
         return piece.with_events(events)
 
     if isinstance(music, Score):
-        tracks = tuple(replace(t, piece=kept(t.piece, t)) for t in music.tracks)
+        tracks = tuple(_played_by_the_band(bundle, t, lacks, moved) for t in music.tracks)
+        tracks = tuple(replace(t, piece=kept(t.piece, t)) for t in tracks)
         music = replace(music, tracks=tuple(t for t in tracks if t.piece.notes))
     else:
         music = kept(music, None)
     return music, left_out, total, named[:_NAMED]
+
+
+def _played_by_the_band(
+    bundle: Bundle, track: Track, lacks: Callable[[Track, int], list[str]], moved: list[str]
+) -> Track:
+    """`track`, or for an instrument the band lacks, as played by its instrument that fits best.
+
+    The best fit spells the most of the track's notes, then reaches the most
+    of them (music21's lowest note of the instrument), then sits highest (a
+    tune goes to the violin, its bass to the cello); a pitched track is given
+    pitched instruments only, drums to drums.
+    """
+    tokenizer, vocabulary = bundle.tokenizer, bundle.vocabulary
+    prefix = getattr(tokenizer, "instrument_prefix", None)
+    track_of = getattr(tokenizer, "track_of", None)
+    if prefix is None or track_of is None or not hasattr(tokenizer, "instrument_of"):
+        return track
+    if prefix + tokenizer.instrument_of(track) in vocabulary or not track.piece.notes:
+        return track
+    names = [t[len(prefix) :] for t in vocabulary.tokens if t.startswith(prefix)]
+    players = [p for p in map(track_of, names) if p.is_drum == track.is_drum]
+    if not players:
+        return track
+    pitches = [p for e in track.piece.events for p in e.pitches]
+
+    def spelt(player: Track) -> int:
+        return sum(not lacks(player, p) for p in pitches)
+
+    def fit(player: Track) -> tuple[int, int, int]:  # spelt, then reached, then the higher
+        lowest = _instrument(player)[1]
+        return spelt(player), sum(p >= lowest for p in pitches), lowest
+
+    best = max(players, key=fit)  # max keeps the first of equals
+    moved.append(
+        f"the prime's {track.name or _instrument(track)[0]} (program {track.program}) is played "
+        f"by the band's {_instrument(best)[0]} (program {best.program}), the instrument that "
+        f"reaches the most of its notes ({fit(best)[1]} of {len(pitches)})"
+    )
+    return replace(track, program=best.program, is_drum=best.is_drum)
+
+
+def _instrument(player: Track) -> tuple[str, int]:
+    """The name and lowest MIDI pitch of `player`'s instrument, as music21 knows them.
+
+    Examples:
+        >>> _instrument(Track(Piece(()), program=42))
+        ('Violoncello', 36)
+    """
+    if player.is_drum:
+        return "drums", 0
+    from music21 import instrument
+
+    try:
+        found = instrument.instrumentFromMidiProgram(player.program)
+    except Exception:  # music21 knows no instrument for some programs
+        return f"program {player.program}", 0
+    lowest = found.lowestNote
+    return str(found.instrumentName), int(lowest.midi) if lowest is not None else 0
 
 
 def _in_metre(processor: Any, signature: str) -> Any:
