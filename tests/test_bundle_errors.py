@@ -24,7 +24,13 @@ import pytest
 from musegen.cli import main
 from musegen.tokens.tokenizer import Tokenizer
 from musegen.tokens.vocabulary import Vocabulary
-from musegen.training.bundle import BundleError, BundleWarning, load_bundle, save_bundle
+from musegen.training.bundle import (
+    BundleError,
+    BundleWarning,
+    load_bundle,
+    save_bundle,
+    shipped_bundles,
+)
 from musegen.training.model import build_lstm
 
 
@@ -194,3 +200,237 @@ def test_the_shipped_bundles_load_quietly():
     with warnings.catch_warnings():
         warnings.simplefilter("error", BundleWarning)
         assert len(load_bundle("musegen:folk").vocabulary) > 4
+
+
+# -- values a bundle's documents hold (issue 35, review of s05_bundles) ---------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Path:
+    return shipped_bundles()["chorales"]
+
+
+def _set(name: str, path: tuple[str, ...], value: object) -> Callable[[Path], None]:
+    def change(document: dict) -> None:
+        for key in path[:-1]:
+            document = document[key]
+        document[path[-1]] = value
+
+    return _edit(name, change)
+
+
+def _nan_duration(folder: Path) -> None:
+    text = (folder / "tokenizer.json").read_text()
+    (folder / "tokenizer.json").write_text(text.replace("0.25", "NaN", 1))
+
+
+VALUES: dict[str, tuple[str, str, Callable[[Path], object]]] = {
+    # case: (file at fault, field the message names, damage)
+    "prime id past the vocabulary": (
+        "metadata.json",
+        "config.prime",
+        _set("metadata.json", ("config", "prime"), [9999, 1]),
+    ),
+    "prime id negative": (
+        "metadata.json",
+        "config.prime",
+        _set("metadata.json", ("config", "prime"), [-1, 2]),
+    ),
+    "prime a string": (
+        "metadata.json",
+        "config.prime",
+        _set("metadata.json", ("config", "prime"), "abc"),
+    ),
+    "prime ids not whole": (
+        "metadata.json",
+        "config.prime",
+        _set("metadata.json", ("config", "prime"), [2, 3.5]),
+    ),
+    "prime id true": (
+        "metadata.json",
+        "config.prime",
+        _set("metadata.json", ("config", "prime"), [True, 2]),
+    ),
+    "sampler unknown": (
+        "metadata.json",
+        "config.generation",
+        _set("metadata.json", ("config", "generation"), {"name": "bogus"}),
+    ),
+    "sampler p 5": (
+        "metadata.json",
+        "config.generation",
+        _set("metadata.json", ("config", "generation"), {"name": "top_p", "p": 5}),
+    ),
+    "sampler temperature 0": (
+        "metadata.json",
+        "config.generation",
+        _set(
+            "metadata.json",
+            ("config", "generation"),
+            {"name": "top_p", "temperature": 0, "p": 0.8},
+        ),
+    ),
+    "sampler a string": (
+        "metadata.json",
+        "config.generation",
+        _set("metadata.json", ("config", "generation"), "top_p"),
+    ),
+    "sampler unknown option": (
+        "metadata.json",
+        "config.generation",
+        _set("metadata.json", ("config", "generation"), {"name": "top_p", "q": 1}),
+    ),
+    "training a string": (
+        "metadata.json",
+        "config.training",
+        _set("metadata.json", ("config", "training"), "x"),
+    ),
+    "views a string": (
+        "metadata.json",
+        "config.training.views",
+        _set("metadata.json", ("config", "training", "views"), "x"),
+    ),
+    "views too many": (
+        "metadata.json",
+        "config.training.views",
+        _set("metadata.json", ("config", "training", "views"), 40),
+    ),
+    "views negative": (
+        "metadata.json",
+        "config.training.views",
+        _set("metadata.json", ("config", "training", "views"), -2),
+    ),
+    "normalize_keys a string": (
+        "metadata.json",
+        "config.training.normalize_keys",
+        _set("metadata.json", ("config", "training", "normalize_keys"), "no"),
+    ),
+    "release a number": (
+        "metadata.json",
+        "musegen_version",
+        _set("metadata.json", ("musegen_version",), 5),
+    ),
+    "release in config a number": (
+        "metadata.json",
+        "config.musegen_version",
+        _set("metadata.json", ("config", "musegen_version"), 5),
+    ),
+    "duration value NaN": ("tokenizer.json", "config.durations.values", _nan_duration),
+    "duration edge infinite": (
+        "tokenizer.json",
+        "config.durations.edges",
+        _set(
+            "tokenizer.json",
+            ("config", "durations", "edges"),
+            [0.375, 0.625, 0.875, 1.25, 1.75, 2.5, 1e400],
+        ),
+    ),
+    "default duration NaN": (
+        "tokenizer.json",
+        "config.default_duration",
+        _set("tokenizer.json", ("config", "default_duration"), float("nan")),
+    ),
+    "default velocity 300": (
+        "tokenizer.json",
+        "config.default_velocity",
+        _set("tokenizer.json", ("config", "default_velocity"), 300),
+    ),
+    "default velocity not whole": (
+        "tokenizer.json",
+        "config.default_velocity",
+        _set("tokenizer.json", ("config", "default_velocity"), 64.5),
+    ),
+    "holds a string": (
+        "tokenizer.json",
+        "config.holds",
+        _set("tokenizer.json", ("config", "holds"), "no"),
+    ),
+    "high_first a number": (
+        "tokenizer.json",
+        "config.high_first",
+        _set("tokenizer.json", ("config", "high_first"), 1),
+    ),
+}
+
+
+def _valued(shipped: Path, tmp_path: Path, case: str) -> tuple[Path, str, str]:
+    folder = Path(shutil.copytree(shipped, tmp_path / "damaged"))
+    name, named, damage = VALUES[case]
+    damage(folder)
+    return folder, name, named
+
+
+@pytest.mark.parametrize("case", list(VALUES))
+def test_a_bad_value_is_one_error_naming_the_file_and_the_field(case, shipped, tmp_path):
+    folder, name, named = _valued(shipped, tmp_path, case)
+    with pytest.raises(BundleError) as caught:
+        load_bundle(folder)
+    message = str(caught.value)
+    assert message.startswith(f"{folder / name}: {named} "), message
+    assert "\n" not in message, message
+
+
+@pytest.mark.parametrize(
+    ("case", "says"),
+    [
+        ("prime id past the vocabulary", r"config\.prime takes .*0 to 68.* got \[9999, 1\]"),
+        ("prime a string", r"config\.prime takes .* got 'abc'"),
+        ("sampler unknown", r"config\.generation .*unknown sampler 'bogus'"),
+        ("sampler p 5", r"config\.generation .*p must be in \(0, 1\], got 5"),
+        ("sampler a string", r"config\.generation takes .* got 'top_p'"),
+        ("views a string", r"config\.training\.views takes a whole number, 0 to 11, got 'x'"),
+        ("release a number", r"musegen_version takes .* got 5"),
+        ("duration value NaN", r"config\.durations\.values takes finite numbers, got \[nan"),
+        (
+            "default velocity 300",
+            r"config\.default_velocity takes a whole number, 1 to 127, got 300",
+        ),
+        ("holds a string", r"config\.holds takes true or false, got 'no'"),
+    ],
+)
+def test_the_error_says_what_the_field_takes(case, says, shipped, tmp_path):
+    folder, _, _ = _valued(shipped, tmp_path, case)
+    with pytest.raises(BundleError, match=says):
+        load_bundle(folder)
+
+
+@pytest.mark.parametrize("case", list(VALUES))
+def test_musegen_generate_exits_1_naming_the_field(case, shipped, tmp_path, capsys):
+    folder, name, named = _valued(shipped, tmp_path, case)
+    capsys.readouterr()
+    status = main(["generate", str(folder), "--steps", "4", "--out", str(tmp_path / "x.mid")])
+    err = capsys.readouterr().err
+    assert status == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"musegen: {folder / name}: {named} "), err
+    assert "Traceback" not in err
+    assert not (tmp_path / "x.mid").exists()
+
+
+SOUND = {
+    "no prime": _edit("metadata.json", lambda d: d["config"].pop("prime")),
+    "empty prime": _set("metadata.json", ("config", "prime"), []),
+    "no sampler": _set("metadata.json", ("config", "generation"), None),
+    "argmax sampler": _set("metadata.json", ("config", "generation"), {"name": "argmax"}),
+    "no training record": _set("metadata.json", ("config", "training"), None),
+    "views 2": _set("metadata.json", ("config", "training", "views"), 2),
+    "normalized keys": _set("metadata.json", ("config", "training", "normalize_keys"), True),
+    "no release": _edit("metadata.json", lambda d: d.pop("musegen_version")),
+}
+
+
+@pytest.mark.parametrize("case", list(SOUND))
+def test_sound_values_still_load(case, shipped, tmp_path):
+    folder = Path(shutil.copytree(shipped, tmp_path / "sound"))
+    SOUND[case](folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BundleWarning)
+        assert len(load_bundle(folder).vocabulary) == 69
+
+
+@pytest.mark.parametrize("name", sorted(shipped_bundles()))
+def test_every_shipped_bundle_loads_quietly(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BundleWarning)
+        bundle = load_bundle(f"musegen:{name}")
+    assert len(bundle.vocabulary) == bundle.metadata["vocab_size"]

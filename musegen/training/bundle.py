@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 import os
 import re
 import shutil
@@ -35,7 +36,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 import numpy as np
 
@@ -232,8 +233,11 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     Raises:
         BundleError: in one line naming the bundle's folder and the file at
             fault, when a file is missing, unreadable or malformed, the bundle
-            was written by a newer (or no known) format version, or the
-            vocabulary size differs from the model's output size.
+            was written by a newer (or no known) format version, a value of
+            ``metadata.json`` or ``tokenizer.json`` is one generation cannot
+            use (naming the field and what it takes: `_check_metadata`,
+            `_check_tokenizer`), or the vocabulary size differs from the
+            model's output size.
 
     Examples:
         >>> import tempfile, pathlib
@@ -255,8 +259,9 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     if missing:
         raise BundleError(f"{folder}: bundle lacks {', '.join(missing)}")
     metadata = _read(folder / "metadata.json", "bundle metadata", _metadata)
-    tokenizer = _read(folder / "tokenizer.json", "tokenizer", Tokenizer.from_json)
+    tokenizer = _read(folder / "tokenizer.json", "tokenizer", _tokenizer)
     vocabulary = _read(folder / "vocabulary.json", "vocabulary", Vocabulary.from_json)
+    _check_metadata(folder / "metadata.json", metadata, vocabulary)
     _warn_if_newer(folder, metadata.get("musegen_version"))
     archive = folder / "model.keras"
     if not zipfile.is_zipfile(archive):
@@ -275,7 +280,131 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
 
 
 def _metadata(text: str, *, source: str) -> dict[str, Any]:
-    return load_document(text, "bundle", source)[1]
+    """The bundle's metadata (the document's config); its own ``musegen_version`` checked."""
+    config = load_document(text, "bundle", source)[1]
+    saved_by = json.loads(text).get("musegen_version")
+    if saved_by is not None and not isinstance(saved_by, str):
+        raise ValueError(
+            f"{source}: musegen_version takes the release that wrote the file, "
+            f"a string such as '0.1.0', got {_shown(saved_by)}"
+        )
+    return config
+
+
+def _tokenizer(text: str, *, source: str) -> Tokenizer:
+    """The tokenizer of a ``tokenizer.json``, its values checked (`_check_tokenizer`)."""
+    tokenizer = Tokenizer.from_json(text, source=source)
+    _check_tokenizer(source, load_document(text, "tokenizer", source)[1], tokenizer.get_config())
+    return tokenizer
+
+
+def _check_tokenizer(source: str, given: dict[str, Any], built: dict[str, Any]) -> None:
+    """Refuse values a tokenizer's constructor converts without complaint but cannot use.
+
+    A switch (a setting the tokenizer holds as a bool) must be written true or
+    false, not a string or number that merely converts; ``default_velocity`` a
+    MIDI velocity, 1 to 127; every number (durations, edges, steps) finite.
+
+    Raises:
+        ValueError: starting with `source`, naming the field and what it takes.
+    """
+
+    def refuse(name: str, takes: str, value: object) -> NoReturn:
+        raise ValueError(f"{source}: config.{name} takes {takes}, got {_shown(value)}")
+
+    for key, value in built.items():
+        if isinstance(value, bool) and key in given and not isinstance(given[key], bool):
+            refuse(key, "true or false", given[key])
+    if "default_velocity" in given:
+        velocity = given["default_velocity"]
+        if not (_whole(velocity) and 1 <= velocity <= 127):
+            refuse("default_velocity", "a whole number, 1 to 127", velocity)
+    fields: dict[str, Any] = {}
+    for key, value in built.items():  # one level of tables: durations.values, ...
+        parts = value.items() if isinstance(value, dict) else [("", value)]
+        fields.update({f"{key}.{part}" if part else key: inner for part, inner in parts})
+    for name, value in fields.items():
+        several = isinstance(value, (list, tuple))
+        numbers = value if several else [value]
+        if any(isinstance(x, float) and not math.isfinite(x) for x in numbers):
+            refuse(name, "finite numbers" if several else "a finite number", value)
+
+
+def _check_metadata(file: Path, metadata: dict[str, Any], vocabulary: Vocabulary) -> None:
+    """Refuse a value of ``metadata.json`` that generation reads but cannot use.
+
+    ``prime`` (the ids generation starts from when given none) must be ids of
+    `vocabulary`; ``generation`` a sampler record `musegen.generation.samplers.get`
+    builds; ``training`` a table whose ``views`` is a whole number 0 to
+    `musegen.training.recipe.MAX_VIEWS` and ``normalize_keys`` true or false;
+    ``musegen_version`` a string. Absent or empty values are left to the
+    defaults, as generation reads them.
+
+    Raises:
+        BundleError: one line starting with `file`, naming the field and what it takes.
+    """
+
+    def refuse(name: str, takes: str, value: object) -> NoReturn:
+        raise BundleError(f"{file}: config.{name} takes {takes}, got {_shown(value)}")
+
+    saved_by = metadata.get("musegen_version")
+    if saved_by is not None and not isinstance(saved_by, str):
+        refuse(
+            "musegen_version",
+            "the release that saved the bundle, a string such as '0.1.0'",
+            saved_by,
+        )
+    prime = metadata.get("prime")
+    last = len(vocabulary) - 1
+    if prime and not (isinstance(prime, list) and all(_whole(i) and 0 <= i <= last for i in prime)):
+        refuse(
+            "prime",
+            f"the ids generation starts from, whole numbers 0 to {last} (the vocabulary's)",
+            prime,
+        )
+    record = metadata.get("generation")
+    if record:
+        from musegen.generation import samplers
+
+        example = "{'name': 'top_p', 'p': 0.9}"
+        if not (isinstance(record, dict) and isinstance(record.get("name"), str)):
+            refuse("generation", f"a sampler record such as {example}", record)
+        try:
+            samplers.get(dict(record))
+        except Exception as err:  # a sampler's constructor raises any type for a bad option
+            raise BundleError(
+                f"{file}: config.generation takes a sampler musegen builds, such as {example}: "
+                f"{_one_line(err)}"
+            ) from None
+    training = metadata.get("training")
+    if not training:
+        return
+    if not isinstance(training, dict):
+        refuse("training", "the record of the training run, a table of its options", training)
+    from musegen.training.recipe import MAX_VIEWS
+
+    views = training.get("views")
+    if views is not None and not (_whole(views) and 0 <= views <= MAX_VIEWS):
+        refuse("training.views", f"a whole number, 0 to {MAX_VIEWS}", views)
+    keys = training.get("normalize_keys")
+    if keys is not None and not isinstance(keys, bool):
+        refuse("training.normalize_keys", "true or false", keys)
+
+
+def _whole(value: object) -> bool:
+    """Whether `value` is a whole number as JSON writes one (an int, not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """`value` as Python writes it, cut to `limit` characters.
+
+    Examples:
+        >>> _shown([9999, 1]), _shown(list(range(40)), 20)
+        ('[9999, 1]', '[0, 1, 2, 3, 4, 5...')
+    """
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _read(file: Path, what: str, parse: Callable[..., T]) -> T:
