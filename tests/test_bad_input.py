@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from _midi_bytes import midi, note, time_limit
 
 from musegen.cli import main
 from musegen.events import Piece
@@ -28,33 +26,6 @@ LIMIT_S = 30
 
 
 # -- raw MIDI bytes --------------------------------------------------------------------------
-
-
-def vlq(n: int) -> bytes:
-    """MIDI's variable-length quantity."""
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    return bytes(reversed(out))
-
-
-def track(events: list[tuple[int, tuple[int, ...]]]) -> bytes:
-    """An MTrk chunk of (delta ticks, message bytes), closed by End of Track."""
-    body = b"".join(vlq(delta) + bytes(message) for delta, message in events) + b"\x00\xff\x2f\x00"
-    return b"MTrk" + len(body).to_bytes(4, "big") + body
-
-
-def midi(
-    tracks: list[list[tuple[int, tuple[int, ...]]]], division: int = 480, fmt: int = 1
-) -> bytes:
-    header = fmt.to_bytes(2, "big") + len(tracks).to_bytes(2, "big") + division.to_bytes(2, "big")
-    return b"MThd" + (6).to_bytes(4, "big") + header + b"".join(track(t) for t in tracks)
-
-
-def note(pitch: int, ticks: int = 480, channel: int = 0, delta: int = 0):
-    return [(delta, (0x90 | channel, pitch, 80)), (ticks, (0x80 | channel, pitch, 0))]
 
 
 GOOD = midi([note(60) + note(64)])
@@ -97,26 +68,6 @@ EXPECTED: dict[str, str | None] = {
     "garbage_track.mid": r"corrupt or unsupported MIDI data",
     "notes_never_end.mid": None,
 }
-
-
-class Hang(BaseException):
-    """Raised by `time_limit`; a BaseException, so that no ``except Exception`` swallows it."""
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise `Hang` in the block once `seconds` have passed (main thread, Unix)."""
-
-    def expire(signum, frame):
-        raise Hang(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def read_guarded(path: Path) -> Piece | MidiReadError:

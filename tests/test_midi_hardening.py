@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from _midi_bytes import midi, note, tempo
 
 from musegen.events import Event, Piece
 from musegen.io.corpus import load_corpus
@@ -30,34 +31,6 @@ symusic = pytest.importorskip("symusic")
 
 
 # -- raw MIDI bytes (what mido and symusic refuse to write) ------------------------------------
-
-
-def vlq(n: int) -> bytes:
-    """MIDI's variable-length quantity."""
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    return bytes(reversed(out))
-
-
-def midi(tracks: list[list[tuple[int, tuple[int, ...]]]], division: int = 480) -> bytes:
-    """A format-1 file of tracks of (delta ticks, message bytes), each closed by End of Track."""
-    chunks = b""
-    for events in tracks:
-        body = b"".join(vlq(d) + bytes(m) for d, m in events) + b"\x00\xff\x2f\x00"
-        chunks += b"MTrk" + len(body).to_bytes(4, "big") + body
-    header = (1).to_bytes(2, "big") + len(tracks).to_bytes(2, "big") + division.to_bytes(2, "big")
-    return b"MThd" + (6).to_bytes(4, "big") + header + chunks
-
-
-def note(pitch: int, ticks: int = 480, delta: int = 0, velocity: int = 80):
-    return [(delta, (0x90, pitch, velocity)), (ticks, (0x80, pitch, 0))]
-
-
-def tempo(microseconds: int, delta: int = 0) -> tuple[int, tuple[int, ...]]:
-    return (delta, (0xFF, 0x51, 3, *microseconds.to_bytes(3, "big")))
 
 
 PieceReader = Callable[[Path], Piece]

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import io
 import re
-import signal
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _midi_bytes import time_limit
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -49,24 +48,6 @@ READERS: dict[str, Callable[[Path], Piece | Score]] = {
 FAST_READERS = ("read_midi", "read_midi_fast", "read_tracks", "read_tracks_fast")
 TOKENIZER = Tokenizer.seed()
 LIMIT_S = 20  # per file, all readers together
-
-
-class Hang(BaseException):
-    """Raised by `time_limit`; a BaseException, so that no ``except Exception`` swallows it."""
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    def expire(signum, frame):
-        raise Hang(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def check_piece(piece: Piece, back: Path) -> None:
