@@ -62,7 +62,7 @@ def test_a_live_lock_refuses_in_one_line_then_a_dead_ones_is_taken_over(tmp_path
     message = str(refused.value)
     assert "\n" not in message and message.startswith(f"{run} is in use by another run")
     assert f"pid {child.pid} on {record['host']} since {record['since']}" in message
-    assert message.endswith(f"(lock file {run / '.lock'})")
+    assert message.endswith(f"(if pid {child.pid} is not a musegen run, delete {run / '.lock'})")
     assert json.loads((run / ".lock").read_text()) == record  # untouched
 
     child.kill()  # as a killed run: its lock is left behind, its process is gone
@@ -100,7 +100,31 @@ def test_an_empty_lock_left_by_a_kill_while_creating_it_is_taken_over(tmp_path, 
     lines: list[str] = []
     with RunLock(run, progress=lines.append):
         assert json.loads((run / ".lock").read_text())["pid"] > 0
-    assert lines == [f"{run / '.lock'}: took over an empty lock without releasing it"]
+    assert lines == [
+        f"{run / '.lock'}: took over an empty lock, left by a run killed as it took it"
+    ]
+
+
+@pytest.mark.skipif(not Path("/proc/stat").is_file(), reason="process start times from /proc")
+def test_a_lock_whose_pid_now_names_a_younger_process_is_taken_over(tmp_path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    sleeper = subprocess.Popen(["sleep", "60"])  # its pid reused since the lock was written
+    try:
+        record = {"pid": sleeper.pid, "host": socket.gethostname(),
+                  "since": "2020-01-01T00:00:00+00:00"}  # fmt: skip
+        (run / ".lock").write_text(json.dumps(record))
+        lines: list[str] = []
+        with RunLock(run, progress=lines.append):
+            assert json.loads((run / ".lock").read_text())["pid"] != sleeper.pid
+        assert lines == [
+            f"{run / '.lock'}: took over the lock of pid {sleeper.pid} on {socket.gethostname()} "
+            "since 2020-01-01T00:00:00+00:00, a run that ended (that pid is now a process "
+            "started later)"
+        ]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
 
 def test_the_lock_is_released_however_the_block_ends(tmp_path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -26,8 +27,10 @@ from musegen.training.recipe import (
     Recipe,
     RecipeError,
     TrainingError,
+    check_rerun,
     train,
 )
+from musegen.training.run_lock import RunLock, RunLockedError, is_chief_process
 
 MAX_WORKERS = 4_096
 """The most processes reading files (``--workers``) or training (``--local-workers``)."""
@@ -159,7 +162,9 @@ def run(args: argparse.Namespace) -> int:
     """Train and save the bundle; 0 on success.
 
     With ``TF_CONFIG`` set this process is one worker of a cluster
-    (`MultiWorkerMirroredStrategy`); only the chief writes the run directory.
+    (`MultiWorkerMirroredStrategy`); only the chief writes the run directory,
+    and locks it before the corpus is read, so that a run refused (the folder
+    is another run's, or holds an interrupted run of other options) reads nothing.
     """
     if args.local_workers is not None:
         return _launch(args)
@@ -169,6 +174,30 @@ def run(args: argparse.Namespace) -> int:
         recipe = Recipe(**{**options, "units": tuple(args.units), **moves})
     except RecipeError as err:
         raise CommandError(str(err), 2) from None
+    read = {k: getattr(args, k) for k in ("source", "limit", "parts", "workers")}
+    new = not os.path.exists(args.out)
+    lock = RunLock(args.out) if is_chief_process() else None
+    try:
+        if lock is not None:
+            lock.acquire()
+            check_rerun(args.out, recipe, read)
+        return _train(args, recipe, read, lock)
+    except RunLockedError as err:
+        raise CommandError(str(err), 1) from None
+    except TrainingError as err:
+        raise CommandError(str(err), 1) from None
+    finally:
+        if lock is not None:
+            lock.release()
+        if new:  # refused, or the corpus could not be read: leave no empty folder behind
+            with contextlib.suppress(OSError):
+                os.rmdir(args.out)
+
+
+def _train(
+    args: argparse.Namespace, recipe: Recipe, read: dict[str, Any], lock: RunLock | None
+) -> int:
+    """Read the corpus and train, in the run directory `lock` holds (None: not the chief's)."""
     # first: reading forks worker processes, before TensorFlow starts
     music: Any = load_scores(args) if args.tracks else load(args)
     from musegen._quiet import start_tensorflow
@@ -177,7 +206,6 @@ def run(args: argparse.Namespace) -> int:
     from musegen.evaluation.likelihood import nll_per_quarter
     from musegen.generation.views import TranspositionViews
 
-    read = {k: getattr(args, k) for k in ("source", "limit", "parts", "workers")}
     verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)  # a bar on a terminal
     try:
         train(
@@ -188,11 +216,10 @@ def run(args: argparse.Namespace) -> int:
             scorer=nll_per_quarter,
             views_of=TranspositionViews.around,
             verbose=verbose,
+            lock=lock,
         )
     except RecipeError as err:
         raise CommandError(str(err), 2) from None
-    except TrainingError as err:
-        raise CommandError(str(err), 1) from None
     return 0
 
 

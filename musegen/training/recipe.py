@@ -31,6 +31,7 @@ import numbers
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence, Sized
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -46,7 +47,21 @@ from musegen.tokens.encodings import encodings
 from musegen.tokens.vocabulary import Vocabulary
 from musegen.training.run_lock import RunLock, RunLockedError, is_chief_process
 
-__all__ = ["Recipe", "RecipeError", "TrainResult", "TrainingError", "train"]
+__all__ = [
+    "RUN_OPTIONS",
+    "Recipe",
+    "RecipeError",
+    "TrainResult",
+    "TrainingError",
+    "check_rerun",
+    "train",
+]
+
+RUN_OPTIONS = "recipe.json"
+"""The file of the run directory that keeps the options the run started with (`check_rerun`)."""
+
+_SPEED_ONLY = frozenset({"workers"})
+"""Of `train`'s ``read``: the options that change how fast the music is read, not what is read."""
 
 VAL_FRACTION = 0.1
 """Of the songs held out for validation; at least one whole song, or the end of a single one."""
@@ -320,6 +335,7 @@ def train(
     views_of: Callable[[Any, Vocabulary, int], Sized | None] | None = None,
     verbose: int | str = "auto",
     progress: Callable[[str], object] = print,
+    lock: RunLock | None = None,
 ) -> TrainResult:
     """Train an LSTM on `music` as ``musegen train`` does, and write its bundle in `out`.
 
@@ -331,6 +347,10 @@ def train(
     stopping, the history of every epoch, the steps). The run directory is
     locked while the run lasts (`musegen.training.run_lock.RunLock`): a second
     run in it is refused, a lock left by a killed run taken over with one line.
+    The options that shape the run (`recipe`, `read` but its ``workers``) are
+    kept in ``out / "recipe.json"``: a rerun that finds an interrupted training
+    with other options is refused (`check_rerun`); one that finds a finished
+    run's bundle says that it trains anew and replaces it.
 
     Args:
         music: A `musegen.io.corpus.Corpus` or pieces; scores with ``recipe.tracks``.
@@ -345,6 +365,9 @@ def train(
             alone; the bundle still records ``recipe.views`` for generation).
         verbose: Keras' progress output (0 silent, 1 a bar, 2 a line per epoch).
         progress: Called with each line of news (what ``musegen train`` prints).
+        lock: The lock of `out` that the caller holds (``musegen train`` takes it
+            before reading the corpus) and releases; None: `train` takes its own
+            (on the chief of a cluster) and releases it when it returns.
 
     Returns:
         What was done: the run directory, the bundle, the held-out NLL, the history.
@@ -352,8 +375,9 @@ def train(
     Raises:
         RecipeError: for options that do not go together, or ``keep="best"``
             without validation data.
-        TrainingError: when `out` holds another model's backup, is another run's
-            (its lock names the holder), or a worker of the cluster went away.
+        TrainingError: when `out` holds another model's backup or an interrupted
+            run of other options, is another run's (its lock names the holder), or
+            a worker of the cluster went away.
 
     Examples:
         >>> import tempfile
@@ -381,16 +405,118 @@ def train(
         )
     if any(isinstance(p, Score) != recipe.tracks for p in pieces):
         raise RecipeError("--tracks trains on scores (read_tracks), else on pieces")
-    lock = RunLock(out, progress=progress)
-    if is_chief_process():  # the one process of a cluster that writes the run directory
+    chief = is_chief_process()  # the one process of a cluster that writes the run directory
+    lock = RunLock(out, progress=progress) if lock is None else lock
+    took = chief and not lock.held
+    if took:
         try:
             lock.acquire()
         except RunLockedError as err:
             raise TrainingError(str(err)) from None
     try:
+        if chief:
+            _start_run(Path(out), recipe, read, progress)
         return _train(pieces, summary, out, recipe, read, scorer, views_of, verbose, progress)
     finally:
-        lock.release()
+        if took:
+            lock.release()
+
+
+def _run_options(recipe: Recipe, read: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What shapes a run, as JSON keeps it: how the music was read, the recipe resolved."""
+    kept = {k: v for k, v in (read or {}).items() if k not in _SPEED_ONLY}
+    options = {"read": kept, "recipe": recipe.resolved().record()}
+    parsed: dict[str, Any] = json.loads(json.dumps(options, default=str))
+    return parsed
+
+
+def _shown(value: Any) -> str:
+    """An option's value as a command line spells it: ``32 32``, ``0.005``, ``none``."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return " ".join(_shown(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def check_rerun(
+    out: str | os.PathLike[str], recipe: Recipe, read: Mapping[str, Any] | None = None
+) -> None:
+    """Refuse to resume an interrupted run of `out` with options other than its own.
+
+    The options a run started with are in ``out / "recipe.json"`` (`RUN_OPTIONS`);
+    where `out` holds an interrupted training (its backup, or its trained weights
+    before the bundle) and they differ from `recipe` and `read` (``workers``
+    aside), the run cannot resume. A run directory without the file (of an older
+    musegen) is not checked.
+
+    Args:
+        out: The run directory.
+        recipe: The options of this run.
+        read: How this run's music was read (``source``, ``limit``, ...).
+
+    Raises:
+        TrainingError: naming each option that differs and both its values.
+
+    Examples:
+        >>> import tempfile
+        >>> run = Path(tempfile.mkdtemp())
+        >>> (run / "backup").mkdir()
+        >>> kept = {"read": {"limit": 8}, "recipe": Recipe(learning_rate=0.005).resolved().record()}
+        >>> _ = (run / RUN_OPTIONS).write_text(json.dumps(kept))
+        >>> check_rerun(run, Recipe(learning_rate=0.005), {"limit": 8, "workers": 2})
+        >>> try:
+        ...     check_rerun(run, Recipe(learning_rate=0.01), {"limit": 8})
+        ... except TrainingError as err:
+        ...     print(str(err).replace(str(run), "runs/x"))
+        runs/x holds an interrupted run with --learning-rate 0.005 (here 0.01): rerun it with \
+the same options to resume, or use another --out
+    """
+    run = Path(out)
+    if not ((run / "backup").is_dir() or (run / "trained.json").is_file()):
+        return
+    try:
+        kept = json.loads((run / RUN_OPTIONS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # an older musegen's run, or a damaged file: cannot tell
+        return
+    if not isinstance(kept, dict):
+        return
+    here = _run_options(recipe, read)
+    differ = []
+    for group in ("read", "recipe"):
+        was, now = kept.get(group) or {}, here[group]
+        if not isinstance(was, dict):
+            continue
+        for name in dict.fromkeys([*was, *now]):
+            if was.get(name) != now.get(name):
+                label = name if name == "source" else _option(name)
+                differ.append(f"{label} {_shown(was.get(name))} (here {_shown(now.get(name))})")
+    if differ:
+        raise TrainingError(
+            f"{run} holds an interrupted run with {', '.join(differ)}: rerun it with the "
+            "same options to resume, or use another --out"
+        )
+
+
+def _start_run(
+    run: Path, recipe: Recipe, read: Mapping[str, Any] | None, progress: Callable[[str], object]
+) -> None:
+    """Check a rerun's options and keep this run's in ``run / "recipe.json"``.
+
+    A rerun on a finished run (its bundle, no backup) says that it replaces the bundle.
+    """
+    check_rerun(run, recipe, read)
+    interrupted = (run / "backup").is_dir() or (run / "trained.json").is_file()
+    if not interrupted and (run / "bundle").exists():
+        progress(
+            f"{run / 'bundle'} holds the bundle of a finished run: training anew, it is "
+            "replaced when this run ends"
+        )
+    atomic_write_text(run / RUN_OPTIONS, json.dumps(_run_options(recipe, read), indent=1))
 
 
 def _train(
@@ -430,9 +556,19 @@ def _train(
     shifts = recipe.transpose if recipe.transpose not in (None, (0, 0)) else None
     # the vocabulary of the training songs: a held-out token it lacks is <unk>, as in a new song
     train_pieces, val_pieces = split_pieces(pieces, VAL_FRACTION, recipe.seed)
-    sources: Any = transposed(train_pieces, *shifts) if shifts else train_pieces
-    sources = normalized(sources) if recipe.normalize_keys else sources
-    vocabulary = tokenizer.build_vocabulary(sources, min_count=recipe.min_count)
+
+    def sources() -> Any:
+        moved: Any = transposed(train_pieces, *shifts) if shifts else train_pieces
+        return normalized(moved) if recipe.normalize_keys else moved
+
+    vocabulary = tokenizer.build_vocabulary(sources(), min_count=recipe.min_count)
+    if len(vocabulary) <= len(Vocabulary.reserved_ids):  # no token kept: nothing to learn
+        counts = Counter(token for piece in sources() for token in tokenizer.encode(piece))
+        most = plural(max(counts.values(), default=0), "time")
+        raise RecipeError(
+            f"--min-count {recipe.min_count} leaves no token of the training songs "
+            f"(the most frequent is seen {most})"
+        )
     data = SequenceDataset.from_pieces(
         pieces,
         tokenizer,
@@ -633,6 +769,7 @@ class _Trained:
         self.weights = run_dir / "trained.weights.h5"
         self.record = run_dir / "trained.json"
         self.backup = run_dir / "backup"
+        self.options = run_dir / RUN_OPTIONS
         self.progress = progress
 
     def save(self, model: Any, history: dict[str, list[float]], steps: int | None) -> None:
@@ -665,6 +802,7 @@ class _Trained:
         self.weights.unlink(missing_ok=True)
 
     def finish(self) -> None:
-        """The bundle is written: nothing of the training is needed any more."""
+        """The bundle is written (it records the options): nothing of the training is needed."""
         self.remove()
         shutil.rmtree(self.backup, ignore_errors=True)
+        self.options.unlink(missing_ok=True)

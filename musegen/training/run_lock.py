@@ -5,9 +5,13 @@ process id, the host and when it took the lock. It is created with
 ``O_CREAT | O_EXCL``, so of two runs starting together exactly one gets it; the
 other is refused in one line naming the holder and the lock file. A lock left
 by a run that was killed (on this host, its process gone) is taken over with
-one line. A lock of another host cannot be checked from here: it is refused,
-naming the file to delete once that run is over (so is one whose process id
-lives in another container sharing the folder under the same host name).
+one line, and so is one whose process id now names a process that started
+after the lock was written (the id was reused, after a reboot; Linux, where
+``/proc`` tells when a process started). A lock of another host cannot be
+checked from here: it is refused, naming the file to delete once that run is
+over (so is one whose process id lives in another container sharing the folder
+under the same host name); a live holder's refusal names it too, to delete if
+that process is not a musegen run.
 
 On a cluster only the chief writes the run directory (`is_chief_process`), so
 only the chief takes the lock; the other workers read the chief's backup.
@@ -33,6 +37,7 @@ LOCK_NAME = ".lock"
 """The lock file's name in the run directory."""
 
 _UNREADABLE_GRACE = 1.0  # seconds a new lock may stay empty (its holder is writing it)
+_START_SLACK = 10.0  # seconds a lock's holder may seem to start after it wrote the lock
 
 
 class RunLockedError(Exception):
@@ -138,10 +143,12 @@ class RunLock:
                 f"{run} is locked by {holder}, which cannot be checked from this host "
                 f"({here}); if that run has ended, delete {self.path}"
             )
-        if found and _alive(found.get("pid")):
+        pid = found.get("pid")
+        younger = bool(found) and _started_after(pid, found.get("since"))
+        if found and not younger and _alive(pid):
             raise RunLockedError(
                 f"{run} is in use by another run ({holder}); wait for it to end or use "
-                f"another run directory (lock file {self.path})"
+                f"another run directory (if pid {pid} is not a musegen run, delete {self.path})"
             )
         aside = self.path.with_name(f"{LOCK_NAME}.stale.{os.getpid()}.{uuid.uuid4().hex[:8]}")
         try:
@@ -155,8 +162,14 @@ class RunLock:
             aside.unlink(missing_ok=True)
             return
         aside.unlink(missing_ok=True)
-        what = f"the lock of {holder}, a run that ended" if found else "an empty lock"
-        self.progress(f"{self.path}: took over {what} without releasing it")
+        if not found:
+            what = "an empty lock, left by a run killed as it took it"
+        elif younger:
+            later = "that pid is now a process started later"
+            what = f"the lock of {holder}, a run that ended ({later})"
+        else:
+            what = f"the lock of {holder}, a run that ended without releasing it"
+        self.progress(f"{self.path}: took over {what}")
 
 
 def is_chief_process(environ: Mapping[str, str] | None = None) -> bool:
@@ -216,6 +229,38 @@ def _read_settled(path: Path) -> dict[str, Any] | None:
         if found != {} or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
+
+
+def _started_after(pid: Any, since: Any) -> bool:
+    """Whether process `pid` of this host started after `since`, a lock's ISO time.
+
+    Such a process cannot have written that lock: its pid was reused (after a
+    reboot, a container's restart).
+
+    False where it cannot be told: no ``/proc`` (not Linux), no such process, a `since`
+    that is not a time. `_START_SLACK` seconds allow for the rounding of both times.
+
+    Examples:
+        >>> _started_after(os.getpid(), "2999-01-01T00:00:00+00:00")
+        False
+        >>> _started_after(os.getpid(), "not a time")
+        False
+    """
+    if not isinstance(pid, int) or pid <= 0 or not isinstance(since, str):
+        return False
+    try:
+        written = datetime.fromisoformat(since).timestamp()
+        # field 22 of /proc/PID/stat: the start in clock ticks after boot (the name may hold ")")
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+        started = boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration, OverflowError):
+        return False
+    return started > written + _START_SLACK
 
 
 def _alive(pid: Any) -> bool:
