@@ -94,7 +94,7 @@ from musegen.io.audio import (
     render_wav,
 )
 from musegen.io.corpus import Corpus, LoadFailure, load_corpus, source_files
-from musegen.io.midi_fast import read_midi_fast, read_tracks_fast
+from musegen.io.midi_fast import read_midi_fast, read_symusic, read_tracks_fast
 from musegen.io.reading import (
     MAX_QUARTER_LENGTH,
     MidiReadError,
@@ -114,7 +114,7 @@ from musegen.io.splice import (
 )
 from musegen.io.tracks import FAMILIES, Score, Track, family
 from musegen.io.writing import piece_to_stream, write_midi
-from musegen.keys import KEYS, MODES, SCALES, best_key, key_shift, scale, tied_keys, tonic
+from musegen.keys import KEYS, MODES, SCALES, best_key, key_name, key_shift, scale, tied_keys, tonic
 from musegen.tokens.encodings import encodings
 from musegen.tokens.frame_tokenizer import FrameTokenizer
 from musegen.tokens.note_tokenizer import NoteTokenizer
@@ -181,7 +181,15 @@ if TYPE_CHECKING:
     from musegen.training.fitting import distribution_strategy, fit, training_callbacks
     from musegen.training.launch import WorkerError, local_cluster, run_local_workers
     from musegen.training.model import build_lstm, scale_ids, skuli_lstm
-    from musegen.training.recipe import Recipe, RecipeError, TrainingError, TrainResult, train
+    from musegen.training.recipe import (
+        RUN_OPTIONS,
+        Recipe,
+        RecipeError,
+        TrainingError,
+        TrainResult,
+        check_rerun,
+        train,
+    )
     from musegen.training.run_lock import LOCK_NAME, RunLock, RunLockedError, is_chief_process
     from musegen.training.shards import (
         INDEX_NAME,
@@ -250,6 +258,8 @@ _LAZY = {
     "scale_ids": "musegen.training.model",
     "skuli_lstm": "musegen.training.model",
     "Recipe": "musegen.training.recipe",
+    "RUN_OPTIONS": "musegen.training.recipe",
+    "check_rerun": "musegen.training.recipe",
     "RecipeError": "musegen.training.recipe",
     "train": "musegen.training.recipe",
     "TrainingError": "musegen.training.recipe",
@@ -391,10 +401,13 @@ __all__ = [
     "processors",
     "read_midi",
     "read_midi_fast",
+    "read_symusic",
     "read_piece",
     "read_tracks",
     "read_tracks_fast",
     "Recipe",
+    "RUN_OPTIONS",
+    "check_rerun",
     "RecipeError",
     "render_wav",
     "repetition_rate",
@@ -431,6 +444,7 @@ __all__ = [
     "take_state",
     "join_states",
     "tied_keys",
+    "key_name",
     "time_signature_at",
     "TimeBudget",
     "token_nll",

@@ -1,12 +1,13 @@
 """Keys and scales by name: ``"D minor"`` -> the pitch classes it allows.
 
-A key name is a tonic (a letter, then ``#``, ``b`` or ``-`` for sharps and
-flats) and a mode: ``major``, ``minor`` (natural minor, the scale
+A key name is a tonic (a letter, then ``#`` or ``♯``, ``b``, ``♭`` or ``-`` for
+sharps and flats) and a mode: ``major``, ``minor`` (natural minor, the scale
 `musegen.evaluation.metrics.scale_consistency` fits), ``harmonic minor`` or
 ``melodic minor`` (ascending). `best_key` names the major or natural-minor key
 that holds the most notes of a piece, and `key_shift` the semitones that move
 it to C major or A minor (key normalization); `tied_keys` says whether that key
 is clear, or tied with others (a chromatic run holds every scale alike).
+`key_name` spells a key as its key signature does (``Ab major``, not ``G# major``).
 
 Examples:
     >>> sorted(scale("A minor"))
@@ -23,7 +24,17 @@ import numpy as np
 
 from musegen.events import Piece
 
-__all__ = ["KEYS", "MODES", "SCALES", "best_key", "key_shift", "scale", "tied_keys", "tonic"]
+__all__ = [
+    "KEYS",
+    "MODES",
+    "SCALES",
+    "best_key",
+    "key_name",
+    "key_shift",
+    "scale",
+    "tied_keys",
+    "tonic",
+]
 
 MODES: dict[str, tuple[int, ...]] = {
     "major": (0, 2, 4, 5, 7, 9, 11),
@@ -43,6 +54,13 @@ SCALES = np.array(
 """The keys of `KEYS` as pitch-class masks, shape (24, 12)."""
 _LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _KEY_RE = re.compile(r"^\s*([A-Ga-g])([#b-]*)\s+(.+?)\s*$")
+_SIGNS = str.maketrans({"\u266d": "b", "\u266f": "#"})  # ♭ and ♯, as --chords reads them
+_SPELT = {
+    "major": ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"),
+    "minor": ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"),
+}
+"""Each tonic as the key signature with fewer accidentals spells it (F# major and Eb minor,
+six each way, as usually written)."""
 
 
 def scale(key: str) -> frozenset[int]:
@@ -59,6 +77,24 @@ def scale(key: str) -> frozenset[int]:
     return frozenset((root + step) % 12 for step in MODES[mode])
 
 
+def key_name(key: str) -> str:
+    """`key` as its key signature spells it: ``"Ab major"``, not ``"G# major"`` nor ``"A- major"``.
+
+    Of the two spellings of a tonic, the one whose key signature has fewer
+    sharps or flats; flats as ``b``. The harmonic and melodic minors are
+    spelt as the natural minor.
+
+    Raises:
+        ValueError: naming the key when its tonic or mode is not understood.
+
+    Examples:
+        >>> key_name("G# major"), key_name("E- major"), key_name("A# minor")
+        ('Ab major', 'Eb major', 'Bb minor')
+    """
+    root, mode = _parse(key)
+    return f"{_SPELT['major' if mode == 'major' else 'minor'][root]} {mode}"
+
+
 def tonic(key: str) -> int:
     """The pitch class (0 = C) of a key's tonic.
 
@@ -70,7 +106,7 @@ def tonic(key: str) -> int:
 
 
 def _parse(key: str) -> tuple[int, str]:
-    match = _KEY_RE.match(key)
+    match = _KEY_RE.match(key.translate(_SIGNS))
     mode = match.group(3).lower() if match else ""
     accidentals = match.group(2) if match else ""
     if (
@@ -79,7 +115,7 @@ def _parse(key: str) -> tuple[int, str]:
         or ("#" in accidentals and accidentals != "#" * len(accidentals))
     ):
         raise ValueError(
-            f"unknown key {key!r}: give a tonic (C, F#, Bb, E-, ...) "
+            f"unknown key {key!r}: give a tonic (C, F#, Bb, E\u266d, ...) "
             f"and a mode ({', '.join(MODES)})"
         )
     sharps = accidentals.count("#")

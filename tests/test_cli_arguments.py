@@ -287,6 +287,9 @@ NEEDS = {
     "--density-strength": ["--density", "1"],
     "--chord-strength": ["--chords", "C G"],
     "--chord-lowest": ["--chords", "C G"],
+    "--k": ["--sampler", "top_k"],
+    "--p": ["--sampler", "top_p"],
+    "--penalty-window": ["--repetition-penalty", "2"],
 }
 """What an option steers, given beside it so that the run's own checks reach it."""
 
@@ -412,3 +415,47 @@ def test_the_real_command_takes_the_largest_seed(tmp_path) -> None:
                       "--out", str(out))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert out.is_file()
+
+
+# -- issue 35, review b: what the door told nobody ---------------------------------------
+
+
+@pytest.mark.parametrize(("out", "said"), [("-", ".mid"), ("x.wav", "--wav"), ("song", ".mid")])
+def test_generate_out_is_a_midi_file_name(out, said, tmp_path, no_run, capsys, monkeypatch):
+    """``--out -`` wrote a MIDI file named ``-``; ``--out x.wav`` wrote MIDI bytes into x.wav."""
+    monkeypatch.chdir(tmp_path)
+    line = _refused(["generate", "musegen:folk", "--bars", "1", "--out", out], "--out", capsys)
+    assert said in line
+    assert not list(tmp_path.iterdir())
+
+
+def test_infill_out_is_a_midi_file_name_too(songs, tmp_path, no_run, capsys) -> None:
+    argv = ["infill", "musegen:folk", str(songs / "song0.mid"), "--bars", "1:2"]
+    line = _refused([*argv, "--out", str(tmp_path / "x.wav")], "--out", capsys)
+    assert ".mid" in line
+
+
+def test_a_tempo_or_metre_in_other_words_says_how_to_write_it(tmp_path, no_run, capsys) -> None:
+    out = ["--out", str(tmp_path / "x.mid")]
+    line = _refused(["generate", "musegen:folk", "--tempo", "120bpm", *out], "--tempo", capsys)
+    assert "quarter notes per minute" in line and "bpm bpm" not in line
+    line = _refused(["generate", "musegen:folk", "--time-signature", "C", *out],
+                    "--time-signature", capsys)  # fmt: skip
+    assert "4/4" in line and "2/2" in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--sampler", "top_p", "--k", "5"], "--k is an option of --sampler top_k"),
+        (["--sampler", "argmax", "--p", "0.5"], "--p is an option of --sampler top_p"),
+        (["--penalty-window", "4"], "--penalty-window"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
+def test_an_option_that_cannot_act_is_refused_before_the_bundle(argv, said, tmp_path, no_run,
+                                                                capsys) -> None:  # fmt: skip
+    """``--k 5`` with top_p, ``--penalty-window`` without a penalty: dropped without a word."""
+    assert main(["generate", "musegen:folk", *argv, "--out", str(tmp_path / "x.mid")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and said in err[0], err

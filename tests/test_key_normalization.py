@@ -122,3 +122,27 @@ def test_a_key_normalized_run_writes_in_the_primes_key(tmp_path, capsys) -> None
     for bad in (["--transpose", "1", "2"], ["--tracks"]):
         assert main([*args, "--normalize-keys", *bad, "--out", str(tmp_path / "x")]) == 2
         assert "choose one" in capsys.readouterr().err
+
+
+def test_keys_are_named_as_their_key_signatures_spell_them() -> None:
+    """The key-lean line said ``G# major`` for the Maple Leaf Rag and ``E- major`` for E-flat."""
+    from musegen.keys import key_name
+
+    named = [key_name(key) for key in KEYS]
+    assert named == [
+        "C major", "Db major", "D major", "Eb major", "E major", "F major", "F# major", "G major",
+        "Ab major", "A major", "Bb major", "B major",
+        "C minor", "C# minor", "D minor", "Eb minor", "E minor", "F minor", "F# minor", "G minor",
+        "G# minor", "A minor", "Bb minor", "B minor",
+    ]  # fmt: skip
+    assert all("-" not in name for name in named)
+    assert [scale(name) for name in named] == [scale(key) for key in KEYS]
+
+
+def test_a_key_takes_the_flat_and_sharp_signs() -> None:
+    """``--chords "B♭maj7"`` took the signs; ``--key "B♭ major"`` did not."""
+    from musegen.cli._types import key_name as key_option
+
+    assert scale("B\u266d major") == scale("Bb major")
+    assert tonic("F\u266f minor") == tonic("F# minor") == 6
+    assert key_option("B\u266d major") == "Bb major"

@@ -198,9 +198,73 @@ def test_a_piano_prime_for_a_string_quartet_is_played_by_the_strings_that_reach_
     made = compose(bundles["quartets"], path, bars=2, seed=0)
     moved = [m for m in made.messages if "is played by the band's" in m]
     assert moved, made.messages
-    said = {m.split(" (program")[0].removeprefix("the prime's "): m for m in moved}
+    said = {re.sub(r"^the prime's track \d+ \(([^,]+), program \d+\).*", r"\1", m): m
+            for m in moved}  # fmt: skip
     assert "Violoncello (program 42)" in said["Piano LH"]
     assert "Violoncello" not in said["Piano RH"]
     music = made.pieces[0].music
     assert {t.program for t in music.tracks} <= {40, 41, 42}
     assert sum(len(t.piece.notes) for t in music.tracks) > 0
+
+
+def test_the_primes_tracks_are_named_by_their_numbers(bundles, tmp_path) -> None:
+    """Two hands both named "Piano" gave two identical lines; a track named "Created" read as
+    "the prime's Created (program 0)"."""
+    hand = Piece(tuple(Event(i, 1, (p,)) for i, p in enumerate([72, 74, 76, 77, 79, 77, 76, 74])))
+    score = Score((Track(hand, program=0, name="Piano"),
+                   Track(hand.transpose(-24), program=0, name="Piano")))  # fmt: skip
+    made = compose(bundles["quartets"], score, bars=1, seed=0)
+    moved = [m for m in made.messages if "is played by the band's" in m]
+    assert [m.split(" is played")[0] for m in moved] == [
+        "the prime's track 1 (Piano, program 0)",
+        "the prime's track 2 (Piano, program 0)",
+    ], moved
+
+
+def test_the_lean_names_the_key_as_its_signature_spells_it(bundles, tmp_path) -> None:
+    """The Maple Leaf Rag (A-flat major) was "G# major"; an E-flat tune "E- major"."""
+    from music21 import corpus
+
+    rag = tmp_path / "maple.mid"
+    corpus.parse("joplin/maple_leaf_rag").write("midi", fp=rag)
+    lean = key_lean(bundles["chorales"], read_piece(rag), strength=0.5)
+    assert lean is not None and lean[1].startswith("leaning toward Ab major,"), lean
+    e_flat = Piece(tuple(Event(i, 1, (p,)) for i, p in enumerate([63, 65, 67, 68, 70, 72, 74, 63])))
+    lean = key_lean(bundles["chorales"], e_flat, strength=0.5)
+    assert lean is not None and lean[1].startswith("leaning toward Eb major,"), lean
+
+
+def test_a_pitch_range_the_bundle_never_plays_is_refused(tmp_path, capsys) -> None:
+    """``--pitch-range C8:C9`` wrote an empty file and exited 0."""
+    out = tmp_path / "x.mid"
+    assert main(["generate", "musegen:chorales", "--pitch-range", "C8:C9", "--bars", "1",
+                 "--out", str(out)]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "C8:C9" in err[0] and "C2 to E6" in err[0], err
+    assert not out.exists()
+
+
+def test_an_empty_piece_says_so(tmp_path, capsys) -> None:
+    """``--steps 1`` wrote "0 notes and chords" without a word."""
+    out = tmp_path / "x.mid"
+    assert main(["generate", "musegen:chorales", "--steps", "1", "--seed", "0",
+                 "--out", str(out)]) == 0  # fmt: skip
+    said = capsys.readouterr().out
+    assert "piece 1 is empty" in said, said
+
+
+def test_a_key_strength_for_a_band_says_it_is_not_used(tmp_path, capsys) -> None:
+    """A band is never leaned toward a key: ``--key-strength 0.5`` said nothing."""
+    out = tmp_path / "x.mid"
+    assert main(["generate", "musegen:quartets", "--bars", "1", "--seed", "0",
+                 "--key-strength", "0.5", "--out", str(out)]) == 0  # fmt: skip
+    said = capsys.readouterr().out
+    assert "--key-strength 0.5 is ignored" in said, said
+
+
+def test_k_for_the_bundles_own_sampler_is_refused_when_it_is_not_top_k(tmp_path, capsys) -> None:
+    """No --sampler: the bundle's sampler decides; ``--k 5`` with top_p was dropped."""
+    assert main(["generate", "musegen:chorales", "--k", "5", "--bars", "1",
+                 "--out", str(tmp_path / "x.mid")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "--k is an option of --sampler top_k" in err, err

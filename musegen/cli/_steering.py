@@ -60,7 +60,10 @@ def add_options(parser: Any, *, full: bool = True) -> None:
         "--repetition-penalty", type=finite_float(1), default=None, metavar="X",
         help="divide the probability of the last --penalty-window tokens' pitches by X (>= 1)",
     )  # fmt: skip
-    steer.add_argument("--penalty-window", type=positive_int, default=32, metavar="N")
+    steer.add_argument(
+        "--penalty-window", type=positive_int, default=None, metavar="N",
+        help="the tokens --repetition-penalty looks back over (default 32)",
+    )  # fmt: skip
     steer.add_argument(
         "--chord-strength", type=finite_float(0, MAX_STRENGTH, low_open=True), default=None,
         metavar="X",
@@ -108,9 +111,14 @@ def processors(args: argparse.Namespace, time_signature: str = "4/4") -> list[An
             chain.append(p.PitchRange(low, high))
         if getattr(args, "no_repeat_ngram", None) is not None:
             chain.append(p.NoRepeatNGram(args.no_repeat_ngram))
+        window = getattr(args, "penalty_window", None)
         if getattr(args, "repetition_penalty", None) is not None:
-            chain.append(p.RepetitionPenalty(args.repetition_penalty, args.penalty_window,
+            chain.append(p.RepetitionPenalty(args.repetition_penalty,
+                                             32 if window is None else window,
                                              only_pitches=True))  # fmt: skip
+        elif window is not None:
+            raise ValueError("--penalty-window is the window of the --repetition-penalty: "
+                             "give it")  # fmt: skip
         density, strength = getattr(args, "density", None), getattr(args, "density_strength", None)
         if density is not None:
             chain.append(p.NoteDensity(density, 1.0 if strength is None else strength))

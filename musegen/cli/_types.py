@@ -170,6 +170,8 @@ def time_signature(text: str) -> str:
     """
     from musegen._metre import parse_time_signature
 
+    if text.strip() in ("C", "c", "C|", "c|", "\U0001d134", "\U0001d135"):  # 𝄴, 𝄵
+        _refuse("N/D: write common time as 4/4, cut time as 2/2", text)
     try:
         return parse_time_signature(text)
     except ValueError as err:
@@ -182,9 +184,18 @@ def tempo(text: str) -> float:
     Examples:
         >>> tempo("96")
         96.0
+        >>> tempo("120bpm")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: takes a number of quarter notes per minute (e.g. 120), got \
+'120bpm'
     """
     from musegen._metre import parse_tempo
 
+    try:
+        float(text)
+    except ValueError:
+        _refuse("a number of quarter notes per minute (e.g. 120)", text)
     try:
         return parse_tempo(text)
     except ValueError as err:
@@ -192,11 +203,13 @@ def tempo(text: str) -> float:
 
 
 def key_name(text: str) -> str:
-    """A key `musegen.keys.scale` reads, e.g. ``"D minor"``, ``"Bb major"``; returned as given.
+    """A key `musegen.keys.scale` reads, e.g. ``"D minor"``, ``"Bb major"``, ``"B♭ major"``.
+
+    Returned as given, with ``♭`` and ``♯`` as ``b`` and ``#``.
 
     Examples:
-        >>> key_name("F# minor")
-        'F# minor'
+        >>> key_name("F# minor"), key_name("E\u266d major")
+        ('F# minor', 'Eb major')
     """
     from musegen.keys import scale
 
@@ -204,7 +217,7 @@ def key_name(text: str) -> str:
         scale(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
-    return text
+    return text.replace("\u266d", "b").replace("\u266f", "#")
 
 
 def chord_symbols(text: str) -> str:
@@ -279,18 +292,31 @@ def existing_file(text: str) -> str:
 
 
 def output_file(text: str) -> str:
-    """A file to write: any name but an existing folder's; returned as given.
+    """A MIDI file to write: a name ending in ``.mid`` or ``.midi``, not a folder's; as given.
+
+    ``-`` (no standard output: MIDI is bytes) and other endings are refused:
+    ``--out song.wav`` would hold MIDI bytes, while ``generate --wav`` and
+    ``--png`` write the audio and the piano roll beside the MIDI file.
 
     Examples:
         >>> output_file(".")
         Traceback (most recent call last):
         ...
         argparse.ArgumentTypeError: '.' is a folder: give a file to write, e.g. 'song.mid'
+        >>> output_file("song.wav")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: takes a MIDI file to write, ending in .mid or .midi (for \
+audio give generate --wav: it writes song.wav beside song.mid), got 'song.wav'
     """
     if _path(text).is_dir():
         example = str(Path(text) / "song.mid")
         raise argparse.ArgumentTypeError(f"{text!r} is a folder: give a file to write, "
                                          f"e.g. {example!r}")  # fmt: skip
+    if Path(text).suffix.lower() not in (".mid", ".midi"):
+        stem = Path(text).stem if text.strip() != "-" and Path(text).stem else "song"
+        _refuse(f"a MIDI file to write, ending in .mid or .midi (for audio give generate --wav: "
+                f"it writes {stem}.wav beside {stem}.mid)", text)  # fmt: skip
     return text
 
 

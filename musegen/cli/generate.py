@@ -46,8 +46,8 @@ def add_parser(commands: Any) -> None:
     )
     generate.add_argument(
         "--out", default=None, type=output_file,
-        help="MIDI file to write, numbered with --num (default: NAME.mid here, NAME the bundle's "
-        "or its run directory's)",
+        help="MIDI file to write, ending in .mid or .midi, numbered with --num (default: NAME.mid "
+        "here, NAME the bundle's or its run directory's; --wav and --png write beside it)",
     )  # fmt: skip
     generate.add_argument(
         "--steps", type=whole_number(1, MAX_STEPS), default=None,
@@ -110,10 +110,10 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Generate ``--num`` pieces and write them (and their pictures, audio); 0 on success."""
     _check(args)
+    chain = _steering.processors(args)
     where = bundle_dir(args.bundle)
     if not where.exists():
         raise CommandError(f"no such run or bundle directory: {args.bundle!r}", 2)
-    chain = _steering.processors(args)
     from musegen.generation.processors import ChordProgression
 
     chords = next((p for p in chain if isinstance(p, ChordProgression)), None)
@@ -121,18 +121,31 @@ def run(args: argparse.Namespace) -> int:
         print("read --chords as: " + ", ".join(chords.readings))
     start_tensorflow()
     from musegen.generation import samplers
-    from musegen.generation.compose import compose, with_chord_track
+    from musegen.generation.compose import _stored_sampler, compose, with_chord_track
     from musegen.io.reading import MidiReadError
     from musegen.training.bundle import BundleError, load_bundle
 
     try:
         bundle = load_bundle(where)
+        stored = _stored_sampler(bundle, Path(where) / "metadata.json")
     except BundleError as err:
         raise CommandError(str(err)) from None
+    config = _sampler(args, stored)
+    _check_sampler_options(args, str(config.get("name")))
     try:
-        sampler = samplers.get(_sampler(args, bundle.metadata.get("generation")))
+        sampler = samplers.get(config)
     except (ValueError, TypeError) as err:
         raise CommandError(str(err), 2) from None
+    from musegen.generation.compose import _table, _unreachable
+
+    unreachable = _unreachable(_table(bundle), chain)
+    if unreachable:
+        raise CommandError(f"--pitch-range {args.pitch_range}: {unreachable}", 2)
+    if args.key_strength is not None and hasattr(bundle.tokenizer, "decode_score"):
+        print(f"--key-strength {args.key_strength:g} is ignored: a band is never leaned "
+              "toward a key")  # fmt: skip
+    elif args.key_strength is not None and args.key is not None:
+        print(f"--key-strength {args.key_strength:g} is ignored: --key allows only its pitches")
     try:
         made = compose(
             bundle, args.prime, bars=args.bars, quarters=args.quarters, steps=args.steps,
@@ -160,7 +173,17 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"  {summary(piece.music, piece.length)}, "
               f"{plural(len(piece.skipped), 'token')} skipped")  # fmt: skip
+        if not _notes(piece.music):
+            print(f"  piece {i + 1} is empty: it holds no note (give more --steps, or fewer "
+                  "constraints)")  # fmt: skip
     return failed
+
+
+def _notes(music: Any) -> int:
+    """The notes and chords of a piece, or of a band's tracks together."""
+    if hasattr(music, "tracks"):
+        return sum(len(track.piece.notes) for track in music.tracks)
+    return len(music.notes)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -170,6 +193,24 @@ def _check(args: argparse.Namespace) -> None:
     """
     if args.beam is not None and args.num > 1:
         raise CommandError("beam search is deterministic: --num would give copies of one piece", 2)
+    if args.sampler is not None:
+        _check_sampler_options(args, args.sampler)
+
+
+def _check_sampler_options(args: argparse.Namespace, name: str) -> None:
+    """Refuse ``--k`` or ``--p`` for a sampler that does not take it (status 2).
+
+    Examples:
+        >>> _check_sampler_options(argparse.Namespace(k=5, p=None), "top_p")
+        Traceback (most recent call last):
+        ...
+        musegen.cli._common.CommandError: --k is an option of --sampler top_k; the sampler is \
+top_p
+    """
+    for option, owner in (("k", "top_k"), ("p", "top_p")):
+        if getattr(args, option) is not None and name != owner:
+            raise CommandError(f"--{option} is an option of --sampler {owner}; the sampler is "
+                               f"{name}", 2)  # fmt: skip
 
 
 def _default_out(bundle: Path) -> Path:
@@ -189,7 +230,10 @@ def _numbered(out: Path, index: int, count: int) -> Path:
 
 
 def _sampler(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
-    """The sampler: the bundle's (else the library default), with the options given here."""
+    """The sampler: the bundle's (else the library default), with the options given here.
+
+    An option of another sampler is left out here; `run` refuses it (`_check_sampler_options`).
+    """
     config = dict(saved) if saved else GENERATION.to_dict()
     if args.sampler is not None and args.sampler != config.get("name"):
         config = {"name": args.sampler, "temperature": config.get("temperature", 1.0)}

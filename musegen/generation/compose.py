@@ -210,6 +210,9 @@ def compose(
             messages.append(lean[1])
     elif key_strength is not None:
         _strength(bundle, key_strength, views)  # checked all the same
+    unreachable = _unreachable(table, chain)
+    if unreachable:
+        raise ValueError(unreachable)
     if (chain or quarters is not None) and table is None:
         raise ValueError(
             f"{type(bundle.tokenizer).__name__} cannot be steered or measured (no describe())"
@@ -373,9 +376,10 @@ none is leaned toward')
         music = music.merged()
     if not strength or not any(e.pitches for e in music.events):
         return None
-    from musegen.keys import tied_keys
+    from musegen.keys import key_name, tied_keys
 
-    keys = tied_keys(music)
+    found = tied_keys(music)
+    keys = [key_name(key) for key in found]
     if len(keys) > 1:
         named = (
             " and ".join(keys) if len(keys) == 2 else f"{len(keys)} keys, {keys[0]} to {keys[-1]},"
@@ -383,7 +387,7 @@ none is leaned toward')
         tie = f"the prime has no clear key ({named} hold as many of its notes)"
         return None, f"{tie}: none is leaned toward"
     line = f"leaning toward {keys[0]}, the prime's key (key strength {strength:g}; 0: not at all)"
-    return PitchClassHistogram.of_key(keys[0], strength), line
+    return PitchClassHistogram.of_key(found[0], strength), line
 
 
 def _strength(bundle: Bundle, strength: float | None, views: int | None) -> float:
@@ -591,7 +595,8 @@ def _spelt(
         return piece.with_events(events)
 
     if isinstance(music, Score):
-        tracks = tuple(_played_by_the_band(bundle, t, lacks, moved) for t in music.tracks)
+        tracks = tuple(_played_by_the_band(bundle, t, lacks, moved, number=i + 1)
+                       for i, t in enumerate(music.tracks))  # fmt: skip
         tracks = tuple(replace(t, piece=kept(t.piece, t)) for t in tracks)
         music = replace(music, tracks=tuple(t for t in tracks if t.piece.notes))
     else:
@@ -600,9 +605,17 @@ def _spelt(
 
 
 def _played_by_the_band(
-    bundle: Bundle, track: Track, lacks: Callable[[Track, int], list[str]], moved: list[str]
+    bundle: Bundle,
+    track: Track,
+    lacks: Callable[[Track, int], list[str]],
+    moved: list[str],
+    *,
+    number: int = 1,
 ) -> Track:
     """`track`, or for an instrument the band lacks, as played by its instrument that fits best.
+
+    The line in `moved` names the track by its `number` in the prime (from 1),
+    then its name (or instrument) and program: two hands may share one name.
 
     The best fit spells the most of the track's notes, then reaches the most
     of them (music21's lowest note of the instrument), then sits highest (a
@@ -631,7 +644,8 @@ def _played_by_the_band(
 
     best = max(players, key=fit)  # max keeps the first of equals
     moved.append(
-        f"the prime's {track.name or _instrument(track)[0]} (program {track.program}) is played "
+        f"the prime's track {number} ({track.name or _instrument(track)[0]}, program "
+        f"{track.program}) is played "
         f"by the band's {_instrument(best)[0]} (program {best.program}), the instrument that "
         f"reaches the most of its notes ({fit(best)[1]} of {len(pitches)})"
     )
@@ -708,9 +722,26 @@ def _fit(music: Piece | Score, quarters: float | None) -> Any:
     return music.with_events(kept)
 
 
-def _stored_sampler(bundle: Bundle) -> dict[str, Any]:
-    """The bundle's sampler record, else the measured default."""
-    return dict(bundle.metadata.get("generation") or GENERATION.to_dict())
+def _stored_sampler(bundle: Bundle, source: Any = "metadata.json") -> dict[str, Any]:
+    """The bundle's sampler record, else the measured default.
+
+    Raises:
+        BundleError: for a record `musegen.generation.samplers.get` cannot build,
+            starting with `source` (the bundle's ``metadata.json``).
+    """
+    record = bundle.metadata.get("generation")
+    if not record:
+        return GENERATION.to_dict()
+    try:
+        samplers.get(dict(record))
+    except Exception as err:  # a sampler's constructor raises any type for a bad option
+        from musegen.training.bundle import BundleError
+
+        raise BundleError(
+            f"{source}: config.generation takes a sampler musegen builds, such as "
+            f"{{'name': 'top_p', 'p': 0.9}}: {' '.join(str(err).split())}"
+        ) from None
+    return dict(record)
 
 
 def _describe(sampler: Any) -> str:
@@ -723,6 +754,38 @@ def _describe(sampler: Any) -> str:
     )
     name = type(sampler).__name__
     return f"{name} ({args})" if args else name
+
+
+def _unreachable(table: TokenTable | None, chain: Sequence[Any]) -> str | None:
+    """What a `PitchRange` of `chain` says when the vocabulary holds no pitch in it; else None.
+
+    Every event would then be a rest: the piece would come out empty.
+    """
+    if table is None or not table.pitches.any():
+        return None
+    held = np.flatnonzero(table.pitches.any(axis=0))
+    for processor in chain:
+        if isinstance(processor, _processors.PitchRange):
+            low, high = processor.low, processor.high
+            if not ((held >= low) & (held <= high)).any():
+                return (
+                    f"pitch range {_pitch_name(low)} to {_pitch_name(high)} holds none of the "
+                    f"bundle's pitches ({_pitch_name(held[0])} to {_pitch_name(held[-1])}): "
+                    "the music would be silent"
+                )
+    return None
+
+
+def _pitch_name(pitch: int) -> str:
+    """``Eb5`` for 75: a MIDI pitch as a name, flats as ``b``.
+
+    Examples:
+        >>> _pitch_name(75), _pitch_name(36)
+        ('Eb5', 'C2')
+    """
+    from music21 import pitch as m21pitch
+
+    return str(m21pitch.Pitch(midi=int(pitch)).nameWithOctave).replace("-", "b")
 
 
 def _table(bundle: Bundle) -> TokenTable | None:
