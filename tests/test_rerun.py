@@ -61,6 +61,14 @@ def test_a_rerun_with_other_options_is_refused_naming_each(tmp_path, monkeypatch
     assert len(result.history["loss"]) == 3 and not (run / "backup").exists()
 
 
+def test_a_rerun_may_train_to_another_number_of_epochs(tmp_path, monkeypatch) -> None:
+    run = tmp_path / "run"
+    interrupted(run, monkeypatch)
+    more = Recipe(**{**RECIPE.__dict__, "epochs": 4})
+    result = train(songs(), run, more, read=READ, verbose=0, progress=lambda line: None)
+    assert len(result.history["loss"]) == 4
+
+
 def test_a_rerun_on_a_finished_run_says_its_bundle_is_replaced(tmp_path) -> None:
     run = tmp_path / "run"
     quiet = {"verbose": 0, "progress": lambda line: None}
@@ -107,3 +115,19 @@ def test_musegen_train_locks_before_reading_the_corpus(tmp_path, monkeypatch, ca
     monkeypatch.setattr(musegen.cli.train, "load", load)
     assert main([*TRAIN, "--out", str(run)]) == 0
     assert seen == [True] and not (run / ".lock").exists()
+
+
+def test_a_seed_repeats_a_run(tmp_path) -> None:
+    """Same seed, same epochs: the same history and weights (the seed was only the split's)."""
+    import numpy as np
+
+    from musegen.training.bundle import load_bundle
+
+    runs = []
+    for name in ("a", "b"):
+        result = train(songs(), tmp_path / name, RECIPE, verbose=0, progress=lambda line: None)
+        weights = load_bundle(tmp_path / name).model.get_weights()
+        runs.append((result.history, weights))
+    (history_a, weights_a), (history_b, weights_b) = runs
+    assert history_a == history_b
+    assert all(np.array_equal(x, y) for x, y in zip(weights_a, weights_b, strict=True))

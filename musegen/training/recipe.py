@@ -63,6 +63,9 @@ RUN_OPTIONS = "recipe.json"
 _SPEED_ONLY = frozenset({"workers"})
 """Of `train`'s ``read``: the options that change how fast the music is read, not what is read."""
 
+_WHEN_TO_STOP = frozenset({"epochs"})
+"""Of a `Recipe`: the options a rerun may change; it resumes and goes on to the new count."""
+
 VAL_FRACTION = 0.1
 """Of the songs held out for validation; at least one whole song, or the end of a single one."""
 
@@ -169,7 +172,8 @@ class Recipe:
         min_count: Keep tokens seen at least this often; rarer ones become ``<unk>``.
         tracks: One model for the band: the music is `musegen.io.tracks.Score`
             objects, tokenized by `musegen.tokens.track_tokenizer.TrackTokenizer`.
-        seed: Seeds the split of the songs and the prime kept in the bundle.
+        seed: Seeds the split of the songs, the model's first weights and the
+            prime kept in the bundle: a run by epochs repeats itself.
 
     Raises:
         RecipeError: for options that do not go together.
@@ -450,9 +454,9 @@ def check_rerun(
 
     The options a run started with are in ``out / "recipe.json"`` (`RUN_OPTIONS`);
     where `out` holds an interrupted training (its backup, or its trained weights
-    before the bundle) and they differ from `recipe` and `read` (``workers``
-    aside), the run cannot resume. A run directory without the file (of an older
-    musegen) is not checked.
+    before the bundle) and they differ from `recipe` and `read` (``workers`` and
+    ``epochs`` aside: a rerun may train to another count), the run cannot
+    resume. A run directory without the file (of an older musegen) is not checked.
 
     Args:
         out: The run directory.
@@ -492,6 +496,8 @@ the same options to resume, or use another --out
         if not isinstance(was, dict):
             continue
         for name in dict.fromkeys([*was, *now]):
+            if group == "recipe" and name in _WHEN_TO_STOP:
+                continue
             if was.get(name) != now.get(name):
                 label = name if name == "source" else _option(name)
                 differ.append(f"{label} {_shown(was.get(name))} (here {_shown(now.get(name))})")
@@ -588,6 +594,9 @@ def _train(
         raise RecipeError("--keep best needs validation data and this run has none")
     if recipe.keep is None:  # the default: best where there is validation data to choose by
         recipe = replace(recipe, keep=TRAINING.keep if data.num_val else "last")
+    import keras
+
+    keras.utils.set_random_seed(recipe.seed)  # the first weights, dropout: a seed repeats a run
     with strategy.scope():
         model = build_lstm(
             len(vocabulary),
