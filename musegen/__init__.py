@@ -87,6 +87,7 @@ from musegen.generation.samplers import (
 )
 from musegen.generation.views import TranspositionViews
 from musegen.io.audio import (
+    PEAK_DBFS,
     SOUNDFONT_CANDIDATES,
     SOUNDFONT_ENV,
     AudioError,
@@ -434,6 +435,7 @@ __all__ = [
     "show",
     "skuli_lstm",
     "SOUNDFONT_CANDIDATES",
+    "PEAK_DBFS",
     "SOUNDFONT_ENV",
     "source_files",
     "splice_gap",

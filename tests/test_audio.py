@@ -88,3 +88,23 @@ def test_missing_midi_file_and_a_broken_soundfont(tmp_path):
     with pytest.raises(MidiReadError, match=r"not\.mid.*not a MIDI file"):  # as the readers say
         render_wav(not_midi, tmp_path / "out.wav")
     assert not (tmp_path / "out.wav").exists()
+
+
+@needs_fluidsynth
+def test_a_rendered_file_peaks_just_under_full_scale_and_keeps_its_shape(tmp_path):
+    """FluidSynth's own gain left the shipped bundles' music at -33 to -24 dBFS: too quiet."""
+    from musegen.io.audio import PEAK_DBFS
+
+    raw, _ = read_wav(render_wav(PIECE, tmp_path / "raw.wav", peak_dbfs=None))
+    loud, _ = read_wav(render_wav(PIECE, tmp_path / "loud.wav"))
+    peak = 20 * np.log10(np.abs(loud.astype(float)).max() / 32767)
+    assert peak == pytest.approx(PEAK_DBFS, abs=0.05)
+    assert 20 * np.log10(np.abs(raw.astype(float)).max() / 32767) < PEAK_DBFS - 6
+    assert np.corrcoef(raw.ravel(), loud.ravel())[0, 1] > 0.9999  # scaled, not reshaped
+
+
+@pytest.mark.parametrize("peak", [0.5, float("nan"), -200.0])
+def test_a_peak_level_above_full_scale_or_not_a_number_is_refused(tmp_path, peak):
+    with pytest.raises(ValueError, match=r"peak_dbfs must lie in -120\.\.0"):
+        render_wav(PIECE, tmp_path / "x.wav", peak_dbfs=peak)
+    assert not (tmp_path / "x.wav").exists()

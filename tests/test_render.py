@@ -59,8 +59,12 @@ def _samples(path):
 
 
 def _fluidsynth(midi, wav):
+    """What FluidSynth plays from the file itself, brought to render's peak level."""
+    from musegen.io.audio import PEAK_DBFS, _normalize
+
     command = ["fluidsynth", "-ni", "-q", "-F", str(wav), "-T", "wav", "-r", "44100"]
     subprocess.run([*command, str(find_soundfont()), str(midi)], check=True, capture_output=True)
+    _normalize(wav, PEAK_DBFS)
     return _samples(wav)
 
 

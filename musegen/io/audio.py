@@ -19,7 +19,17 @@ from musegen._files import atomic_write_bytes
 from musegen.events import Piece
 from musegen.io.tracks import Score
 
-__all__ = ["SOUNDFONT_CANDIDATES", "SOUNDFONT_ENV", "AudioError", "find_soundfont", "render_wav"]
+__all__ = [
+    "PEAK_DBFS",
+    "SOUNDFONT_CANDIDATES",
+    "SOUNDFONT_ENV",
+    "AudioError",
+    "find_soundfont",
+    "render_wav",
+]
+
+PEAK_DBFS = -1.0
+"""The level `render_wav` brings a file's loudest sample to: 1 dB under full scale."""
 
 SOUNDFONT_ENV = "MUSEGEN_SOUNDFONT"
 """Environment variable naming the soundfont to use when none is passed."""
@@ -91,6 +101,7 @@ def render_wav(
     *,
     soundfont: str | os.PathLike[str] | None = None,
     sample_rate: int = 44100,
+    peak_dbfs: float | None = PEAK_DBFS,
 ) -> Path:
     """Render a piece, a score or a MIDI file to a 16-bit stereo WAV file (written atomically).
 
@@ -103,6 +114,9 @@ def render_wav(
         wav_path: Where to write the WAV file.
         soundfont: The ``.sf2`` file to play with; see `find_soundfont`.
         sample_rate: Samples per second, 8000 to 96000.
+        peak_dbfs: The loudest sample's level in the file, in dB below full
+            scale (-1: just under it, never clipped); None keeps FluidSynth's
+            own level (its default gain leaves music at -33 to -24 dBFS).
 
     Returns:
         The path written.
@@ -112,7 +126,8 @@ def render_wav(
             install them), or FluidSynth failed (its message is included).
         FileNotFoundError: `source` is a path that does not exist.
         MidiReadError: `source` is a MIDI file the readers refuse (named).
-        ValueError: `sample_rate` is out of FluidSynth's range.
+        ValueError: `sample_rate` is out of FluidSynth's range, or `peak_dbfs`
+            is not a finite number <= 0.
 
     Examples:
         >>> from musegen.events import Event
@@ -124,6 +139,8 @@ def render_wav(
         raise ValueError(
             f"sample_rate must lie in 8000..96000 (FluidSynth's range), got {sample_rate}"
         )
+    if peak_dbfs is not None and not (-120.0 <= peak_dbfs <= 0.0):  # also refuses nan
+        raise ValueError(f"peak_dbfs must lie in -120..0 dBFS (0: full scale), got {peak_dbfs}")
     program = _fluidsynth()
     font = find_soundfont(soundfont)
     if not isinstance(source, (Piece, Score)) and not Path(source).is_file():
@@ -148,6 +165,8 @@ def render_wav(
                 f"fluidsynth could not render {midi.name!r} with {str(font)!r} "
                 f"(exit code {result.returncode}): {detail}"
             )
+        if peak_dbfs is not None:
+            _normalize(rendered, peak_dbfs)
         return atomic_write_bytes(wav_path, rendered.read_bytes())
 
 
@@ -162,3 +181,22 @@ def _playable(path: Path, copy: Path) -> Path:
         return path  # FluidSynth plays the file's own bytes
     copy.write_bytes(read_symusic(path).dumps_midi())
     return copy
+
+
+def _normalize(path: Path, peak_dbfs: float) -> None:
+    """Scale the 16-bit WAV at `path` so its loudest sample is at `peak_dbfs` (silence stays)."""
+    import wave
+
+    import numpy as np
+
+    with wave.open(str(path), "rb") as reader:
+        params = reader.getparams()
+        samples = np.frombuffer(reader.readframes(params.nframes), dtype="<i2")
+    loudest = int(np.abs(samples.astype(np.int32)).max(initial=0))
+    if params.sampwidth != 2 or not loudest:
+        return
+    target = 32767 * 10 ** (peak_dbfs / 20)
+    scaled = np.clip(np.round(samples * (target / loudest)), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as writer:
+        writer.setparams(params)
+        writer.writeframes(scaled.tobytes())
