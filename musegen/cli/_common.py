@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 import warnings
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from musegen._words import plural
-from musegen.io.corpus import Corpus, load_corpus
+from musegen.io.corpus import Corpus, LoadFailure, load_corpus
 
 DEFAULT_SOURCE = "music21:bach"
 WORKERS_HELP = "processes reading the files (default: every core)"
@@ -49,7 +50,11 @@ def load(args: argparse.Namespace) -> Corpus:
     except (FileNotFoundError, ValueError) as err:  # no such folder, unknown corpus name
         raise CommandError(str(err), 2) from None
     seconds = time.perf_counter() - start
+    failures, line = passed_over(corpus.failures)
+    corpus = dataclasses.replace(corpus, failures=failures)
     print(f"{args.source}: {corpus.summary()} ({seconds:.1f} s)")
+    if line:
+        print(f"  {line}")
     for failure in corpus.failures:
         print(f"  skipped {failure}")
     if not corpus.pieces:  # none read (1), or nothing there to read: a bad argument (2)
@@ -65,7 +70,7 @@ def load_scores(args: argparse.Namespace) -> list[Any]:
             whose files gave no score (1).
     """
     from musegen.io._midi_common import add_counts, not_kept_line
-    from musegen.io.corpus import LoadFailure, source_files
+    from musegen.io.corpus import source_files
     from musegen.io.reading import MidiReadError, read_tracks
 
     others: list[LoadFailure] = []
@@ -73,6 +78,9 @@ def load_scores(args: argparse.Namespace) -> list[Any]:
         paths = source_files(args.source, skipped=others)[: args.limit]
     except (FileNotFoundError, ValueError) as err:
         raise CommandError(str(err), 2) from None
+    others, line = passed_over(others)
+    if line:
+        print(f"  {line}")
     for failure in others:
         print(f"  skipped {failure}")
     scores = []
@@ -115,25 +123,58 @@ def bundle_dir(where: str) -> Path:
 
 
 def midi_files(paths: list[str]) -> list[Path]:
-    """The music files named, folders searched (sorted); the other files of a folder are named.
+    """The music files named, folders searched (sorted); the other files of a folder counted.
+
+    A file named that is not music is kept, for `read_pieces` to name it.
 
     Raises:
         CommandError: (status 2) for a missing path, or when no MIDI file is found.
     """
-    from musegen.io.corpus import LoadFailure, source_files
+    from musegen.io.corpus import source_files
 
     files: list[Path] = []
+    skipped: list[LoadFailure] = []
     for name in paths:
-        skipped: list[LoadFailure] = []
         try:
             files += source_files(Path(name), skipped=skipped)  # a file, or a folder searched
         except FileNotFoundError as err:
             raise CommandError(str(err), 2) from None
-        for failure in skipped:
-            print_error(f"skipped {failure}")
+    skipped, line = passed_over(skipped)
+    if line:
+        print_error(line)
+    for failure in skipped:
+        print_error(f"skipped {failure}")
     if not files:
         raise CommandError(f"no MIDI files in {' '.join(paths)}", 2)
     return files
+
+
+def passed_over(failures: list[LoadFailure]) -> tuple[list[LoadFailure], str | None]:
+    """The failures less a folder's files that are not music, and one line counting those.
+
+    A folder's pictures, sounds and notes (``.png``, ``.wav``, ``.json``, ...) are no
+    mistake: they are counted in one line, not named one a line.
+
+    Args:
+        failures: What `musegen.io.corpus.source_files` or `load_corpus` reported.
+
+    Returns:
+        The other failures, and the line (None when no file was passed over).
+
+    Examples:
+        >>> reason = "not a music file musegen reads (its suffix is '.png'; reads .mid)"
+        >>> passed_over([LoadFailure("a.png", reason), LoadFailure("b.mid", "empty file")])
+        ([LoadFailure(path='b.mid', reason='empty file')], \
+'passed over 1 file that is not music (.png)')
+    """
+    others = [f for f in failures if f.reason.startswith("not a music file")]
+    if not others:
+        return failures, None
+    suffixes = sorted({Path(f.path).suffix.lower() or "no suffix" for f in others})
+    verb = "is" if len(others) == 1 else "are"
+    kinds = ", ".join(suffixes)
+    line = f"passed over {plural(len(others), 'file')} that {verb} not music ({kinds})"
+    return [f for f in failures if f not in others], line
 
 
 def read_pieces(files: list[Path]) -> Iterator[tuple[Path, Any]]:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import math
 import sys
 from typing import Any
 
 from musegen._words import plural
-from musegen.cli._common import CommandError, midi_files, print_error, read_pieces
+from musegen.cli._common import (
+    CommandError,
+    midi_files,
+    passed_over,
+    print_error,
+    read_pieces,
+)
 from musegen.cli._types import positive_int
 
 
@@ -51,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
         reference = load_corpus(args.reference, limit=args.limit, progress=False)
     except (FileNotFoundError, ValueError) as err:
         raise CommandError(f"--reference: {err}", 2) from None
+    failures, line = passed_over(reference.failures)
+    reference = dataclasses.replace(reference, failures=failures)
+    if line:
+        print_error(f"--reference: {line}")
     for failure in reference.failures:
         print_error(f"skipped {failure}")
     if not reference.pieces:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from musegen.cli import _steering
 from musegen.cli._common import CommandError, bundle_dir
 from musegen.cli._outputs import summary, write_outputs
 from musegen.cli._types import (
+    MAX_SEED,
     existing_file,
     finite_float,
     output_file,
@@ -96,7 +98,10 @@ def add_parser(commands: Any) -> None:
         "--prime", default=None, type=existing_file,
         help="a music file to continue (MIDI, MusicXML, ...)",
     )  # fmt: skip
-    generate.add_argument("--seed", type=seed, default=None, help="0 to 2**32 - 1")
+    generate.add_argument(
+        "--seed", type=seed, default=None,
+        help="0 to 2**32 - 1 (default: one drawn and printed, to hear the take again)",
+    )  # fmt: skip
     generate.add_argument(
         "--num", type=whole_number(1, MAX_PIECES), default=1,
         help=f"pieces to generate, in one batch (song-1.mid, ...; at most {MAX_PIECES})",
@@ -146,6 +151,9 @@ def run(args: argparse.Namespace) -> int:
               "toward a key")  # fmt: skip
     elif args.key_strength is not None and args.key is not None:
         print(f"--key-strength {args.key_strength:g} is ignored: --key allows only its pitches")
+    if args.seed is None and args.beam is None:  # drawn, so that the take can be heard again
+        args.seed = secrets.randbelow(MAX_SEED + 1)
+        print(f"seed {args.seed} (rerun with --seed {args.seed} to hear this take again)")
     try:
         made = compose(
             bundle, args.prime, bars=args.bars, quarters=args.quarters, steps=args.steps,
