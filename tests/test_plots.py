@@ -89,3 +89,13 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(ImportError, match=r'pip install "musegen\[plot\]"'):
         plots.piano_roll(PIECE)
+
+
+def test_piano_roll_draws_a_line_at_each_bar_of_the_metre():
+    from musegen.events import Event
+
+    waltz = Piece(tuple(Event(i, 1, (60 + i % 5,)) for i in range(10)), time_signature="3/4")
+    figure = plots.piano_roll(waltz)
+    (lines,) = [c for c in figure.axes[0].collections if c.get_gid() == "bars"]
+    assert [segment[0][0] for segment in lines.get_segments()] == [3.0, 6.0, 9.0]
+    assert "3/4" in figure.axes[0].get_xlabel()

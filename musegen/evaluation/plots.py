@@ -101,8 +101,9 @@ def piano_roll(
 ) -> Figure:
     """Draw `piece` as a piano roll: one bar per note, darker for louder.
 
-    Time runs left to right in quarter lengths; pitches run bottom to top, with
-    each C labelled (``C4`` is MIDI 60).
+    Time runs left to right in quarter lengths, with a thin line at each bar
+    of the piece's metre; pitches run bottom to top, with each C labelled
+    (``C4`` is MIDI 60).
 
     Args:
         piece: What to draw.
@@ -118,7 +119,7 @@ def piano_roll(
         >>> from musegen.events import Event
         >>> figure = piano_roll(Piece((Event(0, 1, (60, 64, 67), 90), Event(1, 2, (62,), 40))))
         >>> figure.axes[0].get_xlabel()
-        'time (quarter lengths)'
+        'time (quarter lengths; a line at each bar of 4/4)'
     """
     figure, ax = _figure_and_axes(ax, (10, 4))
     from matplotlib.collections import PolyCollection
@@ -149,9 +150,25 @@ def piano_roll(
     ax.set_xlabel("time (quarter lengths)")
     ax.set_ylabel("pitch")
     ax.grid(axis="y", alpha=0.3)
+    _bar_lines(ax, piece, low - 1.5, high + 1.5)
     if colorbar:
         figure.colorbar(bars, ax=ax, label="velocity", pad=0.01)
     return _finish(figure, path)
+
+
+def _bar_lines(ax: Axes, piece: Piece, bottom: float, top: float) -> None:
+    """A thin grey line at each bar line of `piece`'s metre after the first (gid ``"bars"``)."""
+    from musegen._metre import bar_length
+
+    try:
+        bar = bar_length(piece.time_signature)
+    except ValueError:  # a metre music21 cannot read: no bar lines
+        return
+    end = max(piece.duration, 1.0)
+    starts = [bar * i for i in range(1, int(end / bar) + 1) if bar * i < end]
+    lines = ax.vlines(starts, bottom, top, colors="0.6", linewidth=0.8, zorder=0.5)
+    lines.set_gid("bars")
+    ax.set_xlabel(f"time (quarter lengths; a line at each bar of {piece.time_signature})")
 
 
 def piano_rolls(
