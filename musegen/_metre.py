@@ -122,3 +122,46 @@ def bar_length(time_signature: str) -> float:
     if not bar > 0:
         raise ValueError(f"bad time signature {time_signature!r}")
     return bar
+
+
+def bar_lines(
+    time_signature: str,
+    changes: tuple[tuple[float, str], ...] | list[tuple[float, str]] = (),
+    pickup: float = 0.0,
+    end: float = 0.0,
+) -> list[float]:
+    """Offsets of the bar lines before `end`: from `pickup`, bars of the metre in force.
+
+    Args:
+        time_signature: The metre at the start.
+        changes: (offset, metre) after the start, in time order; each starts a bar
+            (the bar before it is cut short when it does not fit).
+        pickup: Quarter notes before the first bar line.
+        end: Bar lines at or after it are left out.
+
+    Raises:
+        ValueError: for a metre `bar_length` cannot read.
+
+    Examples:
+        >>> bar_lines("4/4", end=9.0)
+        [0.0, 4.0, 8.0]
+        >>> bar_lines("4/4", ((4.0, "6/8"),), pickup=1.0, end=12.0)
+        [1.0, 4.0, 7.0, 10.0]
+    """
+    metres = [(0.0, time_signature), *((float(at), s) for at, s in changes if at > 0)]
+    lines: list[float] = []
+    at = float(pickup)
+    for i, (start, signature) in enumerate(metres):
+        length = bar_length(signature)
+        if i:
+            at = max(start, float(pickup))
+        stop = metres[i + 1][0] if i + 1 < len(metres) else float("inf")
+        if stop <= at + 1e-9:
+            continue
+        while at < min(end, stop) - 1e-9:
+            if not lines or at > lines[-1] + 1e-9:
+                lines.append(round(at, 9))
+            at += length
+        if at >= end - 1e-9:
+            break
+    return lines

@@ -103,6 +103,10 @@ class Piece:
         tempo: Quarter notes per minute.
         time_signature: Metre as text, e.g. ``"4/4"``.
         source: Where the piece came from (file name or corpus entry), or ``""``.
+        time_signature_changes: Where the metre changes after the start: (offset in
+            quarter notes, metre such as ``"3/4"``), in time order; each starts a bar.
+        pickup: Quarter notes before the first bar line (an anacrusis: the first
+            bar is short), 0 when the piece starts on a bar line.
 
     Examples:
         >>> piece = Piece((Event(1.0, 1.0, (64,)), Event(0.0, 1.0, (60,))))
@@ -110,16 +114,22 @@ class Piece:
         [(60,), (64,)]
         >>> piece.duration
         2.0
+        >>> Piece(time_signature="3/4", pickup=1.0).bar_lines(8.0)
+        [1.0, 4.0, 7.0]
     """
 
     events: tuple[Event, ...] = ()
     tempo: float = 120.0
     time_signature: str = "4/4"
     source: str = ""
+    time_signature_changes: tuple[tuple[float, str], ...] = ()
+    pickup: float = 0.0
 
     def __post_init__(self) -> None:
         if self.tempo <= 0:
             raise ValueError(f"Piece tempo must be > 0, got {self.tempo}")
+        if not self.pickup >= 0:
+            raise ValueError(f"Piece pickup must be >= 0 quarter notes, got {self.pickup}")
         events = tuple(sorted(self.events, key=_by_offset))
         object.__setattr__(self, "events", events)
 
@@ -135,6 +145,53 @@ class Piece:
     def notes(self) -> tuple[Event, ...]:
         """The events that sound (rests left out)."""
         return tuple(e for e in self.events if not e.is_rest)
+
+    def bar_lines(self, end: float | None = None) -> list[float]:
+        """Offsets of the bar lines before `end` (default: the piece's end), from the metre map.
+
+        Bar lines run from the pickup (0 without one) in bars of the metre in
+        force; a metre change starts a bar of its own.
+
+        Examples:
+            >>> Piece(time_signature_changes=((6.0, "3/4"),)).bar_lines(13.0)
+            [0.0, 4.0, 6.0, 9.0, 12.0]
+        """
+        from musegen._metre import bar_lines
+
+        return bar_lines(
+            self.time_signature,
+            self.time_signature_changes,
+            self.pickup,
+            self.duration if end is None else end,
+        )
+
+    def metre_from(self, start: float) -> Piece:
+        """This piece with its metre map as heard from `start` on (the events unchanged).
+
+        The metre in force at `start`, the changes after it and the time to the
+        next bar line (the pickup), all counted from `start`: for music cut or
+        continued there.
+
+        Examples:
+            >>> piece = Piece(time_signature_changes=((8.0, "3/4"),), pickup=1.0)
+            >>> later = piece.metre_from(6.0)
+            >>> later.time_signature, later.pickup, later.time_signature_changes
+            ('4/4', 2.0, ((2.0, '3/4'),))
+        """
+        if start <= 1e-6:
+            return self
+        metres = [(0.0, self.time_signature), *self.time_signature_changes]
+        in_force = [text for at, text in metres if at <= start + 1e-6][-1]
+        lines = [line for line in self.bar_lines(start + 64.0) if line >= start - 1e-6]
+        pickup = lines[0] - start if lines else 0.0
+        return replace(
+            self,
+            time_signature=in_force,
+            time_signature_changes=tuple(
+                (at - start, text) for at, text in metres[1:] if at > start + 1e-6
+            ),
+            pickup=pickup if pickup > 1e-6 else 0.0,
+        )
 
     def with_events(self, events: tuple[Event, ...] | list[Event]) -> Piece:
         """Return a copy of this piece holding other events.

@@ -65,16 +65,16 @@ def test_an_upper_case_midi_suffix_reads_as_midi_with_its_drum_kit(tmp_path):
 TUNE = "X:{n}\nT:Tune {n}\nM:4/4\nL:1/4\nK:G\nG A B c|d2 B2|]\n"
 
 
-def test_an_abc_tune_reads_and_an_abc_file_of_several_tunes_is_named(tmp_path):
+def test_an_abc_tune_reads_and_an_abc_file_of_several_tunes_reads_tune_by_tune(tmp_path):
     (tmp_path / "one.abc").write_text(TUNE.format(n=1))
     (tmp_path / "two.abc").write_text(TUNE.format(n=1) + "\n" + TUNE.format(n=2))
     corpus = load_corpus(tmp_path, progress=False)
-    (piece,) = corpus.pieces
+    piece, *tunes = corpus.pieces
     assert [(e.offset, e.duration, e.pitches) for e in piece.events] == [
         (0.0, 1.0, (67,)), (1.0, 1.0, (69,)), (2.0, 1.0, (71,)), (3.0, 1.0, (72,)),
         (4.0, 2.0, (74,)), (6.0, 2.0, (71,)),
     ]  # fmt: skip
-    assert [str(f) for f in corpus.failures] == [
-        f"{tmp_path / 'two.abc'}: holds 2 pieces (an opus); give one piece a file"
-    ]
+    assert corpus.failures == []
+    assert [p.source for p in corpus.pieces] == ["one.abc", "two.abc#1", "two.abc#2"]
+    assert all(t.events == piece.events for t in tunes)
     assert any(p.suffix == ".abc" for p in source_files("music21:ryansMammoth")[:5])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from musegen._metre import bar_length, parse_time_signature
 from musegen._words import plural
 from musegen.events import DEFAULT_VELOCITY, Event, trusted_event
 
@@ -160,3 +161,63 @@ def group_onsets(raw: list[tuple[float, float, tuple[int, ...], int]]) -> list[E
             append(trusted_event(before, offset - before, (), DEFAULT_VELOCITY))
         append(trusted_event(offset, duration, pitches, velocity))
     return events
+
+
+def read_pickup(
+    time_signature: str, changes: tuple[tuple[float, str], ...]
+) -> tuple[str, tuple[tuple[float, str], ...], float]:
+    """The metre map of a MIDI file with its pickup: (time signature, changes, pickup).
+
+    MIDI has no pickup: a file writes one as a short first metre, one bar long,
+    then the piece's metre. So a first metre that lasts exactly one of its own
+    bars and is shorter than the bar of the metre after it is read as a pickup
+    of that length in the metre after it; any other map is returned as it is,
+    with pickup 0.
+
+    Args:
+        time_signature: The metre at the start.
+        changes: (offset in quarter notes, metre) after the start, in time order.
+
+    Examples:
+        >>> read_pickup("1/4", ((1.0, "4/4"), (9.0, "3/4")))
+        ('4/4', ((9.0, '3/4'),), 1.0)
+        >>> read_pickup("2/4", ((4.0, "4/4"),))  # two bars of 2/4: no pickup
+        ('2/4', ((4.0, '4/4'),), 0.0)
+    """
+    if changes:
+        at, following = changes[0]
+        try:
+            first, bar = bar_length(time_signature), bar_length(following)
+        except ValueError:
+            return time_signature, changes, 0.0
+        if abs(at - first) < _EPS and first < bar - _EPS:
+            return following, changes[1:], float(at)
+    return time_signature, changes, 0.0
+
+
+def pickup_metre(pickup: float, time_signature: str) -> str | None:
+    """The short first metre a MIDI file writes a pickup as, or None when MIDI holds none.
+
+    The pickup's length over the denominator of `time_signature`, else over
+    the next powers of two up to 64: the first that gives a whole numerator
+    (1..255). A pickup of 0, or not shorter than a bar, needs no such metre: None.
+
+    Examples:
+        >>> pickup_metre(1.0, "4/4"), pickup_metre(1.5, "3/4"), pickup_metre(1.0, "6/8")
+        ('1/4', '3/8', '2/8')
+        >>> pickup_metre(0.0, "4/4") is None, pickup_metre(0.1, "4/4") is None
+        (True, True)
+    """
+    try:
+        bar = bar_length(time_signature)
+        denominator = int(parse_time_signature(time_signature).partition("/")[2])
+    except ValueError:
+        return None
+    if not _EPS < pickup < bar - _EPS:
+        return None
+    candidates = [denominator, *(2**k for k in range(7) if 2**k > denominator)]
+    for candidate in candidates:
+        numerator = pickup * candidate / 4
+        if abs(numerator - round(numerator)) < _EPS and 1 <= round(numerator) <= 255:
+            return f"{round(numerator)}/{candidate}"
+    return None

@@ -1,7 +1,8 @@
 """Corpora: the files a source names, and `load_corpus`, which reads them all.
 
 A source is a folder, a file, ``music21:<composer>`` or ``musegen:<name>``; a file
-that cannot be read is reported (`LoadFailure`) and the rest are read.
+that cannot be read is reported (`LoadFailure`) and the rest are read. A file of
+several tunes (an opus: ABC, Humdrum) gives a piece per tune.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from musegen.io.reading import (
     Grouping,
     Parts,
     _is_midi,
+    _read_pieces,
     _sustained_piece,
     read_midi,
-    read_piece,
 )
 
 __all__ = ["Corpus", "LoadFailure", "load_corpus", "source_files"]
@@ -38,7 +39,7 @@ _MUSIC_SUFFIXES = (*_MIDI_SUFFIXES, ".xml", ".musicxml", ".mxl", ".krn", ".abc")
 
 @dataclass(frozen=True)
 class LoadFailure:
-    """A file `load_corpus` could not use, and why.
+    """A file (or one tune of a file, ``path#n``) `load_corpus` could not use, and why.
 
     Examples:
         >>> str(LoadFailure("bad.mid", "empty file"))
@@ -105,11 +106,16 @@ def load_corpus(
             (``"musegen:skuli"``: the original recipe's 92 MIDI files;
             ``"musegen:jsb"``: the JSB Chorales' train and valid splits, a
             frame per quarter note, ``"musegen:jsb/test"`` the test split;
-            see `musegen.datasets`).
+            see `musegen.datasets`). A file of several tunes (an opus: ABC or
+            Humdrum, as ``"music21:oneills1850"``) gives a piece per tune, its
+            source the file's name and the tune's place in it
+            (``0001-0050.abc#3``); a tune that fails is reported as
+            ``path#n`` and the others are kept.
         parts: As for `read_midi`.
         drop_drums: As for `read_midi`.
         grouping: As for `read_midi`.
-        limit: Read at most this many files (in sorted order).
+        limit: Read at most this many files (in sorted order); every tune of an
+            opus file is read.
         progress: Show a progress bar on standard error.
         engine: As for `read_midi` (MIDI files only; other formats use music21).
         workers: Processes reading files at once; None uses every core.
@@ -146,10 +152,11 @@ def load_corpus(
         engine=engine,
         sustain=sustain,
     )
-    results: list[tuple[Piece, _Counts] | LoadFailure | None] = [None] * len(paths)
+    per_file: list[list[tuple[Piece, _Counts] | LoadFailure]] = [[] for _ in paths]
     done = map_unordered(read, paths, workers, file_sizes(paths))
     for index, result in file_progress(done, progress, "reading", len(paths)):
-        results[index] = result
+        per_file[index] = result
+    results = [r for file_results in per_file for r in file_results]
     pieces = [r[0] for r in results if isinstance(r, tuple)]
     not_kept: dict[str, int] = {}
     for read_one in results:
@@ -170,13 +177,16 @@ def _read_one(
     grouping: Grouping,
     engine: Engine,
     sustain: bool = False,
-) -> tuple[Piece, _Counts] | LoadFailure:
-    """One file of `load_corpus` and what it did not keep (module level, for worker processes)."""
+) -> list[tuple[Piece, _Counts] | LoadFailure]:
+    """One file of `load_corpus`: its pieces and what they did not keep, or its failures.
+
+    A piece per tune of an opus (see `_read_pieces`); module level, for worker processes.
+    """
     not_kept: _Counts = ()
     try:
         if sustain and _is_midi(file):
             piece, not_kept = _sustained_piece(file, drop_drums=drop_drums)
-            return _checked(file, piece, not_kept)
+            return [_checked(file, piece, not_kept)]
         fast = engine == "fast" or (engine == "auto" and parts == "all" and grouping == "onset")
         if _is_midi(file) and fast and grouping == "onset":  # read_midi's fast reading
             piece, not_kept = _read_counted(file, parts=parts, drop_drums=drop_drums)
@@ -184,14 +194,22 @@ def _read_one(
             piece = read_midi(
                 file, parts=parts, drop_drums=drop_drums, grouping=grouping, engine=engine
             )
-        else:
-            piece = read_piece(file, parts=parts, drop_drums=drop_drums, grouping=grouping)
+        else:  # music21's formats: a piece, or one per tune of an opus
+            tunes = _read_pieces(file, parts=parts, drop_drums=drop_drums, grouping=grouping)
+            return [  # a tune's source is the file's name and "#n": it names the tune
+                LoadFailure(t.path, t.reason)
+                if isinstance(t, MidiReadError)
+                else _checked(f"{file}{t.source[len(file.name) :]}", t, ())
+                for t in tunes
+            ]
     except MidiReadError as err:
-        return LoadFailure(str(file), err.reason)
-    return _checked(file, piece, not_kept)
+        return [LoadFailure(str(file), err.reason)]
+    return [_checked(file, piece, not_kept)]
 
 
-def _checked(file: Path, piece: Piece, not_kept: _Counts) -> tuple[Piece, _Counts] | LoadFailure:
+def _checked(
+    file: str | Path, piece: Piece, not_kept: _Counts
+) -> tuple[Piece, _Counts] | LoadFailure:
     if not piece.notes:
         return LoadFailure(str(file), "no pitched notes (empty or drums only)")
     return piece, not_kept

@@ -45,6 +45,7 @@ from musegen.io._midi_common import (
     MidiReadError,
     check_midi_header,
     group_onsets,
+    read_pickup,
     tempo_microseconds,
 )
 from musegen.io.tracks import Score, Track
@@ -128,13 +129,29 @@ def _read_counted(
     parts_, tempo, signature = _note_tracks(tracks, tpq)
     for track, meter in parts_[:1] if parts == "first" else parts_:
         raw += _track_notes(track, meter, tpq, drop_drums)
+    metre, metre_changes, pickup = _metre_map(tracks, tpq, signature or "4/4")
     piece = Piece(
         tuple(group_onsets(raw)),
         tempo=tempo if tempo else 120.0,
-        time_signature=signature or "4/4",
+        time_signature=metre,
         source=file.name,
+        time_signature_changes=metre_changes,
+        pickup=pickup,
     )
     return piece, _not_kept(tracks, drums=not drop_drums)
+
+
+def _metre_map(
+    tracks: list[_Track], tpq: int, signature: str
+) -> tuple[str, tuple[tuple[float, str], ...], float]:
+    """The file's metre map from `signature` on: (time signature, changes, pickup).
+
+    The changes are every track's time signatures where the metre changes
+    (on the grid of the notes); a short first metre of one bar is the pickup
+    (`read_pickup`).
+    """
+    found = changes([m for t in tracks for m in t.signatures], tpq, signature)
+    return read_pickup(signature, found)
 
 
 def read_tracks_fast(path: str | os.PathLike[str], *, sustain: bool = False) -> Score:
@@ -151,7 +168,9 @@ def read_tracks_fast(path: str | os.PathLike[str], *, sustain: bool = False) -> 
     velocities is an event per velocity, at one onset), and rests fill the
     gaps. The tempo map, the metre changes and the key signatures are kept
     (`Score.tempo_changes`, `Score.time_signature_changes`,
-    `Score.key_signatures`). `write_midi` writes the score back as it is read here.
+    `Score.key_signatures`); a short first metre of one bar (how MIDI writes
+    a pickup) is read as `Score.pickup` in the metre after it, and each
+    track's piece carries the metre map too. `write_midi` writes the score back as it is read here.
 
     Args:
         path: The MIDI file.
@@ -190,6 +209,7 @@ def read_tracks_fast(path: str | os.PathLike[str], *, sustain: bool = False) -> 
     out: list[Track] = []
     note_tracks, tempo, signature = _note_tracks(tracks, tpq)
     tempo, signature = tempo or 120.0, signature or "4/4"
+    metre, metre_changes, pickup = _metre_map(tracks, tpq, signature)
     merged = 0
     for track, _ in note_tracks:
         for channel, program, notes in instrument_parts(_pair_notes(track.notes), timeline):
@@ -198,17 +218,24 @@ def read_tracks_fast(path: str | os.PathLike[str], *, sustain: bool = False) -> 
             events, lost = note_events(notes, tpq)
             merged += lost
             if events:
-                piece = Piece(tuple(events), tempo=tempo, time_signature=signature)
+                piece = Piece(
+                    tuple(events),
+                    tempo=tempo,
+                    time_signature=metre,
+                    time_signature_changes=metre_changes,
+                    pickup=pickup,
+                )
                 is_drum = channel == _DRUM_CHANNEL
                 out.append(Track(piece, program=program, name=track.name, is_drum=is_drum))
     keys = [(tick, key_name(sharps, minor)) for t in tracks for tick, sharps, minor in t.keys]
     return Score(
         tuple(out),
         tempo=tempo,
-        time_signature=signature,
+        time_signature=metre,
         source=file.name,
         tempo_changes=changes([m for t in tracks for m in t.tempos], tpq, tempo),
-        time_signature_changes=changes([m for t in tracks for m in t.signatures], tpq, signature),
+        time_signature_changes=metre_changes,
+        pickup=pickup,
         key_signatures=changes(keys, tpq, None),
         not_kept=(
             *_not_kept(tracks, maps=False, pedal=not sustain),

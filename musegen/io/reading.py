@@ -20,7 +20,7 @@ from musegen.io._midi_common import (
     group_onsets,
     tempo_microseconds,
 )
-from musegen.io.midi_fast import _read, read_midi_fast
+from musegen.io.midi_fast import _metre_map, _note_tracks, _read, read_midi_fast
 from musegen.io.tracks import Score, Track
 
 __all__ = [
@@ -101,10 +101,20 @@ def read_midi(
     if engine == "fast" or (engine == "auto" and parts == "all" and grouping == "onset"):
         return read_midi_fast(path, parts=parts, drop_drums=drop_drums)
     file = Path(path)
-    _read(file)  # the fast reader's checks: a file it refuses is refused here too
+    _, tpq, tracks = _read(file)  # the fast reader's checks: a file it refuses is refused here
     score = _parse_midi(file, check_midi_header(file))
-    return piece_from_stream(
+    piece = piece_from_stream(
         score, parts=parts, drop_drums=drop_drums, grouping=grouping, source=file.name
+    )
+    # the metre map as the file holds it (music21 can lay its measures elsewhere), a short
+    # first metre of one bar read as the pickup: as the fast reader reads it
+    signature = _note_tracks(tracks, tpq)[2] or piece.time_signature
+    signature, signature_changes, pickup = _metre_map(tracks, tpq, signature)
+    return replace(
+        piece,
+        time_signature=signature,
+        time_signature_changes=signature_changes,
+        pickup=pickup,
     )
 
 
@@ -173,7 +183,9 @@ def read_piece(
         grouping: As for `read_midi`.
 
     Raises:
-        MidiReadError: the file is missing, empty, corrupt or of a format music21 cannot read.
+        MidiReadError: the file is missing, empty, corrupt or of a format music21 cannot read,
+            or holds several pieces (an opus: an ABC or Humdrum file of several tunes,
+            which `musegen.io.corpus.load_corpus` reads tune by tune).
 
     Examples:
         >>> from musegen import datasets
@@ -219,38 +231,145 @@ _FORMATS = {".xml": "MusicXML", ".musicxml": "MusicXML", ".mxl": "MusicXML", ".k
 """The format each suffix music21 reads names, for the errors (``.abc``: ABC)."""
 
 
-def _parse(file: Path) -> Any:
+def _parse_any(file: Path, *, text: str | None = None, where: str | None = None) -> Any:
     """A file music21 reads as a music21 stream; `MidiReadError` names the file and its format.
+
+    An opus (a file of several tunes) is a music21 ``Opus``. With `text`, the
+    ABC text of one tune of `file` is read, and an error names `where`.
 
     Compressed MusicXML is told by its contents, not the case of its suffix:
     music21 opens ``.mxl`` as an archive but reads ``.MXL`` as plain XML.
 
     Examples:
         >>> from music21 import corpus
-        >>> len(_parse(corpus.getWork("bach/bwv66.6")).parts)
+        >>> len(_parse_any(corpus.getWork("bach/bwv66.6")).parts)
         4
     """
     import zipfile
 
-    from music21 import converter, stream
+    from music21 import converter
 
     kind = _FORMATS.get(file.suffix.lower(), file.suffix.lstrip(".").upper() or "music")
     try:
-        if file.suffix.lower() == ".mxl" and file.suffix != ".mxl" and zipfile.is_zipfile(file):
-            parsed: Any = converter.parseData(_archived_score(file), format="musicxml")
+        if text is not None:  # one tune of an ABC file
+            parsed: Any = converter.parseData(text, format="abc")
+        elif file.suffix.lower() == ".mxl" and file.suffix != ".mxl" and zipfile.is_zipfile(file):
+            parsed = converter.parseData(_archived_score(file), format="musicxml")
         else:  # forceSource/storePickle: never read or write music21's pickle cache.
             parsed = converter.parseFile(file, forceSource=True, storePickle=False)
     except RecursionError:
-        raise MidiReadError(file, "too deeply nested to parse") from None
+        raise MidiReadError(where or file, "too deeply nested to parse") from None
     except Exception as err:  # music21 raises many types for corrupt data
         raise MidiReadError(
-            file, f"corrupt or unsupported {kind} data ({_describe(err)})"
+            where or file, f"corrupt or unsupported {kind} data ({_describe(err)})"
         ) from None
+    return parsed
+
+
+def _parse(file: Path) -> Any:
+    """`_parse_any`, refusing an opus: a file of several pieces (see `_read_pieces`)."""
+    from music21 import stream
+
+    parsed = _parse_any(file)
     if isinstance(parsed, stream.Opus):  # an ABC or Humdrum file of several tunes
         raise MidiReadError(
-            file, f"holds {len(parsed.scores)} pieces (an opus); give one piece a file"
+            file,
+            f"holds {len(parsed.scores)} pieces (an opus), and one piece a file is read here; "
+            "load_corpus (musegen train) reads every piece",
         )
     return parsed
+
+
+def _read_pieces(
+    file: Path, *, parts: Parts = "all", drop_drums: bool = True, grouping: Grouping = "onset"
+) -> list[Piece | MidiReadError]:
+    r"""Every piece of a file music21 reads (not MIDI): one, or one per tune of an opus.
+
+    An opus is an ABC or Humdrum file of several tunes. Each tune is read as a
+    file of that one tune is (`piece_from_stream`); its source is the file's
+    name and its place among the file's tunes, from 1 (``0001-0050.abc#3``).
+    An ABC file is cut at its ``X:`` lines, the lines before the first one
+    (the file's header) heading each tune, as music21 heads them, so that a
+    tune music21 cannot read costs that tune only.
+
+    Args:
+        file: The file.
+        parts: As for `read_midi`.
+        drop_drums: As for `read_midi`.
+        grouping: As for `read_midi`.
+
+    Returns:
+        A piece per tune, or the `MidiReadError` (its path ``file#n``) of a tune
+        that could not be read.
+
+    Raises:
+        MidiReadError: the file is missing or cannot be read at all.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> tune = "X:{}\nM:3/4\nL:1/4\nK:C\nC D E|]\n"
+        >>> file = pathlib.Path(tempfile.mkdtemp()) / "two.abc"
+        >>> _ = file.write_text(tune.format(1) + "\n" + tune.format(2))
+        >>> [(p.source, p.time_signature) for p in _read_pieces(file)]
+        [('two.abc#1', '3/4'), ('two.abc#2', '3/4')]
+    """
+    from music21 import stream
+
+    if not file.is_file():
+        raise MidiReadError(file, "no such file")
+    tunes: list[Any] = []  # a music21 score, or the text of an ABC tune
+    if file.suffix.lower() == ".abc":
+        tunes = _abc_tunes(file)
+    if not tunes:
+        parsed = _parse_any(file)
+        if not isinstance(parsed, stream.Opus):
+            return [
+                piece_from_stream(
+                    parsed, parts=parts, drop_drums=drop_drums, grouping=grouping, source=file.name
+                )
+            ]
+        tunes = list(parsed.scores)
+    pieces: list[Piece | MidiReadError] = []
+    for number, tune in enumerate(tunes, 1):
+        where = f"{file}#{number}"
+        try:
+            score = _parse_any(file, text=tune, where=where) if isinstance(tune, str) else tune
+            pieces.append(
+                piece_from_stream(
+                    score,
+                    parts=parts,
+                    drop_drums=drop_drums,
+                    grouping=grouping,
+                    source=f"{file.name}#{number}",
+                )
+            )
+        except MidiReadError as err:
+            pieces.append(err)
+        except Exception as err:  # music21 leaves streams that fail in many ways
+            pieces.append(MidiReadError(where, f"cannot read this tune ({_describe(err)})"))
+    return pieces
+
+
+def _abc_tunes(file: Path) -> list[str]:
+    """The tunes of an ABC file of several, each as the text of a file of one; else ``[]``.
+
+    A tune starts at an ``X:`` line; the lines before the first (the file's
+    header: ``%abc-2.1``, a common ``M:``, ...) open each tune's text.
+
+    Raises:
+        MidiReadError: the file is not UTF-8 text (as music21 reads it).
+    """
+    import re
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise MidiReadError(file, f"corrupt or unsupported ABC data ({_describe(err)})") from None
+    starts = [m.start() for m in re.finditer(r"^X:", text, flags=re.MULTILINE)]
+    if len(starts) < 2:
+        return []
+    header = text[: starts[0]]
+    return [header + text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
 
 
 def piece_from_stream(
@@ -263,7 +382,11 @@ def piece_from_stream(
 ) -> Piece:
     """Turn a parsed music21 stream (MIDI, MusicXML, ...) into a `Piece`.
 
-    Arguments are as for `read_midi`.
+    Arguments are as for `read_midi`. The piece keeps the stream's metre map:
+    its first time signature, the later ones that change the metre
+    (`Piece.time_signature_changes`) and a pickup, a short first measure
+    (`Piece.pickup`: music21's measure 0, e.g. one quarter note in the
+    chorale ``bach/bwv1.6``).
 
     Examples:
         >>> from music21 import stream, note
@@ -271,7 +394,7 @@ def piece_from_stream(
         >>> piece_from_stream(s).events
         (Event(offset=0.0, duration=2.0, pitches=(60,), velocity=64),)
     """
-    from music21 import chord, instrument, meter, note, tempo
+    from music21 import chord, instrument, note, tempo
 
     if parts not in ("all", "first"):
         raise ValueError(f"parts must be 'all' or 'first', got {parts!r}")
@@ -337,14 +460,61 @@ def piece_from_stream(
         events = group_onsets(raw)
 
     marks = list(score.recurse().getElementsByClass(tempo.MetronomeMark))
-    signatures = list(score.recurse().getElementsByClass(meter.TimeSignature))
     bpm = marks[0].getQuarterBPM() if marks else None
+    signature, signature_changes, pickup = _stream_metre(score)
     return Piece(
         tuple(events),
         tempo=float(bpm) if bpm else 120.0,
-        time_signature=_midi_metre(signatures[0]) if signatures else "4/4",
+        time_signature=signature,
         source=source,
+        time_signature_changes=signature_changes,
+        pickup=pickup,
     )
+
+
+def _stream_metre(score: Any) -> tuple[str, tuple[tuple[float, str], ...], float]:
+    """The metre map of a music21 stream: (time signature, changes, pickup).
+
+    The time signature is the first the stream holds (``"4/4"`` if none); a
+    change is a later one (its offset in the flattened stream) that differs
+    from the metre in force, of any part (the first part's where parts
+    disagree at one offset). The pickup is the length of a first measure
+    shorter than its bar (music21's measure 0, with ``paddingLeft``) that
+    another measure follows, in the first part with measures.
+
+    Examples:
+        >>> from music21 import corpus
+        >>> _stream_metre(corpus.parse("bach/bwv1.6"))
+        ('4/4', (), 1.0)
+        >>> _stream_metre(corpus.parse("bach/bwv27.6"))
+        ('4/4', ((56.0, '3/2'),), 0.0)
+    """
+    from music21 import meter, stream
+
+    found: dict[float, str] = {}
+    for signature in score.recurse().getElementsByClass(meter.TimeSignature):
+        at = round(float(signature.getOffsetInHierarchy(score)), 6)
+        found.setdefault(at, _midi_metre(signature))
+    ordered = sorted(found.items())
+    first = ordered[0][1] if ordered else "4/4"
+    changes: list[tuple[float, str]] = []
+    in_force = first
+    for at, metre in ordered[1:]:
+        if at > 0 and metre != in_force:
+            changes.append((at, metre))
+            in_force = metre
+    pickup = 0.0
+    for part in [*getattr(score, "parts", []), score]:
+        measures = list(part.getElementsByClass(stream.Measure))
+        if not measures:
+            continue
+        if len(measures) > 1:
+            length = float(measures[1].offset - measures[0].offset)
+            bar = float(measures[0].barDuration.quarterLength)
+            if 0 < length < bar - 1e-6:
+                pickup = length
+        break
+    return first, tuple(changes), pickup
 
 
 def _velocity(elements: list[Any]) -> int:
@@ -415,6 +585,8 @@ def score_from_stream(
     53), else 0. A percussion part (unpitched notes, or MIDI channel 10) is a
     drum track; its notes are the drum keys `drum_keys` gives (see
     `read_tracks`), else those of music21's instrument or display position.
+    The score and each track's piece keep the metre map of the whole stream
+    (time signature, changes and pickup, as `piece_from_stream` reads them).
 
     Args:
         parsed: A music21 score (or part).
@@ -454,8 +626,27 @@ def score_from_stream(
             program = 0 if drums or program is None else program
             tracks.append(Track(piece, program=int(program), name=name, is_drum=drums))
     tempo = tracks[0].piece.tempo if tracks else 120.0
-    signature = tracks[0].piece.time_signature if tracks else "4/4"
-    return Score(tuple(tracks), tempo=tempo, time_signature=signature, source=source)
+    signature, signature_changes, pickup = _stream_metre(parsed)
+    tracks = [  # each track's piece carries the score's metre map
+        replace(
+            t,
+            piece=replace(
+                t.piece,
+                time_signature=signature,
+                time_signature_changes=signature_changes,
+                pickup=pickup,
+            ),
+        )
+        for t in tracks
+    ]
+    return Score(
+        tuple(tracks),
+        tempo=tempo,
+        time_signature=signature,
+        source=source,
+        time_signature_changes=signature_changes,
+        pickup=pickup,
+    )
 
 
 def _drum_keys(file: Path) -> dict[str, dict[str, int]]:

@@ -91,6 +91,8 @@ class Score:
             (offset, metre such as ``"3/4"``).
         key_signatures: The key signatures the file states: (offset, key such
             as ``"Bb major"`` or ``"F# minor"``).
+        pickup: Quarter notes before the first bar line (an anacrusis), 0 when
+            the score starts on a bar line.
         not_kept: What the file held that the score does not, counted:
             ``(("pitch bend", 12), ("sustain pedal message", 4))``; empty for a
             score made in code. It takes no part in equality.
@@ -104,6 +106,11 @@ class Score:
     time_signature_changes: tuple[tuple[float, str], ...] = ()
     key_signatures: tuple[tuple[float, str], ...] = ()
     not_kept: tuple[tuple[str, int], ...] = field(default=(), compare=False)
+    pickup: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.pickup >= 0:
+            raise ValueError(f"Score pickup must be >= 0 quarter notes, got {self.pickup}")
 
     @property
     def duration(self) -> float:
@@ -115,6 +122,15 @@ class Score:
 
         Args:
             drums: Keep the percussion tracks' notes (as their key numbers).
+
+        The piece keeps the score's tempo and metre map (time signature, its
+        changes and the pickup).
+
+        Examples:
+            >>> from musegen.events import Event
+            >>> score = Score((Track(Piece((Event(0, 1, (67,)),))),), pickup=1.0)
+            >>> score.merged().bar_lines(6.0)
+            [1.0, 5.0]
         """
         raw = [
             (e.offset, e.duration, e.pitches, e.velocity)
@@ -127,4 +143,6 @@ class Score:
             tempo=self.tempo,
             time_signature=self.time_signature,
             source=self.source,
+            time_signature_changes=self.time_signature_changes,
+            pickup=self.pickup,
         )

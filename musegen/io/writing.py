@@ -11,6 +11,7 @@ from musegen._files import atomic_write_bytes
 from musegen._metre import parse_tempo, parse_time_signature
 from musegen.events import Event, Piece
 from musegen.io._instruments import key_of_name
+from musegen.io._midi_common import pickup_metre
 from musegen.io.tracks import Score
 
 __all__ = ["piece_to_stream", "write_midi"]
@@ -26,8 +27,13 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     No half-written file is left behind on an interrupt. A score's tracks keep
     their programs, names and each note's velocity, a track to a channel of its
     own; drum tracks go to channel 10 with their kit's program; a score's tempo
-    map, metre changes and key signatures are written too. `read_tracks`
-    reads a score it read back the same. The bytes are written by symusic.
+    map and key signatures are written too, and the metre changes of a piece
+    or a score. A pickup is written as MIDI files write one: a short first
+    metre one bar long (a pickup of 1 quarter note in 4/4 as 1/4; see
+    `musegen.io._midi_common.pickup_metre`), then the metre from the pickup's
+    end; a pickup no such metre holds is not written. `read_midi` and
+    `read_tracks` read it back as the pickup, and a score they read back the
+    same. The bytes are written by symusic.
 
     Each tempo is written to the nearest whole microsecond per quarter note,
     and each time signature as MIDI holds it (``"3+2/8"`` as 5/8); a tempo or
@@ -56,6 +62,10 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
         >>> _ = write_midi(Piece((Event(0, 1, (60, 64, 67), 81),)), out)
         >>> read_midi(out).events[0].pitches
         (60, 64, 67)
+        >>> _ = write_midi(Piece((Event(0, 1, (67,)), Event(1, 4, (72,))), pickup=1.0), out)
+        >>> back = read_midi(out)
+        >>> back.time_signature, back.pickup, back.bar_lines()
+        ('4/4', 1.0, [1.0])
         >>> write_midi(Piece((Event(0, 1, (60,)),), tempo=0.5), out)
         Traceback (most recent call last):
         ...
@@ -64,12 +74,11 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     import symusic
 
     tempos: list[tuple[float, float]] = [(0.0, piece.tempo)]
-    signatures: list[tuple[float, str]] = [(0.0, piece.time_signature)]
+    signatures = _signatures(piece.time_signature, piece.time_signature_changes, piece.pickup)
     keys: list[tuple[float, str]] = []
     if isinstance(piece, Score):
         tracks = [(t.piece, t.program, t.name, t.is_drum) for t in piece.tracks]
         tempos += piece.tempo_changes
-        signatures += piece.time_signature_changes
         keys = list(piece.key_signatures)
     else:
         tracks = [(piece, program, "", False)]
@@ -102,15 +111,41 @@ def _tick(time: float) -> int:
     return round(time * TICKS_PER_QUARTER)
 
 
+def _signatures(
+    time_signature: str, changes: tuple[tuple[float, str], ...], pickup: float
+) -> list[tuple[float, str]]:
+    """The (offset, metre) a MIDI file writes for a metre map: a pickup as a short first metre.
+
+    A pickup is written as one bar of `pickup_metre` and the metre from the
+    pickup's end on, when MIDI holds such a metre and no change comes at or
+    before that end; else the metre from 0 (the pickup is then not kept).
+
+    Examples:
+        >>> _signatures("4/4", ((9.0, "3/4"),), 1.0)
+        [(0.0, '1/4'), (1.0, '4/4'), (9.0, '3/4')]
+        >>> _signatures("4/4", (), 0.1)
+        [(0.0, '4/4')]
+    """
+    later = [(float(at), s) for at, s in changes if at > 0]
+    short = pickup_metre(pickup, time_signature)
+    if short is not None and all(at > pickup + 1e-9 for at, _ in later):
+        return [(0.0, short), (float(pickup), time_signature), *later]
+    return [(0.0, time_signature), *later]
+
+
 def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
     """`piece` as a music21 ``Part`` for notation: chords, voices, tempo and metre.
 
     The inverse of `piece_from_stream`. Each event is one ``Chord`` (a ``Note``
     for one pitch) with its velocity. Events that overlap go to voices of their
     own (music21 ``Voice`` objects); each voice is filled with rests (hidden
-    but in the first), so bars add up to the metre. Use music21's own tools on it: ``.show()`` for
+    but in the first), so bars add up to the metre. The metre changes are
+    time signatures where they start. A piece with a pickup comes in measures
+    (music21's ``makeNotation``), the pickup a short measure 0 (with
+    ``paddingLeft``) so that measure 1 starts where the pickup ends, as
+    notation shows it. Use music21's own tools on it: ``.show()`` for
     notation, ``.write("musicxml", path)`` (`read_tracks` reads the file back
-    as the same events), analysis (``.analyze("key")``).
+    as the same events and metre map), analysis (``.analyze("key")``).
 
     Args:
         piece: The piece.
@@ -126,15 +161,16 @@ def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
         [(0.0, []), (1.0, ['C5']), (2.0, [])]
         >>> piece_from_stream(part).events == piece.events
         True
+        >>> upbeat = Piece((Event(0, 1, (67,)), Event(1, 4, (72,))), pickup=1.0)
+        >>> [(m.number, m.offset) for m in piece_to_stream(upbeat).getElementsByClass("Measure")]
+        [(0, 0.0), (1, 1.0)]
     """
-    from music21 import chord, meter, note, stream
+    from music21 import chord, note, stream
 
     part = _part(piece, program)
-    signatures = part.getElementsByClass(meter.TimeSignature)
-    bar = float(signatures[0].barDuration.quarterLength) if signatures else 4.0
     voices = _voices(piece)
     last_end = max((v[-1].offset + v[-1].duration for v in voices), default=0.0)
-    whole_bars = math.ceil(last_end / bar - 1e-9) * bar
+    whole_bars = _bar_end(part, last_end)
     for number, events in enumerate(voices):
         voice = stream.Voice() if len(voices) > 1 else part
 
@@ -159,7 +195,55 @@ def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
             voice.insert(at, rest(whole_bars - at))
         if voice is not part:
             part.insert(0, voice)
+    metres = _signatures(piece.time_signature, piece.time_signature_changes, piece.pickup)
+    if metres[0][1] != piece.time_signature:  # a pickup, as a short first metre
+        return _with_pickup(part)
     return part
+
+
+def _bar_end(part: Any, end: float) -> float:
+    """The first bar line at or after `end`, by the time signatures of `part` (4/4 if none)."""
+    from music21 import meter
+
+    marks = [
+        (float(t.offset), float(t.barDuration.quarterLength))
+        for t in part.getElementsByClass(meter.TimeSignature)
+    ] or [(0.0, 4.0)]
+    at = 0.0
+    for i, (start, bar) in enumerate(marks):
+        at = max(at, start)
+        stop = marks[i + 1][0] if i + 1 < len(marks) else math.inf
+        while at < min(end, stop) - 1e-9:
+            at += bar
+        if at >= end - 1e-9:
+            break
+    return max(at, end)
+
+
+def _with_pickup(part: Any) -> Any:
+    """`part` in measures, its short first metre made a pickup: measure 0 with ``paddingLeft``.
+
+    `part` starts with a short metre one bar long and the piece's metre after
+    it; music21 lays the measures (``makeNotation``: ties, beams), then the
+    first measure becomes measure 0 in the piece's metre, padded on the left,
+    so that measure 1 starts where the pickup ends.
+    """
+    from music21 import stream
+
+    measured = part.makeNotation()
+    measures = list(measured.getElementsByClass(stream.Measure))
+    if len(measures) < 2 or measures[1].timeSignature is None:
+        return measured
+    first, second = measures[0], measures[1]
+    signature = second.timeSignature
+    second.remove(signature)
+    if first.timeSignature is not None:
+        first.remove(first.timeSignature)
+    first.insert(0, signature)
+    first.paddingLeft = float(signature.barDuration.quarterLength - first.highestTime)
+    for measure in measures:
+        measure.number -= 1
+    return measured
 
 
 def _part(piece: Piece, program: int) -> Any:
@@ -169,10 +253,11 @@ def _part(piece: Piece, program: int) -> Any:
     part = stream.Part()
     part.insert(0, instrument.instrumentFromMidiProgram(program))
     part.insert(0, tempo.MetronomeMark(number=piece.tempo))
-    try:
-        part.insert(0, meter.TimeSignature(piece.time_signature))
-    except Exception:  # an unusual metre string: keep music21's default
-        pass
+    for at, text in _signatures(piece.time_signature, piece.time_signature_changes, piece.pickup):
+        try:
+            part.insert(at, meter.TimeSignature(text))
+        except Exception:  # an unusual metre string: keep music21's default
+            pass
     return part
 
 
