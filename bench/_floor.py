@@ -20,12 +20,28 @@ def cut(piece: Any, start: float, length: float) -> Any:
     Events that sound past the end are shortened to it.
     """
     end = start + length
-    return piece.with_events(
+    excerpt = piece.with_events(
         tuple(
             replace(e, offset=e.offset - start, duration=min(e.duration, end - e.offset))
             for e in piece.events
             if start - 1e-6 <= e.offset < end - 1e-6
         )
+    )
+    return with_metre(excerpt, piece, start)
+
+
+def with_metre(piece: Any, source: Any, start: float) -> Any:
+    """`piece` with the bars of `source` from `start` on: its metre there, pickup and changes.
+
+    So an excerpt (or a continuation from `start`) keeps the bar lines it had in
+    its song, which the metre metrics read.
+    """
+    metre = source.metre_from(start)
+    return replace(
+        piece,
+        time_signature=metre.time_signature,
+        time_signature_changes=metre.time_signature_changes,
+        pickup=metre.pickup,
     )
 
 

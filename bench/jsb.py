@@ -11,6 +11,14 @@ configuration. The score is the negative log-likelihood of a chorale's tokens
 summed and divided by its frames, averaged over chorales, in nats: the
 published table's measure (docs/quality.md has it beside ours).
 
+The ``bars`` row spells the same frames with ``frames-bars``
+(``FrameTokenizer(bars=True)``): a ``bar`` token before the first frame of each
+bar, the metre after the first and where it changes, from each chorale's music21
+source (`musegen.datasets.jsb_metres`; a chorale without one is 4/4 with no
+pickup). Its NLL counts every token, bars and metres too, over the same frames,
+so it stands beside ``default``'s. Every row also reports ``best_test_matched``:
+the test NLL per frame over the chorales whose metre is known.
+
 Each row trains once and reports two configurations: the weights at the
 deadline (``last``) and those of the lowest valid loss seen at the end of an
 epoch (``best``). The vocabulary is the training tokens plus all 88 piano keys,
@@ -65,6 +73,7 @@ class Row:
     transpose: tuple[int, int] | None = TRAINING.transpose
     normalize_keys: bool = TRAINING.normalize_keys  # chorales moved to C major / A minor
     ema: float = 0.0  # > 0: Adam's moving average of the weights (this momentum) replaces them
+    bars: bool = False  # frames-bars: a bar token at each bar line, the metre after the first
     views: int = TRAINING.views  # > 0: also score the mixture of its views -views..+views
     minutes: float | None = None  # None: --minutes
 
@@ -79,6 +88,7 @@ def rows() -> dict[str, Row]:
     before = Row(dropout=0.3, layer_dropout=0.0, transpose=None, normalize_keys=False, views=0)
     return {
         "default": default,
+        "bars": replace(default, bars=True),
         "before": before,
         "head-0.3": replace(before, dropout=0.3),
         "no-dropout": replace(before, dropout=0.0, layer_dropout=0.0),
@@ -124,7 +134,7 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
     """Train one row and score its last and best weights on valid and test (nats per frame)."""
     import keras
 
-    from musegen.datasets import jsb_chorales
+    from musegen.datasets import jsb_chorales, jsb_metres
     from musegen.evaluation.likelihood import nll_per_quarter
     from musegen.generation.views import TranspositionViews
     from musegen.tokens.frame_tokenizer import FrameTokenizer
@@ -136,13 +146,20 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
-    tokenizer = FrameTokenizer()
-    split = {s: jsb_chorales(s) for s in ("train", "valid", "test")}
+    tokenizer = FrameTokenizer(bars=row.bars)
+    split = {s: jsb_chorales(s, metre=row.bars) for s in ("train", "valid", "test")}
+    matched = {s: [i for i, m in enumerate(jsb_metres(s)) if m is not None] for s in split}
     if row.normalize_keys:
         split = {s: list(normalized(pieces)) for s, pieces in split.items()}
     train = list(transposed(split["train"], *row.transpose)) if row.transpose else split["train"]
     keys = [tokenizer.pitches_to_text((p,)) for p in range(21, 109)]
-    vocabulary = Vocabulary([tokenizer.start_text, tokenizer.rest_text, tokenizer.step_text, *keys])
+    metres = sorted({p.time_signature for ps in split.values() for p in ps} | {
+        s for ps in split.values() for p in ps for _, s in p.time_signature_changes
+    }) if row.bars else []  # fmt: skip
+    marks = [tokenizer.bar_text, *metres] if row.bars else []
+    vocabulary = Vocabulary(
+        [tokenizer.start_text, tokenizer.rest_text, tokenizer.step_text, *marks, *keys]
+    )
     assert not set(Vocabulary.build(tokenizer.encode(p) for p in train).tokens) - set(
         vocabulary.tokens
     )
@@ -154,6 +171,7 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
         ]
 
     songs = {s: ids(p) for s, p in split.items()}
+    songs["test_matched"] = [songs["test"][i] for i in matched["test"]]
     data = SequenceDataset(
         ids(train), songs["valid"], len(vocabulary), seq_len=row.seq_len, shape="chunks", seed=seed
     )
@@ -185,6 +203,7 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
     )
     trained = time.perf_counter() - start
     frames = {s: [float(len(p.events)) for p in pieces] for s, pieces in split.items()}
+    frames["test_matched"] = [frames["test"][i] for i in matched["test"]]
 
     def score(which: str, views: Any = None) -> float:
         nll = nll_per_quarter(model, songs[which], frames[which], batch_size=16, views=views)
@@ -198,6 +217,9 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
     }  # fmt: skip
     model.set_weights(best["weights"])
     result["best_valid"], result["best_test"] = score("valid"), score("test")
+    # the test songs with a known metre only (the others are 4/4 from their start in ``bars``)
+    result["best_test_matched"] = score("test_matched")
+    result["matched"] = {s: len(matched[s]) for s in split}
     views = TranspositionViews.around(tokenizer, vocabulary, row.views)
     if views is not None:
         result["views_valid"], result["views_test"] = score("valid", views), score("test", views)

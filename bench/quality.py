@@ -4,9 +4,15 @@ Command (from the repository root; not run in CI)::
 
     nice python bench/quality.py --corpus bach --minutes 3
     nice python bench/quality.py --corpus skuli --minutes 3 --rows default,final,remi
+    nice python bench/quality.py --corpus folk --rows default,bars --prime-metres 3/4,6/8
 
 Corpora: ``bach`` is music21's bundled Bach chorales (the first 100, as the
-README's main job reads them); ``skuli`` is ``data/skuli-midi``. Three splits
+README's main job reads them); ``skuli`` is ``data/skuli-midi``; ``folk`` is
+O'Neill's 1850 collection of Irish tunes that music21 ships (2009 tunes: jigs in
+6/8, reels in 2/2 and 4/4, airs and waltzes in 3/4). With ``--prime-metres 3/4,6/8``
+the pieces are primed in those metres in turn, and a second table gives, per
+metre, how far the bar positions of its pieces are from real songs in that
+metre and in 4/4. Three splits
 by song, each a seeded 90/10 split (`split_pieces`, seed 0): 10% of the songs are
 held out and scored; of the rest, 10% are validation songs, which choose the
 weights of the rows that keep the best ones and are never scored; the others
@@ -50,6 +56,8 @@ Rows:
   shortened to the next onset).
 - ``default``: exactly what ``musegen train`` / ``musegen generate`` do by default
   (`musegen.defaults`).
+- ``bars``: ``default`` with a ``bar`` token at each bar line and the metre at the
+  first bar and where it changes (``notes-bars``); generated with `BarConstraint`.
 - ``remi``: MidiTok's REMI tokens (default configuration) through the default
   model, transposition, budget and sampler (``pip install miditok``; REMI spells timing more
   finely: positions in 8ths of a beat).
@@ -130,6 +138,14 @@ class Row:
     views: int = 0  # > 0: also scored and sampled as the mixture of -views..+views semitones
 
 
+CORPORA = {
+    "bach": ("music21:bach", 100),  # the README job's chorales
+    "skuli": (str(_recipe.CORPUS), None),
+    "folk": ("music21:oneills1850", None),  # O'Neill's 1850: 663 jigs in 6/8, 218 tunes in 3/4
+}
+"""``--corpus`` name -> (source, most songs read)."""
+
+
 def rows() -> dict[str, Row]:
     from musegen.defaults import GENERATION
 
@@ -164,6 +180,7 @@ def rows() -> dict[str, Row]:
         "notes-cut": replace(default, encoding="notes-cut", transpose=None),
         "notes-cut-12keys": replace(default, encoding="notes-cut", transpose=keys),
         "default": default,
+        "bars": replace(default, encoding="notes-bars"),
         "remi": replace(default, encoding="remi"),
         "default-2x256": replace(default, units=(256, 256), learning_rate=3e-3),
         "default-b64": replace(default, batch=64),
@@ -271,7 +288,14 @@ class Remi:
 def main() -> None:
     table, generation = rows()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", choices=("bach", "skuli"), default="bach")
+    parser.add_argument("--corpus", choices=tuple(CORPORA), default="bach")
+    parser.add_argument(
+        "--prime-metres",
+        default="",
+        help="comma-separated metres (e.g. 3/4,6/8): the pieces are primed by held-out songs in "
+        "each in turn, and each metre's generated bar positions are compared with real songs "
+        "in it and in 4/4",
+    )
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--rows", default="readme-0.1,final,notes-seed,notes,default,remi")
     parser.add_argument("--pieces", type=int, default=8)
@@ -314,13 +338,13 @@ def main() -> None:
     from musegen.events import Piece
     from musegen.generation.compose import continuation
     from musegen.generation.decoding import generate
-    from musegen.generation.processors import PitchClassHistogram
+    from musegen.generation.processors import BarConstraint, PitchClassHistogram
     from musegen.generation.samplers import get as get_sampler
     from musegen.generation.views import TranspositionViews
     from musegen.io.corpus import load_corpus
     from musegen.keys import best_key, key_shift
     from musegen.tokens.encodings import encodings
-    from musegen.tokens.token_table import TokenTable
+    from musegen.tokens.token_table import BAR, TokenTable
     from musegen.training.bundle import Bundle
     from musegen.training.dataset import (
         SequenceDataset,
@@ -332,9 +356,9 @@ def main() -> None:
     from musegen.training.model import build_lstm
     from musegen.training.time_budget import TimeBudget
 
-    source = "music21:bach" if args.corpus == "bach" else str(_recipe.CORPUS)
-    shown_source = "music21:bach" if args.corpus == "bach" else "data/skuli-midi"
-    corpus = load_corpus(source, limit=100 if args.corpus == "bach" else None, progress=False)
+    source, limit = CORPORA[args.corpus]
+    shown_source = "data/skuli-midi" if args.corpus == "skuli" else source
+    corpus = load_corpus(source, limit=limit, progress=False)
     pieces = [p for p in corpus.pieces if p.notes]
     train_index, val_index = split_songs(len(pieces), 0.1, args.seed)
     held_out = [pieces[i] for i in val_index]  # scored, never seen
@@ -345,6 +369,18 @@ def main() -> None:
     if not long_enough:
         raise SystemExit("no held-out song is long enough: lower --quarters")
     primed = [long_enough[i % len(long_enough)] for i in range(args.pieces)]  # seeds differ
+    metres = [m for m in args.prime_metres.split(",") if m]
+    if metres:  # the primes' metres in turn
+        by_metre = {m: [p for p in long_enough if p.time_signature == m] for m in metres}
+        empty = [m for m, songs in by_metre.items() if not songs]
+        if empty:
+            raise SystemExit(f"no held-out song long enough in {', '.join(empty)}")
+        primed = [
+            by_metre[metres[i % len(metres)]][
+                (i // len(metres)) % len(by_metre[metres[i % len(metres)]])
+            ]
+            for i in range(args.pieces)
+        ]
     print(
         f"corpus {shown_source}: {len(pieces)} songs, {len(train)} training, "
         f"{len(valid)} validation (choose the weights), {len(held_out)} held out (scored) "
@@ -490,6 +526,8 @@ def main() -> None:
                     shift = key_shift(prime_piece) if row.normalize_keys else 0
                     prime = prime_of(prime_piece.transpose(shift))
                     steer = []  # lean toward the prime's key (its scale), softly
+                    if tables is not None and (tables.kinds == BAR).any():
+                        steer.append(BarConstraint().bind(tables))  # as compose does
                     if strength and tables is not None:
                         key = best_key(prime_piece.transpose(shift))
                         steer = [PitchClassHistogram.of_key(key, strength).bind(tables)]
@@ -503,6 +541,7 @@ def main() -> None:
                     else:  # the library's one clock: 0 where the prime's music ends
                         made = continuation(Bundle(model, tokenizer, vocabulary), prime, new)
                         piece = cut(made.music, 0.0, args.quarters)
+                    piece = _floor.with_metre(piece, song, args.prime_quarters)  # the song's bars
                     short += piece.duration < args.quarters - 1e-6
                     as_trained.append(piece)
                     generated.append(piece.transpose(-shift))
@@ -511,6 +550,7 @@ def main() -> None:
                     [_floor.longest_shared_run(notes.encode(p), copied_from) for p in as_trained]
                 )
                 table_ = compare({"gen": generated}, reference=judged)["gen"]
+                by_metre_js = _metre_check(metres, primed, generated, train, args)
                 title = (
                     f"{name} = default" if name != "default" and row == table["default"] else name
                 )
@@ -521,14 +561,16 @@ def main() -> None:
                     "vocab": vocab_size, "steps": budget.steps, "minutes": trained / 60,
                     "nll": nll, "valid_nll": valid_nll, "unk": unk_share, "short": short,
                     "copied": copied,
-                    **{k: table_[k].mean for k in table_},
+                    **{k: table_[k].mean for k in table_}, **by_metre_js,
                 }))  # fmt: skip
                 print(f"{label}: {results[-1][1]}", flush=True)
         print(f"  {_recipe.load_average()}", flush=True)
 
     # --- the table ------------------------------------------------------------------
-    shown = ["polyphony", "scale_consistency", "pitch_range", "empty_beat_rate",
-             "repetition_rate", "js_pitch_class", "js_interval", "js_duration"]  # fmt: skip
+    per_piece = ["polyphony", "scale_consistency", "pitch_range", "empty_beat_rate",
+                 "repetition_rate", "strong_beat_long_notes", "groove_consistency"]  # fmt: skip
+    distances = ["js_pitch_class", "js_interval", "js_duration", "js_bar_position"]
+    shown = per_piece + distances
     head = (
         "| row | vocab | steps | valid nll/qn | nll/qn | unk | copied | "
         + " | ".join(shown) + " |"
@@ -545,15 +587,64 @@ def main() -> None:
             f"{r['copied']:.0f} | "
             + " | ".join(cells) + " |"
         )  # fmt: skip
-    held = [f"{reference[k].mean:.3f} ± {reference[k].std:.3f}" for k in shown[:5]]
+    held = [f"{reference[k].mean:.3f} ± {reference[k].std:.3f}" for k in per_piece]
     songs = "validation songs" if args.judge == "valid" else "held-out songs"
-    print(f"| {songs} | | | | | | {real_copied:.0f} | {' | '.join(held)} | | | |")
+    blanks = " |" * len(distances)
+    print(f"| {songs} | | | | | | {real_copied:.0f} | {' | '.join(held)} |{blanks}")
     floor_cells = [f"{floor[k][0]:.3f} ± {floor[k][1]:.3f}" for k in shown]
     print(f"| real vs {songs.split()[0]} (floor) | | | | | | | {' | '.join(floor_cells)} |")
     assert trip_floor is not None
     trip_cells = [f"{trip_floor[k][0]:.3f} ± {trip_floor[k][1]:.3f}" for k in shown]
     trip = f"the same through `{round_trip_name}` and back"
     print(f"| {trip} | | | | | | | {' | '.join(trip_cells)} |")
+    if metres:
+        columns = [k for k in results[0][1] if k.startswith("bar positions ")]
+        print()
+        print("| row | " + " | ".join(columns) + " |")
+        print("|" + "---|" * (len(columns) + 1))
+        for label, r in results:
+            print(f"| {label} | " + " | ".join(f"{r[k]:.3f}" for k in columns) + " |")
+        real = _metre_check(metres, primed, None, train, args)
+        print("| real held-out songs | " + " | ".join(f"{real[k]:.3f}" for k in columns) + " |")
+
+
+def _metre_check(
+    metres: list[str],
+    primed: list[Any],
+    generated: list[Any] | None,
+    train: list[Any],
+    args: argparse.Namespace,
+) -> dict[str, float]:
+    """Per prime metre M: the Jensen-Shannon distance of the bar positions of the pieces primed
+    in M to those of real training songs in M and in 4/4 (excerpts of the same length).
+
+    With `generated` None, the held-out songs' own continuations (after the prime) are judged.
+    """
+    from musegen.evaluation.metrics import bar_position_histogram, jensen_shannon
+
+    rng = np.random.default_rng(args.seed)
+
+    def excerpts(metre: str) -> list[Any]:
+        songs = [p for p in train if p.time_signature == metre and p.duration >= args.quarters]
+        out = []
+        for _ in range(64):
+            song = songs[int(rng.integers(len(songs)))]
+            start = float(rng.integers(0, int(song.duration - args.quarters) + 1))
+            out.append(_floor.cut(song, start, args.quarters))
+        return out
+
+    found: dict[str, float] = {}
+    for metre in metres:
+        if generated is None:
+            mine = [_floor.cut(p, args.prime_quarters, args.quarters)
+                    for p in primed if p.time_signature == metre]  # fmt: skip
+        else:
+            mine = [g for p, g in zip(primed, generated, strict=True) if p.time_signature == metre]
+        ours = bar_position_histogram(mine)
+        for real in (metre, "4/4"):
+            theirs = bar_position_histogram(excerpts(real))
+            found[f"bar positions {metre} vs real {real}"] = jensen_shannon(ours, theirs)
+    return found
 
 
 if __name__ == "__main__":

@@ -31,22 +31,26 @@ from musegen.datasets import (
     cache_dir,
     download,
     jsb_chorales,
+    jsb_metres,
     jsb_source,
     path,
 )
 from musegen.defaults import GENERATION, TRAINING, GenerationDefaults, TrainingDefaults
 from musegen.evaluation.display import PieceDisplay, show
 from musegen.evaluation.metrics import (
+    BAR_POSITION_BINS,
     DURATION_EDGES,
     HISTOGRAMS,
     METRICS,
     Comparison,
     EvaluationTable,
     Stat,
+    bar_position_histogram,
     compare,
     duration_histogram,
     empty_beat_rate,
     evaluate,
+    groove_consistency,
     in_key_share,
     interval_histogram,
     jensen_shannon,
@@ -58,12 +62,14 @@ from musegen.evaluation.metrics import (
     polyphony,
     repetition_rate,
     scale_consistency,
+    strong_beat_long_notes,
     velocity_histogram,
 )
 from musegen.evaluation.plots import piano_roll, piano_rolls, save_png, training_curves
 from musegen.events import DEFAULT_VELOCITY, Event, Piece
 from musegen.generation import processors, samplers
 from musegen.generation.processors import (
+    BarConstraint,
     BaseProcessor,
     Chain,
     ChordProgression,
@@ -296,7 +302,10 @@ __all__ = [
     "RunLockedError",
     "is_chief_process",
     "bar_span",
+    "BAR_POSITION_BINS",
+    "bar_position_histogram",
     "barrier",
+    "BarConstraint",
     "BaseProcessor",
     "BaseSampler",
     "beam_search",
@@ -332,6 +341,7 @@ __all__ = [
     "duration_histogram",
     "DurationBuckets",
     "empty_beat_rate",
+    "groove_consistency",
     "encodings",
     "ENTRY_FORMAT",
     "evaluate",
@@ -357,6 +367,7 @@ __all__ = [
     "is_chief",
     "jensen_shannon",
     "jsb_chorales",
+    "jsb_metres",
     "jsb_source",
     "JSB_SPLITS",
     "KerasRunner",
@@ -422,6 +433,7 @@ __all__ = [
     "save_png",
     "scale",
     "scale_consistency",
+    "strong_beat_long_notes",
     "scale_ids",
     "SCALES",
     "Score",

@@ -14,7 +14,9 @@
   against its SHA-256 when read). `jsb_chorales` gives one split;
   ``"musegen:jsb"`` is train and valid (the songs a model is built and chosen on),
   ``"musegen:jsb/test"`` (or ``/train``, ``/valid``) one split. `bench/jsb.py`
-  runs the benchmark.
+  runs the benchmark. The frames carry no metre: `jsb_metres` gives each song's
+  (time signature, pickup, changes), matched once to its source among music21's
+  Bach chorales (``bench/jsb_metres.py``; ``jsb_chorales(split, metre=True)``).
 - music21's own corpus (``"music21:bach"``, the Bach chorales, public domain)
   ships inside music21 and is the default everywhere.
 
@@ -36,9 +38,10 @@ import json
 import os
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from musegen._files import atomic_write_bytes
 from musegen._parallel import file_progress
@@ -52,6 +55,7 @@ __all__ = [
     "cache_dir",
     "download",
     "jsb_chorales",
+    "jsb_metres",
     "jsb_source",
     "path",
 ]
@@ -216,9 +220,10 @@ JSB_SPLITS = ("train", "valid", "test")
 
 _JSB_FILE = "jsb-chorales-quarter.json.gz"
 _JSB_SHA256 = "2db9329f1881a1d3f49703ec556bf1d6f84b4f6c1d702c156536e93cf31e1c91"
+_JSB_METRES = "jsb-metres.json.gz"
 
 
-def jsb_chorales(split: str = "train") -> list[Piece]:
+def jsb_chorales(split: str = "train", *, metre: bool = False) -> list[Piece]:
     """One split of the JSB Chorales benchmark, a piece per chorale, an event per frame.
 
     Each frame (a quarter note) becomes an event of length 1 holding the pitches
@@ -228,6 +233,8 @@ def jsb_chorales(split: str = "train") -> list[Piece]:
 
     Args:
         split: ``"train"`` (229 chorales), ``"valid"`` (76) or ``"test"`` (77).
+        metre: Give each chorale its metre map (time signature, pickup, changes)
+            from `jsb_metres`; a chorale with no match there stays 4/4 with no pickup.
 
     Raises:
         ValueError: for another split, or a shipped file that does not match its
@@ -239,8 +246,56 @@ def jsb_chorales(split: str = "train") -> list[Piece]:
         (76, 'jsb/valid/000')
         >>> chorales[0].events[0].pitches
         (72, 76, 79, 84)
+        >>> waltz = jsb_chorales("train", metre=True)[4]
+        >>> waltz.time_signature, waltz.pickup, waltz.bar_lines(10)
+        ('3/4', 0.0, [0.0, 3.0, 6.0, 9.0])
     """
-    return _jsb_splits([split])[split]
+    pieces = _jsb_splits([split])[split]
+    if not metre:
+        return pieces
+    return [
+        piece
+        if found is None
+        else replace(
+            piece,
+            time_signature=found["time_signature"],
+            time_signature_changes=tuple((float(at), str(s)) for at, s in found["changes"]),
+            pickup=float(found["pickup"]),
+        )
+        for piece, found in zip(pieces, jsb_metres(split), strict=True)
+    ]
+
+
+def jsb_metres(split: str = "train") -> list[dict[str, Any] | None]:
+    """Each chorale's metre in one JSB split, from its source among music21's Bach chorales.
+
+    The benchmark's frames carry no metre; ``bench/jsb_metres.py`` matched each
+    song once to the music21 chorale it was made from (comparing piano rolls,
+    transposed, repeats played) and shipped the result
+    (``musegen/data/jsb-metres.json.gz``). An entry holds ``time_signature``,
+    ``pickup`` (quarter notes before the first bar line), ``changes`` (``[offset,
+    metre]`` pairs, e.g. a fermata bar's ``5/4`` and back), ``source`` (music21's
+    corpus name, ``+repeats`` when its repeats were expanded), ``repeat`` (frames
+    of the start played twice where music21 marks no repeat), ``transpose``,
+    ``shift`` and ``score`` (the match's overlap, 0..1). A song without a
+    confident match is None.
+
+    Args:
+        split: ``"train"``, ``"valid"`` or ``"test"``.
+
+    Raises:
+        ValueError: for another split.
+
+    Examples:
+        >>> found = jsb_metres("train")[0]
+        >>> found["source"], found["time_signature"], found["pickup"]
+        ('bach/bwv190.7', '4/4', 1.0)
+    """
+    if split not in JSB_SPLITS:
+        raise ValueError(f"unknown JSB split {split!r}; choose from {list(JSB_SPLITS)}")
+    raw = gzip.decompress((resources.files("musegen") / "data" / _JSB_METRES).read_bytes())
+    entries: list[dict[str, Any] | None] = json.loads(raw)[split]
+    return entries
 
 
 def _jsb_splits(splits: list[str]) -> dict[str, list[Piece]]:

@@ -187,7 +187,13 @@ def test_evaluate_averages_and_skips_undefined_pieces():
 def test_evaluate_with_reference_adds_distances():
     identical = evaluate([SCALE, TRIADS], reference=[TRIADS, SCALE])
     distances = {k: v for k, v in identical.items() if k.startswith("js_")}
-    assert set(distances) == {"js_pitch_class", "js_duration", "js_velocity", "js_interval"}
+    assert set(distances) == {
+        "js_pitch_class",
+        "js_duration",
+        "js_velocity",
+        "js_interval",
+        "js_bar_position",
+    }
     assert all(stat.mean == pytest.approx(0.0, abs=1e-12) for stat in distances.values())
     assert all(math.isnan(stat.std) for stat in distances.values())
     different = evaluate([SAME_NOTE], reference=[SCALE])
@@ -200,7 +206,7 @@ def test_table_prints_aligned_rows():
     text = str(evaluate([SCALE], reference=[SAME_NOTE], name="generated"))
     lines = text.splitlines()
     assert lines[0].split() == ["metric", "generated", "(n=1)"]
-    assert len(lines) == 1 + len(METRICS) + 4
+    assert len(lines) == 1 + len(METRICS) + 5  # 5 histograms: the js_* rows
     column = lines[0].index("generated")
     assert all(line[column - 1] == " " and line[column] != " " for line in lines)
     assert "pitch_range" in text and "12.000 ± 0.000" in text

@@ -99,3 +99,14 @@ def test_piano_roll_draws_a_line_at_each_bar_of_the_metre():
     (lines,) = [c for c in figure.axes[0].collections if c.get_gid() == "bars"]
     assert [segment[0][0] for segment in lines.get_segments()] == [3.0, 6.0, 9.0]
     assert "3/4" in figure.axes[0].get_xlabel()
+
+
+def test_bar_lines_follow_the_pickup_and_the_metre_changes() -> None:
+    from musegen.evaluation.plots import piano_roll
+    from musegen.events import Event, Piece
+
+    piece = Piece(tuple(Event(i, 1, (60 + i % 7,)) for i in range(14)), pickup=1.0,
+                  time_signature_changes=((9.0, "3/4"),))  # fmt: skip
+    figure = piano_roll(piece)
+    (lines,) = [c for c in figure.axes[0].collections if c.get_gid() == "bars"]
+    assert [round(seg[0][0], 6) for seg in lines.get_segments()] == [1.0, 5.0, 9.0, 12.0]

@@ -157,15 +157,12 @@ def piano_roll(
 
 
 def _bar_lines(ax: Axes, piece: Piece, bottom: float, top: float) -> None:
-    """A thin grey line at each bar line of `piece`'s metre after the first (gid ``"bars"``)."""
-    from musegen._metre import bar_length
-
+    """A thin grey line at each bar line of `piece` after 0 (gid ``"bars"``): its metre
+    map, pickup and changes included."""
     try:
-        bar = bar_length(piece.time_signature)
+        starts = [line for line in piece.bar_lines(max(piece.duration, 1.0)) if line > 0]
     except ValueError:  # a metre music21 cannot read: no bar lines
         return
-    end = max(piece.duration, 1.0)
-    starts = [bar * i for i in range(1, int(end / bar) + 1) if bar * i < end]
     lines = ax.vlines(starts, bottom, top, colors="0.6", linewidth=0.8, zorder=0.5)
     lines.set_gid("bars")
     ax.set_xlabel(f"time (quarter lengths; a line at each bar of {piece.time_signature})")

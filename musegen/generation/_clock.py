@@ -11,7 +11,10 @@ next event gets when the ids are decoded:
   velocity, with velocities); a step right after a closed pitched event sets it
   to that event's onset plus the step; runs the decoder drops (a pitch after
   a pending duration, a rest in a run) move nothing, and instrument tokens
-  (which the band decoder takes out before decoding) leave everything as it is.
+  (which the band decoder takes out before decoding) leave everything as it is;
+- with bars (``NoteTokenizer(bars=True)``): a ``bar`` sets it to the bar line, one
+  bar of the metre in force after the last one (the time itself at the first
+  bar), dropping an open run; a metre id sets the length of the bars from there.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from musegen.tokens.token_table import (
+    BAR,
     DURATION,
     EVENT,
     INSTRUMENT,
+    METRE,
     PITCH,
     REST,
     STEP,
@@ -45,6 +50,8 @@ class Time:
         rest: The open event is a rest.
         length: The open event's duration, given and awaiting its velocity; NaN else.
         low: The lowest pitch of the open event, 128 when it has none.
+        bar_at: Where the current bar began; NaN before the first bar.
+        bar_length: The length of the bars of the metre in force (4 before a metre id).
     """
 
     time: np.ndarray
@@ -53,6 +60,8 @@ class Time:
     rest: np.ndarray
     length: np.ndarray
     low: np.ndarray
+    bar_at: np.ndarray
+    bar_length: np.ndarray
 
     @property
     def between(self) -> np.ndarray:
@@ -90,7 +99,10 @@ class Clock:
         """The time of `batch` streams before any id: 0, no event open."""
         nan = np.full(batch, np.nan)
         no = np.zeros(batch, bool)
-        return Time(np.zeros(batch), nan, no, no, nan.copy(), np.full(batch, 128))
+        return Time(
+            np.zeros(batch), nan, no, no, nan.copy(), np.full(batch, 128), nan.copy(),
+            np.full(batch, 4.0),
+        )  # fmt: skip
 
     def run(self, ids: np.ndarray, time: Time | None = None) -> Time:
         """The time after `ids` ``[batch, length]`` (from `time`, else from the start)."""
@@ -106,7 +118,8 @@ class Clock:
         if not self.table.note_level:
             return Time(
                 time.time + np.where(kind == EVENT, length, 0.0),
-                time.last, time.pitched, time.rest, time.length, time.low,
+                time.last, time.pitched, time.rest, time.length, time.low, time.bar_at,
+                time.bar_length,
             )  # fmt: skip
         open_run = time.pitched | time.rest
         # a step right after a closed pitched event moves the next onset
@@ -130,14 +143,25 @@ class Clock:
         )
         last = np.where(closes & pitched, onset, np.nan)
         onset = np.where(closes, onset + np.nan_to_num(pending), onset)
-        transparent = kind == INSTRUMENT  # the band decoder takes these out first
+        # instrument ids (the band decoder takes these out first) and metre ids move nothing
+        transparent = (kind == INSTRUMENT) | (kind == METRE)
+        bar = kind == BAR  # drops an open run, moves the time to the bar line
+        bar_at = np.where(
+            bar, np.where(np.isnan(time.bar_at), time.time, time.bar_at + time.bar_length),
+            time.bar_at,
+        )  # fmt: skip
+        metre = (kind == METRE) & ~open_run
         return Time(
-            np.where(transparent, time.time, onset),
-            np.where(transparent, time.last, last),
-            np.where(transparent, time.pitched, pitched & ~closes),
-            np.where(transparent, time.rest, rest & ~closes),
-            np.where(transparent | ~closes, np.where(transparent, time.length, pending), np.nan),
-            np.where(transparent, time.low, np.where(closes, 128, low)),
+            np.where(bar, bar_at, np.where(transparent, time.time, onset)),
+            np.where(bar | (kind == METRE), np.nan, np.where(transparent, time.last, last)),
+            np.where(transparent, time.pitched, pitched & ~closes & ~bar),
+            np.where(transparent, time.rest, rest & ~closes & ~bar),
+            np.where(
+                bar | (~transparent & closes), np.nan, np.where(transparent, time.length, pending)
+            ),
+            np.where(transparent, time.low, np.where(closes | bar, 128, low)),
+            bar_at,
+            np.where(metre, length, time.bar_length),
         )
 
     def may_step(self, time: Time) -> np.ndarray:

@@ -52,10 +52,15 @@ from musegen.generation import samplers
 from musegen.generation._clock import Clock, LengthStop, Time
 from musegen.generation.beam import beam_search
 from musegen.generation.decoding import _steps_for, generate
-from musegen.generation.processors import ChordProgression, KeyConstraint, PitchClassHistogram
+from musegen.generation.processors import (
+    BarConstraint,
+    ChordProgression,
+    KeyConstraint,
+    PitchClassHistogram,
+)
 from musegen.generation.views import TranspositionViews
 from musegen.io.tracks import Score, Track
-from musegen.tokens.token_table import TokenTable
+from musegen.tokens.token_table import BAR, METRE, TokenTable
 from musegen.training.bundle import Bundle
 
 __all__ = [
@@ -191,6 +196,10 @@ def compose(
     signature = parse_time_signature(
         time_signature or (music.time_signature if music is not None else "4/4")
     )
+    barred = table is not None and bool((table.kinds == BAR).any())
+    if barred:  # the music starts on the model's next bar line, in the model's metre
+        assert table is not None
+        ids, signature = _to_next_bar(bundle, table, ids, time_signature)
     if bars is not None:
         quarters = bars * bar_length(signature)
     if quarters is not None and not 64 * quarters < 2**31:
@@ -201,6 +210,8 @@ def compose(
     if key is not None:
         chain.insert(0, KeyConstraint(key))
     chain = [_in_metre(p, signature) for p in chain]
+    if barred and not any(isinstance(p, BarConstraint) for p in chain):
+        chain.insert(0, BarConstraint(keep_metre=time_signature is not None))
     if not key and not band and table is not None:  # --key forbids instead; a band has no key
         heard = music or bundle.tokenizer.decode(bundle.vocabulary.decode(ids))
         lean = key_lean(bundle, heard, strength=key_strength, views=views)
@@ -248,10 +259,59 @@ def compose(
         music_made = replace(
             _fit(made.music, quarters), tempo=written_tempo, time_signature=signature
         )
+        if barred and isinstance(music_made, Piece):
+            assert table is not None and after is not None
+            music_made = replace(
+                music_made, pickup=0.0, time_signature_changes=_metre_changes(
+                    bundle, table, after, kept, signature)
+            )  # fmt: skip
         length = float(quarters) if quarters is not None and reached else made.length
         pieces.append(replace(made, music=music_made, length=length, reached=reached))
     count = 1 if reading is None else len(reading)
     return Composition(tuple(pieces), tuple(ids), how, count, tuple(messages))
+
+
+def _to_next_bar(
+    bundle: Bundle, table: TokenTable, ids: list[int], time_signature: str | None
+) -> tuple[list[int], str]:
+    """The prime's ids ending with a ``bar`` (and the metre asked for), and the metre in force.
+
+    Raises:
+        ValueError: for a metre the model never learnt.
+    """
+    vocabulary = bundle.vocabulary
+    metres = [vocabulary.decode([i])[0] for i in ids if table.kinds[i] == METRE]
+    known = vocabulary.decode(np.flatnonzero(table.kinds == METRE))
+    wanted = parse_time_signature(time_signature) if time_signature else None
+    in_force = metres[-1] if metres else None
+    if wanted is None and in_force is None:
+        wanted = "4/4" if "4/4" in known else (known[0] if known else None)
+    ids = [*ids, *(int(i) for i in np.flatnonzero(table.kinds == BAR)[:1])]
+    if wanted is not None and wanted != in_force:
+        if wanted not in known:
+            raise ValueError(
+                f"the model never learnt the metre {wanted}: it knows "
+                f"{', '.join(sorted(known)) or 'no metre'}"
+            )
+        ids.append(vocabulary.encode([wanted])[0])
+        in_force = wanted
+    return ids, in_force or "4/4"
+
+
+def _metre_changes(
+    bundle: Bundle, table: TokenTable, after: Time, new: Sequence[int] | np.ndarray, signature: str
+) -> tuple[tuple[float, str], ...]:
+    """Where the new ids change the metre, in quarter notes from the prime's end."""
+    clock, zero = Clock(table), float(after.time[0])
+    time, changes, metre = after, [], signature
+    for i in new:
+        time = clock.advance(time, np.asarray([i]))
+        if table.kinds[i] == METRE:
+            token = bundle.vocabulary.decode([int(i)])[0]
+            if token != metre and not np.isnan(time.bar_at[0]):
+                changes.append((float(time.bar_at[0]) - zero, token))
+                metre = token
+    return tuple(c for c in changes if c[0] > _EPS)
 
 
 def continuation(
@@ -701,8 +761,11 @@ def _whole_events(
             if stop.update(np.asarray([token]), position):
                 row = row[: stop.ends[0]]
                 break
-    # whether an id closes an event depends on the id before it: the prime's last one first
-    closes = np.flatnonzero(table.closes(np.asarray([[prime[-1], *row]]))[0]) - 1
+    # whether an id closes an event depends on the id before it: the prime's last one first;
+    # a bar (and its metre) is whole in itself
+    ids = np.asarray([[prime[-1], *row]])
+    whole = table.closes(ids)[0] | np.isin(table.kinds[ids[0]], (BAR, METRE))
+    closes = np.flatnonzero(whole) - 1
     return row[: closes.max() + 1] if closes.size and closes.max() >= 0 else row[:0]
 
 

@@ -22,9 +22,10 @@ from musegen.generation import processors as _processors
 from musegen.generation import samplers
 from musegen.generation._clock import Clock
 from musegen.generation.decoding import _DEFAULT_SAMPLER, generate
+from musegen.generation.processors import BarConstraint
 from musegen.generation.runner import Runner, join_states, runner_for
 from musegen.generation.views import TranspositionViews
-from musegen.tokens.token_table import TokenTable
+from musegen.tokens.token_table import BAR, TokenTable
 from musegen.tokens.tokenizer import Tokenizer
 from musegen.tokens.vocabulary import Vocabulary
 
@@ -117,7 +118,7 @@ def infill(
     if candidates < 1:
         raise ValueError(f"candidates must be >= 1, got {candidates}")
     before = piece.with_events([e for e in piece.events if e.offset < start - _EPS])
-    after = piece.with_events(
+    after = piece.metre_from(end).with_events(
         [replace(e, offset=e.offset - end) for e in piece.events if e.offset >= end - _EPS]
     )
     if not before.events:
@@ -128,6 +129,8 @@ def infill(
     if not runner.chunk:
         raise ValueError("infill scores with a chunk model (return_sequences=True)")
     table = TokenTable.build(tokenizer, vocabulary)
+    if (table.kinds == BAR).any() and not any(isinstance(p, BarConstraint) for p in processors):
+        processors = [BarConstraint(), *processors]  # the gap keeps the model's bars
     prime = vocabulary.encode(_leading_to(tokenizer, before, start), unknown="skip")
     following = vocabulary.encode(tokenizer.encode(after), unknown="skip")
     if not prime or not following:
@@ -188,7 +191,10 @@ def _leading_to(tokenizer: Tokenizer, before: Piece, start: float) -> list[str]:
     """
     mark = Event(start, 1.0, (60,))
     tokens = tokenizer.encode(before.with_events([*before.events, mark]))
-    return tokens[: len(tokens) - len(tokenizer.encode(Piece((replace(mark, offset=0.0),))))]
+    own = tokenizer.encode(Piece((replace(mark, offset=0.0),)))
+    if getattr(tokenizer, "bars", False):  # the mark's own tokens, not its bar and metre
+        own = [t for t in own if tokenizer.describe(t).kind not in ("bar", "metre")]
+    return tokens[: len(tokens) - len(own)]
 
 
 def _decoded_gap(

@@ -34,13 +34,17 @@ def encodings() -> dict[str, Tokenizer]:
       levels) spelt one token per pitch / duration / velocity.
     - ``notes-high``: ``notes`` with each event's pitches from the highest down,
       for harmonising a melody (``examples/harmonize.py``).
+    - ``notes-bars``: ``notes`` with a ``bar`` token at each bar line and the metre
+      (``3/4``) at the first bar and where it changes (``NoteTokenizer(bars=True)``).
     - ``frames``: a frame per quarter note, its sounding pitches then a step
       token (`FrameTokenizer`, the JSB benchmark's view: ``bench/jsb.py``).
+    - ``frames-bars``: ``frames`` with ``bar`` and metre tokens as ``notes-bars``.
 
     Examples:
         >>> from musegen.events import Event, Piece
-        >>> list(encodings())[4:]
-        ['final', 'notes', 'notes-cut', 'notes-seed', 'notes-high', 'frames']
+        >>> list(encodings())[4:]  # doctest: +NORMALIZE_WHITESPACE
+        ['final', 'notes', 'notes-cut', 'notes-seed', 'notes-high', 'notes-bars', 'frames',
+         'frames-bars']
         >>> encodings()["notes"].encode(Piece((Event(0, 1, (60, 64)),)))
         ['C4', 'E4', '4th']
     """
@@ -52,5 +56,7 @@ def encodings() -> dict[str, Tokenizer]:
             durations=DurationBuckets.seed(), velocities=VelocityBuckets.seed()
         ),
         "notes-high": NoteTokenizer(holds=True, high_first=True),
+        "notes-bars": NoteTokenizer(holds=True, bars=True),
         "frames": FrameTokenizer(),
+        "frames-bars": FrameTokenizer(bars=True),
     }

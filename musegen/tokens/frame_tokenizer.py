@@ -10,9 +10,18 @@ predicted too and a model's NLL per frame counts every frame::
 
     start C3 G3 E4 C5 4th C3 G3 E4 D5 4th ...
 
+With ``bars=True`` a ``bar`` token comes before the first frame of each bar,
+and the metre (``4/4``) after the first ``bar`` and wherever it changes, as
+`NoteTokenizer` writes them with ``bars=True``; a pickup's frames come before
+the first ``bar``::
+
+    start G4 4th bar 4/4 C3 G3 E4 C5 4th ... 4th bar C3 ...   a one-quarter pickup
+
 It is a `musegen.tokens.note_tokenizer.NoteTokenizer` with one duration bucket,
-so every processor, the grammar and `TokenTable` work on it unchanged; decoding
-gives one event per frame (a frame's notes last one step).
+so every processor, the grammar and `TokenTable` work on it unchanged (the
+``bar`` and metre tokens too: a ``bar`` moves the decoded time to the next bar
+line, as `musegen.generation._clock.Clock` follows it); decoding gives one event
+per frame (a frame's notes last one step) and, with bars, the metre map.
 
 Examples:
     >>> from musegen.events import Event, Piece
@@ -28,10 +37,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from typing_extensions import Self
 
+from musegen._metre import bar_length as bar_length_of
 from musegen.events import DEFAULT_VELOCITY, Piece
 from musegen.tokens.note_tokenizer import NoteTokenizer
 from musegen.tokens.tokenizer import _EPS, DurationBuckets
@@ -48,9 +59,20 @@ class FrameTokenizer(NoteTokenizer):
     ``t`` and ends after it, so a note shorter than a step between two grid
     times is not seen (the benchmarks' convention).
 
+    With ``bars=True`` the piece's bar lines (`Piece.bar_lines`) are written as
+    ``bar`` tokens before the frames they fall on, a bar line between two grid
+    times before the frame after it. Decoding moves each ``bar`` one bar of the
+    metre in force after the one before (the first ``bar`` sits where the pickup's
+    frames end), so every bar must be a whole number of steps long: a metre such
+    as 7/8 on a quarter-note grid, or a bar cut short by a metre change, cannot be
+    written (ValueError). A pickup between two grid times is rounded up to the
+    grid.
+
     Args:
         step: The grid's step in quarter notes (1.0: the JSB benchmark's frames).
         start: Open each piece with `start_text`.
+        bars: Write a ``bar`` token at each bar line and the metre at the first bar
+            and where it changes (encoding ``frames-bars``).
         default_velocity: Velocity of the decoded notes.
 
     Raises:
@@ -61,13 +83,21 @@ class FrameTokenizer(NoteTokenizer):
         >>> FrameTokenizer(0.5, start=False).encode(Piece((Event(0, 0.5, (60,)),
         ...                                                Event(1, 0.5, (62,)))))
         ['C4', '8th', 'rest', '8th', 'D4', '8th']
+        >>> waltz = Piece((Event(0, 4, (67,)),), time_signature="3/4", pickup=1.0)
+        >>> FrameTokenizer(bars=True).encode(waltz)
+        ['start', 'G4', '4th', 'bar', '3/4', 'G4', '4th', 'G4', '4th', 'G4', '4th']
     """
 
     start_text = "start"
     """The token that opens a piece (``start=True``)."""
 
     def __init__(
-        self, step: float = 1.0, *, start: bool = True, default_velocity: int = DEFAULT_VELOCITY
+        self,
+        step: float = 1.0,
+        *,
+        start: bool = True,
+        bars: bool = False,
+        default_velocity: int = DEFAULT_VELOCITY,
     ) -> None:
         if not step > 0:
             raise ValueError(f"step must be > 0 quarter notes, got {step}")
@@ -79,6 +109,7 @@ class FrameTokenizer(NoteTokenizer):
             rests=True,
             default_velocity=default_velocity,
         )
+        self.bars = bool(bars)  # NoteTokenizer's bar and metre tokens, without its steps
 
     @property
     def step_text(self) -> str:
@@ -88,7 +119,10 @@ class FrameTokenizer(NoteTokenizer):
 
     def get_config(self) -> dict[str, Any]:
         """JSON-able configuration; `from_config` rebuilds an equal tokenizer."""
-        return {"step": self.step, "start": self.start, "default_velocity": self.default_velocity}
+        config: dict[str, Any] = {"step": self.step, "start": self.start}
+        if self.bars:  # a tokenizer of an older release reads configurations without it
+            config["bars"] = True
+        return {**config, "default_velocity": self.default_velocity}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Self:
@@ -127,7 +161,13 @@ class FrameTokenizer(NoteTokenizer):
         names: dict[int, str] = {}
         tokens = [self.start_text] if self.start else []
         step, rest = self.step_text, self.rest_text
-        for frame in self.frames(piece):
+        frames = self.frames(piece)
+        bars = self.bar_frames(piece, len(frames)) if self.bars else {}
+        for k, frame in enumerate(frames):
+            if k in bars:
+                tokens.append(self.bar_text)
+                if bars[k]:
+                    tokens.append(bars[k])
             if not frame:
                 tokens += (rest, step)
                 continue
@@ -139,6 +179,50 @@ class FrameTokenizer(NoteTokenizer):
             tokens.append(step)
         return tokens
 
+    def bar_frames(self, piece: Piece, count: int | None = None) -> dict[int, str]:
+        """The frames a bar begins at: frame index -> the metre written after its ``bar``.
+
+        The metre is ``""`` where it does not change. `count` is the number of
+        frames (default: all of `piece`'s).
+
+        Raises:
+            ValueError: when a bar is not a whole number of steps long (the decoder
+                could not put its ``bar`` back on the grid).
+
+        Examples:
+            >>> from musegen.events import Event, Piece
+            >>> piece = Piece((Event(0, 9, (60,)),), pickup=1.0,
+            ...               time_signature_changes=((5.0, "2/4"),))
+            >>> FrameTokenizer().bar_frames(piece)
+            {1: '4/4', 5: '2/4', 7: ''}
+        """
+        count = len(self.frames(piece)) if count is None else count
+        metres = [(0.0, piece.time_signature)] + [
+            (float(at), s) for at, s in piece.time_signature_changes if at > 0
+        ]
+        found: dict[int, str] = {}
+        decoded: float | None = None  # where the decoder will put this bar line
+        length, metre = 0.0, ""
+        for line in piece.bar_lines(end=count * self.step):
+            k = math.ceil(line / self.step - _EPS)
+            if k >= count:
+                break
+            if decoded is None:  # the first bar line: where the pickup's frames end
+                decoded = k * self.step
+            else:
+                decoded += length
+                if abs(decoded - k * self.step) > _EPS:
+                    raise ValueError(
+                        f"the bar line at {line:g} quarter notes falls at frame {k}, but a bar "
+                        f"of {metre} after the one before ends at {decoded:g}: bars=True needs "
+                        f"bars of whole steps of {self.step:g} (source {piece.source!r})"
+                    )
+            signature = [s for at, s in metres if at <= line + _EPS][-1]
+            length = bar_length_of(signature)
+            found[k] = signature if signature != metre else ""
+            metre = signature
+        return found
+
     def decode_with_skipped(self, tokens: Iterable[str]) -> tuple[Piece, list[tuple[int, str]]]:
         """A piece of one event per frame, and the skipped tokens (start tokens are not).
 
@@ -149,4 +233,10 @@ class FrameTokenizer(NoteTokenizer):
             ([(0.0, (60,)), (1.0, (64,))], [(3, '4th')])
         """
         piece, skipped = super().decode_with_skipped(tokens)
-        return piece, [(i, t) for i, t in skipped if t != self.start_text]
+        skipped = [(i, t) for i, t in skipped if t != self.start_text]
+        changes = piece.time_signature_changes
+        if changes and piece.pickup > 0 and abs(changes[0][0] - piece.pickup) < _EPS:
+            # the metre after the first bar is the piece's, its pickup's too (NoteTokenizer
+            # reads it as a change at the first bar line: the same bar lines)
+            piece = replace(piece, time_signature=changes[0][1], time_signature_changes=changes[1:])
+        return piece, skipped

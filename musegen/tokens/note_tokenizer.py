@@ -20,6 +20,16 @@ followed by a step token giving the time to that onset::
     C3 G3 E4 C5 half +4th      four voices, the next onset a quarter later
     D5 4th                     only the soprano moves; the others sound on
 
+With ``bars=True`` (and ``holds=True``) the tokens also know the bar: a ``bar``
+token at each bar line, followed by the metre (``4/4``) at the first bar and
+wherever it changes. A ``bar`` moves the time to the bar line (one bar of the
+metre in force after the last one), whatever the events before it added up to,
+so a stream cannot drift off the beat; positions within the bar are the
+durations, steps and rests since the bar line. A pickup's notes come before the
+first ``bar``::
+
+    G4 4th bar 4/4 C4 E4 half +4th D5 4th ...   a one-quarter pickup in 4/4
+
 Decoding never raises: a stray token (a duration or velocity with
 no pitches before it) and an incomplete run (pitches never closed by a duration,
 or a pitched event missing its velocity) are skipped and reported by
@@ -31,6 +41,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from musegen._metre import bar_length as bar_length_of
+from musegen._metre import parse_time_signature
 from musegen.events import DEFAULT_VELOCITY, Event, Piece
 from musegen.tokens.tokenizer import (
     _EPS,
@@ -60,12 +72,15 @@ class NoteTokenizer(Tokenizer):
             note first), so that a model chooses the voices below knowing the
             one above: what harmonising a given melody needs
             (`musegen.generation.processors.MelodyConstraint`). Decoding reads either order.
+        bars: Write a ``bar`` token at each bar line and the metre (``3/4``) at
+            the first bar and wherever it changes (needs ``holds=True`` and ``rests=True``).
         default_duration: Unused (durations are always on); kept for `from_config`.
         default_velocity: Velocity of a decoded event when velocities are off.
 
     Raises:
-        ValueError: for ``chord_octaves=False``, ``durations=None``, or a bucket
-            name that could be read as a pitch, a velocity or a rest.
+        ValueError: for ``chord_octaves=False``, ``durations=None``, a bucket
+            name that could be read as a pitch, a velocity or a rest, or
+            ``bars=True`` without ``holds`` and ``rests``.
 
     Examples:
         >>> piece = Piece((Event(0, 1, (60, 64, 67), 80), Event(2, 0.5, (62,), 30)))
@@ -86,12 +101,18 @@ class NoteTokenizer(Tokenizer):
         rests: bool = True,
         holds: bool = False,
         high_first: bool = False,
+        bars: bool = False,
         default_duration: float = 0.5,
         default_velocity: int = DEFAULT_VELOCITY,
     ) -> None:
         durations = DurationBuckets.fine() if durations is None else durations
         self.holds = bool(holds)
         self.high_first = bool(high_first)
+        self.bars = bool(bars)
+        if self.bars and not (self.holds and rests):
+            raise ValueError(
+                "bars=True needs holds=True and rests=True (positions are steps and rests)"
+            )
         super().__init__(
             chord_octaves=chord_octaves,
             rests=rests,
@@ -115,6 +136,9 @@ class NoteTokenizer(Tokenizer):
     step_prefix = "+"
     """Marks a step token: ``+`` and a duration bucket's name (``holds=True``)."""
 
+    bar_text = "bar"
+    """The token of a bar line (``bars=True``)."""
+
     @classmethod
     def fine(cls) -> NoteTokenizer:
         """Eight note values from a sixteenth to a whole note, no velocity tokens.
@@ -127,7 +151,10 @@ class NoteTokenizer(Tokenizer):
 
     def get_config(self) -> dict[str, Any]:
         """JSON-able configuration; `from_config` rebuilds an equal tokenizer."""
-        return {**super().get_config(), "holds": self.holds, "high_first": self.high_first}
+        config = {**super().get_config(), "holds": self.holds, "high_first": self.high_first}
+        if self.bars:  # a tokenizer of an older release reads configurations without it
+            config["bars"] = True
+        return config
 
     # -- encoding -------------------------------------------------------------------
 
@@ -142,6 +169,8 @@ class NoteTokenizer(Tokenizer):
             ...     Piece((Event(1, 2, (67, 60)),)))
             ['rest', 'medium', 'C4', 'G4', 'long']
         """
+        if self.bars:
+            return self._encode_bars(piece)
         if self.holds:
             return self._encode_holding(piece)
         runs: dict[str, tuple[str, ...]] = {}
@@ -191,6 +220,79 @@ class NoteTokenizer(Tokenizer):
                 tokens += [self.rest_text, names[buckets.index(gap - event.duration)]]
         return tokens
 
+    def _encode_bars(self, piece: Piece) -> list[str]:
+        """`encode` with ``bars=True``: `_encode_holding`'s tokens with the bar lines between.
+
+        The times are counted as the decoder will read them (a bar token moves
+        the time to the bar line), so that a rounded duration never carries over
+        into the next bar.
+        """
+        assert self.durations is not None
+        buckets, names = self.durations, self.durations.names
+        values = buckets.values
+        events = _merge_onsets(piece.events)
+        if not events:
+            return []
+        last_onset = events[-1].offset
+        lines = piece.bar_lines(end=last_onset + 2 * _EPS)
+        metres = [(0.0, piece.time_signature)] + [
+            (float(at), s) for at, s in piece.time_signature_changes if at > 0
+        ]
+        tokens: list[str] = []
+        time = 0.0  # the decoded time: where the decoder's next event would start
+        held: tuple[float, int] | None = None  # decoded onset, duration bucket of a closed event
+        shift = 0.0  # decoded minus written time within the current bar
+        bar_length: float | None = None  # the decoded bar's length (None before the first bar)
+        bar_at = 0.0
+        metre = ""
+        line = 0
+
+        def reach(target: float) -> None:
+            """Steps or rests that move the decoded time to `target` (rounded to the buckets)."""
+            nonlocal time, held
+            if held is not None:
+                onset, length = held
+                gap = target - onset
+                if gap < values[length] - _EPS and buckets.index(gap) != length:
+                    step = buckets.index(gap)
+                    tokens.append(self.step_prefix + names[step])
+                    time = onset + values[step]
+                held = None
+            while target - time > values[0] / 2:
+                rest = buckets.index(target - time)
+                tokens.extend((self.rest_text, names[rest]))
+                time += values[rest]
+
+        for event in events:
+            while line < len(lines) and lines[line] <= event.offset + _EPS:
+                written = lines[line]
+                if bar_length is None:
+                    reach(written)  # the first bar line: where the pickup ends
+                    bar_at = time
+                else:
+                    bar_at += bar_length
+                held, time = None, bar_at
+                shift = bar_at - written
+                tokens.append(self.bar_text)
+                signature = [s for at, s in metres if at <= written + _EPS][-1]
+                bar_length = bar_length_of(signature)
+                if signature != metre:
+                    tokens.append(signature)
+                    metre = signature
+                line += 1
+            reach(event.offset + shift)
+            length = buckets.index(event.duration)
+            tokens += self._pitch_names(event.pitches)
+            tokens.append(names[length])
+            if self.velocities is not None:
+                tokens.append(self.velocity_to_text(self.velocities.nearest(event.velocity)))
+            held, time = (time, length), time + values[length]
+        return tokens
+
+    def _pitch_names(self, pitches: tuple[int, ...]) -> list[str]:
+        names = [self.pitches_to_text((p,)) for p in pitches]
+        return names[::-1] if self.high_first else names
+
     # -- decoding -------------------------------------------------------------------
 
     def decode_with_skipped(self, tokens: Iterable[str]) -> tuple[Piece, list[tuple[int, str]]]:
@@ -215,6 +317,9 @@ class NoteTokenizer(Tokenizer):
         duration: float | None = None
         time = 0.0
         last_onset: float | None = None  # of the event just closed, when a step may follow
+        bar_at: float | None = None  # where the current bar began (bars=True)
+        first_bar: float | None = None
+        bar_length, metres = 4.0, [(0.0, "4/4")]  # the metre in force, and where each began
 
         def drop_run() -> None:
             nonlocal rest, duration
@@ -239,6 +344,17 @@ class NoteTokenizer(Tokenizer):
             closed_before, last_onset = last_onset, None
             if kind == "step" and closed_before is not None and not run:
                 time = closed_before + value  # the next onset comes before the event ends
+            elif kind == "bar":
+                drop_run()
+                bar_at = time if bar_at is None else bar_at + bar_length
+                time = bar_at
+                first_bar = time if first_bar is None else first_bar
+            elif kind == "metre" and not run:
+                signature, bar_length = value
+                at = 0.0 if bar_at is None or bar_at == first_bar else bar_at  # the first: from 0
+                metres = [m for m in metres if m[0] < at - _EPS] or [(0.0, signature)]
+                if metres[-1][1] != signature:
+                    metres.append((at, signature))
             elif kind == "pitch":
                 if rest or duration is not None:  # the previous run never closed
                     drop_run()
@@ -261,7 +377,14 @@ class NoteTokenizer(Tokenizer):
                 skipped.append((position, text))
         drop_run()
         skipped.sort()
-        return Piece(tuple(events)), skipped
+        if not self.bars:
+            return Piece(tuple(events)), skipped
+        return Piece(
+            tuple(events),
+            time_signature=metres[0][1],
+            time_signature_changes=tuple(metres[1:]),
+            pickup=first_bar or 0.0,
+        ), skipped
 
     def describe(self, token: str) -> TokenInfo:
         """What `token` is: a ``"pitch"``, ``"rest"``, ``"duration"``, ``"velocity"`` or ``"step"``.
@@ -281,12 +404,27 @@ class NoteTokenizer(Tokenizer):
             return TokenInfo(kind, tuple(value))
         if kind in ("duration", "step"):
             return TokenInfo(kind, (), value)
+        if kind == "metre":  # its duration: the length of its bar
+            return TokenInfo(kind, (), value[1])
         return TokenInfo(kind)
 
     def _classify(self, text: str) -> tuple[str, Any]:
-        """What a token is (pitch, rest, duration, velocity or unknown) and its value."""
+        """What a token is (its kind in `describe`, or unknown) and its value."""
         if text == self.rest_text:
             return "rest", None
+        if self.bars:
+            if text == self.bar_text:
+                return "bar", None
+            if "/" in text:
+                try:
+                    signature = parse_time_signature(text)
+                except ValueError:
+                    return "unknown", None
+                return (
+                    ("metre", (signature, bar_length_of(signature)))
+                    if signature == text
+                    else ("unknown", None)
+                )
         length = self._duration_of.get(text)
         if length is not None:
             return "duration", length

@@ -9,6 +9,7 @@ The grammar of a note-level spelling (`musegen.tokens.note_tokenizer.NoteTokeniz
 
     event  := [instrument] pitch+ duration [velocity] [step]   pitches rising (or falling)
             | rest duration
+            | bar [metre]                                      (``bars=True``)
 
 Pitches fall instead with ``high_first``; an instrument token opens a band's
 event (`musegen.tokens.track_tokenizer.TrackTokenizer`). A velocity comes after the
@@ -41,9 +42,12 @@ from musegen.tokens.vocabulary import Vocabulary
 
 __all__ = ["KINDS", "TokenTable"]
 
-KINDS = ("unknown", "event", "pitch", "rest", "duration", "velocity", "step", "instrument")
+KINDS = (
+    "unknown", "event", "pitch", "rest", "duration", "velocity", "step", "instrument", "bar",
+    "metre",
+)  # fmt: skip
 """Kind codes of `TokenTable.kinds`: its values index this tuple."""
-UNKNOWN, EVENT, PITCH, REST, DURATION, VELOCITY, STEP, INSTRUMENT = range(len(KINDS))
+UNKNOWN, EVENT, PITCH, REST, DURATION, VELOCITY, STEP, INSTRUMENT, BAR, METRE = range(len(KINDS))
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,7 +57,8 @@ class TokenTable:
     Attributes:
         kinds: ``int8 [vocab]``, an index into `KINDS` (reserved ids are unknown).
         pitches: ``bool [vocab, 128]``: the MIDI pitches each id carries.
-        durations: ``float64 [vocab]``: the length of an event, duration or step id; NaN else.
+        durations: ``float64 [vocab]``: the length of an event, duration or step id, the
+            bar length of a metre id; NaN else.
         note_level: The ids are parts of events (pitches, durations, ...), not whole events.
         velocities: A note-level pitched event ends with a velocity id.
         holds: A note-level pitched event may be followed by a step id.
@@ -151,7 +156,7 @@ class TokenTable:
         if not self.note_level:  # whole events: any known event, any time
             return np.broadcast_to(kinds == EVENT, (size + 2, size))
         pitch, rest = kinds == PITCH, kinds == REST
-        opening = pitch | rest | (kinds == INSTRUMENT)  # what may start an event
+        opening = pitch | rest | (kinds == INSTRUMENT) | (kinds == BAR)  # what may start an event
         after_pitched = opening | (kinds == STEP) if self.holds else opening
         follow = np.zeros((size + 2, size), bool)
         follow[:] = opening  # the start, unknown ids, steps, a closed rest
@@ -165,6 +170,8 @@ class TokenTable:
             onward = (top[None, :] < top[:, None]) & (top[None, :] >= 0)
         by_id[pitch] = ((onward & pitch) | (kinds == DURATION))[pitch]
         by_id[kinds == INSTRUMENT] = pitch  # an instrument token opens its pitches
+        by_id[kinds == BAR] = opening | (kinds == METRE)  # a metre only right after a bar
+        by_id[kinds == METRE] = opening
         return follow
 
     def contexts(self, ids: np.ndarray) -> np.ndarray:

@@ -73,6 +73,11 @@ class TrackTokenizer(NoteTokenizer):
         if spelling not in ("token", "qualified"):
             raise ValueError(f"spelling must be 'token' or 'qualified', got {spelling!r}")
         options.pop("holds", None)
+        if options.get("bars"):
+            raise ValueError(
+                "a band's tokens (TrackTokenizer) have no bar tokens: bars=True is "
+                "for one track (NoteTokenizer, FrameTokenizer)"
+            )
         super().__init__(durations=durations, velocities=velocities, holds=True, **options)
         self.spelling = spelling
         self.families = bool(families)

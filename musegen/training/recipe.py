@@ -207,6 +207,11 @@ class Recipe:
             raise RecipeError(f"--keep takes 'best' or 'last', got {self.keep!r}")
         if not self.tracks and self.encoding not in encodings():
             raise RecipeError(f"--encoding: no encoding {self.encoding!r}")
+        if self.tracks and getattr(encodings().get(self.encoding), "bars", False):
+            raise RecipeError(
+                f"--encoding {self.encoding} with --tracks: a band's tokens have no bar tokens "
+                "(leave --encoding out, or --tracks)"
+            )
         self._decided()
 
     def _check_ranges(self) -> None:

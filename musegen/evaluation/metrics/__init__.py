@@ -7,11 +7,12 @@ chord as one note and leave rests out.
 
 `evaluate` averages the metrics over a set of pieces and, given a reference set,
 adds the Jensen-Shannon distance between their histograms of pitch classes,
-durations, velocities and melodic intervals; `compare` puts several sets side
+durations, velocities, melodic intervals and positions in the bar; `compare` puts several sets side
 by side in one table.
 
 By family, as MusPy arranges its metrics: `musegen.evaluation.metrics.pitch`,
-`musegen.evaluation.metrics.rhythm`, `musegen.evaluation.metrics.repetition`,
+`musegen.evaluation.metrics.rhythm`, `musegen.evaluation.metrics.metre` (bars from the
+piece's own metre), `musegen.evaluation.metrics.repetition`,
 `musegen.evaluation.metrics.histograms`
 (sets of pieces and their distances) and `musegen.evaluation.metrics.table` (`evaluate`, `compare`).
 """
@@ -26,6 +27,12 @@ from musegen.evaluation.metrics.histograms import (
     jensen_shannon,
     pitch_class_histogram,
     velocity_histogram,
+)
+from musegen.evaluation.metrics.metre import (
+    BAR_POSITION_BINS,
+    bar_position_histogram,
+    groove_consistency,
+    strong_beat_long_notes,
 )
 from musegen.evaluation.metrics.pitch import (
     in_key_share,
@@ -46,16 +53,19 @@ from musegen.evaluation.metrics.table import (
 )
 
 __all__ = [
+    "BAR_POSITION_BINS",
     "DURATION_EDGES",
     "HISTOGRAMS",
     "METRICS",
     "Comparison",
     "EvaluationTable",
     "Stat",
+    "bar_position_histogram",
     "compare",
     "duration_histogram",
     "empty_beat_rate",
     "evaluate",
+    "groove_consistency",
     "in_key_share",
     "interval_histogram",
     "jensen_shannon",
@@ -67,5 +77,6 @@ __all__ = [
     "polyphony",
     "repetition_rate",
     "scale_consistency",
+    "strong_beat_long_notes",
     "velocity_histogram",
 ]

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from musegen.evaluation.metrics.metre import bar_position_histogram
 from musegen.evaluation.metrics.pitch import _pitch_class_counts, _pitches
 from musegen.events import Piece
 
@@ -81,6 +82,7 @@ HISTOGRAMS: dict[str, Callable[[Iterable[Piece]], np.ndarray]] = {
     "duration": duration_histogram,
     "velocity": velocity_histogram,
     "interval": interval_histogram,
+    "bar_position": bar_position_histogram,
 }
 """The histograms `evaluate` compares with a reference set (as ``js_<name>`` rows)."""
 

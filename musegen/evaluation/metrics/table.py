@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from musegen.evaluation.metrics.histograms import HISTOGRAMS, jensen_shannon
+from musegen.evaluation.metrics.metre import groove_consistency, strong_beat_long_notes
 from musegen.evaluation.metrics.pitch import (
     n_pitch_classes_used,
     pitch_class_entropy,
@@ -31,6 +32,8 @@ METRICS: dict[str, Callable[[Piece], float]] = {
     "empty_beat_rate": empty_beat_rate,
     "repetition_rate": repetition_rate,
     "longest_repeat": longest_repeat,
+    "strong_beat_long_notes": strong_beat_long_notes,
+    "groove_consistency": groove_consistency,
 }
 """The metrics `evaluate` reports by default, by name, in table order."""
 
@@ -192,7 +195,7 @@ def compare(
         >>> list(table)
         ['melody', 'chords', 'reference']
         >>> print(str(table).splitlines()[5])
-        polyphony              1.000 ± 0.000   3.000 ± 0.000   1.000 ± 0.000
+        polyphony                1.000 ± 0.000   3.000 ± 0.000   1.000 ± 0.000
     """
     reference = None if reference is None else list(reference)
     tables = {

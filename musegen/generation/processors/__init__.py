@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from musegen import _registry
+from musegen.generation.processors.bar_constraint import BarConstraint
 from musegen.generation.processors.base import BaseProcessor, LogitsProcessor
 from musegen.generation.processors.chain import Chain
 from musegen.generation.processors.chord_progression import ChordProgression
@@ -38,6 +39,7 @@ from musegen.generation.processors.repetition_penalty import RepetitionPenalty
 from musegen.tokens.token_table import TokenTable
 
 __all__ = [
+    "BarConstraint",
     "BaseProcessor",
     "Chain",
     "ChordProgression",
@@ -69,6 +71,7 @@ _BY_NAME: dict[str, type[BaseProcessor]] = {
     "chords": ChordProgression,
     "pitch_classes": PitchClassHistogram,
     "density": NoteDensity,
+    "bars": BarConstraint,
 }
 _BY_NAME.update({cls.__name__: cls for cls in set(_BY_NAME.values())})
 
