@@ -175,3 +175,12 @@ def test_a_band_refuses_bars_in_one_line() -> None:
         TrackTokenizer(bars=True)
     with pytest.raises(RecipeError, match="--encoding notes-bars with --tracks"):
         Recipe(tracks=True, encoding="notes-bars")
+
+
+def test_a_model_without_bars_says_the_metre_only_labels_its_file() -> None:
+    notes = NoteTokenizer(holds=True)
+    vocab = notes.build_vocabulary(_chorales(["bwv1.6"]))
+    bundle = Bundle(build_lstm(len(vocab), units=(4,)), notes, vocab)
+    made = compose(bundle, ["C4", "4th"], bars=1, time_signature="3/4", seed=0)
+    assert any("without bar tokens: 3/4 is written" in line for line in made.messages)
+    assert made.pieces[0].music.time_signature == "3/4"

@@ -157,8 +157,7 @@ def piano_roll(
 
 
 def _bar_lines(ax: Axes, piece: Piece, bottom: float, top: float) -> None:
-    """A thin grey line at each bar line of `piece` after 0 (gid ``"bars"``): its metre
-    map, pickup and changes included."""
+    """A thin grey line at each bar line of `piece` after 0 (pickup, changes; gid ``"bars"``)."""
     try:
         starts = [line for line in piece.bar_lines(max(piece.duration, 1.0)) if line > 0]
     except ValueError:  # a metre music21 cannot read: no bar lines

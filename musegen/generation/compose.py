@@ -200,6 +200,11 @@ def compose(
     if barred:  # the music starts on the model's next bar line, in the model's metre
         assert table is not None
         ids, signature = _to_next_bar(bundle, table, ids, time_signature)
+    elif time_signature is not None and table is not None:
+        messages.append(
+            f"the model was trained without bar tokens: {signature} is written in the file, "
+            "but its notes do not know where the bar is (train with --encoding notes-bars)"
+        )
     if bars is not None:
         quarters = bars * bar_length(signature)
     if quarters is not None and not 64 * quarters < 2**31:
