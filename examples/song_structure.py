@@ -13,6 +13,12 @@ recipe does it with a small `Tokenizer` subclass, `BarTokenizer`:
   fill a measure exactly no longer shift everything after them;
 - ``get_config`` adds ``bar_length``, so ``save``/``load`` and bundles keep it.
 
+For the library's note-level spelling the same idea is built in:
+``NoteTokenizer(holds=True, bars=True)`` (``musegen train --encoding notes-bars``)
+reads each piece's own metre, pickup and metre changes, and generation keeps the
+model's bars (docs/tokenizer.md, "Bars and metre"). This recipe shows how to
+add such a token to a tokenizer of your own.
+
 The text hooks of `Tokenizer` (``pitches_to_text`` and friends) change how one
 event is written; a token that is not an event, like ``bar``, needs ``encode``
 and ``decode_with_skipped`` overridden, as here.

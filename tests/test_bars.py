@@ -19,7 +19,7 @@ from musegen.generation.processors import BarConstraint
 from musegen.io.reading import read_piece
 from musegen.io.writing import write_midi
 from musegen.tokens.note_tokenizer import NoteTokenizer
-from musegen.tokens.token_table import BAR, INSTRUMENT, PITCH, REST, TokenTable
+from musegen.tokens.token_table import BAR, INSTRUMENT, METRE, PITCH, REST, TokenTable
 from musegen.training.bundle import Bundle
 from musegen.training.model import build_lstm
 
@@ -184,3 +184,38 @@ def test_a_model_without_bars_says_the_metre_only_labels_its_file() -> None:
     made = compose(bundle, ["C4", "4th"], bars=1, time_signature="3/4", seed=0)
     assert any("without bar tokens: 3/4 is written" in line for line in made.messages)
     assert made.pieces[0].music.time_signature == "3/4"
+
+
+def test_a_bar_cut_short_by_a_metre_change_keeps_every_later_note_in_place() -> None:
+    # review: 4/4 changing to 2/4 at 6 cuts the second bar to 2 quarters; the tokens said
+    # nothing of it and every later note came back 2 quarters late
+    piece = Piece(tuple(Event(i, 1, (60 + i,)) for i in range(10)),
+                  time_signature_changes=((6.0, "2/4"),))  # fmt: skip
+    tokens = BARS.encode(piece)
+    assert tokens[10:12] == ["bar", "2/4"]  # the short bar is a 2/4 bar of its own
+    decoded = BARS.decode(tokens)
+    assert [e.offset for e in decoded.notes] == [float(i) for i in range(10)]
+    assert decoded.bar_lines(10.0) == piece.bar_lines(10.0) == [0.0, 4.0, 6.0, 8.0]
+
+
+def test_folk_tunes_with_short_bars_keep_their_bar_lines() -> None:
+    from musegen.io.corpus import load_corpus
+
+    tunes = load_corpus("music21:oneills1850", limit=1, progress=False).pieces  # 50 tunes
+    odd = [t for t in tunes if t.time_signature_changes]  # music21's short bars: 1/16, 1/8 ...
+    assert len(odd) >= 5
+    for tune in tunes:
+        decoded = BARS.decode(BARS.encode(tune))
+        end = max(e.offset for e in tune.notes) + 1e-6
+        assert decoded.bar_lines(end) == tune.bar_lines(end), tune.source
+
+
+def test_compose_keeps_the_metre_it_starts_in(bars_bundle: Bundle) -> None:
+    prime = _chorales(["bwv11.6"])[0]  # 3/4; the model knows 4/4 and 3/4 and may not switch
+    made = compose(bars_bundle, prime, bars=6, seed=1, num=4, sampler="categorical",
+                   processors=["grammar"], steps=600)  # fmt: skip
+    table = TokenTable.build(BARS, bars_bundle.vocabulary)
+    for piece in made.pieces:
+        assert piece.music.time_signature == "3/4" and piece.music.time_signature_changes == ()
+        assert piece.length == 18.0
+        assert not any(table.kinds[i] == METRE for i in piece.ids)

@@ -165,6 +165,22 @@ def test_a_short_first_metre_is_a_pickup_only_when_it_lasts_one_bar(tmp_path) ->
         assert Score((Track(back),), pickup=back.pickup).merged().pickup == back.pickup
 
 
+def test_a_first_metre_stated_late_is_no_pickup(tmp_path) -> None:
+    """Review: data/skuli-midi's VincentPiano.mid states 5/4 at quarter 4 and nothing at 0; its
+    first bar (MIDI's default 4/4) was read as a pickup of 4 quarters."""
+    midi = mido.MidiFile(ticks_per_beat=96)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.Message("note_on", note=60, velocity=80, time=0))
+    track.append(mido.MetaMessage("time_signature", numerator=5, denominator=4, time=384))
+    track.append(mido.Message("note_off", note=60, velocity=0, time=480))
+    midi.save(tmp_path / "late.mid")
+    back = read_midi(tmp_path / "late.mid")
+    assert (back.time_signature, back.time_signature_changes, back.pickup) == (
+        "4/4", ((4.0, "5/4"),), 0.0)  # fmt: skip
+    assert back.bar_lines(10.0) == [0.0, 4.0, 9.0]
+
+
 def test_notation_starts_measure_1_after_the_pickup(tmp_path) -> None:
     piece = _chorale("bwv362")
     part = piece_to_stream(piece)  # a piece with a pickup comes in measures

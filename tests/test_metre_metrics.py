@@ -195,3 +195,9 @@ def test_metre_metrics_on_bach_chorales_are_finite_shares() -> None:
             assert math.isfinite(value) and 0.0 <= value <= 1.0, (metric.__name__, value)
     hist = bar_position_histogram(pieces)
     assert hist.sum() == pytest.approx(1.0) and (hist >= 0).all()
+
+
+def test_common_time_has_the_strong_beats_of_four_four_and_rests_have_no_groove() -> None:
+    halves = tuple(Event(t, 2, (60,)) for t in (0, 2, 4, 6))
+    assert strong_beat_long_notes(Piece(halves, time_signature="C")) == 1.0
+    assert math.isnan(groove_consistency(Piece((Event(0, 4), Event(4, 4)))))

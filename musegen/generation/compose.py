@@ -216,7 +216,7 @@ def compose(
         chain.insert(0, KeyConstraint(key))
     chain = [_in_metre(p, signature) for p in chain]
     if barred and not any(isinstance(p, BarConstraint) for p in chain):
-        chain.insert(0, BarConstraint(keep_metre=time_signature is not None))
+        chain.insert(0, BarConstraint(keep_metre=True))  # --bars counts bars of one metre
     if not key and not band and table is not None:  # --key forbids instead; a band has no key
         heard = music or bundle.tokenizer.decode(bundle.vocabulary.decode(ids))
         lean = key_lean(bundle, heard, strength=key_strength, views=views)
@@ -264,12 +264,8 @@ def compose(
         music_made = replace(
             _fit(made.music, quarters), tempo=written_tempo, time_signature=signature
         )
-        if barred and isinstance(music_made, Piece):
-            assert table is not None and after is not None
-            music_made = replace(
-                music_made, pickup=0.0, time_signature_changes=_metre_changes(
-                    bundle, table, after, kept, signature)
-            )  # fmt: skip
+        if barred and isinstance(music_made, Piece):  # from the model's bar line, in one metre
+            music_made = replace(music_made, pickup=0.0, time_signature_changes=())
         length = float(quarters) if quarters is not None and reached else made.length
         pieces.append(replace(made, music=music_made, length=length, reached=reached))
     count = 1 if reading is None else len(reading)
@@ -301,22 +297,6 @@ def _to_next_bar(
         ids.append(vocabulary.encode([wanted])[0])
         in_force = wanted
     return ids, in_force or "4/4"
-
-
-def _metre_changes(
-    bundle: Bundle, table: TokenTable, after: Time, new: Sequence[int] | np.ndarray, signature: str
-) -> tuple[tuple[float, str], ...]:
-    """Where the new ids change the metre, in quarter notes from the prime's end."""
-    clock, zero = Clock(table), float(after.time[0])
-    time, changes, metre = after, [], signature
-    for i in new:
-        time = clock.advance(time, np.asarray([i]))
-        if table.kinds[i] == METRE:
-            token = bundle.vocabulary.decode([int(i)])[0]
-            if token != metre and not np.isnan(time.bar_at[0]):
-                changes.append((float(time.bar_at[0]) - zero, token))
-                metre = token
-    return tuple(c for c in changes if c[0] > _EPS)
 
 
 def continuation(

@@ -148,9 +148,13 @@ def _metre_map(
 
     The changes are every track's time signatures where the metre changes
     (on the grid of the notes); a short first metre of one bar is the pickup
-    (`read_pickup`).
+    (`read_pickup`), when the file states it at its start: a file whose first
+    metre comes later begins in 4/4 by MIDI's default, a whole bar.
     """
-    found = changes([m for t in tracks for m in t.signatures], tpq, signature)
+    marks = [m for t in tracks for m in t.signatures]
+    found = changes(marks, tpq, signature)
+    if not any(tick == 0 for tick, _ in marks):
+        return signature, found, 0.0
     return read_pickup(signature, found)
 
 

@@ -235,6 +235,7 @@ class NoteTokenizer(Tokenizer):
             return []
         last_onset = events[-1].offset
         lines = piece.bar_lines(end=last_onset + 2 * _EPS)
+        ahead = piece.bar_lines(end=last_onset + 64.0)  # each bar line's next, for its length
         metres = [(0.0, piece.time_signature)] + [
             (float(at), s) for at, s in piece.time_signature_changes if at > 0
         ]
@@ -275,6 +276,8 @@ class NoteTokenizer(Tokenizer):
                 shift = bar_at - written
                 tokens.append(self.bar_text)
                 signature = [s for at, s in metres if at <= written + _EPS][-1]
+                if line + 1 < len(ahead):  # a bar cut short (or lengthened): a metre of its own
+                    signature = _metre_of(ahead[line + 1] - written, signature)
                 bar_length = bar_length_of(signature)
                 if signature != metre:
                     tokens.append(signature)
@@ -442,6 +445,26 @@ class NoteTokenizer(Tokenizer):
             return "pitch", self.text_to_pitches(text)
         except (ValueError, KeyError, TypeError, AttributeError):
             return "unknown", None
+
+
+def _metre_of(length: float, signature: str) -> str:
+    """`signature`, or for a bar of another `length` the metre of that length, when MIDI holds it.
+
+    Its denominator, or a finer one: 2 quarters in 4/4 is 2/4; 1.5 quarters in 3/4 is 3/8.
+
+    Examples:
+        >>> [_metre_of(length, "4/4") for length in (4.0, 2.0, 1.5, 0.1)]
+        ['4/4', '2/4', '3/8', '4/4']
+    """
+    if abs(length - bar_length_of(signature)) <= _EPS:
+        return signature
+    denominator = int(signature.rpartition("/")[2])
+    while denominator <= 64:
+        count = length * denominator / 4
+        if abs(count - round(count)) <= 1e-6 and 1 <= round(count) <= 255:
+            return f"{round(count)}/{denominator}"
+        denominator *= 2
+    return signature
 
 
 def _parses(parse: Any, text: str) -> bool:

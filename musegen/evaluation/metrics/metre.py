@@ -102,9 +102,16 @@ def _bars(piece: Piece) -> _Bars | None:
 
 
 def _normalized(time_signature: str) -> str | None:
+    """``N/D``, also for a metre music21 names otherwise (``C`` is 4/4, ``C|`` 2/2)."""
     try:
         return parse_time_signature(time_signature)
     except ValueError:
+        pass
+    try:
+        from music21 import meter
+
+        return parse_time_signature(meter.TimeSignature(time_signature).ratioString)
+    except Exception:  # music21 raises several kinds for text it cannot read
         return None
 
 
@@ -198,7 +205,7 @@ def groove_consistency(piece: Piece) -> float:
     bars run to the end of the piece (empty ones and the last, partial one
     included), each as long as its metre's bar unless a metre change cuts it
     short. In 0..1: 1 when every bar has the same onsets. NaN with fewer than
-    two bars or when the metre cannot be read.
+    two bars, no note, or a metre that cannot be read.
 
     Examples:
         >>> from musegen.events import Event
@@ -209,7 +216,7 @@ def groove_consistency(piece: Piece) -> float:
         0.875
     """
     bars = _bars(piece)
-    if bars is None:
+    if bars is None or not piece.notes:  # no onset, no groove
         return math.nan
     spans = bars.spans()
     if len(spans) < 2:

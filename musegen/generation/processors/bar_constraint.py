@@ -25,7 +25,9 @@ class BarConstraint(BaseProcessor):
     next bar line, only ``bar`` (or a step back, or a token that finishes the
     open event) may come. An early ``bar`` stays allowed: it ends the bar with
     a rest. Before the first ``bar`` of a stream nothing is forbidden.
-    `musegen.generation.compose.compose` adds it by itself for such a vocabulary.
+    `musegen.generation.compose.compose` adds it by itself for such a vocabulary, with
+    `keep_metre`: the new music stays in the metre it starts in, so that ``bars=N``
+    counts bars of that metre.
 
     Args:
         keep_metre: Also forbid every metre id in the new music: it stays in the
