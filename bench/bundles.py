@@ -135,6 +135,7 @@ def ship(name: str, args: argparse.Namespace) -> None:
         "held_out_nll_per_quarter": metadata["held_out_nll_per_quarter"],
         "judged": f"{args.pieces} pieces of {args.bars} bars against the held-out songs",
         "sampler": metadata["generation"],
+        "defaults": _defaults(metadata["training"]),
         "checks": verdicts,
         "weights": "float16",
     }
@@ -145,6 +146,22 @@ def ship(name: str, args: argparse.Namespace) -> None:
     )  # fmt: skip
     size = sum(p.stat().st_size for p in target.iterdir())
     print(f"{name}: {json.dumps(record, indent=1)}\nwrote {target} ({size / 1000:.0f} kB)")
+
+
+def _defaults(training: dict[str, Any]) -> str:
+    """What the run's encoding, keys and views were, and whether they are musegen's defaults."""
+    from musegen.defaults import TRAINING
+
+    said = (
+        f"encoding {training['encoding']}, songs transposed by {training.get('transpose')}, "
+        f"read in {2 * training.get('views', 0) + 1} keys"
+    )
+    default = (
+        training.get("encoding") in (TRAINING.encoding, "band")
+        and tuple(training.get("transpose") or ()) == tuple(TRAINING.transpose or ())
+        and training.get("views") == TRAINING.views
+    )
+    return said + (": musegen train's defaults" if default else ": not musegen train's defaults")
 
 
 def _sampler_options(generation: dict[str, Any]) -> list[str]:
