@@ -82,7 +82,10 @@ def test_the_infill_command_leaves_every_note_outside_the_bars_as_it_was(
     args = ["infill", str(bundle), str(song), "--bars", "3:4", "--candidates", "4"]
     assert main([*args, "--seed", "0", "--grammar", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "bars 3-4 of 4/4 (quarter notes 8 to 16): 4 candidates, kept #" in printed
+    # the chorale opens with a one-quarter pickup: bar 0, as scores number it
+    assert "bars 3-4 of 4/4 (quarter notes 9 to 17): 4 candidates, kept #" in printed
+
+    start, end = 9.0, 17.0
 
     def notes(path, inside: bool) -> list[tuple[float, float, int]]:
         score = symusic.Score(str(path), ttype="quarter")
@@ -90,16 +93,16 @@ def test_the_infill_command_leaves_every_note_outside_the_bars_as_it_was(
             (n.time, n.end, n.pitch)
             for t in score.tracks
             for n in t.notes
-            if (START <= n.time < END) == inside
+            if (start <= n.time < end) == inside
         )
 
     assert notes(out, False) == notes(song, False)
     assert notes(out, True) and notes(out, True) != notes(song, True)
     assert main([*args, "--seed", "1", "--chords", "C G", "--out", str(out)]) == 0
     assert notes(out, False) == notes(song, False)
-    chords = {8.0: {0, 4, 7}, 12.0: {7, 11, 2}}  # bar 3 under C, bar 4 under G
+    chords = {9.0: {0, 4, 7}, 13.0: {7, 11, 2}}  # bar 3 under C, bar 4 under G
     gap = notes(out, True)
-    assert gap and all(p % 12 in chords[8.0 if s < 12 else 12.0] for s, _, p in gap)
+    assert gap and all(p % 12 in chords[9.0 if s < 13 else 13.0] for s, _, p in gap)
     for bad, message in [("12:9", "1 <= FIRST <= LAST"), ("x", "FIRST:LAST")]:
         with pytest.raises(SystemExit) as exit_:  # argparse's one line
             main([*args[:3], "--bars", bad, "--out", str(out)])

@@ -278,3 +278,19 @@ def test_infill_with_chords_keeps_the_file_and_fills_the_gap_on_the_chords(
     assert new and all(
         p % 12 in chords.pitch_classes[int(chords.chord_at(t - start))] for t, p in new
     )
+
+
+def test_a_pickup_is_bar_0_as_scores_number_it() -> None:
+    """Review: with a pickup, --bars 3:4 regenerated score measures 2-3."""
+    import symusic
+
+    score = symusic.Score(480)
+    score.time_signatures.append(symusic.TimeSignature(0, 1, 4))  # how MIDI writes a pickup
+    score.time_signatures.append(symusic.TimeSignature(480, 4, 4))
+    track = symusic.Track("piano", 0, False)
+    track.notes.append(symusic.Note(0, 480 * 20, 60, 80))
+    score.tracks.append(track)
+    assert bar_span(score, 1, 1) == (1.0, 5.0) and bar_span(score, 3, 4) == (9.0, 17.0)
+    score.time_signatures[0] = symusic.TimeSignature(0, 2, 4)  # two bars of 2/4: no pickup
+    score.time_signatures[1] = symusic.TimeSignature(960 * 2, 4, 4)
+    assert bar_span(score, 1, 1) == (0.0, 2.0)

@@ -119,6 +119,16 @@ def _metres(score: Any) -> list[tuple[Fraction, int, int]]:
     return [(at, *changes[at]) for at in sorted(changes)]
 
 
+def _has_pickup(score: Any, metres: list[tuple[Fraction, int, int]]) -> bool:
+    """Whether the file opens with a pickup: a metre stated at 0, one bar, then a longer bar."""
+    from musegen.io._midi_common import read_pickup
+
+    if not any(sig.time == 0 for sig in score.time_signatures) or len(metres) < 2:
+        return False
+    changes = tuple((float(at), f"{n}/{d}") for at, n, d in metres[1:])
+    return read_pickup(f"{metres[0][1]}/{metres[0][2]}", changes)[2] > 0
+
+
 def _music_end(score: Any) -> Fraction:
     """Where the last note of any track stops sounding, in quarter notes."""
     ends = [n.time + n.duration for t in score.tracks for n in t.notes]
@@ -130,7 +140,9 @@ def bar_span(source: Source | Any, first: int, last: int) -> tuple[float, float]
 
     Bars are counted from 1 at the file's start, in its own time signatures
     (4/4 before the first, or throughout when it has none); a time signature
-    that changes mid-bar starts a new bar there.
+    that changes mid-bar starts a new bar there. A pickup (a short first metre
+    one bar long, as MIDI writes one: `musegen.io.midi_fast` reads it so) is bar
+    0, as scores number it: bar 1 is the first whole bar.
 
     Args:
         source: The MIDI file, or a ``symusic.Score`` read from it (tick resolution).
@@ -162,7 +174,7 @@ def bar_span(source: Source | Any, first: int, last: int) -> tuple[float, float]
         raise ValueError(f"bars take 1 <= first <= last, got {first}..{last}")
     score = _score(source)
     metres, music_end = _metres(score), _music_end(score)
-    bar, at, starts = 1, Fraction(0), {}
+    bar, at, starts = (0 if _has_pickup(score, metres) else 1), Fraction(0), {}
     while bar <= last + 1:
         starts[bar] = at
         if bar == last + 1:
