@@ -152,14 +152,14 @@ def _defaults(training: dict[str, Any]) -> str:
     """What the run's encoding, keys and views were, and whether they are musegen's defaults."""
     from musegen.defaults import TRAINING
 
-    said = (
-        f"encoding {training['encoding']}, songs transposed by {training.get('transpose')}, "
-        f"read in {2 * training.get('views', 0) + 1} keys"
+    said = f"encoding {training['encoding']}, songs transposed by {training.get('transpose')}, " + (
+        f"read in {2 * training['views'] + 1} keys" if training.get("views") else "read in its key"
     )
+    band = bool(training.get("tracks"))  # a band is neither transposed nor read in other keys
     default = (
-        training.get("encoding") in (TRAINING.encoding, "band")
-        and tuple(training.get("transpose") or ()) == tuple(TRAINING.transpose or ())
-        and training.get("views") == TRAINING.views
+        training.get("encoding") == ("band" if band else TRAINING.encoding)
+        and tuple(training.get("transpose") or ()) == (() if band else tuple(TRAINING.transpose))
+        and training.get("views") == (0 if band else TRAINING.views)
     )
     return said + (": musegen train's defaults" if default else ": not musegen train's defaults")
 

@@ -386,7 +386,7 @@ def test_a_bad_value_is_one_error_naming_the_file_and_the_field(case, shipped, t
 @pytest.mark.parametrize(
     ("case", "says"),
     [
-        ("prime id past the vocabulary", r"config\.prime takes .*0 to 68.* got \[9999, 1\]"),
+        ("prime id past the vocabulary", r"config\.prime takes .*0 to 75.* got \[9999, 1\]"),
         ("prime a string", r"config\.prime takes .* got 'abc'"),
         ("sampler unknown", r"config\.generation .*unknown sampler 'bogus'"),
         ("sampler p 5", r"config\.generation .*p must be in \(0, 1\], got 5"),
@@ -438,7 +438,7 @@ def test_sound_values_still_load(case, shipped, tmp_path):
     SOUND[case](folder)
     with warnings.catch_warnings():
         warnings.simplefilter("error", BundleWarning)
-        assert len(load_bundle(folder).vocabulary) == 69
+        assert len(load_bundle(folder).vocabulary) == 76
 
 
 @pytest.mark.parametrize("name", sorted(shipped_bundles()))
