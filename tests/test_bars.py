@@ -127,9 +127,13 @@ def bars_bundle() -> Bundle:
 
 def test_compose_writes_whole_bars_of_the_metre_asked_for(bars_bundle: Bundle, tmp_path) -> None:
     prime = _chorales(["bwv1.6"])[0]  # 4/4 with a pickup: the new music starts on a bar line
-    made = compose(bars_bundle, prime, bars=4, time_signature="3/4", seed=0, num=2,
-                   sampler="categorical", processors=["grammar"], steps=400)  # fmt: skip
-    for piece in made.pieces:
+    pieces = [
+        piece
+        for seed in (0, 1, 2)
+        for piece in compose(bars_bundle, prime, bars=4, time_signature="3/4", seed=seed, num=2,
+                             sampler="categorical", processors=["grammar"], steps=400).pieces
+    ]  # fmt: skip
+    for piece in pieces:
         music = piece.music
         assert piece.length == 12.0 and music.time_signature == "3/4" and music.pickup == 0.0
         assert music.bar_lines(12.0) == [0.0, 3.0, 6.0, 9.0]
@@ -140,6 +144,12 @@ def test_compose_writes_whole_bars_of_the_metre_asked_for(bars_bundle: Bundle, t
             if m.type == "time_signature"
         ]  # fmt: skip
         assert signatures == [(3, 4)]
+        import symusic  # a second independent reader: every note inside the 4 bars of 3/4
+
+        score = symusic.Score(str(path), ttype="quarter")
+        assert [(t.numerator, t.denominator) for t in score.time_signatures] == [(3, 4)]
+        notes = [n for track in score.tracks for n in track.notes]
+        assert notes and max(n.time + n.duration for n in notes) <= 12.0 + 1e-6
     with pytest.raises(ValueError, match=r"never learnt the metre 6/8: it knows 3/4, 4/4"):
         compose(bars_bundle, prime, bars=4, time_signature="6/8", seed=0)
 
@@ -219,3 +229,27 @@ def test_compose_keeps_the_metre_it_starts_in(bars_bundle: Bundle) -> None:
         assert piece.music.time_signature == "3/4" and piece.music.time_signature_changes == ()
         assert piece.length == 18.0
         assert not any(table.kinds[i] == METRE for i in piece.ids)
+
+
+def test_infill_by_bars_with_a_bars_model_keeps_the_users_notes(
+    bars_bundle: Bundle, tmp_path
+) -> None:
+    import symusic
+
+    from musegen.cli import main
+    from musegen.training.bundle import save_bundle
+
+    bundle = save_bundle(tmp_path / "bundle", bars_bundle.model, BARS, bars_bundle.vocabulary)
+    song = write_midi(_chorales(["bwv1.6"])[0], tmp_path / "bwv1.6.mid")  # a pickup: bar 0
+
+    def notes(path, inside: bool) -> list[tuple[float, float, int]]:
+        score = symusic.Score(str(path), ttype="quarter")
+        return sorted((n.time, n.end, n.pitch) for t in score.tracks for n in t.notes
+                      if (9.0 <= n.time < 17.0) == inside)  # fmt: skip
+
+    for seed in (0, 1):
+        out = tmp_path / f"filled-{seed}.mid"
+        args = ["infill", str(bundle), str(song), "--bars", "3:4", "--candidates", "4"]
+        assert main([*args, "--grammar", "--seed", str(seed), "--out", str(out)]) == 0
+        assert notes(out, False) == notes(song, False)
+        assert all(end <= 17.0 + 1e-6 for _, end, _ in notes(out, True))
