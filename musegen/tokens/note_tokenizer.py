@@ -38,7 +38,7 @@ or a pitched event missing its velocity) are skipped and reported by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from musegen._metre import bar_length as bar_length_of
@@ -190,17 +190,7 @@ class NoteTokenizer(Tokenizer):
         """`encode` with ``holds=True``: events keep their length, steps give the onsets."""
         assert self.durations is not None
         buckets, names = self.durations, self.durations.names
-        pitch_names: dict[int, str] = {}
-
-        def spell(pitches: tuple[int, ...]) -> list[str]:
-            out = []
-            for p in pitches:
-                name = pitch_names.get(p)
-                if name is None:
-                    name = pitch_names[p] = self.pitches_to_text((p,))
-                out.append(name)
-            return out[::-1] if self.high_first else out
-
+        spell = self._speller()
         events = _merge_onsets(piece.events)
         tokens: list[str] = []
         if events and self.rests and events[0].offset > _EPS:
@@ -229,6 +219,7 @@ class NoteTokenizer(Tokenizer):
         """
         assert self.durations is not None
         buckets, names = self.durations, self.durations.names
+        spell = self._speller()
         values = buckets.values
         events = _merge_onsets(piece.events)
         if not events:
@@ -285,16 +276,30 @@ class NoteTokenizer(Tokenizer):
                 line += 1
             reach(event.offset + shift)
             length = buckets.index(event.duration)
-            tokens += self._pitch_names(event.pitches)
+            tokens += spell(event.pitches)
             tokens.append(names[length])
             if self.velocities is not None:
                 tokens.append(self.velocity_to_text(self.velocities.nearest(event.velocity)))
             held, time = (time, length), time + values[length]
         return tokens
 
-    def _pitch_names(self, pitches: tuple[int, ...]) -> list[str]:
-        names = [self.pitches_to_text((p,)) for p in pitches]
-        return names[::-1] if self.high_first else names
+    def _speller(self) -> Callable[[tuple[int, ...]], list[str]]:
+        """A function spelling an event's pitches as tokens in the tokenizer's order.
+
+        Each pitch's name is computed once per `_speller` (one piece).
+        """
+        pitch_names: dict[int, str] = {}
+
+        def spell(pitches: tuple[int, ...]) -> list[str]:
+            out = []
+            for p in pitches:
+                name = pitch_names.get(p)
+                if name is None:
+                    name = pitch_names[p] = self.pitches_to_text((p,))
+                out.append(name)
+            return out[::-1] if self.high_first else out
+
+        return spell
 
     # -- decoding -------------------------------------------------------------------
 
