@@ -82,8 +82,9 @@ def test_the_band_tokenized_and_decoded_keeps_every_track(spelling: str, band_fi
     written = read_tracks(write_midi(tokenizer.decode_score(tokens), band_file.with_name("t.mid")))
     assert sorted(t.family for t in written.tracks) == ["bass", "drums", "piano"]
     vocabulary = tokenizer.build_vocabulary([score])  # encode() takes scores
-    # 12 pitch names (13 instrument:pitch pairs), 3 instruments, 3 durations, steps +0 and +8th
-    expected = {"token": 12 + 3 + 3 + 2, "qualified": 13 + 3 + 2}[spelling]
+    # 12 pitch names (13 instrument:pitch pairs), 3 instruments, 3 durations, the step +0 (each
+    # onset's last event, the drums' eighth, ends at the next onset: no other step)
+    expected = {"token": 12 + 3 + 3 + 1, "qualified": 13 + 3 + 1}[spelling]
     assert len(vocabulary.tokens) == expected, vocabulary.tokens
 
 
@@ -99,7 +100,7 @@ def test_tokenize_prints_the_band_encodings(band_file: Path, tmp_path: Path, cap
     rows = {
         line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith("band-")
     }
-    assert rows["band-token"][0] == "20" and rows["band-qualified"][0] == "18"
+    assert rows["band-token"][0] == "19" and rows["band-qualified"][0] == "17"
     assert list(rows) == [
         "band-token",
         "band-qualified",

@@ -65,6 +65,9 @@ def load(args: argparse.Namespace) -> Corpus:
 def load_scores(args: argparse.Namespace) -> list[Any]:
     """Read ``args.source`` with each file's tracks apart (`musegen.io.reading.read_tracks`).
 
+    One line counts what the files held that the scores, or the band's tokens
+    (`TrackTokenizer.not_kept`), do not keep.
+
     Raises:
         CommandError: for a missing source or one without files (status 2), or one
             whose files gave no score (1).
@@ -72,6 +75,7 @@ def load_scores(args: argparse.Namespace) -> list[Any]:
     from musegen.io._midi_common import add_counts, not_kept_line
     from musegen.io.corpus import source_files
     from musegen.io.reading import MidiReadError, read_tracks
+    from musegen.tokens.track_tokenizer import TrackTokenizer
 
     others: list[LoadFailure] = []
     try:
@@ -100,8 +104,10 @@ def load_scores(args: argparse.Namespace) -> list[Any]:
     if not scores:  # none read (1), or nothing there to read: a bad argument (2)
         raise CommandError(f"no scores to use in {args.source}", 1 if paths else 2)
     totals: dict[str, int] = {}
+    band = TrackTokenizer()  # what `musegen train --tracks` spells them with
     for score in scores:
         add_counts(totals, score.not_kept)
+        add_counts(totals, band.not_kept(score))
     if line := not_kept_line(totals, len(scores)):
         print(line)
     return scores

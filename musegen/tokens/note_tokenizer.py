@@ -317,7 +317,19 @@ class NoteTokenizer(Tokenizer):
             >>> skipped
             [(0, 'long'), (4, 'G4')]
         """
+        piece, skipped, _ = self._decode_runs(tokens)
+        return piece, skipped
+
+    def _decode_runs(
+        self, tokens: Iterable[str]
+    ) -> tuple[Piece, list[tuple[int, str]], list[list[int]]]:
+        """`decode_with_skipped`, and per event of the piece (in time order) its tokens' positions.
+
+        A band's decoder (`musegen.tokens.track_tokenizer.TrackTokenizer`) gives
+        each pitch to the instrument its token was written for.
+        """
         events: list[Event] = []
+        runs: list[list[int]] = []  # per event, the positions of the tokens it was read from
         skipped: list[tuple[int, str]] = []
         run: list[tuple[int, str]] = []  # the tokens of the event being read
         pitches: list[int] = []
@@ -340,6 +352,7 @@ class NoteTokenizer(Tokenizer):
             nonlocal time, rest, duration, last_onset
             assert duration is not None
             events.append(Event(time, duration, tuple(pitches), velocity))
+            runs.append([position for position, _ in run])
             last_onset = None if rest else time
             time += duration
             run.clear()
@@ -385,14 +398,20 @@ class NoteTokenizer(Tokenizer):
                 skipped.append((position, text))
         drop_run()
         skipped.sort()
+        order = sorted(range(len(events)), key=lambda i: events[i].offset)  # as Piece sorts them
+        runs = [runs[i] for i in order]
         if not self.bars:
-            return Piece(tuple(events)), skipped
-        return Piece(
-            tuple(events),
-            time_signature=metres[0][1],
-            time_signature_changes=tuple(metres[1:]),
-            pickup=first_bar or 0.0,
-        ), skipped
+            return Piece(tuple(events)), skipped, runs
+        return (
+            Piece(
+                tuple(events),
+                time_signature=metres[0][1],
+                time_signature_changes=tuple(metres[1:]),
+                pickup=first_bar or 0.0,
+            ),
+            skipped,
+            runs,
+        )
 
     def describe(self, token: str) -> TokenInfo:
         """What `token` is: a ``"pitch"``, ``"rest"``, ``"duration"``, ``"velocity"`` or ``"step"``.

@@ -1,10 +1,13 @@
 """`TrackTokenizer`: a band's tracks interleaved by time in one token stream, and back.
 
 The note-level spelling (`musegen.tokens.note_tokenizer.NoteTokenizer`, ``holds=True``)
-of every track's notes together, each pitch tagged with its instrument, so
-that one model learns the whole band. Notes of all tracks that start together
-form one event with its own duration; the next instrument's event at the
-same onset follows a zero step (``+0``).
+of every track's notes together, each pitch tagged with its part, so that one
+model learns the whole band. A part's notes that start together and last alike
+form one event; the next event at the same onset follows a zero step (``+0``).
+Onsets lie on the grid of the shortest duration bucket and every note a score
+holds is kept there (`TrackTokenizer.not_kept` counts the few that cannot be:
+a pitch repeated by its part at one grid onset). Parts that share an
+instrument stay apart: the second part of program 40 is ``p40.2``.
 Two spellings of the instrument, measured against each other in docs/tracks.md:
 
 - ``"token"`` (the default): an instrument token opens each event:
@@ -27,7 +30,7 @@ Examples:
     >>> TrackTokenizer().encode_score(band)
     ['@p0', 'C4', 'E4', '4th', '+0', '@p33', 'C2', 'half']
     >>> TrackTokenizer(spelling="qualified", families=True).encode_score(band)
-    ['bass:C2', 'half', '+0', 'piano:C4', 'piano:E4', '4th']
+    ['piano:C4', 'piano:E4', '4th', '+0', 'bass:C2', 'half']
 """
 
 from __future__ import annotations
@@ -96,13 +99,26 @@ class TrackTokenizer(NoteTokenizer):
         return family(track.program).replace(" ", "-") if self.families else f"p{track.program}"
 
     def track_of(self, instrument: str) -> Track:
-        """An empty track for an instrument name: the family's first program, or drums."""
-        if instrument == "drums":
-            return Track(Piece(()), program=0, name="drums", is_drum=True)
-        if instrument.startswith("p") and instrument[1:].isdigit():
-            return Track(Piece(()), program=int(instrument[1:]), name=instrument)
-        index = FAMILIES.index(instrument.replace("-", " "))
-        return Track(Piece(()), program=8 * index, name=instrument.replace("-", " "))
+        """An empty track for an instrument name: its program (a family's first), or drums.
+
+        A program's track is unnamed (`musegen.io.writing.write_midi` names it
+        after its General MIDI instrument); a family's is named after the
+        family, its part number after it (``strings 2``).
+
+        Examples:
+            >>> TrackTokenizer().track_of("p40.2")
+            Track(piece=Piece(events=(), ...), program=40, name='', is_drum=False)
+            >>> TrackTokenizer(families=True).track_of("strings.2").name
+            'strings 2'
+        """
+        base, _, number = instrument.partition(".")
+        suffix = f" {number}" if number else ""
+        if base == "drums":
+            return Track(Piece(()), program=0, name="drums" + suffix, is_drum=True)
+        if base.startswith("p") and base[1:].isdigit():
+            return Track(Piece(()), program=int(base[1:]))
+        index = FAMILIES.index(base.replace("-", " "))
+        return Track(Piece(()), program=8 * index, name=base.replace("-", " ") + suffix)
 
     # -- encoding ------------------------------------------------------------------------
 
@@ -122,47 +138,129 @@ class TrackTokenizer(NoteTokenizer):
     def encode_score(self, score: Score) -> list[str]:
         """The tokens of every track of `score`, interleaved by time.
 
-        Each instrument's notes that start together are one event with its own
-        duration; an event of another instrument at the same onset follows
-        after a zero step (``+0``).
+        Each part's notes that start together and last alike (one duration
+        bucket) are one event; events at one onset follow one another after a
+        zero step (``+0``), in the score's track order, the longer first. Onsets
+        lie on the grid of the shortest duration bucket (a sixteenth by
+        default) and the time between them is spelt exactly (a step, then rests
+        for what the step leaves), so the stream never drifts. What a note
+        cannot keep is counted by `not_kept`.
 
         Examples:
             >>> from musegen.io.tracks import Score, Track
             >>> solo = Score((Track(Piece((Event(1, 1, (62,)),)), program=40),))
             >>> TrackTokenizer(families=True).encode_score(solo)
             ['rest', '4th', '@strings', 'D4', '4th']
+            >>> violins = Score((Track(Piece((Event(0, 2, (67, 76)), Event(2, 1, (74,)))), 40),
+            ...                  Track(Piece((Event(0, 5, (60,)),)), 40)))
+            >>> print(" ".join(TrackTokenizer().encode_score(violins)))
+            @p40 G4 E5 half +0 @p40.2 C4 whole +half @p40 D5 4th
         """
-        assert self.durations is not None
-        buckets, names = self.durations, self.durations.names
-        slots: dict[tuple[float, str], list[Any]] = {}  # (onset, instrument) -> [d, v, pitches]
+        return self._encode(score)[0]
+
+    def not_kept(self, score: Score) -> tuple[tuple[str, int], ...]:
+        """What `encode_score` cannot keep of `score`'s notes, counted (empty when it keeps all).
+
+        A note that repeats a pitch of its part at the same grid onset and
+        length (``"doubled band note"``) is one note in the tokens.
+
+        Examples:
+            >>> from musegen.io.tracks import Score, Track
+            >>> twice = Piece((Event(0, 1, (60,)), Event(0.05, 1, (60,)), Event(1, 1, (62,))))
+            >>> TrackTokenizer().not_kept(Score((Track(twice),)))
+            (('doubled band note', 1),)
+        """
+        doubled = self._encode(score)[1]
+        return (("doubled band note", doubled),) if doubled else ()
+
+    def part_names(self, score: Score) -> list[str]:
+        """The part each track's notes are tagged with: ``p40``, ``p40.2`` for a second violin.
+
+        Parts that share a program (Violin I and II, two guitars) stay apart:
+        the second, third... of an instrument in the score's track order carry
+        ``.2``, ``.3``.
+
+        Examples:
+            >>> from musegen.io.tracks import Score, Track
+            >>> quartet = Score(tuple(Track(Piece(()), p) for p in (40, 40, 41, 42)))
+            >>> TrackTokenizer().part_names(quartet)
+            ['p40', 'p40.2', 'p41', 'p42']
+        """
+        seen: dict[str, int] = {}
+        names = []
         for track in score.tracks:
-            instrument = self.instrument_of(track)
+            base = self.instrument_of(track)
+            seen[base] = seen.get(base, 0) + 1
+            names.append(base if seen[base] == 1 else f"{base}.{seen[base]}")
+        return names
+
+    def _encode(self, score: Score) -> tuple[list[str], int]:
+        """`encode_score`'s tokens and the number of notes doubled on the grid."""
+        assert self.durations is not None
+        buckets, names, values = self.durations, self.durations.names, self.durations.values
+        grid = min(values)
+        # (onset on the grid, track order, longer first, bucket) -> [velocity, pitches, part]
+        slots: dict[tuple[float, int, float, int], list[Any]] = {}
+        doubled = 0
+        parts = zip(score.tracks, self.part_names(score), strict=True)
+        for order, (track, part) in enumerate(parts):
             for event in track.piece.notes:
-                slot = slots.setdefault((round(event.offset, 6), instrument), [0.0, 0, set()])
-                slot[0] = max(slot[0], event.duration)
-                slot[1] = max(slot[1], event.velocity)
-                slot[2].update(event.pitches)
-        keys = sorted(slots)
+                onset = round(event.offset / grid) * grid
+                length = buckets.index(event.duration)
+                key = (onset, order, -values[length], length)
+                slot = slots.setdefault(key, [0, set(), part])
+                slot[0] = max(slot[0], event.velocity)
+                doubled += len(slot[1] & set(event.pitches))
+                slot[1].update(event.pitches)
         tokens: list[str] = []
-        if keys and self.rests and keys[0][0] > _EPS:
-            tokens += [self.rest_text, names[buckets.index(keys[0][0])]]
-        for i, (onset, instrument) in enumerate(keys):
-            duration, velocity, pitches = slots[(onset, instrument)]
-            tokens += self._spell(instrument, sorted(pitches, reverse=self.high_first))
-            length = buckets.index(duration)
+        time = 0.0  # where the decoder's clock stands
+        last = 0
+        for key in sorted(slots):
+            onset, length = key[0], key[3]
+            velocity, pitches, part = slots[key]
+            if tokens:  # the time from the last event's onset (`time`) to this one
+                gap = onset - time
+                ends = values[last]
+                if gap <= _EPS:
+                    tokens.append(self.zero_step)
+                elif gap < ends - _EPS:
+                    step = max((v for v in values if v <= gap + _EPS), default=None)
+                    if step is not None:
+                        tokens.append(self.step_prefix + names[values.index(step)])
+                        time += step
+                else:
+                    time += ends
+            tokens += self._rests(onset - time)
+            time = onset - self._left_over(onset - time)
+            tokens += self._spell(part, sorted(pitches, reverse=self.high_first))
             tokens.append(names[length])
             if self.velocities is not None:
                 tokens.append(self.velocity_to_text(self.velocities.nearest(velocity)))
-            if i + 1 == len(keys):
-                break
-            gap = keys[i + 1][0] - onset
-            if gap <= _EPS:  # another instrument starts at the same time
-                tokens.append(self.zero_step)
-            elif gap < duration - _EPS and buckets.index(gap) != length:
-                tokens.append(self.step_prefix + names[buckets.index(gap)])
-            elif self.rests and gap - duration > _EPS:
-                tokens += [self.rest_text, names[buckets.index(gap - duration)]]
+            last = length
+        return tokens, doubled
+
+    def _rests(self, length: float) -> list[str]:
+        """Rest tokens that add up to `length` (all but `_left_over` of it), longest first."""
+        assert self.durations is not None
+        if not self.rests:
+            return []
+        tokens: list[str] = []
+        buckets = zip(self.durations.values, self.durations.names, strict=True)
+        for value, name in sorted(buckets, reverse=True):
+            while length >= value - _EPS:
+                tokens += [self.rest_text, name]
+                length -= value
         return tokens
+
+    def _left_over(self, length: float) -> float:
+        """What of `length` the rests `_rests` spells leave unspelt (0 on the grid)."""
+        assert self.durations is not None
+        if not self.rests:
+            return max(length, 0.0)
+        for value in sorted(self.durations.values, reverse=True):
+            while length >= value - _EPS:
+                length -= value
+        return max(length, 0.0)
 
     @property
     def zero_step(self) -> str:
@@ -229,39 +327,28 @@ class TrackTokenizer(NoteTokenizer):
                 instrument, text = text.split(":", 1)
             plain.append(text)
             owners.append(instrument)
-        piece, skipped = self.decode_with_skipped(plain)
-        return self._split(piece, plain, {position for position, _ in skipped}, owners)
-
-    def _split(self, piece: Piece, plain: list[str], dropped: set[int], owners: list[str]) -> Score:
-        """The events of `piece` divided among instruments by the pitches' owners."""
-        per_event: list[dict[int, str]] = []
-        current: dict[int, str] = {}
-        for i, text in enumerate(plain):
-            if i in dropped:
-                continue
-            kind, value = self._classify(text)
-            if kind == "pitch":
-                for p in value:
-                    current[p] = owners[i]
-            elif kind == "rest":
-                current = {}
-            elif kind in ("duration", "velocity") and current and self._closes(kind):
-                per_event.append(current)
-                current = {}
+        piece, _, runs = self._decode_runs(plain)
         tracks: dict[str, list[Event]] = {}
-        pitched = [e for e in piece.events if e.pitches]
-        for event, owner in zip(pitched, per_event, strict=False):
+        for event, run in zip(piece.events, runs, strict=True):
             groups: dict[str, list[int]] = {}
-            for p in event.pitches:
-                groups.setdefault(owner.get(p, self._default_instrument), []).append(p)
-            for instrument, pitches in groups.items():
-                tracks.setdefault(instrument, []).append(
+            for position in run:
+                kind, pitches = self._classify(plain[position])
+                if kind == "pitch":
+                    groups.setdefault(owners[position], []).extend(pitches)
+            for owner, pitches in groups.items():
+                tracks.setdefault(owner, []).append(
                     Event(event.offset, event.duration, tuple(pitches), event.velocity)
                 )
+        bases = list(dict.fromkeys(name.partition(".")[0] for name in tracks))
+
+        def part_order(name: str) -> tuple[int, int]:  # so that `part_names` names them again
+            base, _, number = name.partition(".")
+            return bases.index(base), int(number or 1)
+
         return Score(
             tuple(
-                Track(Piece(tuple(events)), t.program, t.name, t.is_drum)
-                for instrument, events in tracks.items()
+                Track(Piece(tuple(tracks[instrument])), t.program, t.name, t.is_drum)
+                for instrument in sorted(tracks, key=part_order)
                 for t in [self.track_of(instrument)]
             )
         )
@@ -271,12 +358,15 @@ class TrackTokenizer(NoteTokenizer):
         """Where pitches before any instrument go: the piano (program 0)."""
         return "piano" if self.families else "p0"
 
-    def _closes(self, kind: str) -> bool:
-        return kind == "velocity" or (kind == "duration" and self.velocities is None)
-
 
 def _instrument(name: str) -> bool:
-    """Whether `name` names an instrument: ``drums``, ``p0`` .. ``p127`` or a family."""
+    """Whether `name` names an instrument: ``drums``, ``p0`` .. ``p127`` or a family.
+
+    A part number may follow (``p40.2``, ``strings.2``: the second part of it).
+    """
+    name, dot, number = name.partition(".")
+    if dot and not (number.isdigit() and int(number) >= 2):
+        return False
     if name.startswith("p") and name[1:].isdigit():
         return 0 <= int(name[1:]) <= 127
     return name == "drums" or name.replace("-", " ") in FAMILIES
