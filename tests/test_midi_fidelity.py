@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from musegen.io._channels import track_names
 from musegen.io.corpus import load_corpus
 from musegen.io.reading import read_midi, read_tracks
 from musegen.io.tracks import Score
@@ -94,10 +95,17 @@ def end_time(instruments: list[tuple[int, bool, list[tuple[float, float, int, in
     return max(end for *_, notes in instruments for _, end, _, _ in notes)
 
 
+def named(score: Score) -> Score:
+    """`score` with the names `write_midi` writes: an unnamed track its instrument's ("Cello")."""
+    names = track_names([(t.name, t.program, t.is_drum) for t in score.tracks])
+    tracks = tuple(replace(t, name=n) for t, n in zip(score.tracks, names, strict=True))
+    return replace(score, tracks=tracks)
+
+
 def assert_written_back_the_same(score: Score, folder: Path) -> None:
     again = read_tracks(write_midi(score, folder / f"again-{score.source}"))
     assert [(t.program, t.is_drum, t.name) for t in again.tracks] == [
-        (t.program, t.is_drum, t.name) for t in score.tracks
+        (t.program, t.is_drum, t.name) for t in named(score).tracks
     ]
     assert [t.piece.events for t in again.tracks] == [t.piece.events for t in score.tracks]
     assert (again.tempo, again.time_signature) == (score.tempo, score.time_signature)
@@ -274,7 +282,7 @@ def test_the_tempo_map_metre_changes_and_key_signatures_are_kept_and_written_bac
     assert score.not_kept == ()
     assert_written_back_the_same(score, tmp_path)
     again = read_tracks(write_midi(score, tmp_path / "changes-again.mid"))
-    assert replace(again, source=score.source) == score  # the maps take part in equality
+    assert replace(again, source=score.source) == named(score)  # the maps take part in equality
     assert replace(again, tempo_changes=()) != again
     # 12 quarters, 4 at 100 bpm and 8 at 140: how long a player plays the file written back
     written = symusic.Score(str(tmp_path / "changes-again.mid")).to("second")

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 from musegen._files import atomic_write_bytes
 from musegen._metre import parse_tempo, parse_time_signature
 from musegen.events import Event, Piece
+from musegen.io._channels import (
+    Player,
+    channel_plan,
+    merge_message,
+    set_channels,
+    span,
+    track_names,
+)
 from musegen.io._instruments import key_of_name
 from musegen.io._midi_common import pickup_metre
 from musegen.io.tracks import Score
@@ -25,15 +34,31 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     """Write a piece (one track) or a `Score` (a track each), atomically.
 
     No half-written file is left behind on an interrupt. A score's tracks keep
-    their programs, names and each note's velocity, a track to a channel of its
-    own; drum tracks go to channel 10 with their kit's program; a score's tempo
-    map and key signatures are written too, and the metre changes of a piece
-    or a score. A pickup is written as MIDI files write one: a short first
-    metre one bar long (a pickup of 1 quarter note in 4/4 as 1/4; see
+    their programs, names and each note's velocity; a score's tempo map and
+    key signatures are written too, and the metre changes of a piece or a
+    score. A pickup is written as MIDI files write one: a short first metre
+    one bar long (a pickup of 1 quarter note in 4/4 as 1/4; see
     `musegen.io._midi_common.pickup_metre`), then the metre from the pickup's
     end; a pickup no such metre holds is not written. `read_midi` and
     `read_tracks` read it back as the pickup, and a score they read back the
-    same. The bytes are written by symusic.
+    same. The bytes are written by symusic, their channels set with mido.
+
+    Channels are laid out as a General MIDI player (and `read_tracks`) reads
+    them, a program per channel: each pitched track gets a channel of its own
+    (one of the 15 besides channel 10) and every drum track goes to channel
+    10 with its kit's program, each kit in a MIDI track of its own. With more
+    than 15 pitched tracks, the tracks of one program share a channel; with
+    more than 15 pitched programs, a channel is used again by a program that
+    starts after the last on it has stopped (its program change just before
+    its first note). Programs that cannot be kept apart so (more than 15
+    sounding at once, or drum kits of different programs at once) are written
+    on the channel of the nearest program sounding then, and read and played
+    with it: one `UserWarning` names those tracks and the program each took.
+
+    A track named "" (or ``"p<program>"``, the name a token vocabulary gives
+    a program) is written with its General MIDI instrument's name (``"Cello"``
+    for program 42, ``"Drums"`` for a kit), a name already given or taken
+    getting " 2", " 3" after it; other names are kept.
 
     Each tempo is written to the nearest whole microsecond per quarter note,
     and each time signature as MIDI holds it (``"3+2/8"`` as 5/8); a tempo or
@@ -58,7 +83,7 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     Examples:
         >>> import tempfile, pathlib
         >>> out = pathlib.Path(tempfile.mkdtemp()) / "c.mid"
-        >>> from musegen.io.reading import read_midi
+        >>> from musegen.io.reading import read_midi, read_tracks
         >>> _ = write_midi(Piece((Event(0, 1, (60, 64, 67), 81),)), out)
         >>> read_midi(out).events[0].pitches
         (60, 64, 67)
@@ -66,6 +91,12 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
         >>> back = read_midi(out)
         >>> back.time_signature, back.pickup, back.bar_lines()
         ('4/4', 1.0, [1.0])
+        >>> from musegen.io.tracks import Track
+        >>> line = Piece((Event(0, 1, (48,)),))
+        >>> band = Score(tuple(Track(line, program=p) for p in (42, 42, 0)) + (
+        ...     Track(line, name="p40", program=40), Track(line, name="kit", is_drum=True)))
+        >>> [t.name for t in read_tracks(write_midi(band, out)).tracks]
+        ['Cello', 'Cello 2', 'Acoustic Grand Piano', 'Violin', 'kit']
         >>> write_midi(Piece((Event(0, 1, (60,)),), tempo=0.5), out)
         Traceback (most recent call last):
         ...
@@ -95,16 +126,23 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     for at, key in keys:
         sharps, minor = key_of_name(key)
         score.key_signatures.append(symusic.KeySignature(_tick(at), sharps, minor))
-    for events, number, name, is_drum in tracks:
+    names = track_names([(name, number, is_drum) for _, number, name, is_drum in tracks])
+    players: list[Player] = []
+    for (events, number, _, is_drum), name in zip(tracks, names, strict=True):
         track: Any = symusic.Track(name=name, program=number, is_drum=is_drum)
-        track.notes.extend(  # velocity 0 would be a note-off: 1, the softest
-            symusic.Note(_tick(start), _tick(start + length) - _tick(start), pitch, max(1, v))
+        notes = [  # velocity 0 would be a note-off: 1, the softest
+            (_tick(start), _tick(start + length) - _tick(start), pitch, max(1, v))
             for start, length, pitch, v in _note_spans(events)
-        )
+        ]
+        track.notes.extend(symusic.Note(*note) for note in notes)
         score.tracks.append(track)
+        players.append(Player(name, number, is_drum, span(notes)))
     if not tracks:  # symusic 0.6 writes the maps of a score with no track unsorted
         score.tracks.append(symusic.Track())
-    return atomic_write_bytes(path, score.dumps_midi())
+    plan, merged = channel_plan(players)
+    if merged:
+        warnings.warn(merge_message(merged, players), UserWarning, stacklevel=2)
+    return atomic_write_bytes(path, set_channels(score.dumps_midi(), plan))
 
 
 def _tick(time: float) -> int:
