@@ -102,6 +102,7 @@ from musegen.io.audio import (
 )
 from musegen.io.corpus import Corpus, LoadFailure, load_corpus, source_files
 from musegen.io.midi_fast import read_midi_fast, read_symusic, read_tracks_fast
+from musegen.io.notation import to_notation, write_musicxml
 from musegen.io.reading import (
     MAX_QUARTER_LENGTH,
     MidiReadError,
@@ -460,6 +461,7 @@ __all__ = [
     "tied_keys",
     "key_name",
     "time_signature_at",
+    "to_notation",
     "TimeBudget",
     "token_nll",
     "TokenCache",
@@ -495,5 +497,6 @@ __all__ = [
     "worker_count",
     "WorkerError",
     "write_midi",
+    "write_musicxml",
     "write_shards",
 ]

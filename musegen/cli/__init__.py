@@ -9,6 +9,7 @@ Examples:
     $ musegen infill runs/bach song.mid --bars 9:12 --candidates 64 --out filled.mid
     $ musegen evaluate runs/bach/*.mid --reference music21:bach --limit 100
     $ musegen plot song.mid && musegen render song.mid
+    $ musegen export song.mid --out song.musicxml   # notation: key, staves, clefs
     $ musegen train music21:bach --limit 100 --out runs/two --local-workers 2
 
 Errors are one line on standard error, with exit status 2 for bad arguments and
@@ -26,7 +27,7 @@ import warnings
 from collections.abc import Sequence
 
 from musegen._files import library_version
-from musegen.cli import download, evaluate, generate, infill, look, tokenize, train
+from musegen.cli import download, evaluate, export, generate, infill, look, tokenize, train
 from musegen.cli._common import CommandError, print_error, show_warning
 from musegen.cli._types import Parser
 
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="musegen", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"musegen {library_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in (tokenize, train, generate, infill, evaluate, look, download):
+    for command in (tokenize, train, generate, infill, evaluate, look, export, download):
         command.add_parser(commands)
     return parser
 

@@ -108,6 +108,10 @@ def add_parser(commands: Any) -> None:
     )  # fmt: skip
     generate.add_argument("--png", action="store_true", help="also draw the piano roll")
     generate.add_argument("--wav", action="store_true", help="also render to WAV (FluidSynth)")
+    generate.add_argument(
+        "--musicxml", action="store_true",
+        help="also write the notation: NAME.musicxml beside NAME.mid (see musegen export)",
+    )  # fmt: skip
     _steering.add_options(generate)
     generate.set_defaults(run=run)
 
@@ -179,6 +183,10 @@ def run(args: argparse.Namespace) -> int:
         failed |= write_outputs(
             music, out, png=args.png, wav=args.wav, title=f"{out.name} ({made.how})"
         )
+        if args.musicxml:
+            from musegen.io.notation import write_musicxml
+
+            print(f"wrote {write_musicxml(music, out.with_suffix('.musicxml'), title=out.stem)}")
         print(f"  {summary(piece.music, piece.length)}, "
               f"{plural(len(piece.skipped), 'token')} skipped")  # fmt: skip
         if not _notes(piece.music):

@@ -171,8 +171,13 @@ def _signatures(
     return [(0.0, time_signature), *later]
 
 
-def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
-    """`piece` as a music21 ``Part`` for notation: chords, voices, tempo and metre.
+def piece_to_stream(piece: Piece | Score, *, program: int = 0) -> Any:
+    """`piece` as a music21 ``Part``: chords, voices, tempo and metre, as music21 reads it back.
+
+    For a score to read (a title, the key signature, pitches spelt in the key,
+    staves from the range, a part per track) use
+    `musegen.io.notation.write_musicxml` or `to_notation`; a `Score` given
+    here is `to_notation`'s.
 
     The inverse of `piece_from_stream`. Each event is one ``Chord`` (a ``Note``
     for one pitch) with its velocity. Events that overlap go to voices of their
@@ -199,11 +204,25 @@ def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
         [(0.0, []), (1.0, ['C5']), (2.0, [])]
         >>> piece_from_stream(part).events == piece.events
         True
+        >>> [p.midi for p in piece_to_stream(Piece((Event(0, 1, (0, 11)),))).notes[0].pitches]
+        [0, 11]
         >>> upbeat = Piece((Event(0, 1, (67,)), Event(1, 4, (72,))), pickup=1.0)
         >>> [(m.number, m.offset) for m in piece_to_stream(upbeat).getElementsByClass("Measure")]
         [(0, 0.0), (1, 1.0)]
     """
-    from music21 import chord, note, stream
+    from music21 import chord, note, pitch, stream
+
+    if isinstance(piece, Score):
+        from musegen.io.notation import to_notation
+
+        return to_notation(piece)
+
+    def pitches(numbers: tuple[int, ...]) -> list[Any]:  # Pitch(n) reads n < 12 as C4..B4
+        made = []
+        for number in numbers:
+            made.append(pitch.Pitch())
+            made[-1].midi = number
+        return made
 
     part = _part(piece, program)
     voices = _voices(piece)
@@ -222,9 +241,9 @@ def piece_to_stream(piece: Piece, *, program: int = 0) -> Any:
             if event.offset > at + 1e-9:
                 voice.insert(at, rest(event.offset - at))
             element = (
-                note.Note(event.pitches[0], quarterLength=event.duration)
+                note.Note(pitches(event.pitches)[0], quarterLength=event.duration)
                 if len(event.pitches) == 1
-                else chord.Chord(list(event.pitches), quarterLength=event.duration)
+                else chord.Chord(pitches(event.pitches), quarterLength=event.duration)
             )
             element.volume.velocity = event.velocity
             voice.insert(event.offset, element)
