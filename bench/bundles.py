@@ -58,6 +58,11 @@ BUNDLES: dict[str, dict[str, Any]] = {
         "options": ["--tracks"],
         "leave_out": ("k545", ".krn"),
         "programs_by_part": True,
+        # measured on its held-out movements' 64-quarter-note excerpts (polyphony 2.267 +- 0.423),
+        # 12 pieces of 16 bars (seed 0): top-p 0.9 wrote all four parts at once (3.00 +- 0.62,
+        # 2 of 12 within), top-p 0.95 2.74 (8 of 12), plain sampling 2.25 +- 0.43 (7 of 12) and
+        # scale consistency 0.82 (held-out mean - std 0.76)
+        "generation": {"name": "categorical", "temperature": 1.0},
     },
 }
 
@@ -200,7 +205,7 @@ def _programs_by_part(folder: Path, out: Path) -> str:
     string ensemble; one Haydn quartet 0, piano; some Beethoven parts a cello
     for a violin), and the band tokenizer tags notes by program: named by the
     part ("Violin II", "Viola", "Violoncello"), violins are 40, violas 41,
-    cellos 42 (the two violins share a track).
+    cellos 42 (the two violins two parts of program 40, `@p40` and `@p40.2`).
     """
     from dataclasses import replace
 

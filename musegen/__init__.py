@@ -121,7 +121,7 @@ from musegen.io.splice import (
     time_signature_at,
 )
 from musegen.io.tracks import FAMILIES, Score, Track, family
-from musegen.io.writing import piece_to_stream, write_midi
+from musegen.io.writing import MidiWriteWarning, piece_to_stream, write_midi
 from musegen.keys import KEYS, MODES, SCALES, best_key, key_name, key_shift, scale, tied_keys, tonic
 from musegen.tokens.encodings import encodings
 from musegen.tokens.frame_tokenizer import FrameTokenizer
@@ -388,6 +388,7 @@ __all__ = [
     "MelodyConstraint",
     "METRICS",
     "MidiReadError",
+    "MidiWriteWarning",
     "MODES",
     "n_pitch_classes_used",
     "needs_custom_loop",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,20 @@ def test_the_clock_reads_a_quartet_as_the_decoder_does(quartet: Score) -> None:
         if opens and (k == 0 or not tokens[k - 1].startswith("@")):
             assert time.time[0] == pytest.approx(next(onsets), abs=1e-9), tokens[max(0, k - 6) : k]
         time = clock.advance(time, np.array([vocab.encode([token])[0]]))
+
+
+def test_triplet_durations_keep_every_onset_on_their_grid() -> None:
+    """Review: with sixteenths and triplets as durations, onsets drifted off (99.9167 for 100)."""
+    from musegen.tokens.tokenizer import DurationBuckets
+
+    values = (0.25, 1 / 3, 0.5, 2 / 3, 1.0, 2.0)
+    names = ("16th", "8th3", "8th", "4th3", "4th", "half")
+    edges = tuple((a + b) / 2 for a, b in itertools.pairwise(values))
+    tokenizer = TrackTokenizer(durations=DurationBuckets(edges, names, values))
+    onsets = [0, 1 / 3, 2 / 3, 1, 1.25, 1.75, 2, 7 / 3, 3.5, 100, 100 + 2 / 3]
+    lengths = [1 / 3, 1 / 3, 1 / 3, 0.25, 0.5, 0.25, 1 / 3, 1.0, 0.5, 2 / 3, 1 / 3]
+    line = Piece(
+        tuple(Event(t, d, (60 + i,)) for i, (t, d) in enumerate(zip(onsets, lengths, strict=True)))
+    )
+    back = tokenizer.decode_score(tokenizer.encode_score(Score((Track(line),))))
+    assert [e.offset for e in back.tracks[0].piece.notes] == pytest.approx(onsets, abs=1e-9)

@@ -183,7 +183,59 @@ def test_drums_go_on_a_percussion_staff(tmp_path) -> None:
     drums = back.parts[1].recurse().notes
     hits = [hit for n in drums for hit in getattr(n, "notes", [n])]
     assert len(drums) == 8 and len(hits) == 10 and all(isinstance(h, note.Unpitched) for h in hits)
-    assert [t.is_drum for t in read_tracks(tmp_path / "band.musicxml").tracks] == [False, True]
+    again = read_tracks(tmp_path / "band.musicxml").tracks
+    assert [t.is_drum for t in again] == [False, True]
+    # each hit keeps its key (review: hi-hat 42 came back as 79, kick 36 as 65)
+    assert [(e.offset, e.pitches) for e in again[1].piece.notes] == [
+        (e.offset, e.pitches) for e in beat.notes
+    ]
+
+
+def test_drums_that_share_a_place_and_a_pitched_agogo_read_back_as_themselves(tmp_path) -> None:
+    """Kicks 35 and 36 on one staff stay apart; program 113 (an agogo) is pitched in MIDI.
+
+    Review: a fill of triplet sixteenths and 32nds (1/6, then 1/12 that a float
+    makes 0.0833...26) was split and shifted every later bar of the file; an
+    open hi-hat (46, G5 circle-x) read back as a closed one (42, G5 x).
+    """
+    kit = Piece(
+        (Event(0, 1, (35,)), Event(1, 1, (36,)), Event(2, 1, (81,)), Event(3.5, 1 / 6, (40,)),
+         Event(3 + 2 / 3, 1 / 12, (40,)), Event(3.75, 0.25, (42,)), Event(4, 1, (46,)),
+         Event(9, 1, (36,)))
+    )  # fmt: skip
+    agogo = Piece((Event(0, 1, (72,)), Event(1, 1, (74,))))
+    score = Score((Track(agogo, program=113, name="Aux"), Track(kit, is_drum=True)))
+    again = read_tracks(write_musicxml(score, tmp_path / "kit.musicxml")).tracks
+    assert [(t.program, t.is_drum) for t in again] == [(113, False), (0, True)]
+    assert [(round(e.offset, 6), e.pitches) for e in again[1].piece.notes] == [
+        (round(e.offset, 6), e.pitches) for e in kit.notes
+    ]
+    assert [e.pitches for e in again[0].piece.notes] == [(72,), (74,)]
+
+
+def test_a_transposing_instrument_is_written_at_concert_pitch(tmp_path) -> None:
+    """Review: MuseScore played a trumpet and a tenor sax part a tone and a ninth too low."""
+    line = Piece((Event(0, 1, (72,)), Event(1, 1, (74,))))
+    score = Score((Track(line, program=56, name="Trumpet"), Track(line, program=66, name="Sax")))
+    out = write_musicxml(score, tmp_path / "horns.musicxml")
+    assert "<transpose>" not in out.read_text()
+    assert [[e.pitches for e in t.piece.notes] for t in read_tracks(out).tracks] == [
+        [(72,), (74,)],
+        [(72,), (74,)],
+    ]
+
+
+def test_parts_of_one_name_are_numbered_and_a_chord_of_two_loudnesses_is_one_chord(
+    tmp_path,
+) -> None:
+    """Review: two violins both read "Violin"; notes differing in velocity went to two voices."""
+    first = Piece((Event(0, 1, (76,), 90), Event(0, 1, (79,), 60), Event(1, 1, (74,))))
+    second = Piece((Event(0, 2, (67,)),))
+    score = Score((Track(first, program=40), Track(second, program=40)))
+    back = read_back(write_musicxml(score, tmp_path / "violins.musicxml"))
+    assert [part.partName for part in back.parts] == ["Violin 1", "Violin 2"]
+    assert not list(back.parts[0].recurse().getElementsByClass("Voice"))
+    assert [len(n.pitches) for n in back.parts[0].recurse().notes] == [2, 1]
 
 
 def test_the_export_command_writes_musicxml_and_names_a_bad_file(files, tmp_path, capsys) -> None:
@@ -198,6 +250,8 @@ def test_the_export_command_writes_musicxml_and_names_a_bad_file(files, tmp_path
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("musegen: cannot read ") and "bad.mid" in err[0]
     assert not bad.with_suffix(".musicxml").exists()
+    assert main(["export", str(out)]) == 0  # a MusicXML file: written beside it, not over it
+    assert capsys.readouterr().out.strip() == f"wrote {tmp_path / 'bach-notation.musicxml'}"
     with pytest.raises(SystemExit) as refused:  # argparse: before anything is read
         main(["export", str(files["chorale"]), "--out", str(tmp_path / "x.mid")])
     assert refused.value.code == 2

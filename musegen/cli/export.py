@@ -23,7 +23,7 @@ def add_parser(commands: Any) -> None:
     export.add_argument(
         "--out", default=None, type=_musicxml_file,
         help="the MusicXML file to write, ending in .musicxml or .xml (default: FILE.musicxml "
-        "beside FILE)",
+        "beside FILE; FILE-notation.musicxml for a .musicxml FILE)",
     )  # fmt: skip
     export.add_argument(
         "--title", default=None, help="the title (default: the file's name without its suffix)"
@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     if not any(track.piece.notes for track in score.tracks):
         raise CommandError(f"cannot export {str(file)!r}: it holds no note")
     out = Path(args.out) if args.out else file.with_suffix(".musicxml")
+    if not args.out and out.resolve() == file.resolve():  # a MusicXML file: keep it
+        out = file.with_name(f"{file.stem}-notation.musicxml")
     if out.resolve() == file.resolve():
         raise CommandError(f"--out {args.out} is the file read: give another name", 2)
     print(f"wrote {write_musicxml(score, out, title=args.title)}")

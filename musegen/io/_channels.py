@@ -234,7 +234,8 @@ def merge_message(merged: list[tuple[Unit, Unit]], players: list[Player]) -> str
     return (
         "write_midi: more programs sound at once than MIDI has channels for (15 for pitched "
         "instruments, channel 10 for one drum kit at a time); these tracks are written on the "
-        f"channel of another program and play, and read back, as it: {moves}"
+        f"channel of another program and play as it (read_tracks reads them back so; readers "
+        f"that take a track's own program changes, as pretty_midi, read program 0): {moves}"
     )
 
 

@@ -29,9 +29,12 @@ module chooses what it cannot: the key, the spelling, the staves and clefs.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import statistics
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +82,7 @@ class _Staff:
     program: int = 0
     is_drum: bool = False
     group: int | None = None  # staves of one instrument (a piano's two) share a group number
+    drums: dict[int, tuple[str, str]] | None = None  # drum key: (display, notehead), all apart
 
 
 def to_notation(music: Piece | Score, *, title: str | None = None) -> Any:
@@ -173,7 +177,12 @@ def write_musicxml(
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     score = to_notation(music, title=title)
-    data = GeneralObjectExporter(score).parse()  # bytes, as .write("musicxml") writes them
+    with contextlib.redirect_stderr(io.StringIO()) as said:  # a band of over 16 parts: its
+        data = GeneralObjectExporter(score).parse()  # bytes, as .write("musicxml") writes them
+    for line in said.getvalue().splitlines():  # warnings of midi channels it runs out of
+        if line.strip() and "out of midi channels" not in line:
+            print(line, file=sys.stderr)
+    data = _with_drum_keys(data, [s.drums or {} for s in _staves(music) if s.is_drum])
     # music21 names itself the composer of a score that names none: no one is named
     data = re.sub(rb"\s*<creator type=\"composer\">Music21</creator>", b"", data, count=1)
     return atomic_save(path, lambda tmp: tmp.write_bytes(data))
@@ -334,18 +343,24 @@ def _staves(music: Piece | Score) -> list[_Staff]:
     if isinstance(music, Piece):
         return _pitched_staves(list(music.notes), "", 0, group=0)
     tracks = _ordered([t for t in music.tracks if t.piece.notes])
+    bars = music.merged(drums=True).bar_lines(music.duration + 1.0)
     if _is_choir(tracks):
         return [
             _Staff(list(t.piece.notes), clef, _name(t), t.program)
             for t, clef in zip(tracks, ("treble", "treble", "treble8vb", "bass"), strict=True)
         ]
     staves: list[_Staff] = []
-    for number, track in enumerate(tracks):
+    names = _numbered([_name(t) for t in tracks])
+    for number, (track, name) in enumerate(zip(tracks, names, strict=True)):
         events = list(track.piece.notes)
         if track.is_drum:
-            staves.append(_Staff(events, "percussion", _name(track), track.program, True))
+            keys = {p for e in events for p in e.pitches}
+            hits = _drum_hits(events, bars)
+            staves.append(
+                _Staff(hits, "percussion", name, track.program, True, drums=_drum_positions(keys))
+            )
             continue
-        staves += _pitched_staves(events, _name(track), track.program, group=number)
+        staves += _pitched_staves(events, name, track.program, group=number)
     return staves
 
 
@@ -467,9 +482,15 @@ def _part(
             own = instrument.instrumentFromMidiProgram(staff.program)
         except Exception:
             own = instrument.Piano()
+        if isinstance(own, instrument.UnpitchedPercussion):  # an agogo, a taiko: pitched in MIDI
+            pitched = instrument.Instrument(str(own.instrumentName))
+            pitched.midiProgram = staff.program
+            own = pitched
+        own.transposition = None  # a score in concert pitch: the notes are the sounding ones
     if staff.name:
         own.partName = staff.name
         part.partName = staff.name
+        own.partAbbreviation = part.partAbbreviation = _abbreviation(staff.name)
     part.insert(0, own)
     part.insert(0, {
         "treble": clef.TrebleClef, "bass": clef.BassClef, "alto": clef.AltoClef,
@@ -537,7 +558,19 @@ def _fill(part: Any, staff: _Staff, keys: list[tuple[float, Any]]) -> None:
     from music21 import note, stream
 
     tables = [(at, _spelling(found)) for at, found in keys]
-    sounding = [e for e in staff.events if e.duration > _EPS]
+    chords: dict[tuple[float, float], Event] = {}  # notes that differ only in loudness: a chord
+    for e in staff.events:
+        if e.duration > _EPS:
+            key = (round(e.offset, 6), round(e.duration, 6))
+            both = chords.get(key)
+            chords[key] = (
+                e
+                if both is None
+                else Event(
+                    e.offset, e.duration, both.pitches + e.pitches, max(both.velocity, e.velocity)
+                )
+            )
+    sounding = list(chords.values())
     graces = [e for e in staff.events if e.duration <= _EPS]
     voices = _voices(sounding)
     last_end = max((v[-1].end for v in voices), default=0.0)
@@ -591,7 +624,9 @@ def _element(
     if staff.is_drum:
         hits = []
         for key_number in event.pitches:
-            display, head = _DRUM_DISPLAY.get(key_number, ("E4", "normal"))
+            display, head = (staff.drums or {}).get(key_number) or _drum_positions([key_number])[
+                key_number
+            ]
             hit = note.Unpitched(displayName=display, quarterLength=length)
             hit.notehead = head
             hits.append(hit)
@@ -622,3 +657,160 @@ def _insert_in_measure(part: Any, at: float, element: Any) -> None:
     measures = list(part.getElementsByClass(stream.Measure))
     if measures:
         measures[-1].insert(0, element)
+
+
+# -- names and drums ------------------------------------------------------------------------------
+
+
+def _numbered(names: list[str]) -> list[str]:
+    """Names that repeat numbered, as a score names its parts: ``Violin 1``, ``Violin 2``.
+
+    Examples:
+        >>> _numbered(["Violin", "Violin", "Viola", "Drums"])
+        ['Violin 1', 'Violin 2', 'Viola', 'Drums']
+    """
+    counts = {n: names.count(n) for n in names}
+    seen: dict[str, int] = {}
+    numbered = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        numbered.append(f"{name} {seen[name]}" if counts[name] > 1 else name)
+    return numbered
+
+
+def _abbreviation(name: str) -> str:
+    """A staff's short name on the later systems: ``Sop.``, ``Vln. 2``-like, the name if short.
+
+    Examples:
+        >>> _abbreviation("Soprano"), _abbreviation("Violin 2"), _abbreviation("Oud")
+        ('Sop.', 'Vio. 2', 'Oud')
+    """
+    word, _, number = name.partition(" ")
+    short = word if len(word) <= 4 else word[:3] + "."
+    return f"{short} {number}".strip() if number.isdigit() else (name if len(name) <= 4 else short)
+
+
+def _drum_positions(keys: Any) -> dict[int, tuple[str, str]]:
+    """Each drum key's display position and notehead on one staff, no two keys alike.
+
+    A key goes where `_DRUM_DISPLAY` puts it (an unknown key at E4), moved up a
+    step while another key of the staff holds that place, so that the file
+    can say which key each note is.
+
+    Examples:
+        >>> _drum_positions([35, 36, 42])
+        {35: ('F4', 'normal'), 36: ('G4', 'normal'), 42: ('G5', 'x')}
+    """
+    taken: set[tuple[str, str]] = set()
+    places = {}
+    for key in sorted(keys):
+        display, head = _DRUM_DISPLAY.get(key, ("E4", "normal"))
+        step = int(display[1:]) * 7 + _LETTERS.index(display[0])
+        while (display, head) in taken:
+            step += 1
+            display = f"{_LETTERS[step % 7]}{step // 7}"
+        taken.add((display, head))
+        places[key] = (display, head)
+    return places
+
+
+def _drum_name(key: int) -> str:
+    """The General MIDI name of a drum key, as music21 knows it (``Drum 80`` else)."""
+    from music21.midi.percussion import PercussionMapper
+
+    try:
+        return str(PercussionMapper().midiPitchToInstrument(key).instrumentName)
+    except Exception:  # a key General MIDI names no drum for
+        return f"Drum {key}"
+
+
+def _with_drum_keys(data: bytes, staves: list[dict[int, tuple[str, str]]]) -> bytes:
+    """The MusicXML `data` with each drum note's key: an instrument per key, as MusicXML says it.
+
+    music21 keeps one instrument per part and no key on an unpitched note;
+    each drum part here gets a ``<score-instrument>`` and ``<midi-instrument>``
+    (``<midi-unpitched>``, 1-based) per key, and each of its notes the
+    ``<instrument id>`` of its key, found by its place and notehead on the
+    staff (`_drum_positions`). `staves` holds the drum staves' places in the
+    order of the file's drum parts.
+    """
+    import xml.etree.ElementTree as ET
+
+    if not any(staves):
+        return data
+    start = data.index(b"<score-partwise")
+    root = ET.fromstring(data[start:])
+    drum_parts = [part for part in root.iter("part") if part.find(".//unpitched") is not None]
+    score_parts = {part.get("id"): part for part in root.iter("score-part")}
+    for part, places in zip(drum_parts, staves, strict=False):
+        number = part.get("id", "P")
+        listed = score_parts.get(number)
+        if listed is None:
+            continue
+        old = [c for c in listed if c.tag in ("score-instrument", "midi-instrument")]
+        at = list(listed).index(old[0]) if old else len(listed)
+        for child in old:
+            listed.remove(child)
+        ids = {place: f"{number}-I{key + 1}" for key, place in sorted(places.items())}
+        made = []
+        for key, place in sorted(places.items()):
+            named = ET.Element("score-instrument", id=ids[place])
+            ET.SubElement(named, "instrument-name").text = _drum_name(key)
+            made.append(named)
+        for key, place in sorted(places.items()):
+            midi = ET.Element("midi-instrument", id=ids[place])
+            ET.SubElement(midi, "midi-channel").text = "10"
+            ET.SubElement(midi, "midi-unpitched").text = str(key + 1)
+            made.append(midi)
+        for offset, element in enumerate(made):
+            listed.insert(at + offset, element)
+        for mx_note in part.iter("note"):
+            display = mx_note.find("unpitched")
+            if display is None:
+                continue
+            step, octave = (
+                display.findtext("display-step", ""),
+                display.findtext("display-octave", ""),
+            )
+            where = f"{step}{octave}"
+            found = ids.get((where, mx_note.findtext("notehead", "normal")))
+            if found is None:
+                continue
+            for stale in mx_note.findall("instrument"):
+                mx_note.remove(stale)
+            children = list(mx_note)
+            after = [i for i, c in enumerate(children) if c.tag in ("unpitched", "duration", "tie")]
+            mx_note.insert(max(after) + 1, ET.Element("instrument", id=found))
+    return data[:start] + ET.tostring(root, encoding="unicode").encode()
+
+
+def _drum_hits(events: list[Event], bars: list[float]) -> list[Event]:
+    """Drum events as a drummer reads them: the hits at one onset one chord, none tied.
+
+    A drum sounds as struck: each chord lasts until the next hit (at most its
+    own length), and stops at the bar line, so that no hit is split and tied
+    into two (music21 reads a tied drum chord back as two hits).
+
+    Examples:
+        >>> hits = _drum_hits([Event(0, 1, (36,)), Event(0, 0.25, (42,)), Event(3.5, 1, (38,))],
+        ...                   [0.0, 4.0])
+        >>> [(e.offset, e.duration, e.pitches) for e in hits]
+        [(0.0, 1.0, (36, 42)), (3.5, 0.5, (38,))]
+    """
+    onsets: dict[float, list[Event]] = {}
+    for event in events:
+        onsets.setdefault(round(event.offset, 6), []).append(event)
+    starts = sorted(onsets)
+    hits = []
+    for i, key in enumerate(starts):
+        together = onsets[key]
+        at = together[0].offset  # as the events have it: music21 splits a note 1e-7 off a third
+        until = [max(e.duration for e in together)]
+        if i + 1 < len(starts):
+            until.append(onsets[starts[i + 1]][0].offset - at)
+        until += [bar - at for bar in bars if bar > at + _EPS][:1]
+        pitches = tuple(sorted({p for e in together for p in e.pitches}))
+        velocity = max(e.velocity for e in together)
+        length = round(max(min(until), 0.0) * 48) / 48  # 1/12, not 0.0833..26 (music21 splits it)
+        hits.append(Event(at, length, pitches, velocity))
+    return hits

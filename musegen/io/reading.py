@@ -436,7 +436,8 @@ def piece_from_stream(
                 continue
             for member in members:  # one record per note; tied notes join into one
                 midi = _key_number(member)
-                tie = member.tie.type if member.tie is not None else None
+                tied = member.tie if member.tie is not None else _drum_chord_tie(element)
+                tie = tied.type if tied is not None else None
                 end = round(offset + duration, 6)
                 if tie in ("stop", "continue"):
                     held = open_ties.pop((midi, round(offset, 6)), None)
@@ -601,7 +602,7 @@ def score_from_stream(
         >>> [(t.name, t.program) for t in score_from_stream(stream.Score([viola])).tracks]
         [('Viola', 41)]
     """
-    from music21 import instrument, note
+    from music21 import instrument, note, percussion
 
     tracks = []
     for part in getattr(parsed, "parts", None) or [parsed]:
@@ -613,11 +614,17 @@ def score_from_stream(
                 program = instrument.fromString(name).midiProgram
             except Exception:  # a name music21 does not know
                 program = None
-        unpitched = [n for n in part.recurse().notes if isinstance(n, note.Unpitched)]
+        unpitched = [  # the hits of a drum chord too
+            hit
+            for n in part.recurse().notes
+            for hit in (n.notes if isinstance(n, percussion.PercussionChord) else [n])
+            if isinstance(hit, note.Unpitched)
+        ]
         drums = bool(unpitched) or getattr(own, "midiChannel", None) == 9
         keys = (drum_keys or {}).get(name, {})
         for element in unpitched:
-            key = keys.get(f"{element.displayStep}{element.displayOctave}")
+            where = f"{element.displayStep}{element.displayOctave}"
+            key = keys.get(f"{where}/{element.notehead}", keys.get(where))
             if key is not None:
                 element.storedInstrument = instrument.UnpitchedPercussion()
                 element.storedInstrument.percMapPitch = key
@@ -649,8 +656,18 @@ def score_from_stream(
     )
 
 
+def _drum_chord_tie(element: Any) -> Any:
+    """The tie of a drum chord (music21 ties a ``PercussionChord``, not its hits), else None."""
+    from music21 import percussion
+
+    return element.tie if isinstance(element, percussion.PercussionChord) else None
+
+
 def _drum_keys(file: Path) -> dict[str, dict[str, int]]:
     """Per part name of a MusicXML file: the drum key of each display position of its drums.
+
+    A position is keyed with its notehead too (``G5/circle-x``: an open hi-hat
+    where ``G5/x`` is a closed one), and alone (``G5``: its first key).
 
     music21 keeps one instrument per part and no key on an unpitched note, so
     each note's ``<instrument id>`` is looked up in its part's
@@ -682,7 +699,9 @@ def _drum_keys(file: Path) -> dict[str, dict[str, int]]:
             if display is not None and 0 <= key <= 127:
                 step = display.findtext("display-step", "")
                 where = f"{step.strip()}{display.findtext('display-octave', '').strip()}"
-                keys.setdefault(name, {}).setdefault(where, key)
+                head = (mx_note.findtext("notehead") or "normal").strip()
+                keys.setdefault(name, {}).setdefault(f"{where}/{head}", key)  # open hi-hat
+                keys[name].setdefault(where, key)  # a place alone: its first key
     return keys
 
 

@@ -23,7 +23,18 @@ from musegen.io._instruments import key_of_name
 from musegen.io._midi_common import pickup_metre
 from musegen.io.tracks import Score
 
-__all__ = ["piece_to_stream", "write_midi"]
+__all__ = ["MidiWriteWarning", "piece_to_stream", "write_midi"]
+
+
+class MidiWriteWarning(UserWarning):
+    """`write_midi` could not keep every program apart: more sound at once than MIDI has channels.
+
+    The message names each track written on another program's channel.
+
+    Examples:
+        >>> import warnings
+        >>> warnings.simplefilter("error", MidiWriteWarning)  # make it an error instead
+    """
 
 
 TICKS_PER_QUARTER = 480
@@ -53,7 +64,7 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     its first note). Programs that cannot be kept apart so (more than 15
     sounding at once, or drum kits of different programs at once) are written
     on the channel of the nearest program sounding then, and read and played
-    with it: one `UserWarning` names those tracks and the program each took.
+    with it: one `MidiWriteWarning` names those tracks and the program each took.
 
     A track named "" (or ``"p<program>"``, the name a token vocabulary gives
     a program) is written with its General MIDI instrument's name (``"Cello"``
@@ -141,7 +152,7 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
         score.tracks.append(symusic.Track())
     plan, merged = channel_plan(players)
     if merged:
-        warnings.warn(merge_message(merged, players), UserWarning, stacklevel=2)
+        warnings.warn(merge_message(merged, players), MidiWriteWarning, stacklevel=2)
     return atomic_write_bytes(path, set_channels(score.dumps_midi(), plan))
 
 

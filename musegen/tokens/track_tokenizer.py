@@ -35,13 +35,15 @@ Examples:
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Iterable
 from typing import Any
 
 from musegen.events import Event, Piece
 from musegen.io.tracks import FAMILIES, Score, Track, family
 from musegen.tokens.note_tokenizer import NoteTokenizer
-from musegen.tokens.tokenizer import _EPS, DurationBuckets, TokenInfo, VelocityBuckets
+from musegen.tokens.tokenizer import DurationBuckets, TokenInfo, VelocityBuckets
 
 __all__ = ["TrackTokenizer"]
 
@@ -101,9 +103,10 @@ class TrackTokenizer(NoteTokenizer):
     def track_of(self, instrument: str) -> Track:
         """An empty track for an instrument name: its program (a family's first), or drums.
 
-        A program's track is unnamed (`musegen.io.writing.write_midi` names it
-        after its General MIDI instrument); a family's is named after the
-        family, its part number after it (``strings 2``).
+        A program's track and a drum kit are unnamed (`musegen.io.writing.write_midi`
+        names them after their General MIDI instrument, ``Violin 2``,
+        ``Drums``); a family's is named after the family, its part number after
+        it (``strings 2``).
 
         Examples:
             >>> TrackTokenizer().track_of("p40.2")
@@ -114,7 +117,7 @@ class TrackTokenizer(NoteTokenizer):
         base, _, number = instrument.partition(".")
         suffix = f" {number}" if number else ""
         if base == "drums":
-            return Track(Piece(()), program=0, name="drums" + suffix, is_drum=True)
+            return Track(Piece(()), program=0, is_drum=True)
         if base.startswith("p") and base[1:].isdigit():
             return Track(Piece(()), program=int(base[1:]))
         index = FAMILIES.index(base.replace("-", " "))
@@ -197,41 +200,35 @@ class TrackTokenizer(NoteTokenizer):
     def _encode(self, score: Score) -> tuple[list[str], int]:
         """`encode_score`'s tokens and the number of notes doubled on the grid."""
         assert self.durations is not None
-        buckets, names, values = self.durations, self.durations.names, self.durations.values
-        grid = min(values)
+        buckets, names = self.durations, self.durations.names
+        units = self._units
+        grid = math.gcd(*units) / _UNITS  # every length a whole number of grid steps
         # (onset on the grid, track order, longer first, bucket) -> [velocity, pitches, part]
-        slots: dict[tuple[float, int, float, int], list[Any]] = {}
+        slots: dict[tuple[float, int, int, int], list[Any]] = {}
+        sounding: dict[tuple[float, int], set[int]] = {}  # the pitches of a part at an onset
         doubled = 0
         parts = zip(score.tracks, self.part_names(score), strict=True)
         for order, (track, part) in enumerate(parts):
             for event in track.piece.notes:
                 onset = round(event.offset / grid) * grid
                 length = buckets.index(event.duration)
-                key = (onset, order, -values[length], length)
-                slot = slots.setdefault(key, [0, set(), part])
+                taken = sounding.setdefault((onset, order), set())
+                new = set(event.pitches) - taken
+                doubled += len(event.pitches) - len(new)
+                if not new:
+                    continue
+                taken |= new
+                slot = slots.setdefault((onset, order, -units[length], length), [0, set(), part])
                 slot[0] = max(slot[0], event.velocity)
-                doubled += len(slot[1] & set(event.pitches))
-                slot[1].update(event.pitches)
+                slot[1] |= new
         tokens: list[str] = []
-        time = 0.0  # where the decoder's clock stands
-        last = 0
+        time = 0  # where the decoder's clock stands, in units
+        last: int | None = None  # the bucket of the event before, while a step may follow it
         for key in sorted(slots):
-            onset, length = key[0], key[3]
+            onset, length = round(key[0] * _UNITS), key[3]
             velocity, pitches, part = slots[key]
-            if tokens:  # the time from the last event's onset (`time`) to this one
-                gap = onset - time
-                ends = values[last]
-                if gap <= _EPS:
-                    tokens.append(self.zero_step)
-                elif gap < ends - _EPS:
-                    step = max((v for v in values if v <= gap + _EPS), default=None)
-                    if step is not None:
-                        tokens.append(self.step_prefix + names[values.index(step)])
-                        time += step
-                else:
-                    time += ends
-            tokens += self._rests(onset - time)
-            time = onset - self._left_over(onset - time)
+            moved, time = self._reach(onset, time, last)
+            tokens += moved
             tokens += self._spell(part, sorted(pitches, reverse=self.high_first))
             tokens.append(names[length])
             if self.velocities is not None:
@@ -239,28 +236,62 @@ class TrackTokenizer(NoteTokenizer):
             last = length
         return tokens, doubled
 
-    def _rests(self, length: float) -> list[str]:
-        """Rest tokens that add up to `length` (all but `_left_over` of it), longest first."""
+    @functools.cached_property
+    def _units(self) -> tuple[int, ...]:
+        """Each duration bucket's value in units of 1/96 quarter note."""
         assert self.durations is not None
-        if not self.rests:
-            return []
-        tokens: list[str] = []
-        buckets = zip(self.durations.values, self.durations.names, strict=True)
-        for value, name in sorted(buckets, reverse=True):
-            while length >= value - _EPS:
-                tokens += [self.rest_text, name]
-                length -= value
-        return tokens
+        return tuple(max(1, round(v * _UNITS)) for v in self.durations.values)
 
-    def _left_over(self, length: float) -> float:
-        """What of `length` the rests `_rests` spells leave unspelt (0 on the grid)."""
+    def _reach(self, onset: int, time: int, last: int | None) -> tuple[list[str], int]:
+        """Tokens that move the decoder from the event at `time` (bucket `last`) to `onset`.
+
+        The event's own length, or a step (``+0`` for the same onset), then
+        rests: exactly where a way exists (the length first, then the longest
+        step), else as near as rests reach. Returns the tokens and the time
+        they reach, in units.
+        """
         assert self.durations is not None
-        if not self.rests:
-            return max(length, 0.0)
-        for value in sorted(self.durations.values, reverse=True):
-            while length >= value - _EPS:
-                length -= value
-        return max(length, 0.0)
+        units, steps = self._units, [self.step_prefix + n for n in self.durations.names]
+        if last is None:  # the start: rests from 0
+            spelt, left = self._rests(onset - time)
+            return spelt, onset - left
+        gap = onset - time
+        if gap == 0:
+            return [self.zero_step], time
+        moves: list[tuple[list[str], int]] = [([], units[last])] if units[last] <= gap else []
+        moves += [([steps[i]], u) for i, u in sorted(enumerate(units), key=lambda b: -b[1])
+                  if u <= gap and u != units[last]]  # fmt: skip
+        best: tuple[list[str], int] | None = None
+        for step, by in moves:
+            spelt, left = self._rests(gap - by)
+            if best is None or left < onset - best[1]:
+                best = (step + spelt, onset - left)
+            if left == 0:
+                break
+        return best if best is not None else ([], time + units[last])
+
+    def _rests(self, length: int) -> tuple[list[str], int]:
+        """The fewest rest tokens that add up to `length` units, and what they leave (0: none)."""
+        assert self.durations is not None
+        if not self.rests or length <= 0:
+            return [], max(length, 0)
+        units, names = self._units, self.durations.names
+        longest = max(range(len(units)), key=units.__getitem__)
+        table = _fewest(units, 5 * units[longest])
+        tokens: list[str] = []
+        while length > 4 * units[longest]:  # a long silence: whole bars first
+            tokens += [self.rest_text, names[longest]]
+            length -= units[longest]
+        reach = max(n for n in range(length + 1) if n == 0 or table[n] is not None)
+        left, spelt = length - reach, []
+        while reach:
+            bucket = table[reach]
+            assert bucket is not None
+            spelt.append(bucket)
+            reach -= units[bucket]
+        for bucket in sorted(spelt, key=lambda b: -units[b]):  # the longest first
+            tokens += [self.rest_text, names[bucket]]
+        return tokens, left
 
     @property
     def zero_step(self) -> str:
@@ -357,6 +388,30 @@ class TrackTokenizer(NoteTokenizer):
     def _default_instrument(self) -> str:
         """Where pitches before any instrument go: the piano (program 0)."""
         return "piano" if self.families else "p0"
+
+
+_UNITS = 96
+"""Units per quarter note in which the encoder counts time: sixteenths, triplets and 32nds whole."""
+
+
+@functools.lru_cache(maxsize=16)
+def _fewest(units: tuple[int, ...], length: int) -> list[int | None]:
+    """Per amount 0..length: the bucket a fewest-rests spelling of it ends with (None: none).
+
+    Amount 0 needs no rest (its entry is None too).
+
+    Examples:
+        >>> table = _fewest((24, 32), 60)
+        >>> [n for n in range(1, 61) if table[n] is not None]
+        [24, 32, 48, 56]
+    """
+    tokens = [0.0] + [math.inf] * length
+    last: list[int | None] = [None] * (length + 1)
+    for n in range(1, length + 1):
+        for bucket, unit in enumerate(units):
+            if unit <= n and tokens[n - unit] + 1 < tokens[n]:
+                tokens[n], last[n] = tokens[n - unit] + 1, bucket
+    return last
 
 
 def _instrument(name: str) -> bool:
