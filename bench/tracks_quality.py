@@ -23,9 +23,10 @@ Rows, each training the default model (`musegen.defaults`) for ``--minutes``:
 
 Columns: vocabulary size, training steps, held-out NLL per quarter note
 (`musegen.evaluation.likelihood`; every option pays for the same music, but ``merged``
-does not pay for the instruments), and for each row one generated piece primed
-with the first 4 quarter notes of a held-out score: its tracks, their programs
-and notes.
+does not pay for the instruments), the notes the band's tokens keep
+(`TrackTokenizer.not_kept`; the merged stream is not counted), and for each row
+one generated piece primed with the first 4 quarter notes of a held-out score:
+its parts (``p40.2``: the second part of program 40) and their notes.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ from typing import Any
 
 import _recipe
 import numpy as np
+
+_DOUBLED = "doubled band note"
+"""What `TrackTokenizer.not_kept` counts: a pitch its part repeats within one grid step."""
 
 ROWS = {
     "merged": None,
@@ -139,6 +143,9 @@ def main() -> None:
         from musegen.tokens.vocabulary import Vocabulary
 
         tokens = [encode(s) for s in scores]
+        notes = sum(len(e.pitches) for s in scores for t in s.tracks for e in t.piece.notes)
+        lost = 0 if options is None else sum(dict(tokenizer.not_kept(s)).get(_DOUBLED, 0)
+                                             for s in scores)  # fmt: skip
         vocab = Vocabulary.build(tokens[i] for i in train_index)
         ids = [np.asarray(vocab.encode(t, unknown="map"), np.int64) for t in tokens]
         data = SequenceDataset(
@@ -162,16 +169,20 @@ def main() -> None:
         else:
             score = tokenizer.decode_score(words)
             band = ", ".join(
-                f"{t.family} (program {t.program}): {len(t.piece.notes)}" for t in score.tracks
+                f"{part} ({t.family}): {len(t.piece.notes)}"
+                for part, t in zip(tokenizer.part_names(score), score.tracks, strict=True)
             )
-        results.append((name, len(vocab), budget.steps, nll, band))
-        print(f"{name}: vocab {len(vocab)}, {budget.steps} steps, NLL/qn {nll:.2f}; {band}")
+        kept = f"{notes - lost} of {notes}"
+        results.append((name, len(vocab), budget.steps, nll, kept, band))
+        print(f"{name}: vocab {len(vocab)}, {budget.steps} steps, NLL/qn {nll:.2f}, "
+              f"notes kept {kept}; {band}")  # fmt: skip
 
     print(f"\nbudget {args.minutes:g} min per row; {_recipe.load_average()}")
-    print("| option | vocabulary | steps | held-out NLL / quarter note | a generated piece |")
-    print("|---|---|---|---|---|")
-    for name, size, steps, nll, band in results:
-        print(f"| {name} | {size} | {steps} | {nll:.2f} | {band} |")
+    print("| option | vocabulary | steps | held-out NLL / quarter note | notes kept by the tokens "
+          "| a generated piece |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    for name, size, steps, nll, kept, band in results:
+        print(f"| {name} | {size} | {steps} | {nll:.2f} | {kept} | {band} |")
     assert not math.isnan(results[0][3])
 
 

@@ -271,7 +271,12 @@ class TrackTokenizer(NoteTokenizer):
         return best if best is not None else ([], time + units[last])
 
     def _rests(self, length: int) -> tuple[list[str], int]:
-        """The fewest rest tokens that add up to `length` units, and what they leave (0: none)."""
+        """Rest tokens that add up to `length` units, and what they leave (0: none).
+
+        The longest rests first, as many as fit; where that leaves a remainder
+        (triplet and sixteenth values), the fewest rests that add up exactly,
+        else as near as rests reach.
+        """
         assert self.durations is not None
         if not self.rests or length <= 0:
             return [], max(length, 0)
@@ -282,13 +287,20 @@ class TrackTokenizer(NoteTokenizer):
         while length > 4 * units[longest]:  # a long silence: whole bars first
             tokens += [self.rest_text, names[longest]]
             length -= units[longest]
-        reach = max(n for n in range(length + 1) if n == 0 or table[n] is not None)
-        left, spelt = length - reach, []
-        while reach:
-            bucket = table[reach]
-            assert bucket is not None
-            spelt.append(bucket)
-            reach -= units[bucket]
+        spelt, rest = [], length
+        for bucket in sorted(range(len(units)), key=lambda b: -units[b]):  # the longest first
+            while rest >= units[bucket]:
+                spelt.append(bucket)
+                rest -= units[bucket]
+        if rest:  # what the longest-first spelling leaves, the fewest rests that add up
+            reach = max(n for n in range(length + 1) if n == 0 or table[n] is not None)
+            rest, spelt = length - reach, []
+            while reach:
+                found = table[reach]
+                assert found is not None
+                spelt.append(found)
+                reach -= units[found]
+        left = rest
         for bucket in sorted(spelt, key=lambda b: -units[b]):  # the longest first
             tokens += [self.rest_text, names[bucket]]
         return tokens, left
