@@ -172,7 +172,7 @@ def main() -> None:
                 f"{part} ({t.family}): {len(t.piece.notes)}"
                 for part, t in zip(tokenizer.part_names(score), score.tracks, strict=True)
             )
-        kept = f"{notes - lost} of {notes}"
+        kept = "not counted" if options is None else f"{notes - lost} of {notes}"
         results.append((name, len(vocab), budget.steps, nll, kept, band))
         print(f"{name}: vocab {len(vocab)}, {budget.steps} steps, NLL/qn {nll:.2f}, "
               f"notes kept {kept}; {band}")  # fmt: skip

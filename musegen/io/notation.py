@@ -490,7 +490,7 @@ def _part(
     if staff.name:
         own.partName = staff.name
         part.partName = staff.name
-        own.partAbbreviation = part.partAbbreviation = _abbreviation(staff.name)
+        own.partAbbreviation = part.partAbbreviation = _abbreviation(staff.name, own)
     part.insert(0, own)
     part.insert(0, {
         "treble": clef.TrebleClef, "bass": clef.BassClef, "alto": clef.AltoClef,
@@ -678,16 +678,25 @@ def _numbered(names: list[str]) -> list[str]:
     return numbered
 
 
-def _abbreviation(name: str) -> str:
-    """A staff's short name on the later systems: ``Sop.``, ``Vln. 2``-like, the name if short.
+def _abbreviation(name: str, played: Any = None) -> str:
+    """A staff's short name on the later systems: the instrument's (``Vla``, ``Vln 2``), else cut.
+
+    A name that starts with its instrument's name (`played`, a music21
+    instrument) gets that instrument's abbreviation, and its number; another
+    name its first three letters (``Sop.``), or itself when short.
 
     Examples:
-        >>> _abbreviation("Soprano"), _abbreviation("Violin 2"), _abbreviation("Oud")
-        ('Sop.', 'Vio. 2', 'Oud')
+        >>> from music21 import instrument as i
+        >>> _abbreviation("Violin 2", i.Violin()), _abbreviation("Viola", i.Viola())
+        ('Vln 2', 'Vla')
+        >>> _abbreviation("Soprano"), _abbreviation("Oud")
+        ('Sop.', 'Oud')
     """
-    word, _, number = name.partition(" ")
-    short = word if len(word) <= 4 else word[:3] + "."
-    return f"{short} {number}".strip() if number.isdigit() else (name if len(name) <= 4 else short)
+    own = str(getattr(played, "instrumentName", "") or "")
+    short = str(getattr(played, "instrumentAbbreviation", "") or "")
+    if own and short and name.startswith(own):
+        return f"{short}{name[len(own):]}"
+    return name if len(name) <= 4 else name[:3] + "."
 
 
 def _drum_positions(keys: Any) -> dict[int, tuple[str, str]]:
