@@ -43,7 +43,7 @@ from typing import Any
 from musegen._files import atomic_save
 from musegen.events import Event, Piece
 from musegen.io.tracks import Score, Track
-from musegen.io.writing import _bar_end, _signatures, _with_pickup
+from musegen.io.writing import _bar_end, _fill_voices, _signatures, _with_pickup
 
 __all__ = ["to_notation", "write_musicxml"]
 
@@ -555,8 +555,6 @@ def _plain_rests(part: Any) -> None:
 
 def _fill(part: Any, staff: _Staff, keys: list[tuple[float, Any]]) -> None:
     """The staff's events into `part` (or its voices), rests between, zero-length ones as graces."""
-    from music21 import note, stream
-
     tables = [(at, _spelling(found)) for at, found in keys]
     chords: dict[tuple[float, float], Event] = {}  # notes that differ only in loudness: a chord
     for e in staff.events:
@@ -578,27 +576,9 @@ def _fill(part: Any, staff: _Staff, keys: list[tuple[float, Any]]) -> None:
     whole_bars = _bar_end(part, last_end) if last_end > 0 else 0.0
     if not voices and graces:
         voices = [[]]
-    for number, events in enumerate(voices):
-        target = stream.Voice() if len(voices) > 1 else part
-
-        def rest(length: float, hidden: bool = number > 0) -> Any:
-            element = note.Rest(quarterLength=length)
-            element.style.hideObjectOnPrint = hidden  # only the first voice's rests are drawn
-            return element
-
-        at = 0.0
-        for event in events:
-            if event.offset > at + _EPS:
-                target.insert(at, rest(event.offset - at))
-            target.insert(event.offset, _element(event, staff, tables))
-            at = event.end
-        if whole_bars > at + _EPS:
-            target.insert(at, rest(whole_bars - at))
-        if number == 0:
-            for event in graces:  # in the first voice, before what starts there
-                target.insert(event.offset, _element(event, staff, tables).getGrace())
-        if target is not part:
-            part.insert(0, target)
+    targets = _fill_voices(part, voices, whole_bars, lambda e: _element(e, staff, tables))
+    for event in graces:  # in the first voice, before what starts there
+        targets[0].insert(event.offset, _element(event, staff, tables).getGrace())
 
 
 def _voices(events: list[Event]) -> list[list[Event]]:
@@ -695,7 +675,7 @@ def _abbreviation(name: str, played: Any = None) -> str:
     own = str(getattr(played, "instrumentName", "") or "")
     short = str(getattr(played, "instrumentAbbreviation", "") or "")
     if own and short and name.startswith(own):
-        return f"{short}{name[len(own):]}"
+        return f"{short}{name[len(own) :]}"
     return name if len(name) <= 4 else name[:3] + "."
 
 

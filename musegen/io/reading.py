@@ -404,7 +404,9 @@ def piece_from_stream(
     if parts == "first":
         try:
             partitioned: Any = instrument.partitionByInstrument(score)
-            containers = [partitioned.parts[0]]
+            # the first instrument that plays: music21 makes a track's name an instrument too
+            containers = [next((p for p in partitioned.parts if p.flatten().notes),
+                               partitioned.parts[0])]  # fmt: skip
         except Exception:  # no instrument parts: a flat stream, as in the original recipe
             containers = [score]
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,8 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     on the channel of the nearest program sounding then, and read and played
     with it: one `MidiWriteWarning` names those tracks and the program each took.
 
-    A track named "" (or ``"p<program>"``, the name a token vocabulary gives
-    a program) is written with its General MIDI instrument's name (``"Cello"``
+    A score's track named "" (or ``"p<program>"``, the name a token vocabulary
+    gives a program) is written with its General MIDI instrument's name (``"Cello"``
     for program 42, ``"Drums"`` for a kit), a name already given or taken
     getting " 2", " 3" after it; other names are kept.
 
@@ -137,7 +138,12 @@ def write_midi(piece: Piece | Score, path: str | os.PathLike[str], *, program: i
     for at, key in keys:
         sharps, minor = key_of_name(key)
         score.key_signatures.append(symusic.KeySignature(_tick(at), sharps, minor))
-    names = track_names([(name, number, is_drum) for _, number, name, is_drum in tracks])
+    names = (  # a piece's one track stays unnamed, as before: music21 reads a named track's
+        # name as a second instrument (and its first-part reading of the file as empty)
+        track_names([(name, number, is_drum) for _, number, name, is_drum in tracks])
+        if isinstance(piece, Score)
+        else [""]
+    )
     players: list[Player] = []
     for (events, number, _, is_drum), name in zip(tracks, names, strict=True):
         track: Any = symusic.Track(name=name, program=number, is_drum=is_drum)
@@ -221,7 +227,7 @@ def piece_to_stream(piece: Piece | Score, *, program: int = 0) -> Any:
         >>> [(m.number, m.offset) for m in piece_to_stream(upbeat).getElementsByClass("Measure")]
         [(0, 0.0), (1, 1.0)]
     """
-    from music21 import chord, note, pitch, stream
+    from music21 import chord, note, pitch
 
     if isinstance(piece, Score):
         from musegen.io.notation import to_notation
@@ -235,38 +241,57 @@ def piece_to_stream(piece: Piece | Score, *, program: int = 0) -> Any:
             made[-1].midi = number
         return made
 
+    def element(event: Event) -> Any:
+        made = (
+            note.Note(pitches(event.pitches)[0], quarterLength=event.duration)
+            if len(event.pitches) == 1
+            else chord.Chord(pitches(event.pitches), quarterLength=event.duration)
+        )
+        made.volume.velocity = event.velocity
+        return made
+
     part = _part(piece, program)
     voices = _voices(piece)
     last_end = max((v[-1].offset + v[-1].duration for v in voices), default=0.0)
-    whole_bars = _bar_end(part, last_end)
-    for number, events in enumerate(voices):
-        voice = stream.Voice() if len(voices) > 1 else part
-
-        def rest(length: float, hidden: bool = number > 0) -> Any:
-            element = note.Rest(quarterLength=length)
-            element.style.hideObjectOnPrint = hidden  # only the first voice's rests are drawn
-            return element
-
-        at = 0.0
-        for event in events:
-            if event.offset > at + 1e-9:
-                voice.insert(at, rest(event.offset - at))
-            element = (
-                note.Note(pitches(event.pitches)[0], quarterLength=event.duration)
-                if len(event.pitches) == 1
-                else chord.Chord(pitches(event.pitches), quarterLength=event.duration)
-            )
-            element.volume.velocity = event.velocity
-            voice.insert(event.offset, element)
-            at = event.offset + event.duration
-        if whole_bars > at + 1e-9:  # rests to the end of the last bar
-            voice.insert(at, rest(whole_bars - at))
-        if voice is not part:
-            part.insert(0, voice)
+    _fill_voices(part, voices, _bar_end(part, last_end), element)
     metres = _signatures(piece.time_signature, piece.time_signature_changes, piece.pickup)
     if metres[0][1] != piece.time_signature:  # a pickup, as a short first metre
         return _with_pickup(part)
     return part
+
+
+def _fill_voices(
+    part: Any, voices: list[list[Event]], end: float, element: Callable[[Event], Any]
+) -> list[Any]:
+    """Each voice's events into `part` (into music21 voices of it when there are several).
+
+    Rests fill the gaps and run to `end` (the last bar line); only the first
+    voice's rests are drawn. `element` makes the music21 note of an event.
+    Returns where each voice went (`part` itself for a single voice).
+    """
+    from music21 import note, stream
+
+    targets = []
+    for number, events in enumerate(voices):
+        target = stream.Voice() if len(voices) > 1 else part
+
+        def rest(length: float, hidden: bool = number > 0) -> Any:
+            made = note.Rest(quarterLength=length)
+            made.style.hideObjectOnPrint = hidden
+            return made
+
+        at = 0.0
+        for event in events:
+            if event.offset > at + 1e-9:
+                target.insert(at, rest(event.offset - at))
+            target.insert(event.offset, element(event))
+            at = event.offset + event.duration
+        if end > at + 1e-9:
+            target.insert(at, rest(end - at))
+        if target is not part:
+            part.insert(0, target)
+        targets.append(target)
+    return targets
 
 
 def _bar_end(part: Any, end: float) -> float:
