@@ -404,9 +404,7 @@ def piece_from_stream(
     if parts == "first":
         try:
             partitioned: Any = instrument.partitionByInstrument(score)
-            # the first instrument that plays: music21 makes a track's name an instrument too
-            containers = [next((p for p in partitioned.parts if p.flatten().notes),
-                               partitioned.parts[0])]  # fmt: skip
+            containers = [partitioned.parts[0]]
         except Exception:  # no instrument parts: a flat stream, as in the original recipe
             containers = [score]
     else:
