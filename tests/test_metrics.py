@@ -194,6 +194,7 @@ def test_evaluate_with_reference_adds_distances():
         "js_interval",
         "js_bar_position",
     }
+    assert math.isnan(distances.pop("js_velocity").mean)  # all at one velocity: no dynamics
     assert all(stat.mean == pytest.approx(0.0, abs=1e-12) for stat in distances.values())
     assert all(math.isnan(stat.std) for stat in distances.values())
     different = evaluate([SAME_NOTE], reference=[SCALE])
@@ -223,3 +224,18 @@ def test_compare_puts_sets_side_by_side():
     assert lines[0].split() == ["metric", "scale", "(n=1)", "loop", "(n=1)", "reference", "(n=1)"]
     js_row = next(line for line in lines if line.startswith("js_pitch_class"))
     assert len(js_row.split()) == 3  # the reference column stays blank
+
+
+def test_js_velocity_cannot_compare_music_written_at_one_velocity() -> None:
+    """First hour: generated chorales at one velocity read 1.000 (the worst) against real ones."""
+    import math
+
+    from musegen.evaluation.metrics import evaluate
+    from musegen.events import Event, Piece
+
+    flat = Piece(tuple(Event(i, 1, (60 + i,), 64) for i in range(4)))
+    loud = Piece(tuple(Event(i, 1, (60 + i,), 100) for i in range(4)))
+    played = Piece(tuple(Event(i, 1, (60 + i,), 40 + 20 * i) for i in range(4)))
+    assert math.isnan(evaluate([flat], reference=[loud])["js_velocity"].mean)
+    assert math.isnan(evaluate([played], reference=[flat])["js_velocity"].mean)
+    assert evaluate([played], reference=[played])["js_velocity"].mean == 0.0

@@ -144,7 +144,9 @@ def evaluate(
         pieces: The pieces to evaluate (e.g. generated ones).
         reference: Pieces to compare with (e.g. the training set): adds one
             ``js_<name>`` row per histogram in `HISTOGRAMS`, the Jensen-Shannon
-            distance between the two sets' histograms.
+            distance between the two sets' histograms (``js_velocity`` is NaN
+            when either set plays every note at one velocity: a file written
+            without dynamics cannot be compared on them).
         metrics: Name -> metric function; defaults to `METRICS`.
         name: Column heading of the table.
 
@@ -157,6 +159,8 @@ def evaluate(
         >>> table = evaluate([scale], reference=[scale])
         >>> table["scale_consistency"].mean, table["js_pitch_class"].mean
         (1.0, 0.0)
+        >>> table["js_velocity"].mean  # every note at one velocity: no dynamics to compare
+        nan
         >>> str(table).splitlines()[0].split()
         ['metric', 'pieces', '(n=1)']
     """
@@ -167,8 +171,15 @@ def evaluate(
         reference = list(reference)
         for key, histogram in HISTOGRAMS.items():
             distance = jensen_shannon(histogram(pieces), histogram(reference))
+            if key == "velocity" and not (_dynamic(pieces) and _dynamic(reference)):
+                distance = math.nan  # music at one velocity says nothing of its dynamics
             stats[f"js_{key}"] = Stat(distance, math.nan)
     return EvaluationTable(stats, len(pieces), name)
+
+
+def _dynamic(pieces: list[Piece]) -> bool:
+    """Whether `pieces` play their notes at more than one velocity."""
+    return len({e.velocity for piece in pieces for e in piece.notes}) > 1
 
 
 def compare(
