@@ -459,3 +459,28 @@ def test_an_option_that_cannot_act_is_refused_before_the_bundle(argv, said, tmp_
     assert main(["generate", "musegen:folk", *argv, "--out", str(tmp_path / "x.mid")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and said in err[0], err
+
+
+def test_magenta_spellings_are_aliases_of_generate_options(tmp_path) -> None:
+    """A Magenta user's --qpm, --num_outputs and --primer_midi mean --tempo, --num and --prime."""
+    from musegen.cli import build_parser
+
+    prime = tmp_path / "prime.mid"
+    prime.write_bytes(b"MThd")  # only its existence is checked while parsing
+    magenta = build_parser().parse_args(
+        [
+            "generate",
+            "musegen:folk",
+            "--qpm",
+            "96",
+            "--num_outputs",
+            "3",
+            "--primer_midi",
+            str(prime),
+        ]
+    )
+    ours = build_parser().parse_args(
+        ["generate", "musegen:folk", "--tempo", "96", "--num", "3", "--prime", str(prime)]
+    )
+    assert (magenta.tempo, magenta.num, magenta.prime) == (ours.tempo, ours.num, ours.prime)
+    assert (magenta.tempo, magenta.num) == (96.0, 3)
