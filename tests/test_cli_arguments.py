@@ -484,3 +484,14 @@ def test_magenta_spellings_are_aliases_of_generate_options(tmp_path) -> None:
     )
     assert (magenta.tempo, magenta.num, magenta.prime) == (ours.tempo, ours.num, ours.prime)
     assert (magenta.tempo, magenta.num) == (96.0, 3)
+
+
+def test_bundles_lists_what_ships_with_a_command_that_plays_each(capsys) -> None:
+    from musegen.cli import main
+    from musegen.training.bundle import shipped_bundles
+
+    assert main(["bundles"]) == 0
+    out = capsys.readouterr().out
+    for name in shipped_bundles():
+        assert f"musegen generate musegen:{name} --bars 8" in out
+    assert "the Bach chorales music21 ships" in out and "held-out NLL" in out

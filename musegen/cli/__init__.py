@@ -1,6 +1,7 @@
 """The ``musegen`` command: thin wrappers over the library, one module per subcommand.
 
 Examples:
+    $ musegen bundles                        # the trained bundles that ship, to play at once
     $ musegen tokenize                       # music21's Bach chorales, no downloads
     $ musegen download skuli                 # the original recipe's files, once
     $ musegen tokenize musegen:skuli --parts first
@@ -27,7 +28,7 @@ import warnings
 from collections.abc import Sequence
 
 from musegen._files import library_version
-from musegen.cli import download, evaluate, export, generate, infill, look, tokenize, train
+from musegen.cli import bundles, download, evaluate, export, generate, infill, look, tokenize, train
 from musegen.cli._common import CommandError, print_error, show_warning
 from musegen.cli._types import Parser
 
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="musegen", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"musegen {library_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in (tokenize, train, generate, infill, evaluate, look, export, download):
+    for command in (tokenize, train, generate, infill, evaluate, look, export, download, bundles):
         command.add_parser(commands)
     return parser
 

@@ -60,7 +60,7 @@ def add_parser(commands: Any) -> None:
     length.add_argument("--bars", type=size, metavar="N", help="stop each piece after N bars")
     length.add_argument("--quarters", type=size, metavar="N", help="stop after N quarter notes")
     generate.add_argument(
-        "--tempo", "--qpm", type=tempo, default=None, metavar="BPM",
+        "--tempo", type=tempo, default=None, metavar="BPM",
         help="the file's tempo (default: the prime's, else 120; MIDI holds 3.58 to 60000000; "
         "--qpm as in Magenta)",
     )  # fmt: skip
@@ -96,7 +96,7 @@ def add_parser(commands: Any) -> None:
         f"{_steering.MAX_STRENGTH:g}; --key forbids other pitches instead)",
     )  # fmt: skip
     generate.add_argument(
-        "--prime", "--primer_midi", default=None, type=existing_file,
+        "--prime", default=None, type=existing_file,
         help="a music file to continue (MIDI, MusicXML, ...; --primer_midi as in Magenta)",
     )  # fmt: skip
     generate.add_argument(
@@ -104,10 +104,14 @@ def add_parser(commands: Any) -> None:
         help="0 to 2**32 - 1 (default: one drawn and printed, to hear the take again)",
     )  # fmt: skip
     generate.add_argument(
-        "--num", "--num_outputs", type=whole_number(1, MAX_PIECES), default=1,
+        "--num", type=whole_number(1, MAX_PIECES), default=1,
         help=f"pieces to generate, in one batch (song-1.mid, ...; at most {MAX_PIECES}; "
         "--num_outputs as in Magenta)",
     )  # fmt: skip
+    magenta = [("--qpm", "tempo", tempo), ("--primer_midi", "prime", existing_file),
+               ("--num_outputs", "num", whole_number(1, MAX_PIECES))]  # fmt: skip
+    for spelling, ours, kind in magenta:  # Magenta's names, said in the options' help
+        generate.add_argument(spelling, dest=ours, type=kind, help=argparse.SUPPRESS)
     generate.add_argument("--png", action="store_true", help="also draw the piano roll")
     generate.add_argument("--wav", action="store_true", help="also render to WAV (FluidSynth)")
     generate.add_argument(
