@@ -42,8 +42,9 @@ from typing import Any
 
 from musegen._files import atomic_save
 from musegen.events import Event, Piece
+from musegen.io._channels import PLACEHOLDER
 from musegen.io.tracks import Score, Track
-from musegen.io.writing import _bar_end, _fill_voices, _signatures, _with_pickup
+from musegen.io.writing import _bar_end, _fill_voices, _signatures, _voices, _with_pickup
 
 __all__ = ["to_notation", "write_musicxml"]
 
@@ -112,6 +113,11 @@ def to_notation(music: Piece | Score, *, title: str | None = None) -> Any:
         >>> score.parts[0].recurse().getElementsByClass("KeySignature").first().sharps
         3
     """
+    return _engraved(music, title)[0]
+
+
+def _engraved(music: Piece | Score, title: str | None) -> tuple[Any, list[_Staff]]:
+    """`to_notation`'s score, and the staves it laid out (`write_musicxml` keys their drums)."""
     from music21 import instrument, layout, metadata, stream, tempo
 
     score = stream.Score()
@@ -141,7 +147,7 @@ def to_notation(music: Piece | Score, *, title: str | None = None) -> Any:
         part = stream.Part()
         part.insert(0, instrument.Piano())
         score.insert(0, part)
-    return score
+    return score, staves
 
 
 def write_musicxml(
@@ -176,13 +182,13 @@ def write_musicxml(
     """
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-    score = to_notation(music, title=title)
+    score, staves = _engraved(music, title)
     with contextlib.redirect_stderr(io.StringIO()) as said:  # a band of over 16 parts: its
         data = GeneralObjectExporter(score).parse()  # bytes, as .write("musicxml") writes them
     for line in said.getvalue().splitlines():  # warnings of midi channels it runs out of
         if line.strip() and "out of midi channels" not in line:
             print(line, file=sys.stderr)
-    data = _with_drum_keys(data, [s.drums or {} for s in _staves(music) if s.is_drum])
+    data = _with_drum_keys(data, [s.drums or {} for s in staves if s.is_drum])
     # music21 names itself the composer of a score that names none: no one is named
     data = re.sub(rb"\s*<creator type=\"composer\">Music21</creator>", b"", data, count=1)
     return atomic_save(path, lambda tmp: tmp.write_bytes(data))
@@ -450,7 +456,7 @@ def _is_choir(tracks: list[Track]) -> bool:
 
 def _name(track: Track) -> str:
     """The track's name, else its General MIDI instrument's (a name like ``p40`` says nothing)."""
-    if track.name and not re.fullmatch(r"p\d+", track.name):
+    if not PLACEHOLDER.fullmatch(track.name):  # the rule write_midi names tracks by
         return track.name
     if track.is_drum:
         return "Drums"
@@ -579,19 +585,6 @@ def _fill(part: Any, staff: _Staff, keys: list[tuple[float, Any]]) -> None:
     targets = _fill_voices(part, voices, whole_bars, lambda e: _element(e, staff, tables))
     for event in graces:  # in the first voice, before what starts there
         targets[0].insert(event.offset, _element(event, staff, tables).getGrace())
-
-
-def _voices(events: list[Event]) -> list[list[Event]]:
-    """`events` in voices: each voice's events follow one another; the first voice that is free."""
-    voices: list[list[Event]] = []
-    for event in sorted(events, key=lambda e: e.offset):
-        for voice in voices:
-            if voice[-1].end <= event.offset + _EPS:
-                voice.append(event)
-                break
-        else:
-            voices.append([event])
-    return voices
 
 
 def _element(

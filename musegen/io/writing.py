@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +251,7 @@ def piece_to_stream(piece: Piece | Score, *, program: int = 0) -> Any:
         return made
 
     part = _part(piece, program)
-    voices = _voices(piece)
+    voices = _voices(piece.notes)
     last_end = max((v[-1].offset + v[-1].duration for v in voices), default=0.0)
     _fill_voices(part, voices, _bar_end(part, last_end), element)
     metres = _signatures(piece.time_signature, piece.time_signature_changes, piece.pickup)
@@ -354,13 +354,13 @@ def _part(piece: Piece, program: int) -> Any:
     return part
 
 
-def _voices(piece: Piece) -> list[list[Event]]:
-    """The sounding events of `piece` in voices: each voice's events follow one another.
+def _voices(events: Iterable[Event]) -> list[list[Event]]:
+    """The sounding `events` (zero-length ones left out) in voices that each follow one another.
 
     An event goes to the first voice that has stopped sounding by its onset.
     """
     voices: list[list[Event]] = []
-    for event in sorted(piece.notes, key=lambda e: e.offset):
+    for event in sorted(events, key=lambda e: e.offset):
         if event.duration <= 0:
             continue
         for voice in voices:
