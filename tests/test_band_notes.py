@@ -163,3 +163,26 @@ def test_triplet_durations_keep_every_onset_on_their_grid() -> None:
     )
     back = tokenizer.decode_score(tokenizer.encode_score(Score((Track(line),))))
     assert [e.offset for e in back.tracks[0].piece.notes] == pytest.approx(onsets, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_quartet_bundle_continues_a_real_quartet_its_parts_apart(
+    seed: int, tmp_path: Path
+) -> None:
+    """Primed with 8 bars of a Haydn quartet (two violins of one program), read by symusic."""
+    symusic = pytest.importorskip("symusic")
+    from music21 import corpus
+
+    from musegen.cli import main
+
+    prime = tmp_path / "haydn.mid"
+    corpus.parse("haydn/opus74no1/movement3").measures(1, 8).write("midi", fp=prime)
+    out = tmp_path / "out.mid"
+    args = ["generate", "musegen:quartets", "--prime", str(prime), "--bars", "4"]
+    assert main([*args, "--seed", str(seed), "--out", str(out)]) == 0
+    written = symusic.Score(str(out))
+    pitched = [t for t in written.tracks if not t.is_drum and len(t.notes)]
+    assert sorted(t.program for t in pitched) == [40, 40, 41, 42]  # Violin 1 and 2 apart
+    names = sorted(t.name for t in pitched)
+    assert names == sorted({*names}) and len(names) == 4
+    assert all(len(t.notes) >= 2 for t in pitched)

@@ -162,6 +162,23 @@ def test_twenty_tracks_reuse_channels_over_time(lines: list[Piece], tmp_path: Pa
         assert all(at < tick for t in earlier for at, _ in t["onsets"])
 
 
+def test_twenty_tracks_read_by_pretty_midi_keep_their_programs_and_notes(
+    lines: list[Piece], tmp_path: Path
+) -> None:
+    """pretty_midi, a reader of its own, finds each track's program, kit and every note."""
+    pretty_midi = pytest.importorskip("pretty_midi")
+    score = _twenty(lines)
+    write_midi(score, tmp_path / "twenty.mid")
+    read = pretty_midi.PrettyMIDI(str(tmp_path / "twenty.mid")).instruments
+    assert sorted((i.program, i.is_drum, len(i.notes)) for i in read) == sorted(
+        (t.program, t.is_drum, sum(len(e.pitches) for e in t.piece.notes)) for t in score.tracks
+    )
+    onsets = {(i.program, i.is_drum): sorted(n.pitch for n in i.notes) for i in read}
+    for track in score.tracks:
+        pitches = sorted(p for e in track.piece.notes for p in e.pitches)
+        assert onsets[(track.program, track.is_drum)] == pitches
+
+
 def test_twenty_tracks_names(lines: list[Piece], tmp_path: Path) -> None:
     score = _twenty(lines)
     _write(score, tmp_path / "twenty.mid")
