@@ -19,6 +19,7 @@ Examples:
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from musegen import datasets
@@ -287,6 +288,10 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'musegen' has no attribute {name!r}")
+    if "tensorflow" not in sys.modules:  # the first TensorFlow-backed name: start it quietly
+        from musegen._quiet import start_tensorflow
+
+        start_tensorflow()
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -9,6 +9,8 @@ with ``_`` (so no ``__init__``), outside ``musegen.cli``; its public names are i
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +91,23 @@ def test_import_musegen_does_not_start_tensorflow() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_first_tensorflow_backed_name_starts_tensorflow_without_its_cuda_chatter() -> None:
+    """On a machine without a GPU, TensorFlow's start-up lines about CUDA never reach a user."""
+    code = (
+        "import musegen; model = musegen.build_lstm(10, units=(8,)); "
+        "import tensorflow as tf; print(len(model.layers) > 0)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.stdout.strip() == "True"
+    chatter = re.findall(r".*(?:cuda|cuInit|oneDNN).*", result.stderr, flags=re.IGNORECASE)
+    assert chatter == [], result.stderr
