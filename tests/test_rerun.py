@@ -9,6 +9,7 @@ of them, a rerun on a finished run says that its bundle is replaced, and a
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -131,3 +132,20 @@ def test_a_seed_repeats_a_run(tmp_path) -> None:
     (history_a, weights_a), (history_b, weights_b) = runs
     assert history_a == history_b
     assert all(np.array_equal(x, y) for x, y in zip(weights_a, weights_b, strict=True))
+
+
+def test_train_says_how_the_songs_it_reads_become_the_songs_it_trains_on(tmp_path) -> None:
+    """Transposed copies are counted as what they are (a user reads "126 songs" from 20 files)."""
+    lines: list[str] = []
+    moved = Recipe(**{**RECIPE.__dict__, "transpose": (-1, 1), "epochs": 1})
+    train(songs(), tmp_path / "run", moved, verbose=0, progress=lines.append)
+    data = next(line for line in lines if line.startswith("notes encoding"))
+    assert re.search(
+        r"; 3 training songs, each also moved -1\.\.\+1 semitones \(--transpose\): 9 songs, "
+        r"\d+ examples of 8 tokens$",
+        data,
+    ), data
+    lines.clear()
+    train(songs(), tmp_path / "plain", RECIPE, verbose=0, progress=lines.append)
+    data = next(line for line in lines if line.startswith("notes encoding"))
+    assert re.search(r"; 3 training songs, \d+ examples of 8 tokens$", data), data

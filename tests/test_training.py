@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import re
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -156,3 +157,31 @@ def test_time_budget_can_leave_the_learning_rate_alone() -> None:
 def test_time_budget_bad_arguments(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TimeBudget(**kwargs)
+
+
+def test_a_budgeted_fit_says_the_time_left_each_epoch_not_the_epoch_cap(tmp_path, capsys) -> None:
+    keras.utils.set_random_seed(0)
+    budget = TimeBudget(0.5, started_at=time.perf_counter() - 27.0)  # 3 s of 30 s left
+    fit(
+        tiny_model(),
+        tiny_data(),
+        epochs=1_000_000,
+        run_dir=tmp_path,
+        batch_size=8,
+        verbose=2,
+        callbacks=[budget],
+    )
+    out = capsys.readouterr().out
+    heads = [line for line in out.splitlines() if line.startswith("Epoch")]
+    assert heads and all(re.fullmatch(r"Epoch \d+ \(0:0[0-3] of 0:30 left\)", h) for h in heads), (
+        out
+    )
+    assert heads[0].startswith("Epoch 1 (")
+    assert "/1000000" not in out
+    assert re.search(r"\d+/\d+ - .*loss", out)  # Keras' own line per epoch still follows
+
+
+def test_an_unbudgeted_fit_keeps_keras_epoch_count(tmp_path, capsys) -> None:
+    fit(tiny_model(), tiny_data(), epochs=2, run_dir=tmp_path, batch_size=8, verbose=2)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "left)" not in out

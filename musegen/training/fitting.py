@@ -29,7 +29,7 @@ from musegen._files import atomic_write_text
 from musegen.defaults import TRAINING
 from musegen.training.checkpoints import Backup, BestCheckpoint, HistoryLog
 from musegen.training.custom_loop import fit_custom, is_chief, needs_custom_loop
-from musegen.training.time_budget import TimeBudget
+from musegen.training.time_budget import BudgetProgress, TimeBudget
 
 if TYPE_CHECKING:
     from musegen.training.dataset import SequenceDataset
@@ -187,6 +187,10 @@ def fit(
     options = {"monitor": "val_loss" if data.num_val else "loss", **callback_options}
     budgets = [c for c in callbacks if isinstance(c, TimeBudget)]
     options.setdefault("budget", budgets[0] if budgets else None)
+    if (
+        budgets and verbose != 0 and chief
+    ):  # a line per epoch with the time left, not "Epoch 1/1000000"
+        callbacks = [*callbacks, BudgetProgress(budgets[0])]
     if needs_custom_loop(strategy):
         return fit_custom(
             model,

@@ -593,7 +593,10 @@ def _train(
         unknown="map",  # a token rarer than min_count is still a step in time
     )
     by_time = recipe.minutes > 0
-    progress(f"{recipe.encoding} encoding: {len(vocabulary)} ids; {data}")
+    progress(
+        f"{recipe.encoding} encoding: {len(vocabulary)} ids; "
+        + _data_line(data, len(train_pieces), shifts)
+    )
     progress(_validation_line(data, pieces, val_pieces, by_time=by_time))
     if by_time and recipe.keep == "best" and not data.num_val:
         raise RecipeError("--keep best needs validation data and this run has none")
@@ -691,6 +694,18 @@ def _train(
     barrier(strategy)  # the workers leave together: one gone early reads as a crash to the rest
     keys_read = len(views) if views and nll is not None else 1
     return TrainResult(run_dir, path, recipe, nll, keys_read, losses, kept, seconds / 60)
+
+
+def _data_line(data: Any, songs: int, shifts: tuple[int, int] | None) -> str:
+    """What the model trains on: `songs` training songs, in how many keys, how many examples."""
+    what = plural(songs, "training song")
+    if shifts and data.num_train_songs != songs:
+        low, high = shifts
+        what += (
+            f", each also moved {low:+d}..{high:+d} semitones (--transpose): "
+            f"{plural(data.num_train_songs, 'song')}"
+        )
+    return f"{what}, {plural(len(data), 'example')} of {data.seq_len} tokens"
 
 
 def _validation_line(

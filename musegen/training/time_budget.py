@@ -10,7 +10,7 @@ import keras
 
 from musegen.defaults import TRAINING
 
-__all__ = ["TimeBudget"]
+__all__ = ["BudgetProgress", "TimeBudget"]
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -112,3 +112,39 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
         """Count the step by this process's clock (see `advance`)."""
         self.advance(self.elapsed())
+
+
+class BudgetProgress(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar whose epoch line tells the time left in a `TimeBudget`.
+
+    A budgeted run has no last epoch (Keras would print ``Epoch 1/1000000``): each
+    epoch's first line says instead how much of the budget is left, e.g.
+    ``Epoch 3 (2:06 of 3:00 left)``. `fit` adds it whenever a budget is given.
+
+    Args:
+        budget: The budget whose clock it reads.
+
+    Examples:
+        >>> progress = BudgetProgress(TimeBudget(minutes=3))
+        >>> progress.budget.seconds
+        180.0
+    """
+
+    def __init__(self, budget: TimeBudget) -> None:
+        super().__init__()
+        self.budget = budget
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        """Start the epoch's bar after a line with the time left."""
+        self.epochs = 1  # Keras' own "Epoch N/M" line is printed only for more than one epoch
+        super().on_epoch_begin(epoch, logs)
+        if self.verbose:
+            left = max(0.0, 1.0 - self.budget.elapsed()) * self.budget.seconds
+            print(f"Epoch {epoch + 1} ({_clock(left)} of {_clock(self.budget.seconds)} left)")
+
+
+def _clock(seconds: float) -> str:
+    """Seconds as minutes and seconds, e.g. ``2:05``, or hours too, e.g. ``1:02:05``."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
