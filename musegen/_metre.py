@@ -165,3 +165,23 @@ def bar_lines(
         if at >= end - 1e-9:
             break
     return lines
+
+
+def metre_of_length(length: float, signature: str) -> str:
+    """`signature`, or for a bar of another `length` the metre of that length, when MIDI holds it.
+
+    Its denominator, or a finer one: 2 quarters in 4/4 is 2/4; 1.5 quarters in 3/4 is 3/8.
+
+    Examples:
+        >>> [metre_of_length(length, "4/4") for length in (4.0, 2.0, 1.5, 0.1)]
+        ['4/4', '2/4', '3/8', '4/4']
+    """
+    if abs(length - bar_length(signature)) <= 1e-6:
+        return signature
+    denominator = int(signature.rpartition("/")[2])
+    while denominator <= 64:
+        count = length * denominator / 4
+        if abs(count - round(count)) <= 1e-6 and 1 <= round(count) <= 255:
+            return f"{round(count)}/{denominator}"
+        denominator *= 2
+    return signature

@@ -107,3 +107,22 @@ def test_every_shipped_metre_can_be_written() -> None:
             frames = len(song.events)
             decoded = BARS.decode(BARS.encode(song))
             assert decoded.bar_lines(float(frames)) == song.bar_lines(float(frames)), song.source
+
+
+def test_a_bar_cut_short_by_a_metre_change_is_a_bar_of_its_own_metre() -> None:
+    """BWV 171.6 changes to 3/4 a beat into a 4/4 bar (as music21's corpus has it)."""
+    from music21 import corpus
+
+    from musegen.io.corpus import load_corpus
+
+    chorale = load_corpus(str(corpus.getWork("bach/bwv171.6")), progress=False).pieces[0]
+    assert chorale.time_signature_changes[0] == (96.0, "3/4")
+    assert 93.0 in chorale.bar_lines(100.0)  # the 4/4 bar from 93 is cut short at 96
+    tokens = BARS.encode(chorale)
+    bar_of = [i for i, t in enumerate(tokens) if t == "bar"]
+    assert tokens[bar_of[23] + 1] == "3/4"  # the 24th bar (93..96): its own metre
+    decoded = BARS.decode(tokens)
+    end = chorale.duration
+    assert decoded.bar_lines(end) == chorale.bar_lines(end)
+    notes = encodings()["notes-bars"]
+    assert notes.decode(notes.encode(chorale)).bar_lines(end) == chorale.bar_lines(end)

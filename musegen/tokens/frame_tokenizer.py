@@ -43,6 +43,7 @@ from typing import Any
 from typing_extensions import Self
 
 from musegen._metre import bar_length as bar_length_of
+from musegen._metre import metre_of_length
 from musegen.events import DEFAULT_VELOCITY, Piece
 from musegen.tokens.note_tokenizer import NoteTokenizer
 from musegen.tokens.tokenizer import _EPS, DurationBuckets
@@ -203,7 +204,8 @@ class FrameTokenizer(NoteTokenizer):
         found: dict[int, str] = {}
         decoded: float | None = None  # where the decoder will put this bar line
         length, metre = 0.0, ""
-        for line in piece.bar_lines(end=count * self.step):
+        ahead = piece.bar_lines(end=count * self.step + 64.0)  # each bar line's next
+        for index, line in enumerate(piece.bar_lines(end=count * self.step)):
             k = math.ceil(line / self.step - _EPS)
             if k >= count:
                 break
@@ -218,6 +220,8 @@ class FrameTokenizer(NoteTokenizer):
                         f"bars of whole steps of {self.step:g} (source {piece.source!r})"
                     )
             signature = [s for at, s in metres if at <= line + _EPS][-1]
+            if index + 1 < len(ahead):  # a bar cut short (or lengthened): a metre of its own
+                signature = metre_of_length(ahead[index + 1] - line, signature)
             length = bar_length_of(signature)
             found[k] = signature if signature != metre else ""
             metre = signature

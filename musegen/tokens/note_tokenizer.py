@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from musegen._metre import bar_length as bar_length_of
-from musegen._metre import parse_time_signature
+from musegen._metre import metre_of_length, parse_time_signature
 from musegen.events import DEFAULT_VELOCITY, Event, Piece
 from musegen.tokens.tokenizer import (
     _EPS,
@@ -268,7 +268,7 @@ class NoteTokenizer(Tokenizer):
                 tokens.append(self.bar_text)
                 signature = [s for at, s in metres if at <= written + _EPS][-1]
                 if line + 1 < len(ahead):  # a bar cut short (or lengthened): a metre of its own
-                    signature = _metre_of(ahead[line + 1] - written, signature)
+                    signature = metre_of_length(ahead[line + 1] - written, signature)
                 bar_length = bar_length_of(signature)
                 if signature != metre:
                     tokens.append(signature)
@@ -469,26 +469,6 @@ class NoteTokenizer(Tokenizer):
             return "pitch", self.text_to_pitches(text)
         except (ValueError, KeyError, TypeError, AttributeError):
             return "unknown", None
-
-
-def _metre_of(length: float, signature: str) -> str:
-    """`signature`, or for a bar of another `length` the metre of that length, when MIDI holds it.
-
-    Its denominator, or a finer one: 2 quarters in 4/4 is 2/4; 1.5 quarters in 3/4 is 3/8.
-
-    Examples:
-        >>> [_metre_of(length, "4/4") for length in (4.0, 2.0, 1.5, 0.1)]
-        ['4/4', '2/4', '3/8', '4/4']
-    """
-    if abs(length - bar_length_of(signature)) <= _EPS:
-        return signature
-    denominator = int(signature.rpartition("/")[2])
-    while denominator <= 64:
-        count = length * denominator / 4
-        if abs(count - round(count)) <= 1e-6 and 1 <= round(count) <= 255:
-            return f"{round(count)}/{denominator}"
-        denominator *= 2
-    return signature
 
 
 def _parses(parse: Any, text: str) -> bool:
