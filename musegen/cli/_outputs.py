@@ -7,19 +7,34 @@ from typing import Any
 
 from musegen.cli._common import print_error
 
+COMPANIONS = (".png", ".wav", ".musicxml")
+"""The files written beside ``NAME.mid``: its piano roll, audio and notation, ``NAME`` + these."""
 
-def write_outputs(piece: Any, out: Path, *, png: bool, wav: bool, title: str) -> int:
+
+def write_outputs(
+    piece: Any, out: Path, *, png: bool, wav: bool, title: str, program: int = 0
+) -> int:
     """Write a piece or a score as MIDI, and a piano roll / WAV beside it; 1 if one failed.
 
     A missing optional part (matplotlib, FluidSynth or a soundfont) is named in one
-    line; the MIDI file is written in any case. A score's piano roll shows its
-    tracks merged; its WAV is rendered from the MIDI file, each track with its
-    instrument.
+    line; the MIDI file is written in any case. A score's piano roll shows each
+    track in a colour of its own, with a legend; its WAV is rendered from the MIDI
+    file, each track with its instrument.
+
+    Args:
+        piece: A `musegen.events.Piece` or a `musegen.io.tracks.Score`.
+        out: The MIDI file to write; ``.png`` and ``.wav`` go beside it.
+        png: Also draw the piano roll.
+        wav: Also render the audio.
+        title: The piano roll's title.
+        program: The General MIDI program of a piece (a score's tracks keep theirs).
+
+    Returns:
+        0, or 1 when the piano roll or the audio could not be made.
     """
-    from musegen.io.tracks import Score
     from musegen.io.writing import write_midi
 
-    write_midi(piece, out)
+    write_midi(piece, out, program=program)
     print(f"wrote {out}")
     status = 0
     if png:
@@ -29,8 +44,7 @@ def write_outputs(piece: Any, out: Path, *, png: bool, wav: bool, title: str) ->
             print_error("--png needs matplotlib (pip install 'musegen[plot]')")
             status = 1
         else:
-            shown = piece.merged(drums=True) if isinstance(piece, Score) else piece
-            print(f"wrote {save_png(piano_roll(shown, title=title), out.with_suffix('.png'))}")
+            print(f"wrote {save_png(piano_roll(piece, title=title), out.with_suffix('.png'))}")
     if wav:
         from musegen.io.audio import AudioError, render_wav
 
@@ -40,6 +54,61 @@ def write_outputs(piece: Any, out: Path, *, png: bool, wav: bool, title: str) ->
             print_error(f"no WAV for {out.name}: {err}")
             status = 1
     return status
+
+
+def companions(out: Path) -> dict[Path, tuple[int, int]]:
+    """The companions of the MIDI file `out` that exist (`COMPANIONS`), each with its identity.
+
+    The identity (inode, modification time in ns) changes when a file is written
+    again, atomically or not: `stale` compares it.
+
+    Examples:
+        >>> companions(Path("no/such/folder/song.mid"))
+        {}
+    """
+    found = {}
+    for suffix in COMPANIONS:
+        path = out.with_suffix(suffix)
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        if path.is_file():
+            found[path] = (info.st_ino, info.st_mtime_ns)
+    return found
+
+
+def remove_stale(before: dict[Path, tuple[int, int]]) -> list[Path]:
+    """Remove the companions of `before` (from `companions`) not written since; the removed.
+
+    A file that is gone already, or cannot be removed, is left out of the list.
+    """
+    removed = []
+    for path, identity in before.items():
+        try:
+            if (path.stat().st_ino, path.stat().st_mtime_ns) != identity:
+                continue  # written again by this run
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
+def removed_line(removed: list[Path]) -> str | None:
+    """The line that says which stale companions were removed, or None for none.
+
+    Examples:
+        >>> removed_line([Path("x.png"), Path("x.wav")])
+        'removed x.png, x.wav: drawn for the piece this run replaced'
+        >>> removed_line([Path("a-1.png"), Path("a-2.png")])
+        'removed a-1.png, a-2.png: drawn for the pieces this run replaced'
+    """
+    if not removed:
+        return None
+    stems = {path.stem for path in removed}
+    what = "the piece" if len(stems) == 1 else "the pieces"
+    return f"removed {', '.join(str(p) for p in removed)}: drawn for {what} this run replaced"
 
 
 def summary(music: Any, quarters: float) -> str:

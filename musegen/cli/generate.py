@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from musegen._quiet import start_tensorflow
 from musegen._words import plural
 from musegen.cli import _steering
 from musegen.cli._common import CommandError, bundle_dir
-from musegen.cli._outputs import summary, write_outputs
+from musegen.cli._outputs import companions, remove_stale, removed_line, summary, write_outputs
 from musegen.cli._types import (
     MAX_SEED,
     existing_file,
@@ -100,6 +101,11 @@ def add_parser(commands: Any) -> None:
         help="a music file to continue (MIDI, MusicXML, ...; --primer_midi as in Magenta)",
     )  # fmt: skip
     generate.add_argument(
+        "--include-prime", action="store_true",
+        help="write the prime (--prime's music, else the bundle's own prime) at the start of "
+        "each file, the new music from where it ends (default: the new music alone)",
+    )  # fmt: skip
+    generate.add_argument(
         "--seed", type=seed, default=None,
         help="0 to 2**32 - 1 (default: one drawn and printed, to hear the take again)",
     )  # fmt: skip
@@ -112,6 +118,16 @@ def add_parser(commands: Any) -> None:
                ("--num_outputs", "num", whole_number(1, MAX_PIECES))]  # fmt: skip
     for spelling, ours, kind in magenta:  # Magenta's names, said in the options' help
         generate.add_argument(spelling, dest=ours, type=kind, help=argparse.SUPPRESS)
+    generate.add_argument(
+        "--program", type=program, default=None, metavar="P",
+        help="the instrument of a single-track piece: a General MIDI program 0 to 127 or its "
+        "name, e.g. 40 or violin (default 0, the piano); a band's tracks keep theirs",
+    )  # fmt: skip
+    generate.add_argument(
+        "--velocity", type=whole_number(1, 127), default=None, metavar="V",
+        help="every note's velocity (loudness), 1 to 127, the prime's too with --include-prime; "
+        "it replaces any velocity the model wrote (default: the model's, else 64)",
+    )  # fmt: skip
     generate.add_argument("--png", action="store_true", help="also draw the piano roll")
     generate.add_argument("--wav", action="store_true", help="also render to WAV (FluidSynth)")
     generate.add_argument(
@@ -145,6 +161,9 @@ def run(args: argparse.Namespace) -> int:
         stored = _stored_sampler(bundle, Path(where) / "metadata.json")
     except BundleError as err:
         raise CommandError(str(err)) from None
+    if args.program is not None and hasattr(bundle.tokenizer, "decode_score"):
+        raise CommandError("--program sets a single-track piece's instrument; a band's tracks "
+                           "keep theirs", 2)  # fmt: skip
     config = _sampler(args, stored)
     _check_sampler_options(args, str(config.get("name")))
     try:
@@ -180,25 +199,198 @@ def run(args: argparse.Namespace) -> int:
         print(f"the model read in {made.views} keys around the music's (--views 0: alone)")
     for line in made.messages:
         print(line)
-    failed = 0
+    prime = _prime_music(bundle, args, made.prime) if args.include_prime else None
+    failed, removed = 0, []
     for i, piece in enumerate(made.pieces):
         out = _numbered(Path(args.out) if args.out else _default_out(where), i, args.num)
         music: Any = piece.music
         if args.chords_track and chords is not None:
             music = with_chord_track(music, chords, piece.length)
+        if prime is not None:
+            music = with_prime(prime[0], music, prime[1])
+        if args.velocity is not None:
+            music = _with_velocity(music, args.velocity)
+        music, program = _with_program(music, args.program)
+        before = companions(out) if out.is_file() else {}  # a new file replaces none
         failed |= write_outputs(
-            music, out, png=args.png, wav=args.wav, title=f"{out.name} ({made.how})"
-        )
+            music, out, png=args.png, wav=args.wav, title=f"{out.name} · {made.how}",
+            program=program,
+        )  # fmt: skip
         if args.musicxml:
             from musegen.io.notation import write_musicxml
 
             print(f"wrote {write_musicxml(music, out.with_suffix('.musicxml'), title=out.stem)}")
+        removed += remove_stale(before)
         print(f"  {summary(piece.music, piece.length)}, "
               f"{plural(len(piece.skipped), 'token')} skipped")  # fmt: skip
+        if prime is not None:
+            print(f"  written after the prime, {prime[1]:g} quarter notes of it first")
         if not _notes(piece.music):
             print(f"  piece {i + 1} is empty: it holds no note (give more --steps, or fewer "
                   "constraints)")  # fmt: skip
+    said = removed_line(removed)
+    if said is not None:
+        print(said)
     return failed
+
+
+def program(text: str) -> int:
+    """A General MIDI program: a number 0 to 127, or its instrument's name (any case).
+
+    A name is the General MIDI name, spaces, hyphens and underscores alike
+    (``"violin"``, ``"acoustic-grand-piano"``, ``"Electric Bass (finger)"``).
+
+    Examples:
+        >>> program("40"), program("Violin"), program("acoustic_grand_piano")
+        (40, 40, 0)
+        >>> program("kazoo")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: takes a General MIDI program 0 to 127 or its name (e.g. \
+violin), got 'kazoo'
+    """
+    from musegen.io._channels import GM_NAMES
+
+    if text.strip().lstrip("+-").isdigit():
+        return whole_number(0, 127)(text)
+    names = {_name_key(name): number for number, name in enumerate(GM_NAMES)}
+    found = names.get(_name_key(text))
+    if found is None:
+        raise argparse.ArgumentTypeError(
+            f"takes a General MIDI program 0 to 127 or its name (e.g. violin), got {text!r}"
+        )
+    return found
+
+
+def _name_key(name: str) -> str:
+    """An instrument name as `program` matches it: lower case, words joined by one space."""
+    return " ".join(name.lower().replace("-", " ").replace("_", " ").split())
+
+
+def _prime_music(bundle: Any, args: argparse.Namespace, ids: Sequence[int]) -> tuple[Any, float]:
+    """The prime as ``--include-prime`` writes it, and where the new music starts in it.
+
+    The prime is ``--prime``'s music as the readers read it (every note, its own
+    velocities), else the bundle's own prime decoded from its ids. The new music
+    starts where the model's clock put the prime's end (``ids``: the prime as
+    the model read it; on the next bar line for a model with bar tokens), and
+    never before the prime's last note has ended.
+    """
+    import numpy as np
+
+    from musegen.generation._clock import Clock
+    from musegen.generation.compose import _table
+
+    band = hasattr(bundle.tokenizer, "decode_score")
+    if args.prime is not None:
+        from musegen.io.reading import read_piece, read_tracks
+
+        music: Any = read_tracks(args.prime) if band else read_piece(args.prime)
+    else:
+        reader = bundle.in_key(args.key)
+        words = reader.vocabulary.decode([int(i) for i in ids])
+        decode = reader.tokenizer.decode_score if band else reader.tokenizer.decode
+        music = decode(words)
+    table = _table(bundle)
+    end = 0.0 if table is None else float(Clock(table).run(np.asarray([list(ids)])).time[0])
+    return music, max(end, float(music.duration))
+
+
+def with_prime(prime: Any, music: Any, start: float) -> Any:
+    """`prime` followed by `music` (a piece or a score), `music`'s 0 moved to `start`.
+
+    The prime keeps its notes, velocities, pickup and metre changes; the file
+    takes `music`'s tempo, and its metre from `start` when it differs. A
+    score's new notes go to the prime's track of the same instrument (and name,
+    when one matches), else to a track of their own; a piece's prime that meets
+    a score (``--chords-track``) goes to the score's first track.
+
+    Examples:
+        >>> from musegen.events import Event, Piece
+        >>> both = with_prime(Piece((Event(0, 1, (60,)),)), Piece((Event(0, 2, (64,)),)), 4.0)
+        >>> [(e.offset, e.pitches) for e in both.events]
+        [(0.0, (60,)), (4.0, (64,))]
+    """
+    from dataclasses import replace
+
+    from musegen.io.tracks import Score, Track
+
+    if isinstance(music, Score):
+        if not isinstance(prime, Score):
+            first = music.tracks[0] if music.tracks else Track(prime)
+            prime = Score((replace(first, piece=prime),), tempo=prime.tempo,
+                          time_signature=prime.time_signature, pickup=prime.pickup,
+                          time_signature_changes=prime.time_signature_changes)  # fmt: skip
+        tracks = list(prime.tracks)
+        taken: set[int] = set()
+        for track in music.tracks:
+            same = [i for i, t in enumerate(tracks) if i not in taken
+                    and (t.program, t.is_drum) == (track.program, track.is_drum)]  # fmt: skip
+            named = [i for i in same if tracks[i].name == track.name]
+            moved = _moved(track.piece.events, start)
+            if named or same:
+                at = (named or same)[0]
+                taken.add(at)
+                whole = (*tracks[at].piece.events, *moved)
+                tracks[at] = replace(tracks[at], piece=tracks[at].piece.with_events(whole))
+            else:
+                tracks.append(replace(track, piece=track.piece.with_events(moved)))
+        return replace(
+            prime, tracks=tuple(tracks), tempo=music.tempo, tempo_changes=(),
+            time_signature_changes=_metres(prime, music, start), source="",
+        )  # fmt: skip
+    if isinstance(prime, Score):
+        prime = prime.merged(drums=True)
+    return replace(
+        prime, events=(*prime.events, *_moved(music.events, start)), tempo=music.tempo,
+        time_signature_changes=_metres(prime, music, start), source="",
+    )  # fmt: skip
+
+
+def _moved(events: Sequence[Any], start: float) -> tuple[Any, ...]:
+    """`events` each moved `start` quarter notes later."""
+    from dataclasses import replace
+
+    return tuple(replace(event, offset=event.offset + start) for event in events)
+
+
+def _metres(prime: Any, music: Any, start: float) -> tuple[tuple[float, str], ...]:
+    """The prime's metre changes, and `music`'s metre at `start` when the prime ends in another."""
+    changes = tuple(c for c in prime.time_signature_changes if c[0] < start)
+    ending = changes[-1][1] if changes else prime.time_signature
+    if music.time_signature != ending and start > 0:
+        changes += ((start, music.time_signature),)
+    return changes
+
+
+def _with_velocity(music: Any, velocity: int) -> Any:
+    """`music` (a piece or a score) with every note at `velocity`."""
+    from dataclasses import replace
+
+    def loud(piece: Any) -> Any:
+        return piece.with_events(
+            [replace(e, velocity=velocity) if e.pitches else e for e in piece.events]
+        )
+
+    if hasattr(music, "tracks"):
+        return replace(music, tracks=tuple(replace(t, piece=loud(t.piece)) for t in music.tracks))
+    return loud(music)
+
+
+def _with_program(music: Any, chosen: int | None) -> tuple[Any, int]:
+    """`music` and the program a piece is written with: `chosen`, else 0 (a piano).
+
+    A piece that ``--chords-track`` made a score of plays `chosen` on its
+    music track (the first); the chords stay on the piano.
+    """
+    if chosen is None:
+        return music, 0
+    if hasattr(music, "tracks"):
+        from dataclasses import replace
+
+        first = replace(music.tracks[0], program=chosen)
+        return replace(music, tracks=(first, *music.tracks[1:])), 0
+    return music, chosen
 
 
 def _notes(music: Any) -> int:

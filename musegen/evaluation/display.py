@@ -6,6 +6,11 @@ installed, adds an audio player. Without matplotlib it shows a line of text;
 without FluidSynth, the piano roll and a line saying why there is no sound.
 Nothing raises for a missing optional part.
 
+A saved notebook stays small: in IPython the piano roll is one ``image/png``
+output (every frontend shows it, nbconvert too) and the player another,
+``text/html``, so the picture is stored once; the audio is mono at
+`AUDIO_RATE` samples a second (about 32 kB a second of music).
+
 Examples:
     >>> from musegen.events import Event, Piece
     >>> shown = show(Piece((Event(0, 1, (60, 64, 67)),)), audio=False)
@@ -28,6 +33,9 @@ from musegen._words import plural
 from musegen.events import Piece
 
 __all__ = ["PieceDisplay", "show"]
+
+AUDIO_RATE = 16000
+"""Samples per second of the audio `show` embeds (mono, 16 bits): enough for a sketch."""
 
 
 def show(piece: Piece, *, title: str | None = None, audio: bool = True) -> PieceDisplay:
@@ -80,26 +88,31 @@ class PieceDisplay:
 
     @cached_property
     def wav(self) -> tuple[bytes | None, str]:
-        """The audio as WAV bytes (or None) and, without it, why."""
+        """The audio as mono WAV bytes at `AUDIO_RATE` (or None) and, without it, why."""
         if not self.audio:
             return None, "audio not asked for"
         from musegen.io.audio import AudioError, render_wav
 
         with tempfile.TemporaryDirectory() as folder:
             try:
-                path = render_wav(self.piece, Path(folder) / "p.wav", sample_rate=22050)
+                path = render_wav(self.piece, Path(folder) / "p.wav", sample_rate=AUDIO_RATE)
             except AudioError as err:
                 return None, str(err)
-            return path.read_bytes(), ""
+            return _mono(path.read_bytes()), ""
 
     def _repr_png_(self) -> bytes | None:
         return self.png
 
     def _repr_html_(self) -> str:
+        """The whole display as one piece of HTML: the line, the piano roll and the player."""
+        return self._html(picture=True)
+
+    def _html(self, *, picture: bool) -> str:
+        """The line, the piano roll (when `picture`) and the audio player, as HTML."""
         parts = [f"<div><p>{html.escape(repr(self))}</p>"]
         if self.png is None:
             parts.append("<p>(no piano roll: pip install 'musegen[plot]')</p>")
-        else:
+        elif picture:
             data = base64.b64encode(self.png).decode()
             parts.append(f'<img src="data:image/png;base64,{data}" alt="piano roll"/>')
         sound, why = self.wav
@@ -111,7 +124,69 @@ class PieceDisplay:
         return "".join(parts) + "</div>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """One output for a frontend that is not IPython: HTML, the PNG for plain ones, text."""
         bundle: dict[str, Any] = {"text/plain": repr(self), "text/html": self._repr_html_()}
         if self.png is not None:
             bundle["image/png"] = base64.b64encode(self.png).decode()
         return bundle
+
+    def outputs(self) -> list[dict[str, Any]]:
+        """The outputs IPython shows, each a mime bundle: the picture once, then the player.
+
+        The piano roll is an ``image/png`` output of its own (with its line as
+        ``text/plain``); the line, the player (or why there is none) follow as
+        ``text/html``. Without matplotlib, only the HTML output.
+
+        Examples:
+            >>> from musegen.events import Event, Piece
+            >>> [sorted(o) for o in show(Piece((Event(0, 1, (60,)),)), audio=False).outputs()]
+            [['image/png', 'text/plain'], ['text/html', 'text/plain']]
+        """
+        shown: list[dict[str, Any]] = []
+        if self.png is not None:
+            picture = base64.b64encode(self.png).decode()
+            shown.append({"text/plain": f"piano roll: {self.title or repr(self)}",
+                          "image/png": picture})  # fmt: skip
+        shown.append({"text/plain": repr(self), "text/html": self._html(picture=False)})
+        return shown
+
+    def _ipython_display_(self) -> None:
+        """Show `outputs` in IPython: a notebook stores the piano roll once."""
+        from IPython.display import display
+
+        for bundle in self.outputs():
+            display(bundle, raw=True)
+
+
+def _mono(wav: bytes) -> bytes:
+    """A 16-bit WAV file's bytes with its channels averaged into one (a mono file as it is).
+
+    Examples:
+        >>> import io, wave
+        >>> buffer = io.BytesIO()
+        >>> with wave.open(buffer, "wb") as out:
+        ...     out.setparams((2, 2, 8000, 0, "NONE", "not compressed"))
+        ...     out.writeframes(bytes([0, 1, 0, 3]))  # left 256, right 768
+        >>> with wave.open(io.BytesIO(_mono(buffer.getvalue()))) as back:
+        ...     back.getnchannels(), list(back.readframes(1))
+        (1, [0, 2])
+    """
+    import io
+    import wave
+
+    import numpy as np
+
+    with wave.open(io.BytesIO(wav)) as reader:
+        params = reader.getparams()
+        frames = reader.readframes(params.nframes)
+    if params.nchannels == 1 or params.sampwidth != 2:
+        return wav
+    samples = np.frombuffer(frames, dtype="<i2").reshape(-1, params.nchannels)
+    mixed = np.round(samples.astype(np.float64).mean(axis=1)).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(params.framerate)
+        writer.writeframes(mixed.tobytes())
+    return buffer.getvalue()

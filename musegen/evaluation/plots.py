@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from musegen._files import atomic_write_bytes
 from musegen.events import Piece
+from musegen.io.tracks import Score
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -92,7 +93,7 @@ def _velocity_shades() -> tuple[Any, Any]:
 
 
 def piano_roll(
-    piece: Piece,
+    piece: Piece | Score,
     ax: Axes | None = None,
     path: PathLike | None = None,
     *,
@@ -103,14 +104,17 @@ def piano_roll(
 
     Time runs left to right in quarter lengths, with a thin line at each bar
     of the piece's metre; pitches run bottom to top, with each C labelled
-    (``C4`` is MIDI 60).
+    (``C4`` is MIDI 60). A `Score` of several tracks (a band) draws each track
+    in its own colour (matplotlib's ``tab10``), louder notes more opaque, with
+    a legend naming the tracks (drums included, at their key numbers) and no
+    velocity colour bar; a score of one track is drawn as a piece.
 
     Args:
-        piece: What to draw.
+        piece: What to draw: a piece, or a score of tracks.
         ax: Axes to draw into; a new figure when None.
         path: Also save the figure there as a PNG.
         title: Axes title; defaults to the piece's source, if any.
-        colorbar: Add a velocity colour bar beside the axes.
+        colorbar: Add a velocity colour bar beside the axes (a piece's only).
 
     Returns:
         The figure holding the plot.
@@ -120,40 +124,89 @@ def piano_roll(
         >>> figure = piano_roll(Piece((Event(0, 1, (60, 64, 67), 90), Event(1, 2, (62,), 40))))
         >>> figure.axes[0].get_xlabel()
         'time (quarter lengths; a line at each bar of 4/4)'
+        >>> from musegen.io.tracks import Track
+        >>> band = Score((Track(Piece((Event(0, 1, (67,)),)), 40, "violin"),
+        ...               Track(Piece((Event(0, 1, (36,)),)), 0, "kit", is_drum=True)))
+        >>> [t.get_text() for t in piano_roll(band).axes[0].get_legend().get_texts()]
+        ['violin', 'kit']
     """
     figure, ax = _figure_and_axes(ax, (10, 4))
     from matplotlib.collections import PolyCollection
 
-    boxes, shades = [], []
-    for event in piece.notes:
-        x0, x1 = event.offset, event.offset + max(event.duration, 0.05)
-        for pitch in event.pitches:
-            y0, y1 = pitch - 0.4, pitch + 0.4
-            boxes.append([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
-            shades.append(event.velocity)
-    cmap, norm = _velocity_shades()
-    bars = PolyCollection(boxes, cmap=cmap, norm=norm, edgecolors="none")
-    bars.set_array(shades)
+    tracks = _tracks(piece)
+    whole = piece.merged(drums=True) if isinstance(piece, Score) else piece
+    ax.set_title(whole.source if title is None else title)
+    boxes, shades, colours = [], [], []
+    for index, (_, notes) in enumerate(tracks):
+        for event in notes.notes:
+            x0, x1 = event.offset, event.offset + max(event.duration, 0.05)
+            for pitch in event.pitches:
+                y0, y1 = pitch - 0.4, pitch + 0.4
+                boxes.append([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+                shades.append(event.velocity)
+                colours.append(index)
+    if len(tracks) > 1:
+        bars = PolyCollection(boxes, facecolors=_track_colours(colours, shades), edgecolors="none")
+    else:
+        cmap, norm = _velocity_shades()
+        bars = PolyCollection(boxes, cmap=cmap, norm=norm, edgecolors="none")
+        bars.set_array(shades)
     ax.add_collection(bars)
-    ax.set_title(piece.source if title is None else title)
     if not boxes:
         ax.text(0.5, 0.5, "no notes", ha="center", va="center", transform=ax.transAxes)
         ax.set_xticks([])
         ax.set_yticks([])
         return _finish(figure, path)
-    pitches = [p for e in piece.notes for p in e.pitches]
+    pitches = [p for e in whole.notes for p in e.pitches]
     low, high = min(pitches), max(pitches)
-    ax.set_xlim(0, max(piece.duration, 1.0))
+    ax.set_xlim(0, max(whole.duration, 1.0))
     ax.set_ylim(low - 1.5, high + 1.5)
     ticks = [p for p in range(low - 1, high + 2) if p % 12 == 0] or [low]
     ax.set_yticks(ticks, [f"{_NOTE_NAMES[p % 12]}{p // 12 - 1}" for p in ticks])
     ax.set_xlabel("time (quarter lengths)")
     ax.set_ylabel("pitch")
     ax.grid(axis="y", alpha=0.3)
-    _bar_lines(ax, piece, low - 1.5, high + 1.5)
-    if colorbar:
+    _bar_lines(ax, whole, low - 1.5, high + 1.5)
+    if len(tracks) > 1:
+        from matplotlib.patches import Patch
+
+        handles = [Patch(color=_track_colour(i % 10), label=name)
+                   for i, (name, _) in enumerate(tracks)]  # fmt: skip
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+                  title="tracks (louder: darker)", title_fontsize="small")  # fmt: skip
+    elif colorbar:
         figure.colorbar(bars, ax=ax, label="velocity", pad=0.01)
     return _finish(figure, path)
+
+
+def _tracks(piece: Piece | Score) -> list[tuple[str, Piece]]:
+    """The parts to colour apart: a score's tracks, named, or the piece (or lone track) as one.
+
+    Each track is named as `musegen.io.writing.write_midi` names it in the file:
+    its own name, else its General MIDI instrument's (``Drums`` for a kit), a
+    name taken already numbered (``Violin 2``).
+    """
+    if not isinstance(piece, Score) or len(piece.tracks) < 2:
+        return [("", piece.merged(drums=True) if isinstance(piece, Score) else piece)]
+    from musegen.io._channels import track_names
+
+    names = track_names([(t.name, t.program, t.is_drum) for t in piece.tracks])
+    return [(name, track.piece) for name, track in zip(names, piece.tracks, strict=True)]
+
+
+def _track_colour(index: int) -> tuple[float, float, float, float]:
+    """The ``tab10`` colour of track `index` (0..9; more tracks repeat the colours)."""
+    from matplotlib import colormaps
+
+    return cast("tuple[float, float, float, float]", colormaps["tab10"](index % 10))
+
+
+def _track_colours(indices: list[int], velocities: list[int]) -> list[tuple[float, ...]]:
+    """Each box's track colour, more opaque the louder its note (velocity 0: 0.3, 127: 1)."""
+    return [
+        (*_track_colour(i)[:3], 0.3 + 0.7 * min(max(v, 0), 127) / 127)
+        for i, v in zip(indices, velocities, strict=True)
+    ]
 
 
 def _bar_lines(ax: Axes, piece: Piece, bottom: float, top: float) -> None:

@@ -106,7 +106,7 @@ class Composition:
     Attributes:
         pieces: One `Continuation` per piece.
         prime: The prime's ids, as the model read them (ending on a whole event).
-        how: The decoding, e.g. ``"TopPSampler (p=0.9), read in 7 keys"`` or ``"beam 4"``.
+        how: The decoding, e.g. ``"top-p 0.9, read in 7 keys"`` or ``"beam search, width 4"``.
         views: The keys the model was read in (1: the model alone).
         messages: Lines worth telling: the key leaned toward (or that the prime
             has no clear key), prime notes and tokens the vocabulary lacks, a
@@ -239,7 +239,7 @@ def compose(
             bundle.model, ids, steps or _steps_for(quarters or 0.0), beam, processors=chain,
             table=table, views=reading,
         )[0]  # fmt: skip
-        how = f"beam {beam}"
+        how = f"beam search, width {beam}"
     else:
         pick = samplers.get(sampler if sampler is not None else _stored_sampler(bundle))
         rows = generate(
@@ -793,15 +793,38 @@ def _stored_sampler(bundle: Bundle, source: Any = "metadata.json") -> dict[str, 
 
 
 def _describe(sampler: Any) -> str:
-    """``top_p (p=0.9)``: a sampler as a person reads it."""
-    config = {k: v for k, v in sampler.get_config().items() if k != "reserved_ids"}
-    if config.get("temperature") == 1.0:
-        config.pop("temperature")
-    args = ", ".join(
-        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in config.items()
-    )
-    name = type(sampler).__name__
-    return f"{name} ({args})" if args else name
+    """A sampler as a musician reads it: ``top-p 0.9``, ``greedy``, ``top-k 7, temperature 1.2``.
+
+    No class names and no defaults: a temperature of 1 is left out, and so is
+    any temperature of the greedy (argmax) sampler, which ignores it. A sampler
+    of another kind is named by its class, without ``Sampler``.
+
+    Examples:
+        >>> from musegen.generation import samplers
+        >>> _describe(samplers.get("top_p", p=0.9)), _describe(samplers.get("argmax"))
+        ('top-p 0.9', 'greedy')
+        >>> _describe(samplers.get("top_k", k=7, temperature=1.5))
+        'top-k 7, temperature 1.5'
+        >>> _describe(samplers.get("categorical", temperature=0.8))
+        'plain sampling, temperature 0.8'
+    """
+    config = sampler.get_config() if hasattr(sampler, "get_config") else {}
+    kind = type(sampler).__name__
+    if kind == "ArgmaxSampler":
+        return "greedy"
+    named = {"TopPSampler": ("top-p", "p"), "TopKSampler": ("top-k", "k")}
+    if kind in named:
+        word, option = named[kind]
+        value = config.get(option)
+        words = f"{word} {value:g}" if isinstance(value, (int, float)) else word
+    elif kind == "CategoricalSampler":
+        words = "plain sampling"
+    else:
+        words = kind.removesuffix("Sampler") or kind
+    temperature = config.get("temperature", 1.0)
+    if isinstance(temperature, (int, float)) and temperature != 1.0:
+        words += f", temperature {temperature:g}"
+    return words
 
 
 def _unreachable(table: TokenTable | None, chain: Sequence[Any]) -> str | None:
