@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from musegen import datasets
 from musegen._files import library_version
 from musegen.datasets import (
+    BL12_NAMES,
+    BL12_SPLITS,
     DATASETS,
     JSB_SPLITS,
     Dataset,
@@ -34,6 +36,7 @@ from musegen.datasets import (
     jsb_chorales,
     jsb_metres,
     jsb_source,
+    load_bl12,
     path,
 )
 from musegen.defaults import GENERATION, TRAINING, GenerationDefaults, TrainingDefaults
@@ -266,6 +269,9 @@ _LAZY = {
     "build_lstm": "musegen.training.model",
     "scale_ids": "musegen.training.model",
     "skuli_lstm": "musegen.training.model",
+    "build_transformer": "musegen.training.transformer",
+    "PositionEmbedding": "musegen.training.transformer",
+    "transformer_context": "musegen.training.transformer",
     "Recipe": "musegen.training.recipe",
     "RUN_OPTIONS": "musegen.training.recipe",
     "check_rerun": "musegen.training.recipe",
@@ -278,6 +284,7 @@ _LAZY = {
     "ShardIndex": "musegen.training.shards",
     "ShardInfo": "musegen.training.shards",
     "write_shards": "musegen.training.shards",
+    "BudgetProgress": "musegen.training.time_budget",
     "TimeBudget": "musegen.training.time_budget",
 }
 """The TensorFlow-backed names and the module each is imported from on first use."""
@@ -318,6 +325,12 @@ __all__ = [
     "best_key",
     "BestCheckpoint",
     "build_lstm",
+    "build_transformer",
+    "PositionEmbedding",
+    "transformer_context",
+    "BL12_NAMES",
+    "BL12_SPLITS",
+    "load_bl12",
     "Bundle",
     "BUNDLE_FILES",
     "bundle_path",
@@ -468,6 +481,7 @@ __all__ = [
     "key_name",
     "time_signature_at",
     "to_notation",
+    "BudgetProgress",
     "TimeBudget",
     "token_nll",
     "TokenCache",

@@ -100,5 +100,7 @@ def test_the_command_downloads_and_names_an_unreachable_mirror(
 
 
 def test_an_unknown_dataset_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown dataset 'nope'; musegen knows: \['skuli'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown dataset 'nope'; musegen knows: \['bl12', 'skuli'\]"
+    ):
         datasets.path("nope")

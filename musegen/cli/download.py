@@ -1,4 +1,9 @@
-"""``musegen download``: fetch a named dataset that the package does not carry."""
+"""``musegen download``: fetch a named dataset that the package does not carry.
+
+``musegen download skuli`` fetches the original recipe's MIDI files; ``musegen download
+bl12`` the four polyphonic benchmarks of Boulanger-Lewandowski et al. 2012, converted to
+gzipped JSON for `musegen.datasets.load_bl12`.
+"""
 
 from __future__ import annotations
 
@@ -26,13 +31,16 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Download the dataset and print its folder; 1 when a file could not be had."""
-    from musegen.datasets import DATASETS, download
+    from musegen.datasets import BL12_NAMES, DATASETS, download
 
     try:
         folder = download(args.name, args.to, url=args.url)
     except (OSError, ValueError) as err:
         raise CommandError(str(err), code=1) from None
     print(f"musegen:{args.name}: {len(DATASETS[args.name].files)} files in {folder}")
+    if args.name == "bl12":
+        print(f"read one with musegen.datasets.load_bl12(NAME, {str(folder)!r}), NAME one of")
+        print("  " + ", ".join(BL12_NAMES))
     if args.to is not None:
         hint = f"set MUSEGEN_DATA={args.to} for musegen:{args.name} to find it"
         print(f"give that folder as the source, or {hint}")

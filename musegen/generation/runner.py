@@ -109,8 +109,8 @@ def runner_for(model: keras.Model | Runner, views: TranspositionViews | None = N
     """The runner that reads `model`, in each of `views`' keys when given.
 
     A Keras model that `LSTMRunner` can run (Embedding, LSTM, Dense, ...) is
-    run in numpy; another Keras model gets a `KerasRunner`; a runner is used as
-    it is.
+    run in numpy; another Keras model gets a `KerasRunner` (a `build_transformer`
+    model reading its last ``context`` ids at every step); a runner is used as it is.
 
     Raises:
         ValueError: when `views` map another number of ids than the model predicts.
@@ -122,10 +122,13 @@ def runner_for(model: keras.Model | Runner, views: TranspositionViews | None = N
     """
     runner: Any
     if isinstance(model, keras.Model):
+        from musegen.training.transformer import transformer_context
+
+        context = transformer_context(model)
         try:
             runner = LSTMRunner(model)
-        except ValueError:
-            runner = KerasRunner(model)
+        except ValueError:  # a Transformer reads its last `context` ids at every step
+            runner = KerasRunner(model, context=context)
         name = model.name
     else:
         runner, name = model, type(model).__name__

@@ -272,6 +272,8 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     import keras  # here: finding a bundle (`bundle_path`) starts no TensorFlow
 
     try:
+        import musegen.training.transformer  # noqa: F401 (its layers, for a Transformer's bundle)
+
         model = keras.saving.load_model(archive, safe_mode=True)
     except Exception as err:  # Keras raises many types for a bad archive
         raise BundleError(f"{archive}: cannot load the model ({_one_line(err)})") from err
