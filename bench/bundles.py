@@ -157,7 +157,9 @@ def _defaults(training: dict[str, Any]) -> str:
     """What the run's encoding, keys and views were, and whether they are musegen's defaults."""
     from musegen.defaults import TRAINING
 
-    said = f"encoding {training['encoding']}, songs transposed by {training.get('transpose')}, " + (
+    shifts = training.get("transpose")
+    moved = f"songs transposed by {shifts}" if shifts else "songs in their own keys"
+    said = f"encoding {training['encoding']}, {moved}, " + (
         f"read in {2 * training['views'] + 1} keys" if training.get("views") else "read in its key"
     )
     band = bool(training.get("tracks"))  # a band is neither transposed nor read in other keys

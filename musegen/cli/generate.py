@@ -71,7 +71,7 @@ def add_parser(commands: Any) -> None:
     )  # fmt: skip
     generate.add_argument(
         "--sampler", default=None, choices=SAMPLERS,
-        help="argmax, categorical, top_k, top_p (default: the bundle's, else "
+        help="argmax (or greedy), categorical, top_k, top_p (default: the bundle's, else "
         f"{GENERATION.sampler} {GENERATION.options})",
     )  # fmt: skip
     generate.add_argument(
