@@ -114,13 +114,17 @@ def removed_line(removed: list[Path]) -> str | None:
 def summary(music: Any, quarters: float) -> str:
     """``66 notes and chords, 8 bars of 4/4 (32.0 quarter lengths, 16.0 s at 120 bpm)``.
 
-    A band's notes are counted per instrument.
+    A band's notes are counted per track, named as the MIDI file names it
+    (``Violin: 32, Violin 2: 34, Viola: 32, Cello: 34, ...``).
     """
     from musegen._metre import bar_length
+    from musegen.io._channels import track_names
 
     if hasattr(music, "tracks"):
-        what = ", ".join(f"{t.family} (program {t.program}): {len(t.piece.notes)}"
-                         for t in music.tracks)  # fmt: skip
+        names = track_names([(t.name, t.program, t.is_drum) for t in music.tracks])
+        what = ", ".join(
+            f"{name}: {len(t.piece.notes)}" for name, t in zip(names, music.tracks, strict=True)
+        )
     else:
         what = f"{len(music.notes)} notes and chords"
     bars = round(quarters / bar_length(music.time_signature), 2)
