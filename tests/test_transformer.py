@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from musegen.evaluation.likelihood import token_nll
+from musegen.evaluation.likelihood import nll_per_quarter, token_nll
 from musegen.generation.decoding import generate
 from musegen.generation.runner import KerasRunner, runner_for
 from musegen.training.dataset import SequenceDataset
@@ -130,3 +130,20 @@ def test_a_saved_transformer_bundle_loads_and_generates_in_a_fresh_process(tmp_p
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "(1, 20)"
+
+
+def test_the_likelihood_code_scores_a_song_longer_than_the_context_window_by_window() -> None:
+    """Each id is scored from the window that gives it the most ids before it (half a context+)."""
+    keras.utils.set_random_seed(1)
+    model = small()  # context 8: windows of 8 ids, each 4 after the one before
+    song = np.random.default_rng(0).integers(0, VOCAB, size=30)
+    nll = token_nll(model, song)
+    assert nll.shape == (29,) and np.all(np.isfinite(nll))
+    expected = []
+    for t in range(29):  # output t predicts id t + 1
+        begin = 0 if t < 8 else 4 * ((t - 8) // 4 + 1)
+        assert 4 <= t - begin < 8 or (begin == 0 and t < 8)  # half a context or more before
+        logits = keras.ops.convert_to_numpy(model(song[None, begin : begin + 8]))[0, t - begin]
+        expected.append(-(logits - np.log(np.exp(logits).sum()))[song[t + 1]])
+    np.testing.assert_allclose(nll, expected, rtol=1e-4, atol=1e-5)
+    assert np.isclose(nll_per_quarter(model, [song], [29.0]), nll.sum() / 29.0)

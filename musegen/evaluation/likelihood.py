@@ -141,6 +141,28 @@ def _forward(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
     return np.asarray(functions[key](inputs))
 
 
+def _windowed_forward(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
+    """`_forward`, for a model that reads at most ``context`` ids (`build_transformer`) too.
+
+    A longer song is read in windows of ``context`` ids, each half a context
+    after the one before; every position is taken from the window that gives it
+    the most ids before it (at least half a context once the song is longer).
+    """
+    from musegen.training.transformer import transformer_context
+
+    context = transformer_context(model)
+    width = inputs.shape[1]
+    if context is None or width <= context:
+        return _forward(model, inputs)
+    half = max(context // 2, 1)
+    parts, begin, first = [], 0, 0
+    while True:
+        parts.append(_forward(model, inputs[:, begin : begin + context])[:, first:])
+        if begin + context >= width:
+            return np.concatenate(parts, axis=1)
+        begin, first = begin + half, context - half
+
+
 def _nll_batch(
     model: keras.Model, songs: list[np.ndarray], views: TranspositionViews | None = None
 ) -> list[np.ndarray]:
@@ -169,7 +191,7 @@ def _nll_batch(
         inputs, ok = views.inputs(inputs)  # every view of every song, view-major
     scaled = len(model.inputs[0].shape) == 3  # Skuli's floats [batch, time, 1], not ids
     fed = scale_ids(inputs, vocab_size) if scaled else inputs
-    out = np.asarray(_forward(model, fed), dtype=np.float64)
+    out = np.asarray(_windowed_forward(model, fed), dtype=np.float64)
     if _is_softmax(model.layers[-1]):
         log_p = np.log(np.clip(out, 1e-12, 1.0))
     else:
