@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import mido
@@ -82,6 +83,9 @@ def test_a_replaced_midi_files_stale_companions_are_removed(tmp_path, capsys) ->
     first = capsys.readouterr().out
     assert "removed" not in first
     assert all(path.read_bytes() == b"old" for path in [*stale.values(), *others])
+    written = out.stat().st_mtime
+    for path in [*stale.values(), *others]:  # as if written with x.mid, a second after it
+        os.utime(path, (written + 1, written + 1))
     assert main([*args, "--png"]) == 0  # replaces x.mid: x.png is drawn again, the rest is stale
     said = capsys.readouterr().out
     lines = [line for line in said.splitlines() if line.startswith("removed")]
@@ -93,6 +97,39 @@ def test_a_replaced_midi_files_stale_companions_are_removed(tmp_path, capsys) ->
     assert main(args) == 0  # now x.png is stale too
     assert f"removed {stale['.png']}: drawn for" in capsys.readouterr().out
     assert not stale[".png"].exists()
+
+
+def test_a_file_of_a_companions_name_that_generate_did_not_write_is_kept(tmp_path, capsys) -> None:
+    """A picture the user made later, or the score read as --prime, is not a stale companion."""
+    music21 = pytest.importorskip("music21")
+    out = tmp_path / "song.mid"
+    args = ["generate", "musegen:folk", "--bars", "1", "--seed", "1", "--out", str(out)]
+    assert main(args) == 0
+    mine = out.with_suffix(".png")
+    mine.write_bytes(b"my own drawing")
+    later = out.stat().st_mtime + 3600  # an hour after the MIDI file
+    os.utime(mine, (later, later))
+    score = out.with_suffix(".musicxml")
+    music21.corpus.parse("bach/bwv66.6").write("musicxml", fp=str(score))
+    os.utime(score, (out.stat().st_mtime, out.stat().st_mtime))  # even written with it
+    capsys.readouterr()
+    assert main([*args, "--prime", str(score)]) == 0
+    assert "removed" not in capsys.readouterr().out
+    assert mine.read_bytes() == b"my own drawing" and score.is_file()
+
+
+def test_out_over_the_prime_is_refused_before_anything_is_written(tmp_path, capsys) -> None:
+    music21 = pytest.importorskip("music21")
+    prime = tmp_path / "mine.mid"
+    music21.corpus.parse("bach/bwv66.6").write("midi", fp=str(prime))
+    before = prime.read_bytes()
+    args = ["generate", "musegen:chorales", "--bars", "1", "--prime", str(prime)]
+    assert main([*args, "--out", str(prime)]) == 2
+    assert "--out would write over the --prime file" in capsys.readouterr().err
+    numbered = tmp_path / "mine-1.mid"
+    numbered.write_bytes(before)
+    assert main([*args, "--prime", str(numbered), "--num", "2", "--out", str(prime)]) == 2
+    assert prime.read_bytes() == before and numbered.read_bytes() == before
 
 
 def test_include_prime_writes_the_prime_then_the_continuation(tmp_path, capsys) -> None:

@@ -149,3 +149,11 @@ def test_train_says_how_the_songs_it_reads_become_the_songs_it_trains_on(tmp_pat
     train(songs(), tmp_path / "plain", RECIPE, verbose=0, progress=lines.append)
     data = next(line for line in lines if line.startswith("notes encoding"))
     assert re.search(r"; 3 training songs, \d+ examples of 8 tokens$", data), data
+
+
+def test_train_says_the_songs_were_moved_to_c_major_or_a_minor(tmp_path) -> None:
+    lines: list[str] = []
+    moved = Recipe(**{**RECIPE.__dict__, "normalize_keys": True, "epochs": 1})
+    train(songs(), tmp_path / "run", moved, verbose=0, progress=lines.append)
+    data = next(line for line in lines if line.startswith("notes encoding"))
+    assert "; 3 training songs, each moved to C major or A minor (--normalize-keys), " in data

@@ -185,3 +185,20 @@ def test_an_unbudgeted_fit_keeps_keras_epoch_count(tmp_path, capsys) -> None:
     fit(tiny_model(), tiny_data(), epochs=2, run_dir=tmp_path, batch_size=8, verbose=2)
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out and "Epoch 2/2" in out and "left)" not in out
+
+
+def test_an_epoch_the_budget_ends_early_is_counted_in_the_steps_it_made(capsys) -> None:
+    from musegen.training.time_budget import BudgetProgress
+
+    progress = BudgetProgress(TimeBudget(1))
+    progress.set_params({"verbose": 2, "epochs": 1_000_000, "steps": 130})
+    progress.on_train_begin()
+    for epoch, steps in ((0, 130), (1, 36)):  # the second is stopped after 36 steps
+        progress.on_epoch_begin(epoch)
+        for batch in range(steps):
+            progress.on_train_batch_end(batch, {"loss": 1.0})
+        progress.on_epoch_end(epoch, {"loss": 1.0})
+    out = capsys.readouterr().out
+    assert "130/130 - " in out and "36/36 - " in out and "/1000000" not in out
+    assert "(the budget ended epoch 2 after 36 of its 130 steps)" in out
+    assert out.count("the budget ended") == 1

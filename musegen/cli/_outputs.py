@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,8 @@ from musegen.cli._common import print_error
 
 COMPANIONS = (".png", ".wav", ".musicxml")
 """The files written beside ``NAME.mid``: its piano roll, audio and notation, ``NAME`` + these."""
+WRITTEN_WITH = 600.0
+"""Seconds after a MIDI file within which a companion of its name counts as written with it."""
 
 
 def write_outputs(
@@ -56,16 +59,26 @@ def write_outputs(
     return status
 
 
-def companions(out: Path) -> dict[Path, tuple[int, int]]:
-    """The companions of the MIDI file `out` that exist (`COMPANIONS`), each with its identity.
+def companions(out: Path, keep: Iterable[Path] = ()) -> dict[Path, tuple[int, int]]:
+    """The companions of the MIDI file `out` written with it, each with its identity.
 
-    The identity (inode, modification time in ns) changes when a file is written
-    again, atomically or not: `stale` compares it.
+    A companion (`COMPANIONS`: ``NAME.png``, ``.wav``, ``.musicxml``) counts when
+    it was last written within `WRITTEN_WITH` seconds after `out` (as generate
+    writes them): a file of that name written another time, by someone else, is
+    not `out`'s. None counts when `out` does not exist, nor any file in `keep`
+    (a file this run reads, such as its ``--prime``). The identity (inode,
+    modification time in ns) changes when a file is written again: `remove_stale`
+    compares it.
 
     Examples:
         >>> companions(Path("no/such/folder/song.mid"))
         {}
     """
+    try:
+        written = out.stat().st_mtime_ns
+    except OSError:
+        return {}  # a new file replaces nothing
+    kept = {Path(k).resolve() for k in keep}
     found = {}
     for suffix in COMPANIONS:
         path = out.with_suffix(suffix)
@@ -73,7 +86,8 @@ def companions(out: Path) -> dict[Path, tuple[int, int]]:
             info = path.stat()
         except OSError:
             continue
-        if path.is_file():
+        after = (info.st_mtime_ns - written) / 1e9
+        if path.is_file() and path.resolve() not in kept and -1.0 <= after <= WRITTEN_WITH:
             found[path] = (info.st_ino, info.st_mtime_ns)
     return found
 

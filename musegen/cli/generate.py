@@ -145,6 +145,14 @@ def run(args: argparse.Namespace) -> int:
     where = bundle_dir(args.bundle)
     if not where.exists():
         raise CommandError(f"no such run or bundle directory: {args.bundle!r}", 2)
+    outs = [_numbered(Path(args.out) if args.out else _default_out(where), i, args.num)
+            for i in range(args.num)]  # fmt: skip
+    prime_file = Path(args.prime).resolve() if args.prime is not None else None
+    if prime_file is not None and prime_file in {o.resolve() for o in outs}:
+        raise CommandError(
+            f"--out would write over the --prime file {args.prime}, the music it continues; "
+            "choose another --out (--include-prime writes the prime into the new file)", 2
+        )  # fmt: skip
     from musegen.generation.processors import ChordProgression
 
     chords = next((p for p in chain if isinstance(p, ChordProgression)), None)
@@ -201,8 +209,7 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     prime = _prime_music(bundle, args, made.prime) if args.include_prime else None
     failed, removed = 0, []
-    for i, piece in enumerate(made.pieces):
-        out = _numbered(Path(args.out) if args.out else _default_out(where), i, args.num)
+    for i, (out, piece) in enumerate(zip(outs, made.pieces, strict=False)):
         music: Any = piece.music
         if args.chords_track and chords is not None:
             music = with_chord_track(music, chords, piece.length)
@@ -211,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
         if args.velocity is not None:
             music = _with_velocity(music, args.velocity)
         music, program = _with_program(music, args.program)
-        before = companions(out) if out.is_file() else {}  # a new file replaces none
+        before = companions(out, keep=[prime_file] if prime_file else [])
         failed |= write_outputs(
             music, out, png=args.png, wav=args.wav, title=f"{out.name} · {made.how}",
             program=program,

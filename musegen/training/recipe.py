@@ -595,7 +595,7 @@ def _train(
     by_time = recipe.minutes > 0
     progress(
         f"{recipe.encoding} encoding: {len(vocabulary)} ids; "
-        + _data_line(data, len(train_pieces), shifts)
+        + _data_line(data, len(train_pieces), shifts, bool(recipe.normalize_keys))
     )
     progress(_validation_line(data, pieces, val_pieces, by_time=by_time))
     if by_time and recipe.keep == "best" and not data.num_val:
@@ -696,9 +696,13 @@ def _train(
     return TrainResult(run_dir, path, recipe, nll, keys_read, losses, kept, seconds / 60)
 
 
-def _data_line(data: Any, songs: int, shifts: tuple[int, int] | None) -> str:
-    """What the model trains on: `songs` training songs, in how many keys, how many examples."""
+def _data_line(
+    data: Any, songs: int, shifts: tuple[int, int] | None, keys_normalized: bool = False
+) -> str:
+    """What the model trains on: `songs` training songs, their keys, how many examples."""
     what = plural(songs, "training song")
+    if keys_normalized:
+        what += ", each moved to C major or A minor (--normalize-keys)"
     if shifts and data.num_train_songs != songs:
         low, high = shifts
         what += (

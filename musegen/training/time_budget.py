@@ -142,6 +142,17 @@ class BudgetProgress(keras.callbacks.ProgbarLogger):
             left = max(0.0, 1.0 - self.budget.elapsed()) * self.budget.seconds
             print(f"Epoch {epoch + 1} ({_clock(left)} of {_clock(self.budget.seconds)} left)")
 
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        """End the bar at the step where the budget stopped the epoch, and say so."""
+        full: int | None = getattr(self, "target", None)  # Keras sets it in set_params
+        cut = full is not None and 0 < self.seen < full
+        if cut and self.progbar is not None:
+            self.target = self.progbar.target = self.seen
+        super().on_epoch_end(epoch, logs)
+        self.target = full
+        if cut and self.verbose:
+            print(f"(the budget ended epoch {epoch + 1} after {self.seen} of its {full} steps)")
+
 
 def _clock(seconds: float) -> str:
     """Seconds as minutes and seconds, e.g. ``2:05``, or hours too, e.g. ``1:02:05``."""
