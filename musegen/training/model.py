@@ -161,15 +161,7 @@ def build_lstm(
         x = keras.layers.Activation("softmax", name="softmax")(x)
 
     model = keras.Model(inputs, x, name=name)
-    model.compile(
-        optimizer=keras.optimizers.get(
-            {"class_name": optimizer, "config": {"learning_rate": learning_rate}}
-        ),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=output == "logits"),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        jit_compile=jit_compile,
-    )
-    return model
+    return _compiled(model, optimizer, learning_rate, output, jit_compile)
 
 
 def skuli_lstm(vocab_size: int, seq_len: int | None = 100, **overrides: Any) -> keras.Model:
@@ -212,3 +204,18 @@ def _per_layer(rate: float | Sequence[float], layers: int) -> tuple[float, ...]:
     if len(rates) != layers:
         raise ValueError(f"recurrent_dropout has {len(rates)} rates for {layers} LSTM layers")
     return rates
+
+
+def _compiled(
+    model: keras.Model, optimizer: str, learning_rate: float, output: str, jit_compile: bool | str
+) -> keras.Model:
+    """`model` compiled as every next-id model of musegen is: sparse cross-entropy, accuracy."""
+    model.compile(
+        optimizer=keras.optimizers.get(
+            {"class_name": optimizer, "config": {"learning_rate": learning_rate}}
+        ),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=output == "logits"),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=jit_compile,
+    )
+    return model

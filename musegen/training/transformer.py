@@ -26,6 +26,7 @@ from typing import Any, Literal
 import keras
 
 from musegen.defaults import TRAINING
+from musegen.training.model import _compiled
 
 __all__ = ["PositionEmbedding", "build_transformer", "transformer_context"]
 
@@ -200,15 +201,7 @@ def build_transformer(
         x = keras.layers.Activation("softmax", name="softmax")(x)
 
     model = keras.Model(inputs, x, name=name)
-    model.compile(
-        optimizer=keras.optimizers.get(
-            {"class_name": optimizer, "config": {"learning_rate": learning_rate}}
-        ),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=output == "logits"),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        jit_compile=jit_compile,
-    )
-    return model
+    return _compiled(model, optimizer, learning_rate, output, jit_compile)
 
 
 def transformer_context(model: keras.Model) -> int | None:
