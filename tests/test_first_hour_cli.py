@@ -67,3 +67,5 @@ def test_a_file_named_that_is_not_music_still_gets_its_line(tmp_path, capsys) ->
                  "--reference", str(folder)]) == 0  # fmt: skip
     err = capsys.readouterr().err
     assert len(re.findall(r"skipped .*8\.png", err)) == 1, err
+    assert f"skipped {folder / '8.png'}: not a music file musegen reads (reads .mid" in err
+    assert "corrupt" not in err  # a picture is not damaged music

@@ -188,9 +188,15 @@ def read_pieces(files: list[Path]) -> Iterator[tuple[Path, Any]]:
 
     The file is named on standard error with the reason it was skipped.
     """
+    from musegen.io.corpus import _MUSIC_SUFFIXES
     from musegen.io.reading import MidiReadError, read_midi, read_tracks
 
     for file in files:
+        if file.suffix.lower() not in _MUSIC_SUFFIXES:  # a picture or a sound named by hand
+            known = ", ".join(_MUSIC_SUFFIXES)
+            print_error(f"skipped {file}: not a music file musegen reads (reads {known})")
+            yield file, None
+            continue
         try:
             midi = file.suffix.lower() in (".mid", ".midi")
             piece = read_midi(file) if midi else read_tracks(file).merged()
