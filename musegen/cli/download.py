@@ -21,10 +21,14 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "download", help="fetch a dataset by name (checked by SHA-256) for musegen:NAME"
     )
-    parser.add_argument("name", choices=sorted(DATASETS), help="the dataset")
     parser.add_argument(
-        "--to", type=output_folder, default=None, help="folder to put it in (default: the cache)"
-    )
+        "name", choices=sorted(DATASETS),
+        help="; ".join(f"{name}: {DATASETS[name].description}" for name in sorted(DATASETS)),
+    )  # fmt: skip
+    parser.add_argument(
+        "--to", type=output_folder, default=None,
+        help="folder to put it in (default: $MUSEGEN_DATA, else ~/.cache/musegen)",
+    )  # fmt: skip
     parser.add_argument("--url", default=None, help="a mirror serving the same files")
     parser.set_defaults(run=run)
 
