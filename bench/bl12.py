@@ -227,6 +227,9 @@ def main() -> None:
             raise SystemExit(f"unknown row {n!r}; choose from {list(table)}")
         fields = {k: ast.literal_eval(v) for k, _, v in (c.partition("=") for c in changes)}
         table[n] = replace(table[base], **fields)
+    from musegen._quiet import start_tensorflow
+
+    start_tensorflow()  # without its CUDA chatter on a CPU machine
     speed = calibrate()
     print(
         f"BL12 benchmarks {list(datasets)}; budget {args.minutes:g} min per row unless the row "
