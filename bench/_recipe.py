@@ -101,3 +101,51 @@ def load_average() -> str:
 def describe(value: Any) -> str:
     """Bytes as MiB text."""
     return f"{value / 2**20:.1f} MiB"
+
+
+def fit_keeping_best(model: Any, data: Any, batch: int, budget: Any) -> dict[str, Any]:
+    """Train `model` on `data` until `budget` (a `TimeBudget`) ends, validating every epoch.
+
+    Returns the lowest valid loss seen at the end of an epoch, that epoch, the
+    epochs trained and that epoch's weights (kept in memory): ``{"loss", "epoch",
+    "epochs", "weights"}``. A budget that ends an epoch early still validates it.
+    """
+    import keras
+
+    best: dict[str, Any] = {"loss": float("inf"), "epoch": 0, "epochs": 0, "weights": None}
+
+    def keep_best(epoch: int, logs: dict[str, float]) -> None:
+        best["epochs"] = epoch + 1
+        if logs["val_loss"] < best["loss"]:
+            best.update(loss=logs["val_loss"], epoch=epoch + 1, weights=model.get_weights())
+
+    model.fit(
+        data.batches(batch),
+        validation_data=data.batches(batch, split="val"),
+        epochs=1_000_000,
+        callbacks=[budget, keras.callbacks.LambdaCallback(on_epoch_end=keep_best)],
+        shuffle=False,
+        verbose=0,
+    )
+    return best
+
+
+def variant(table: dict[str, T], name: str) -> T:
+    """A row named ``base+field=value+...``: the dataclass `table[base]` with those fields changed.
+
+    Examples: ``default+batch=64+dropout=0``, ``t3+units=(256,256)``.
+    """
+    import ast
+    import dataclasses
+
+    base, *changes = name.split("+")
+    if base not in table:
+        raise SystemExit(f"unknown row {name!r}; choose from {list(table)}")
+    row: Any = table[base]
+    fields = {}
+    for change in changes:
+        key, _, value = change.partition("=")
+        if key not in {f.name for f in dataclasses.fields(row)}:
+            raise SystemExit(f"{name}: {type(row).__name__} has no field {key!r}")
+        fields[key] = ast.literal_eval(value)
+    return dataclasses.replace(row, **fields)

@@ -37,8 +37,6 @@ Run ``python bench/bl12.py --data PATH --datasets all --rows default,transformer
 from __future__ import annotations
 
 import argparse
-import ast
-import math
 import os
 import time
 from dataclasses import dataclass, replace
@@ -174,21 +172,7 @@ def run_row(
             learning_rate=row.learning_rate,
         )
     budget = TimeBudget(row.minutes or minutes, started_at=start)
-    best: dict[str, Any] = {"loss": math.inf, "epoch": 0, "epochs": 0, "weights": None}
-
-    def keep_best(epoch: int, logs: dict[str, float]) -> None:  # the lowest val_loss, in memory
-        best["epochs"] = epoch + 1
-        if logs["val_loss"] < best["loss"]:
-            best.update(loss=logs["val_loss"], epoch=epoch + 1, weights=model.get_weights())
-
-    model.fit(  # a budget that ends an epoch early still validates it
-        data.batches(row.batch),
-        validation_data=data.batches(row.batch, split="val"),
-        epochs=1_000_000,
-        callbacks=[budget, keras.callbacks.LambdaCallback(on_epoch_end=keep_best)],
-        shuffle=False,
-        verbose=0,
-    )
+    best = _recipe.fit_keeping_best(model, data, row.batch, budget)
     trained = time.perf_counter() - start
     model.set_weights(best["weights"])
     frames = {s: sum(len(p.events) for p in pieces) for s, pieces in split.items()}
@@ -221,12 +205,7 @@ def main() -> None:
     args = parser.parse_args()
     datasets = NAMES if args.datasets == "all" else tuple(args.datasets.split(","))
     names = args.rows.split(",")
-    for n in names:
-        base, *changes = n.split("+")
-        if base not in table:
-            raise SystemExit(f"unknown row {n!r}; choose from {list(table)}")
-        fields = {k: ast.literal_eval(v) for k, _, v in (c.partition("=") for c in changes)}
-        table[n] = replace(table[base], **fields)
+    table.update({n: _recipe.variant(table, n) for n in names})
     from musegen._quiet import start_tensorflow
 
     start_tensorflow()  # without its CUDA chatter on a CPU machine

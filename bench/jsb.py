@@ -33,7 +33,6 @@ Run ``python bench/jsb.py --rows default,t3 --minutes 3`` (rows in `rows`;
 from __future__ import annotations
 
 import argparse
-import ast
 import math
 import os
 import time
@@ -186,21 +185,7 @@ def run_row(name: str, row: Row, minutes: float, seed: int) -> dict[str, Any]:
     if row.embedding_dropout or row.weight_decay or row.ema:
         model = _with_options(model, row)
     budget = TimeBudget(row.minutes or minutes, started_at=start)
-    best: dict[str, Any] = {"loss": math.inf, "epoch": 0, "epochs": 0, "weights": None}
-
-    def keep_best(epoch: int, logs: dict[str, float]) -> None:  # the lowest val_loss, in memory
-        best["epochs"] = epoch + 1
-        if logs["val_loss"] < best["loss"]:
-            best.update(loss=logs["val_loss"], epoch=epoch + 1, weights=model.get_weights())
-
-    model.fit(
-        data.batches(row.batch),
-        validation_data=data.batches(row.batch, split="val"),
-        epochs=1_000_000,
-        callbacks=[budget, keras.callbacks.LambdaCallback(on_epoch_end=keep_best)],
-        shuffle=False,
-        verbose=0,
-    )
+    best = _recipe.fit_keeping_best(model, data, row.batch, budget)
     trained = time.perf_counter() - start
     frames = {s: [float(len(p.events)) for p in pieces] for s, pieces in split.items()}
     frames["test_matched"] = [frames["test"][i] for i in matched["test"]]
@@ -251,21 +236,6 @@ def _with_options(model: Any, row: Row) -> Any:
     return model
 
 
-def _variant(table: dict[str, Row], name: str) -> Row:
-    """A row named ``base+field=value+...``: `base` with those fields changed.
-
-    Examples: ``default+batch=64+dropout=0``, ``t3+units=(256,256)``.
-    """
-    base, *changes = name.split("+")
-    fields = {}
-    for change in changes:
-        key, _, value = change.partition("=")
-        if key not in Row.__dataclass_fields__:
-            raise SystemExit(f"{name}: Row has no field {key!r}")
-        fields[key] = ast.literal_eval(value)
-    return replace(table[base], **fields)
-
-
 def main() -> None:
     table = rows()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -277,7 +247,7 @@ def main() -> None:
     unknown = [n for n in names if n.split("+")[0] not in table]
     if unknown:
         raise SystemExit(f"unknown rows {unknown}; choose from {list(table)}")
-    table.update({n: _variant(table, n) for n in names if "+" in n})
+    table.update({n: _recipe.variant(table, n) for n in names if "+" in n})
     print(
         f"JSB Chorales, quarter-note frames: 229 train / 76 valid / 77 test; budget "
         f"{args.minutes:g} min per row unless the row says; {os.cpu_count()} cores; "
