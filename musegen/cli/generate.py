@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"the model read in {made.views} keys around the music's (--views 0: alone)")
     for line in made.messages:
         print(line)
-    prime = _prime_music(bundle, args, made.prime) if args.include_prime else None
+    prime = _prime_music(bundle, args, made) if args.include_prime else None
     failed, removed = 0, []
     for i, (out, piece) in enumerate(zip(outs, made.pieces, strict=False)):
         music: Any = piece.music
@@ -274,20 +274,15 @@ def _name_key(name: str) -> str:
     return " ".join(name.lower().replace("-", " ").replace("_", " ").split())
 
 
-def _prime_music(bundle: Any, args: argparse.Namespace, ids: Sequence[int]) -> tuple[Any, float]:
+def _prime_music(bundle: Any, args: argparse.Namespace, made: Any) -> tuple[Any, float]:
     """The prime as ``--include-prime`` writes it, and where the new music starts in it.
 
     The prime is ``--prime``'s music as the readers read it (every note, its own
-    velocities), else the bundle's own prime decoded from its ids. The new music
-    starts where the model's clock put the prime's end (``ids``: the prime as
-    the model read it; on the next bar line for a model with bar tokens), and
-    never before the prime's last note has ended.
+    velocities), else the bundle's own prime decoded from the ids the model read
+    (``made.prime``). The new music starts where the model's clock put the
+    prime's end (`Composition.prime_end`: on the next bar line for a model with
+    bar tokens), and never before the prime's last note has ended.
     """
-    import numpy as np
-
-    from musegen.generation._clock import Clock
-    from musegen.generation.compose import _table
-
     band = hasattr(bundle.tokenizer, "decode_score")
     if args.prime is not None:
         from musegen.io.reading import read_piece, read_tracks
@@ -295,12 +290,10 @@ def _prime_music(bundle: Any, args: argparse.Namespace, ids: Sequence[int]) -> t
         music: Any = read_tracks(args.prime) if band else read_piece(args.prime)
     else:
         reader = bundle.in_key(args.key)
-        words = reader.vocabulary.decode([int(i) for i in ids])
+        words = reader.vocabulary.decode([int(i) for i in made.prime])
         decode = reader.tokenizer.decode_score if band else reader.tokenizer.decode
         music = decode(words)
-    table = _table(bundle)
-    end = 0.0 if table is None else float(Clock(table).run(np.asarray([list(ids)])).time[0])
-    return music, max(end, float(music.duration))
+    return music, max(made.prime_end or 0.0, float(music.duration))
 
 
 def with_prime(prime: Any, music: Any, start: float) -> Any:

@@ -111,6 +111,8 @@ class Composition:
         messages: Lines worth telling: the key leaned toward (or that the prime
             has no clear key), prime notes and tokens the vocabulary lacks, a
             length not reached.
+        prime_end: Where the model's clock put the prime's end, in quarter notes
+            (each piece's time 0), or None for a tokenizer without a clock.
     """
 
     pieces: tuple[Continuation, ...]
@@ -118,6 +120,7 @@ class Composition:
     how: str
     views: int
     messages: tuple[str, ...]
+    prime_end: float | None = None
 
 
 def compose(
@@ -269,7 +272,8 @@ def compose(
         length = float(quarters) if quarters is not None and reached else made.length
         pieces.append(replace(made, music=music_made, length=length, reached=reached))
     count = 1 if reading is None else len(reading)
-    return Composition(tuple(pieces), tuple(ids), how, count, tuple(messages))
+    end = None if after is None else float(after.time[0])
+    return Composition(tuple(pieces), tuple(ids), how, count, tuple(messages), end)
 
 
 def _to_next_bar(
